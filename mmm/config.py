@@ -1,0 +1,423 @@
+"""The run's one frozen spec: data roles, model options, priors, finance inputs, fit settings.
+
+A YAML config (see DESIGN.md for the minimal form) is validated once into a
+:class:`Config`; everything downstream reads only this object. ``to_dict()``
+gives the resolved config with every default filled in, which is what a run
+folder stores as ``config.yaml`` and what ``Config.from_dict`` reads back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mmm.data import ChannelColumns, DataRoles
+from mmm.priors import Prior, PriorError
+from mmm.transforms import ADSTOCKS, SATURATIONS
+
+SAMPLERS = ("nutpie", "pymc")
+LIKELIHOODS = ("normal", "student_t")
+
+# Baseline priors, on the KPI divided by its mean (so the scaled KPI averages 1).
+DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
+    "intercept": Prior("Normal", mu=0.7, sigma=0.5),
+    "trend": Prior("Normal", mu=0.0, sigma=0.2),  # change per year
+    "fourier": Prior("Normal", mu=0.0, sigma=0.2),
+    "control_coef": Prior("Normal", mu=0.0, sigma=0.2),  # per standard deviation of the control
+    "sigma": Prior("HalfNormal", sigma=0.25),
+    "nu": Prior("Gamma", alpha=2.0, beta=0.1),
+}
+# Media coefficient: the most a channel can add per period at full saturation, in mean-KPI units.
+DEFAULT_CHANNEL_COEF_PRIOR = Prior("HalfNormal", sigma=0.5)
+
+
+class ConfigError(ValueError):
+    """The config cannot be used as written; the message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One media channel: its columns, transforms and prior overrides."""
+
+    name: str
+    spend: str
+    exposure: str | None = None
+    adstock: str = "geometric"
+    saturation: str = "hill"
+    max_lag: int = 8
+    priors: Mapping[str, Prior] = field(default_factory=dict)  # param name (or "coef") -> Prior
+
+    def prior(self, param: str) -> Prior:
+        """The prior for ``coef`` or a transform parameter: the override, else the default."""
+        if param in self.priors:
+            return self.priors[param]
+        if param == "coef":
+            return DEFAULT_CHANNEL_COEF_PRIOR
+        for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
+            if param in transform.param_names:
+                return transform.default_priors[param]
+        raise KeyError(param)
+
+    def param_names(self) -> tuple[str, ...]:
+        return ("coef", *ADSTOCKS[self.adstock].param_names, *SATURATIONS[self.saturation].param_names)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    path: Path | None
+    date: str
+    kpi: str
+    kpi_type: str = "revenue"
+    geo: str | None = None
+    min_periods: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    trend: bool = True
+    seasonality_order: int = 2
+    likelihood: str = "normal"
+    priors: Mapping[str, Prior] = field(default_factory=dict)
+
+    def prior(self, name: str) -> Prior:
+        return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
+
+
+@dataclass(frozen=True)
+class FinanceSpec:
+    """Finance assumptions; each value keeps where it came from, for the report."""
+
+    currency: str = "USD"
+    gross_margin: float | None = None
+    gross_margin_source: str | None = None
+    value_per_kpi: float = 1.0
+    value_per_kpi_source: str | None = None
+    hurdle_rate: float = 0.0
+    clv: float | None = None
+    clv_source: str | None = None
+
+    @property
+    def margin(self) -> float:
+        """Margin used in profit ROI: 1.0 when finance did not give one (and the report says so)."""
+        return 1.0 if self.gross_margin is None else self.gross_margin
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 0
+    sampler: str = "nutpie"
+    target_accept: float = 0.9
+
+
+@dataclass(frozen=True)
+class DiagnosticThresholds:
+    max_rhat: float = 1.01
+    min_ess_bulk_per_chain: float = 100.0
+    max_divergences: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated spec of one run."""
+
+    data: DataSpec
+    channels: tuple[ChannelSpec, ...]
+    controls: tuple[str, ...] = ()
+    model: ModelOptions = ModelOptions()
+    finance: FinanceSpec = FinanceSpec()
+    fit: FitSpec = FitSpec()
+    diagnostics: DiagnosticThresholds = DiagnosticThresholds()
+    window: tuple[str | None, str | None] = (None, None)
+    interval: float = 0.9
+    name: str = "mmm"
+    source: str = "<dict>"  # where the config came from, for messages
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    def channel(self, name: str) -> ChannelSpec:
+        for c in self.channels:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def roles(self) -> DataRoles:
+        return DataRoles(
+            date=self.data.date,
+            kpi=self.data.kpi,
+            channels={c.name: ChannelColumns(spend=c.spend, exposure=c.exposure) for c in self.channels},
+            controls=tuple(self.controls),
+            geo=self.data.geo,
+        )
+
+    def with_fit(self, **overrides: Any) -> Config:
+        """A copy with fit settings replaced (CLI flags); ``None`` values are ignored."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        return replace(self, fit=_fit_spec({**_asdict_fit(self.fit), **given}, self.source))
+
+    # ---- round trip ---------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}. Check the path, or run `mmm synth` to make an example.")
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        return cls.from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Any, base_dir: str | Path | None = None, source: str = "<dict>") -> Config:
+        return _parse(raw, Path(base_dir) if base_dir is not None else Path.cwd(), source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, defaults filled in (the run folder's ``config.yaml``)."""
+        channels = {}
+        for c in self.channels:
+            entry: dict[str, Any] = {"spend": c.spend}
+            if c.exposure:
+                entry["exposure"] = c.exposure
+            entry.update(adstock=c.adstock, saturation=c.saturation, max_lag=c.max_lag)
+            entry["priors"] = {p: c.prior(p).to_dict() for p in c.param_names()}
+            channels[c.name] = entry
+        data = {"path": str(self.data.path) if self.data.path else None, "date": self.data.date,
+                "kpi": self.data.kpi, "kpi_type": self.data.kpi_type}
+        if self.data.geo:
+            data["geo"] = self.data.geo
+        if self.data.min_periods is not None:
+            data["min_periods"] = self.data.min_periods
+        model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS}
+        return {
+            "name": self.name,
+            "data": data,
+            "channels": channels,
+            "controls": list(self.controls),
+            "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
+                      "likelihood": self.model.likelihood, "priors": model_priors},
+            "finance": {k: getattr(self.finance, k) for k in FinanceSpec.__dataclass_fields__},
+            "fit": _asdict_fit(self.fit),
+            "diagnostics": {k: getattr(self.diagnostics, k) for k in DiagnosticThresholds.__dataclass_fields__},
+            "window": {"start": self.window[0], "end": self.window[1]},
+            "report": {"interval": self.interval},
+        }
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.to_yaml().encode()).hexdigest()
+
+
+# ---- parsing ----------------------------------------------------------------------
+
+TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report")
+
+
+def _parse(raw: Any, base_dir: Path, source: str) -> Config:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: a config is a YAML mapping with at least `data` and `channels`.")
+    _no_unknown(raw, TOP_KEYS, source, "top level")
+    for key in ("data", "channels"):
+        if key not in raw:
+            raise ConfigError(f"{source}: missing `{key}` section (see the minimal config in README.md).")
+    model_raw = raw.get("model") or {}
+    _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood", "priors"),
+                source, "model")
+    defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "hill"),
+                "max_lag": model_raw.get("max_lag", 8)}
+    window = raw.get("window") or {}
+    _no_unknown(window, ("start", "end"), source, "window")
+    report = raw.get("report") or {}
+    interval = float(report.get("interval", 0.9))
+    if not 0 < interval < 1:
+        raise ConfigError(f"{source}: report.interval must be between 0 and 1 (e.g. 0.9); got {interval}")
+    controls = raw.get("controls") or []
+    if isinstance(controls, str) or not all(isinstance(c, str) for c in controls):
+        raise ConfigError(f"{source}: `controls` is a list of column names, e.g. [price_index, promo]")
+    data = _data_spec(raw["data"], base_dir, source)
+    finance = _finance_spec(raw.get("finance") or {}, data.kpi_type, source)
+    return Config(
+        data=data,
+        channels=_channel_specs(raw["channels"], defaults, source),
+        controls=tuple(controls),
+        model=_model_options(model_raw, source),
+        finance=finance,
+        fit=_fit_spec(raw.get("fit") or {}, source),
+        diagnostics=_thresholds(raw.get("diagnostics") or {}, source),
+        window=(_iso(window.get("start"), source), _iso(window.get("end"), source)),
+        interval=interval,
+        name=str(raw.get("name") or Path(source).stem or "mmm"),
+        source=source,
+    )
+
+
+def _no_unknown(section: Mapping, allowed: tuple[str, ...], source: str, where: str) -> None:
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{source}: `{where}` must be a mapping; got {section!r}")
+    for key in section:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            fix = f"did you mean `{hint[0]}`?" if hint else f"allowed keys: {', '.join(allowed)}"
+            raise ConfigError(f"{source}: unknown key `{key}` in {where}; {fix}")
+
+
+def _iso(value: Any, source: str) -> str | None:
+    if value is None:
+        return None
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(str(value)).date().isoformat()
+    except ValueError:
+        raise ConfigError(f"{source}: window date {value!r} is not a date (write YYYY-MM-DD)") from None
+
+
+def _data_spec(raw: Any, base_dir: Path, source: str) -> DataSpec:
+    _no_unknown(raw, ("path", "date", "kpi", "kpi_type", "geo", "min_periods"), source, "data")
+    for key in ("date", "kpi"):
+        if not raw.get(key):
+            raise ConfigError(f"{source}: data.{key} is required (the name of the {key} column)")
+    kpi_type = raw.get("kpi_type", "revenue")
+    if kpi_type not in ("revenue", "count"):
+        raise ConfigError(f"{source}: data.kpi_type must be `revenue` or `count`; got {kpi_type!r}")
+    path = raw.get("path")
+    resolved = None
+    if path:
+        resolved = Path(path) if Path(path).is_absolute() else (base_dir / path).resolve()
+    min_periods = raw.get("min_periods")
+    return DataSpec(path=resolved, date=str(raw["date"]), kpi=str(raw["kpi"]), kpi_type=kpi_type,
+                    geo=raw.get("geo"), min_periods=int(min_periods) if min_periods is not None else None)
+
+
+def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[ChannelSpec, ...]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(f"{source}: `channels` maps channel names to spend columns, e.g. {{tv: tv_spend}}")
+    specs = []
+    for name, entry in raw.items():
+        where = f"channels.{name}"
+        if isinstance(entry, str):
+            entry = {"spend": entry}
+        _no_unknown(entry, ("spend", "exposure", "adstock", "saturation", "max_lag", "priors"), source, where)
+        if not entry.get("spend"):
+            raise ConfigError(f"{source}: {where} needs a `spend` column")
+        adstock = entry.get("adstock", defaults["adstock"])
+        saturation = entry.get("saturation", defaults["saturation"])
+        if adstock not in ADSTOCKS:
+            raise ConfigError(f"{source}: {where}.adstock {adstock!r} is unknown; use one of {', '.join(ADSTOCKS)}")
+        if saturation not in SATURATIONS:
+            raise ConfigError(
+                f"{source}: {where}.saturation {saturation!r} is unknown; use one of {', '.join(SATURATIONS)}")
+        max_lag = entry.get("max_lag", defaults["max_lag"])
+        if not isinstance(max_lag, int) or not 1 <= max_lag <= 104:
+            raise ConfigError(f"{source}: {where}.max_lag must be a whole number of periods in 1..104; got {max_lag!r}")
+        spec = ChannelSpec(name=str(name), spend=str(entry["spend"]), exposure=entry.get("exposure"),
+                           adstock=adstock, saturation=saturation, max_lag=max_lag)
+        priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
+        specs.append(replace(spec, priors=priors))
+    return tuple(specs)
+
+
+def _priors(raw: Any, allowed: tuple[str, ...], source: str, where: str) -> dict[str, Prior]:
+    _no_unknown(raw, allowed, source, where)
+    try:
+        return {name: Prior.parse(value, f"{source}: {where}.{name}") for name, value in raw.items()}
+    except PriorError as err:
+        raise ConfigError(str(err)) from None
+
+
+def _model_options(raw: Mapping, source: str) -> ModelOptions:
+    seasonality = raw.get("seasonality", {"order": 2})
+    order = seasonality.get("order", 2) if isinstance(seasonality, Mapping) else seasonality
+    if order is False or order is None:
+        order = 0
+    if not isinstance(order, int) or not 0 <= order <= 10:
+        raise ConfigError(f"{source}: model.seasonality.order must be a whole number 0..10; got {order!r}")
+    likelihood = raw.get("likelihood", "normal")
+    if likelihood not in LIKELIHOODS:
+        raise ConfigError(f"{source}: model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {likelihood!r}")
+    priors = _priors(raw.get("priors") or {}, tuple(DEFAULT_MODEL_PRIORS), source, "model.priors")
+    return ModelOptions(trend=bool(raw.get("trend", True)), seasonality_order=order, likelihood=likelihood,
+                        priors=priors)
+
+
+def _finance_value(raw: Mapping, key: str, source: str) -> tuple[Any, str | None]:
+    """A finance input is a number, or ``{value: 0.6, source: ..., owner: ...}``."""
+    value = raw.get(key)
+    provenance = raw.get(f"{key}_source")
+    if isinstance(value, Mapping):
+        _no_unknown(value, ("value", "source", "owner"), source, f"finance.{key}")
+        parts = [str(value[k]) for k in ("source", "owner") if value.get(k)]
+        provenance = provenance or (", ".join(parts) if parts else None)
+        value = value.get("value")
+    if value is not None:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: finance.{key} must be a number; got {value!r}") from None
+        provenance = provenance or (f"config ({raw['owner']})" if raw.get("owner") else "config")
+    return value, provenance
+
+
+def _finance_spec(raw: Mapping, kpi_type: str, source: str) -> FinanceSpec:
+    keyed = ("gross_margin", "value_per_kpi", "clv")
+    _no_unknown(raw, ("currency", "hurdle_rate", "owner", *keyed, *(f"{k}_source" for k in keyed)),
+                source, "finance")
+    margin, margin_source = _finance_value(raw, "gross_margin", source)
+    value, value_source = _finance_value(raw, "value_per_kpi", source)
+    clv, clv_source = _finance_value(raw, "clv", source)
+    if margin is not None and not 0 < margin <= 1:
+        raise ConfigError(f"{source}: finance.gross_margin is a share in (0, 1], e.g. 0.6; got {margin!r}")
+    if kpi_type == "revenue" and value not in (None, 1.0):
+        raise ConfigError(f"{source}: data.kpi_type is revenue, so each KPI unit is worth 1; remove "
+                          f"finance.value_per_kpi or set data.kpi_type: count")
+    if kpi_type == "count" and value is None:
+        raise ConfigError(f"{source}: data.kpi_type is count, so finance.value_per_kpi (currency per KPI unit, "
+                          f"e.g. average order value) is required to turn KPI into revenue")
+    if value is not None and value <= 0:
+        raise ConfigError(f"{source}: finance.value_per_kpi must be positive; got {value!r}")
+    return FinanceSpec(
+        currency=str(raw.get("currency", "USD")),
+        gross_margin=margin,
+        gross_margin_source=margin_source,
+        value_per_kpi=1.0 if value is None else value,
+        value_per_kpi_source=value_source if value is not None else "KPI is revenue",
+        hurdle_rate=float(raw.get("hurdle_rate", 0.0)),
+        clv=clv,
+        clv_source=clv_source,
+    )
+
+
+def _asdict_fit(fit: FitSpec) -> dict[str, Any]:
+    return {k: getattr(fit, k) for k in FitSpec.__dataclass_fields__}
+
+
+def _fit_spec(raw: Mapping, source: str) -> FitSpec:
+    _no_unknown(raw, tuple(FitSpec.__dataclass_fields__), source, "fit")
+    merged = {**_asdict_fit(FitSpec()), **raw}
+    for key in ("draws", "tune", "chains"):
+        if not isinstance(merged[key], int) or merged[key] < 1:
+            raise ConfigError(f"{source}: fit.{key} must be a positive whole number; got {merged[key]!r}")
+    if merged["sampler"] not in SAMPLERS:
+        raise ConfigError(f"{source}: fit.sampler must be one of {', '.join(SAMPLERS)}; got {merged['sampler']!r}")
+    if not 0.5 <= float(merged["target_accept"]) < 1:
+        raise ConfigError(f"{source}: fit.target_accept must be in [0.5, 1); got {merged['target_accept']!r}")
+    return FitSpec(draws=merged["draws"], tune=merged["tune"], chains=merged["chains"], seed=int(merged["seed"]),
+                   sampler=merged["sampler"], target_accept=float(merged["target_accept"]))
+
+
+def _thresholds(raw: Mapping, source: str) -> DiagnosticThresholds:
+    _no_unknown(raw, tuple(DiagnosticThresholds.__dataclass_fields__), source, "diagnostics")
+    return DiagnosticThresholds(**{k: type(getattr(DiagnosticThresholds(), k))(v) for k, v in raw.items()})

@@ -1,0 +1,448 @@
+"""Load, validate, align and scale the modeling data.
+
+The input is a wide table, one row per period (or per geo and period for a
+panel): a CSV path or a pandas DataFrame. Which column plays which role comes
+from the caller as :class:`DataRoles`. :func:`load_data` returns an immutable
+:class:`MMMData` or raises :class:`DataError` naming the file, the column, the
+first offending dates or rows, and the fix. Nothing is guessed: the only
+changes made to the data (sorting by date, summing geos) are recorded in
+``MMMData.notes``.
+
+Scaling constants (:class:`Scaling`) are computed once from the fitted rows and
+stored with the run, so a refresh on new data uses the same model units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm import validation as checks
+
+DAYS_PER_YEAR = 365.25
+PERIODS_PER_YEAR = {"W": 52.1775, "D": DAYS_PER_YEAR}
+_FRAME_SOURCE = "<DataFrame>"
+_SCALING_KEYS = ("kpi", "spend", "control_center", "control_scale", "time_origin")
+
+
+class DataError(ValueError):
+    """The data cannot be used as given; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ChannelColumns:
+    """The columns of one media channel.
+
+    Attributes
+    ----------
+    spend
+        Spend per period, in currency.
+    exposure
+        Optional impressions, clicks or GRPs per period.
+    """
+
+    spend: str
+    exposure: str | None = None
+
+
+@dataclass(frozen=True)
+class DataRoles:
+    """Which column plays which role.
+
+    Attributes
+    ----------
+    date
+        Period start (or end) date; daily or weekly, any weekday anchor.
+    kpi
+        The outcome (revenue, or a count such as conversions).
+    channels
+        Channel name -> its columns, in the user's order (the order of every output).
+    controls
+        Non-media drivers (price, promotions, events), centred and scaled for the model.
+    geo
+        Region column of a panel with one row per (geo, date); None for national data.
+    """
+
+    date: str
+    kpi: str
+    channels: dict[str, ChannelColumns]
+    controls: tuple[str, ...] = ()
+    geo: str | None = None
+
+
+@dataclass(frozen=True, eq=False)  # eq would compare DataFrames elementwise and fail
+class MMMData:
+    """Validated national modeling data on a regular daily or weekly calendar.
+
+    Attributes
+    ----------
+    dates
+        Sorted, evenly spaced period dates without gaps.
+    freq
+        ``"W"`` (weekly, any anchor weekday) or ``"D"`` (daily).
+    kpi
+        KPI per period, in KPI units.
+    spend
+        Spend per period and channel, in currency; columns are channel names in user order.
+    exposure
+        Exposure per period for the channels that have one; None if none do.
+    controls
+        Control values per period; columns are control names (possibly none).
+    source
+        The file path, or ``"<DataFrame>"``.
+    sha256
+        Hash of the file bytes, or of a canonical CSV of the DataFrame.
+    notes
+        Changes made to the data that the user should hear about.
+    """
+
+    dates: pd.DatetimeIndex
+    freq: str
+    kpi: pd.Series
+    spend: pd.DataFrame
+    exposure: pd.DataFrame | None
+    controls: pd.DataFrame
+    source: str
+    sha256: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def channels(self) -> list[str]:
+        """Channel names in the user's order."""
+        return list(self.spend.columns)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.dates)
+
+    @property
+    def periods_per_year(self) -> float:
+        """52.1775 for weekly data, 365.25 for daily data."""
+        return PERIODS_PER_YEAR[self.freq]
+
+    def years_since(self, origin: str) -> np.ndarray:
+        """Time of each period in years since `origin` (an ISO date): ``days / 365.25``."""
+        return np.asarray((self.dates - pd.Timestamp(origin)) / pd.Timedelta(days=1)) / DAYS_PER_YEAR
+
+    def slice(self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None) -> MMMData:
+        """The periods from `start` to `end`, both inclusive; None leaves that side open."""
+        try:
+            lo, hi = (pd.Timestamp(x) if x is not None else None for x in (start, end))
+        except ValueError as err:
+            raise DataError(f"cannot slice {self.source}: {err}. Give dates as YYYY-MM-DD.") from None
+        keep = np.ones(self.n_periods, dtype=bool)
+        if lo is not None:
+            keep &= self.dates >= lo
+        if hi is not None:
+            keep &= self.dates <= hi
+        if not keep.any():
+            raise DataError(
+                f"{self.source}: no periods between {start} and {end}; the data covers "
+                f"{self.dates[0]:%Y-%m-%d} to {self.dates[-1]:%Y-%m-%d}."
+            )
+        return replace(
+            self,
+            dates=self.dates[keep],
+            kpi=self.kpi[keep],
+            spend=self.spend[keep],
+            exposure=None if self.exposure is None else self.exposure[keep],
+            controls=self.controls[keep],
+        )
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Constants that map data to model units; computed once, stored in the run, reusable.
+
+    Attributes
+    ----------
+    kpi
+        Mean KPI over the fitted rows (KPI units, > 0); the model sees ``kpi / kpi_mean``.
+    spend
+        Per channel, mean spend over the fitted rows (currency, > 0).
+    control_center, control_scale
+        Per control, the mean and the standard deviation (ddof=0, > 0).
+    time_origin
+        ISO date of the first fitted period; model time is years since it.
+    """
+
+    kpi: float
+    spend: dict[str, float]
+    control_center: dict[str, float]
+    control_scale: dict[str, float]
+    time_origin: str
+
+    def __post_init__(self) -> None:
+        def positive(what: str, value: Any) -> float:
+            number = float(value)
+            if not np.isfinite(number) or number <= 0:
+                raise DataError(f"scaling: {what} must be a positive number, got {value!r}.")
+            return number
+
+        object.__setattr__(self, "kpi", positive("the KPI mean", self.kpi))
+        spend = {k: positive(f"mean spend of channel {k!r}", v) for k, v in self.spend.items()}
+        object.__setattr__(self, "spend", spend)
+        object.__setattr__(self, "control_center", {k: float(v) for k, v in self.control_center.items()})
+        object.__setattr__(
+            self, "control_scale", {k: positive(f"scale of control {k!r}", v) for k, v in self.control_scale.items()}
+        )
+        if set(self.control_center) != set(self.control_scale):
+            raise DataError(
+                "scaling: control_center and control_scale must name the same controls; got "
+                f"{sorted(self.control_center)} and {sorted(self.control_scale)}."
+            )
+        try:
+            object.__setattr__(self, "time_origin", f"{pd.Timestamp(self.time_origin):%Y-%m-%d}")
+        except (ValueError, TypeError):
+            raise DataError(f"scaling: time_origin must be an ISO date, got {self.time_origin!r}.") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready form (floats and strings only)."""
+        return {
+            "kpi": self.kpi,
+            "spend": dict(self.spend),
+            "control_center": dict(self.control_center),
+            "control_scale": dict(self.control_scale),
+            "time_origin": self.time_origin,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scaling:
+        """Rebuild from :meth:`to_dict` output, e.g. read back from a run folder."""
+        missing = [key for key in _SCALING_KEYS if key not in d]
+        if missing:
+            raise DataError(
+                f"stored scaling lacks {', '.join(missing)} (it has: {', '.join(map(str, d)) or 'nothing'}); "
+                "it was edited or written by another tool. Refit the run to recompute the scaling."
+            )
+        for key in ("spend", "control_center", "control_scale"):
+            if not isinstance(d[key], dict):
+                raise DataError(f"stored scaling: {key} must map names to numbers, got {d[key]!r}.")
+        return cls(**{key: d[key] for key in _SCALING_KEYS})
+
+    @classmethod
+    def compute(cls, data: MMMData) -> Scaling:
+        """Scaling constants from the rows of `data` (slice it first to fit a window)."""
+        kpi_mean = float(data.kpi.mean())
+        if kpi_mean <= 0:
+            raise DataError(
+                f"{data.source}: the KPI mean over {data.dates[0]:%Y-%m-%d} to {data.dates[-1]:%Y-%m-%d} is "
+                f"{kpi_mean:g}; scaling needs a positive mean. Fit a window where the KPI is positive."
+            )
+        spend_mean = data.spend.mean()
+        idle = [channel for channel in data.channels if not spend_mean[channel] > 0]
+        if idle:
+            raise DataError(
+                f"{data.source}: channel(s) {', '.join(map(repr, idle))} have no spend between "
+                f"{data.dates[0]:%Y-%m-%d} and {data.dates[-1]:%Y-%m-%d}; drop them from channels or widen the window."
+            )
+        flat = data.controls.columns[(data.controls.max() == data.controls.min()).to_numpy()]
+        if len(flat):
+            raise DataError(
+                f"{data.source}: control(s) {', '.join(map(repr, flat))} are constant between "
+                f"{data.dates[0]:%Y-%m-%d} and {data.dates[-1]:%Y-%m-%d}; drop them from controls or widen the window."
+            )
+        return cls(
+            kpi=kpi_mean,
+            spend=spend_mean.to_dict(),
+            control_center=data.controls.mean().to_dict(),
+            control_scale=data.controls.std(ddof=0).to_dict(),
+            time_origin=f"{data.dates[0]:%Y-%m-%d}",
+        )
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV file; DataError if it is missing, unreadable or has no rows."""
+    return _read_csv(Path(path))[0]
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, bytes]:
+    """The parsed table and the file's bytes (hashed for the run manifest)."""
+    if not path.exists():
+        raise DataError(
+            f"data file not found: {path} (looked at {path.resolve()}). Check data.path in the config; "
+            "a relative path is read from the config file's folder."
+        )
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a CSV file; point data.path at the CSV file.")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot read data file {path}: {err.strerror}. Check that it is readable.") from None
+    if not raw.strip():
+        raise DataError(f"data file {path} is empty; expected a CSV with a header row and one row per period.")
+    try:
+        # only blank cells are missing: pandas' default markers would turn a geo "NA" into NaN
+        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path} is not UTF-8 text. Save it as 'CSV UTF-8' (an Excel workbook must be exported to CSV)."
+        ) from None
+    except pd.errors.ParserError as err:
+        raise DataError(
+            f"{path} is not a readable CSV: {err}. Check the quoting and that every row has as many fields "
+            "as the header."
+        ) from None
+    if frame.empty:
+        raise DataError(f"data file {path} has a header but no data rows.")
+    return frame, raw
+
+
+def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_periods: int | None = None,
+              aggregate_geo: bool = True) -> MMMData:
+    """Load, validate and align the modeling data.
+
+    Parameters
+    ----------
+    source
+        A CSV path, or a DataFrame in the same wide layout.
+    roles
+        Which column plays which role.
+    min_periods
+        Fewest periods accepted; default 52 for weekly and 180 for daily data.
+    aggregate_geo
+        For a panel (``roles.geo`` set): sum KPI, spend and exposure over geos and
+        average the controls per date, noted in ``notes``. This release fits
+        national models only, so False is an error.
+
+    Returns
+    -------
+    MMMData
+
+    Raises
+    ------
+    DataError
+        Listing every problem found at the first stage that has any: columns,
+        dates, values, panel and calendar structure, then the national series.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame, label = source.reset_index(drop=True), _FRAME_SOURCE
+        digest = hashlib.sha256(source.to_csv(index=False, lineterminator="\n").encode()).hexdigest()
+        lines = "row " + pd.Series(np.arange(len(frame))).astype(str)
+    else:
+        frame, raw = _read_csv(Path(source))
+        label, digest = str(source), hashlib.sha256(raw).hexdigest()
+        lines = "line " + pd.Series(np.arange(2, len(frame) + 2)).astype(str)  # the header is line 1
+
+    def stop_if(problems: list[str]) -> None:
+        if len(problems) == 1:
+            raise DataError(f"{label}: {problems[0]}")
+        if problems:
+            body = "\n".join(f"  {i}. {problem}" for i, problem in enumerate(problems, 1))
+            raise DataError(f"{label}: {len(problems)} problems in the data:\n{body}")
+
+    if not roles.channels:
+        raise DataError(f"{label}: no channels given; name at least one media channel and its spend column.")
+    values_wanted = _value_roles(roles)
+    stop_if(checks.column_problems(frame.columns, _id_roles(roles) + [(c, r) for c, r, *_ in values_wanted]))
+    if roles.geo is not None and not aggregate_geo:
+        raise DataError(
+            f"{label}: geo-level models are not supported yet (geo column {roles.geo!r}). "
+            "Fit a national model: allow geo aggregation (aggregate_geo=True) or drop data.geo."
+        )
+
+    dates, problems = checks.parse_dates(frame[roles.date], roles.date, lines)
+    stop_if(problems)
+    labels = dates.dt.strftime("%Y-%m-%d")
+    if roles.geo is not None:
+        labels = labels + " (geo " + frame[roles.geo].astype(str) + ")"
+    table = pd.DataFrame({"date": dates.to_numpy()})
+    problems = []
+    for column, role, missing_fix, negative_fix in values_wanted:
+        what = f"column {column!r} ({role})"
+        table[column], found = checks.parse_numbers(frame[column], what, labels)
+        # non-numbers read as NaN: report them once, as text, not again as missing
+        problems += found or checks.value_problems(
+            table[column], what, labels, missing_fix=missing_fix, negative_fix=negative_fix
+        )
+    stop_if(problems)
+
+    notes = []
+    if roles.geo is not None:
+        stop_if(checks.geo_problems(dates, frame[roles.geo], roles.geo, lines))
+        summed = [roles.kpi] + [c for cols in roles.channels.values() for c in (cols.spend, cols.exposure) if c]
+        how = {column: "sum" for column in summed} | {column: "mean" for column in roles.controls}
+        table = table.groupby("date", sort=True).agg(how)
+        geos = frame[roles.geo].unique()
+        notes.append(
+            f"Aggregated {len(geos)} geos ({checks.listing(geos)}) into one national series: KPI, spend and "
+            "exposure summed per date, controls averaged. This release fits national models only."
+        )
+    else:
+        stop_if(checks.duplicate_date_problems(dates, roles.date, lines))
+        table = table.set_index("date")
+        if not table.index.is_monotonic_increasing:
+            table = table.sort_index()
+            notes.append(f"Sorted the rows by {roles.date!r}: they were not in date order.")
+    index = pd.DatetimeIndex(table.index, name="date")
+    freq, problems = checks.infer_frequency(index, roles.date)
+    stop_if(problems)
+
+    table.index = index
+    spend = table[[cols.spend for cols in roles.channels.values()]].set_axis(list(roles.channels), axis=1)
+    with_exposure = {name: cols.exposure for name, cols in roles.channels.items() if cols.exposure}
+    exposure = table[list(with_exposure.values())].set_axis(list(with_exposure), axis=1) if with_exposure else None
+    controls = table[list(roles.controls)]
+    kpi = table[roles.kpi]
+    spend_columns = {name: cols.spend for name, cols in roles.channels.items()}
+    stop_if(checks.national_problems(kpi, roles.kpi, spend, spend_columns, controls, freq, min_periods))
+    return MMMData(index, freq, kpi, spend, exposure, controls, label, digest, tuple(notes))
+
+
+def _id_roles(roles: DataRoles) -> list[tuple[str, str]]:
+    """The identifying columns (date, geo) with their roles."""
+    found = [(roles.date, "date column, data.date")]
+    return found + ([(roles.geo, "geo column, data.geo")] if roles.geo is not None else [])
+
+
+def _value_roles(roles: DataRoles) -> list[tuple[str, str, str, str | None]]:
+    """``(column, role, fix if missing, fix if negative or None)`` for each numeric column."""
+    fill_spend = "Fill them in (0 where nothing was spent); the model does not guess missing spend."
+    negative = "Spend and exposure cannot be negative; correct these values at the source."
+    found = [(roles.kpi, "KPI, data.kpi", "Fill them in, or cut the data to the dates that have a KPI.", None)]
+    for name, cols in roles.channels.items():
+        found.append((cols.spend, f"spend of channel {name!r}, channels.{name}", fill_spend, negative))
+        if cols.exposure:
+            found.append((cols.exposure, f"exposure of channel {name!r}, channels.{name}.exposure",
+                          "Fill them in (0 where the channel did not run).", negative))
+    for control in roles.controls:
+        found.append((control, "control, controls", "Fill them in explicitly (e.g. carry the last value forward).",
+                      None))
+    return found
+
+
+def scale(data: MMMData, scaling: Scaling) -> dict[str, np.ndarray]:
+    """The data in model units, using stored constants so refreshes stay comparable.
+
+    Channels and controls are matched to the constants by name, not position.
+
+    Returns
+    -------
+    dict
+        ``kpi`` (T,) = KPI / KPI mean; ``spend`` (T, K) = spend / channel mean
+        spend, columns in ``data.channels`` order; ``controls`` (T, C) =
+        (value - center) / scale; ``time`` (T,) = years since ``time_origin``.
+    """
+    lacking = [f"channel {k!r}" for k in data.channels if k not in scaling.spend]
+    lacking += [f"control {c!r}" for c in data.controls.columns if c not in scaling.control_center]
+    if lacking:
+        raise DataError(
+            f"{data.source}: the stored scaling has no constant for {', '.join(lacking)} (it covers channels "
+            f"{sorted(scaling.spend)} and controls {sorted(scaling.control_center)}). A refresh must use the "
+            "channels and controls of the original run; fit a new model to add new ones."
+        )
+    controls = list(data.controls.columns)
+    center = np.array([scaling.control_center[c] for c in controls], dtype=float)
+    spread = np.array([scaling.control_scale[c] for c in controls], dtype=float)
+    return {
+        "kpi": data.kpi.to_numpy(dtype=float) / scaling.kpi,
+        "spend": data.spend.to_numpy(dtype=float) / np.array([scaling.spend[k] for k in data.channels]),
+        "controls": (data.controls.to_numpy(dtype=float).reshape(data.n_periods, len(controls)) - center) / spread,
+        "time": data.years_since(scaling.time_origin),
+    }

@@ -1,0 +1,256 @@
+"""Sampling and the diagnostics gate.
+
+nutpie is the default sampler. Its own PyMC bridge compiles a fresh numba C
+callback in every process (~10 s for a small MMM), which dominates a fit. We
+instead compile the log-density and its gradient with PyTensor's numba backend
+(disk-cached across processes, since all data enter as inputs) and hand nutpie
+plain callables; the compiled model is kept in-process and reused with new
+data (``with_data``). PyMC's own NUTS is available as ``sampler="pymc"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import xarray as xr
+from pytensor.graph import clone_replace
+
+from mmm.config import Config, DiagnosticThresholds
+
+_COMPILED: dict[str, Any] = {}  # structural key -> nutpie compiled model (compile once, reuse)
+
+
+@dataclass
+class Diagnostics:
+    max_rhat: float
+    min_ess_bulk: float
+    divergences: int
+    thresholds: DiagnosticThresholds
+    chains: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.thresholds
+        return {
+            "max_rhat": self.max_rhat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "divergences": self.divergences,
+            "ok": self.ok,
+            "thresholds": {"max_rhat": t.max_rhat, "min_ess_bulk": t.min_ess_bulk_per_chain * self.chains,
+                           "max_divergences": t.max_divergences},
+            "problems": list(self.problems),
+        }
+
+
+@dataclass
+class FitResult:
+    idata: xr.DataTree  # posterior and sample_stats
+    diagnostics: Diagnostics
+    sampler: dict[str, Any]
+    timings: dict[str, float]
+
+
+def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitResult:
+    """Draw from the posterior of ``model`` with the settings in ``config.fit``."""
+    fit = config.fit
+    settings = {"sampler": fit.sampler, "chains": fit.chains, "draws": fit.draws, "tune": fit.tune,
+                "seed": fit.seed, "target_accept": fit.target_accept}
+    t0 = time.perf_counter()
+    if fit.sampler == "nutpie":
+        import nutpie
+
+        compiled = compile_nutpie(model)
+        t1 = time.perf_counter()
+        idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
+                              cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
+                              progress_bar=progress, save_warmup=False, target_accept=fit.target_accept)
+    else:
+        t1 = time.perf_counter()
+        with model:
+            idata = pm.sample(draws=fit.draws, tune=fit.tune, chains=fit.chains, random_seed=fit.seed,
+                              target_accept=fit.target_accept, progressbar=progress,
+                              cores=min(fit.chains, os.cpu_count() or 1), compute_convergence_checks=False)
+    t2 = time.perf_counter()
+    idata = _keep_groups(idata)
+    diagnostics = diagnose(idata, config.diagnostics)
+    settings["version"] = _version(fit.sampler)
+    return FitResult(idata=idata, diagnostics=diagnostics, sampler=settings,
+                     timings={"compile_s": t1 - t0, "sampling_s": t2 - t1})
+
+
+def diagnose(idata: xr.DataTree, thresholds: DiagnosticThresholds) -> Diagnostics:
+    """Max R-hat, min bulk ESS and divergences over every parameter, against the thresholds."""
+    import arviz_stats as azs
+
+    posterior = idata["posterior"].to_dataset()
+    chains = posterior.sizes["chain"]
+    rhat = azs.rhat(posterior)
+    ess = azs.ess(posterior, method="bulk")
+    worst_rhat, rhat_at = _extreme(rhat, max)
+    worst_ess, ess_at = _extreme(ess, min)
+    divergences = int(idata["sample_stats"]["diverging"].sum()) if "sample_stats" in idata else 0
+    problems = []
+    if chains < 2:
+        problems.append("only one chain: R-hat cannot be checked; run 2 or more chains")
+    if not worst_rhat <= thresholds.max_rhat:
+        problems.append(f"R-hat {worst_rhat:.3f} > {thresholds.max_rhat} for {rhat_at}: chains disagree")
+    min_ess = thresholds.min_ess_bulk_per_chain * chains
+    if not worst_ess >= min_ess:
+        problems.append(f"bulk ESS {worst_ess:.0f} < {min_ess:.0f} for {ess_at}: run more draws")
+    if divergences > thresholds.max_divergences:
+        problems.append(f"{divergences} divergent transitions (allowed {thresholds.max_divergences}): "
+                        f"the sampler could not explore part of the posterior; raise fit.target_accept or revisit priors")
+    return Diagnostics(max_rhat=float(worst_rhat), min_ess_bulk=float(worst_ess), divergences=divergences,
+                       thresholds=thresholds, chains=chains, problems=problems)
+
+
+def _extreme(stat: xr.Dataset, pick) -> tuple[float, str]:
+    """The worst value of a per-parameter statistic (NaN counts as worst) and where it is."""
+    entries = []
+    for name, da in stat.data_vars.items():
+        for index in np.ndindex(da.shape):
+            labels = [str(da.coords[d].values[j]) if d in da.coords else str(j)
+                      for d, j in zip(da.dims, index, strict=True)]
+            entries.append((float(da.values[index]), f"{name}[{', '.join(labels)}]" if labels else name))
+    if not entries:
+        return float("nan"), ""
+    nan = [e for e in entries if np.isnan(e[0])]
+    return nan[0] if nan else pick(entries, key=lambda e: e[0])
+
+
+def _keep_groups(idata: xr.DataTree) -> xr.DataTree:
+    keep = {"/" + g: idata[g].to_dataset() for g in ("posterior", "sample_stats") if g in idata}
+    return xr.DataTree.from_dict(keep)
+
+
+def _version(sampler: str) -> str:
+    from importlib.metadata import version
+
+    return version("nutpie" if sampler == "nutpie" else "pymc")
+
+
+# ---- nutpie bridge ---------------------------------------------------------------------
+
+
+def compile_nutpie(model: pm.Model):
+    """A nutpie model for ``model``: compiled once per structure, then reused with new data."""
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    model = freeze_dims_and_data(model, data=[])  # static shapes; data stay inputs
+    data_vars = list(model.data_vars)
+    # C order always: numba specializes on memory layout, and a new layout means a recompile
+    data_values = {d.name: np.ascontiguousarray(d.get_value()) for d in data_vars}
+    key = _structure_key(model)
+    if key in _COMPILED:
+        return _COMPILED[key].with_data(**data_values)
+    compiled = _compile_nutpie(model, data_vars, data_values)
+    _COMPILED[key] = compiled
+    return compiled
+
+
+def _structure_key(model: pm.Model) -> str:
+    """Graph text plus data shapes: equal keys mean the compiled functions are interchangeable."""
+    from pytensor.printing import debugprint
+
+    logp = model.logp()
+    text = debugprint(logp, file="str", print_type=True)
+    shapes = sorted((d.name, np.shape(d.get_value())) for d in model.data_vars)
+    coords = sorted((k, tuple(map(str, v))) for k, v in model.coords.items() if v is not None)
+    return hashlib.sha256(f"{text}|{shapes}|{coords}".encode()).hexdigest()
+
+
+def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.ndarray]):
+    from nutpie.compiled_pyfunc import from_pyfunc
+    from pymc.initial_point import make_initial_point_fn
+
+    point = model.initial_point()
+    value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    shapes = [tuple(point[v.name].shape) for v in value_vars]
+    sizes = [int(np.prod(s)) for s in shapes]
+    n_dim = int(sum(sizes))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+
+    joined = pt.vector("unconstrained_point", dtype="float64", shape=(n_dim,))
+    unravel = {v: joined[offsets[i]:offsets[i + 1]].reshape(shapes[i]).astype(v.dtype)
+               for i, v in enumerate(value_vars)}
+    data_inputs = {d: d.type(name=d.name) for d in data_vars}
+    replacements = {**unravel, **data_inputs}
+
+    logp = model.logp()
+    grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
+    logp_out, grad_out = clone_replace([logp, grad], replacements)
+    inputs = [joined, *data_inputs.values()]
+    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode="NUMBA", trust_input=True,
+                                on_unused_input="ignore")
+
+    free_names = [rv.name for rv in model.free_RVs]
+    constrained = [v for v in model.unobserved_value_vars if v.name in free_names]
+    constrained = sorted(constrained, key=lambda v: free_names.index(v.name))
+    expand_fn = pytensor.function(inputs, clone_replace(constrained, replacements), mode="NUMBA",
+                                  trust_input=True, on_unused_input="ignore")
+    out_shapes = [tuple(model.initial_point()[rv.name].shape) if rv.name in point else
+                  tuple(rv.shape.eval()) for rv in model.free_RVs]
+    data_order = [d.name for d in data_vars]
+    logp_jit = _jit(logp_fn)
+    expand_jit = _jit(expand_fn)
+
+    def make_logp_fn():
+        def logp_func(x, **shared):
+            value, gradient = logp_jit(x, *(shared[n] for n in data_order))
+            return float(value), gradient
+
+        return logp_func
+
+    def make_expand_fn(seed1, seed2, chain):
+        def expand(x, **shared):
+            values = expand_jit(x, *(shared[n] for n in data_order))
+            return {n: np.asarray(v, dtype="float64").reshape(s)
+                    for n, v, s in zip(free_names, values, out_shapes, strict=True)}
+
+        return expand
+
+    initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+
+    lock = threading.Lock()  # PyTensor functions are not thread-safe; nutpie calls this from chain threads
+
+    def make_initial_points(seed):
+        with lock:
+            values = initial_point(seed)
+        return np.concatenate([np.asarray(values[v.name], dtype="float64").ravel() for v in value_vars])
+
+    dims = {rv.name: tuple(model.named_vars_to_dims.get(rv.name, ())) for rv in model.free_RVs}
+    used = {d for ds in dims.values() for d in ds}
+    coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
+    return from_pyfunc(
+        ndim=n_dim,
+        make_logp_fn=make_logp_fn,
+        make_expand_fn=make_expand_fn,
+        make_initial_point_fn=make_initial_points,
+        expanded_dtypes=[np.dtype("float64")] * len(free_names),
+        expanded_shapes=out_shapes,
+        expanded_names=free_names,
+        shared_data=data_values,
+        dims=dims,
+        coords=coords,
+    )
+
+
+def _jit(fn):
+    """The numba-compiled core of a PyTensor function (skips Python-level call overhead)."""
+    jit_fn = getattr(getattr(fn, "vm", None), "jit_fn", None)
+    if jit_fn is None:
+        return lambda *args: fn(*args)
+    return jit_fn

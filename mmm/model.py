@@ -1,0 +1,98 @@
+"""The national MMM as a PyMC model. The only module (with fit.py) that touches PyMC.
+
+Expected KPI, in model units (KPI divided by its mean)::
+
+    mu_t = intercept + trend * years_t + fourier_t @ season + controls_t @ control_coef
+           + sum_k channel_coef_k * saturation_k(adstock_k(spend_tk / mean_spend_k))
+
+Every input is ``pm.Data`` (so the compiled log-density is cached on disk and
+reused across processes and refits), every coordinate is named, and nothing
+depends on the position of a channel in the user's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from mmm import media
+from mmm.config import ChannelSpec, Config, ConfigError
+from mmm.design import Design
+from mmm.priors import Prior
+
+
+def build_model(config: Config, design: Design) -> pm.Model:
+    """Build the PyMC model for ``config`` on ``design`` (model units)."""
+    if list(design.channels) != config.channel_names:
+        raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
+    coords = {
+        "date": np.asarray(design.dates),
+        "channel": config.channel_names,
+        "control": list(design.controls),
+        "fourier": list(design.fourier_names),
+    }
+    for kind, idx in {**media.groups(config.channels, "adstock"), **media.groups(config.channels, "saturation")}.items():
+        dim = media.group_dim(kind, idx, len(config.channels))
+        if dim != "channel":
+            coords[dim] = [config.channel_names[i] for i in idx]
+
+    opts = config.model
+    with pm.Model(coords=coords) as model:
+        spend = pm.Data("spend", design.spend, dims=("date", "channel"))
+        kpi = pm.Data("kpi", design.kpi, dims="date")
+
+        mu = opts.prior("intercept").to_pymc("intercept")
+        if opts.trend:
+            time = pm.Data("time", design.time, dims="date")
+            mu = mu + opts.prior("trend").to_pymc("trend") * time
+        if design.fourier.shape[1]:
+            fourier = pm.Data("fourier_terms", design.fourier, dims=("date", "fourier"))
+            mu = mu + pt.dot(fourier, opts.prior("fourier").to_pymc("season", dims="fourier"))
+        if design.control_values.shape[1]:
+            controls = pm.Data("control_values", design.control_values, dims=("date", "control"))
+            mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
+
+        params = {name: _group_prior(config.channels, param, idx).to_pymc(name, dims=dim)
+                  for name, param, dim, idx in media.parameter_layout(config.channels)}
+        mu = mu + media.contributions(spend, config.channels, params, xp=pt).sum(axis=-1)
+
+        sigma = opts.prior("sigma").to_pymc("sigma")
+        if opts.likelihood == "student_t":
+            nu = opts.prior("nu").to_pymc("nu")
+            pm.StudentT("kpi_obs", nu=nu, mu=mu, sigma=sigma, observed=kpi, dims="date")
+        else:
+            pm.Normal("kpi_obs", mu=mu, sigma=sigma, observed=kpi, dims="date")
+    return model
+
+
+def free_parameter_names(config: Config, design: Design) -> list[str]:
+    """Names of the model's parameters, in a stable order (what the posterior holds)."""
+    names = ["intercept"]
+    if config.model.trend:
+        names.append("trend")
+    if design.fourier.shape[1]:
+        names.append("season")
+    if design.control_values.shape[1]:
+        names.append("control_coef")
+    names += [name for name, *_ in media.parameter_layout(config.channels)]
+    names.append("sigma")
+    if config.model.likelihood == "student_t":
+        names.append("nu")
+    return names
+
+
+def _group_prior(channels: Sequence[ChannelSpec], param: str, idx: Sequence[int]) -> Prior:
+    """One prior for a parameter shared by several channels: per-channel values stacked."""
+    priors = [channels[i].prior(param) for i in idx]
+    dists = {p.dist for p in priors}
+    if len(dists) > 1:
+        names = ", ".join(f"{channels[i].name}: {p.dist}" for i, p in zip(idx, priors, strict=True))
+        raise ConfigError(f"priors for `{param}` must use one distribution family across channels that share "
+                          f"the transform ({names}); change the overrides to one family")
+    if all(p == priors[0] for p in priors):
+        return priors[0]
+    stacked = {k: np.array([np.asarray(p.params[k], dtype=float) for p in priors]) for k in priors[0].params}
+    return Prior(priors[0].dist, stacked)

@@ -1,0 +1,166 @@
+"""The public workflow: config + data → fitted model → tables, plots and a run folder.
+
+Notebooks and the CLI both go through here::
+
+    from mmm import Config, fit
+    cfg = Config.load("data/demo/config.yaml").with_fit(draws=300, tune=300)
+    result = fit(cfg)
+    result.roi_table()            # one row per channel, mean / median / interval
+    result.save("reports/my-run")  # the run folder of DESIGN.md, with its report
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mmm.config import Config, ConfigError
+from mmm.data import DataError, MMMData, Scaling, load_data
+from mmm.design import build_design
+from mmm.effects import Effects, compute_effects
+from mmm.fit import FitResult
+from mmm.runs import default_run_dir, manifest, write_run
+from mmm.summary import build_summary
+
+CALENDAR_PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
+
+
+def load_config(path: str | Path) -> Config:
+    return Config.load(path)
+
+
+def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> MMMData:
+    """Validate the data named by ``config`` (or given directly) into :class:`MMMData`."""
+    source = data if data is not None else config.data.path
+    if source is None:
+        raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
+    return load_data(source, config.roles(), min_periods=config.data.min_periods)
+
+
+@dataclass
+class FittedMMM:
+    """A fitted model: its inputs, posterior, diagnostics and every figure, per draw."""
+
+    config: Config
+    data: MMMData
+    scaling: Scaling
+    fit: FitResult
+    effects: Effects
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def diagnostics(self):
+        return self.fit.diagnostics
+
+    @property
+    def posterior(self):
+        return self.fit.idata["posterior"].to_dataset()
+
+    def roi_table(self) -> pd.DataFrame:
+        return self.effects.roi_table()
+
+    def summary_frame(self) -> pd.DataFrame:
+        return self.effects.summary_frame()
+
+    def contributions(self, freq: str | None = None) -> pd.DataFrame:
+        """Tidy contributions per period, or summed per draw to ``freq`` ("month", "quarter", "year")."""
+        if freq is None:
+            return self.effects.contributions_table()
+        return _aggregate_contributions(self.effects, freq)
+
+    def fit_table(self) -> pd.DataFrame:
+        return self.effects.fit_table()
+
+    def summary(self) -> dict[str, Any]:
+        wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
+        return build_summary(self.config, self.data, self.fit, self.effects, wall)
+
+    def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
+             parent_run: str | None = None) -> Path:
+        """Write the run folder (atomically) and, by default, its report; returns its path."""
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
+        stored = self.config.to_dict()
+        stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
+        import yaml
+
+        files = {
+            "config.yaml": yaml.safe_dump(stored, sort_keys=False),
+            "data.csv": _data_frame(self.data, self.config),
+            "posterior.nc": self.fit.idata,
+            "summary.json": self.summary(),
+            "roi.csv": self.roi_table(),
+            "contributions.csv": self.effects.contributions_table(),
+            "fit.csv": self.effects.fit_table(),
+        }
+        files["manifest.json"] = manifest(
+            run_id=run_dir.name, config=self.config, data=self.data, sampler=self.fit.sampler,
+            timings={**self.fit.timings, **self.timings}, diagnostics_ok=self.diagnostics.ok,
+            scaling=self.scaling, parent_run=parent_run)
+        finish = None
+        if report:
+            from mmm.report import write_report
+
+            finish = write_report
+        return write_run(run_dir, files=files, force=force, finish=finish)
+
+
+def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
+        scaling: Scaling | None = None, progress: bool = False) -> FittedMMM:
+    """Validate, build, sample and compute every figure.
+
+    ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
+    they are computed from this data.
+    """
+    from mmm.fit import sample
+    from mmm.model import build_model
+
+    t0 = time.perf_counter()
+    mmm_data = data if isinstance(data, MMMData) else load(config, data)
+    scaling = scaling or Scaling.compute(mmm_data)
+    design = build_design(mmm_data, scaling, config.model.seasonality_order)
+    model = build_model(config, design)
+    t1 = time.perf_counter()
+    result = sample(model, config, progress=progress)
+    t2 = time.perf_counter()
+    effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)
+    t3 = time.perf_counter()
+    timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
+    return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings)
+
+
+def _data_frame(data: MMMData, config: Config) -> pd.DataFrame:
+    """The modeled data in the config's own column names (what the stored config.yaml reads)."""
+    frame = pd.DataFrame({config.data.date: data.dates.strftime("%Y-%m-%d"), config.data.kpi: data.kpi.to_numpy()})
+    for ch in config.channels:
+        frame[ch.spend] = data.spend[ch.name].to_numpy()
+        if ch.exposure and data.exposure is not None and ch.name in data.exposure:
+            frame[ch.exposure] = data.exposure[ch.name].to_numpy()
+    for control in config.controls:
+        frame[control] = data.controls[control].to_numpy()
+    return frame
+
+
+def _aggregate_contributions(effects: Effects, freq: str) -> pd.DataFrame:
+    """Sum contributions per draw within each calendar bucket, then summarize (intervals stay honest)."""
+    import numpy as np
+
+    if freq not in CALENDAR_PERIODS:
+        raise ValueError(f"unknown period {freq!r}; use one of {', '.join(CALENDAR_PERIODS)}")
+    # a week belongs to the month/quarter of its date label
+    buckets = pd.Series(effects.dates).dt.to_period(CALENDAR_PERIODS[freq])
+    codes, labels = pd.factorize(buckets, sort=True)
+    parts = {"baseline": effects.baseline, **{c: effects.contributions[..., k] for k, c in enumerate(effects.channels)}}
+    rows = []
+    for component, values in parts.items():
+        summed = np.stack([values[:, codes == i].sum(axis=1) for i in range(len(labels))], axis=1)
+        lo, hi = np.quantile(summed, [(1 - effects.interval) / 2, (1 + effects.interval) / 2], axis=0)
+        rows.append(pd.DataFrame({"period": labels.astype(str), "component": component,
+                                  "mean": summed.mean(axis=0), "lo": lo, "hi": hi}))
+    return pd.concat(rows, ignore_index=True)
+
+
+__all__ = ["FittedMMM", "fit", "load", "load_config", "DataError", "ConfigError"]

@@ -1,0 +1,422 @@
+"""Render a run folder's files into one self-contained ``report.html``.
+
+Every number in the report is read from the run folder (``summary.json``,
+``manifest.json``, ``fit.csv``, ``contributions.csv``); nothing is recomputed
+from the posterior, so ``mmm report RUN_DIR`` can rebuild the page at any time
+and it always agrees with the tables beside it. Formatting lives here, wording
+lives in ``templates/report.html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mmm import plots
+
+REPORT_NAME = "report.html"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+REQUIRED_SUMMARY_KEYS = ("interval", "window", "kpi", "channels", "diagnostics", "fit")
+FREQ_WORDS = {"D": "day", "W": "week", "M": "month", "MS": "month", "ME": "month", "Q": "quarter"}
+MISSING = "n/a"
+
+
+class ReportInputError(ValueError):
+    """A run folder file exists but cannot be read into a report as written."""
+
+
+def render_report(run_dir: str | os.PathLike[str]) -> str:
+    """Return the HTML report of a run folder as a string.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder holding at least ``summary.json`` and ``manifest.json``;
+        ``fit.csv`` and ``contributions.csv`` add their figures when present.
+
+    Raises
+    ------
+    FileNotFoundError
+        The run folder, ``summary.json`` or ``manifest.json`` is missing.
+    ReportInputError
+        A file is not valid JSON/CSV or lacks a required key or column.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} does not exist (or is not a folder)")
+    summary = _read_json(run_dir, "summary.json")
+    manifest = _read_json(run_dir, "manifest.json")
+    missing = [k for k in REQUIRED_SUMMARY_KEYS if k not in summary]
+    if missing:
+        raise ReportInputError(
+            f"summary.json in run folder {run_dir} lacks key(s) {missing}; "
+            "rewrite the run with `mmm fit` (or `mmm refresh`)."
+        )
+    fit = _read_csv(run_dir, "fit.csv", ["date", "actual", "fitted_mean", "fitted_lo", "fitted_hi"])
+    contributions = _read_csv(run_dir, "contributions.csv", ["date", "component", "mean"])
+    context = _context(run_dir, summary, manifest, fit, contributions)
+    return _environment().get_template("report.html").render(**context)
+
+
+def write_report(run_dir: str | os.PathLike[str]) -> Path:
+    """Write ``run_dir/report.html`` atomically and return its path.
+
+    The page is rendered in full first, then written to a temporary file in
+    the same folder and moved into place, so a reader never sees half a
+    report and a failed render leaves the previous report untouched.
+    """
+    run_dir = Path(run_dir)
+    html = render_report(run_dir)
+    target = run_dir / REPORT_NAME
+    fd, tmp_name = tempfile.mkstemp(dir=run_dir, prefix=f".{REPORT_NAME}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(html)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def roi_frame_from_summary(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Per-channel table from ``summary.json``, in ``roi.csv``'s column names.
+
+    Adds ``roas_immediate_mean`` / ``roas_lasting_mean`` (and their ``lo``/``hi``)
+    where the summary has them, so the same frame feeds :func:`mmm.plots.plot_roi`
+    and :func:`mmm.plots.plot_immediate_lasting`. Rows keep the summary's channel order.
+    """
+    rows = []
+    for name, figures in summary["channels"].items():
+        row: dict[str, Any] = {"channel": name, "spend": figures.get("spend")}
+        for metric in ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share",
+                       "roas_immediate", "roas_lasting"):
+            stats = figures.get(metric)
+            if isinstance(stats, Mapping):
+                for stat in ("mean", "median", "lo", "hi"):
+                    if stat in stats:
+                        row[f"{metric}_{stat}"] = stats[stat]
+        row["p_profitable"] = figures.get("p_profitable")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _read_json(run_dir: Path, name: str) -> dict[str, Any]:
+    path = run_dir / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{name} not found in run folder {run_dir}; a report is rendered only from a "
+            "complete run folder written by `mmm fit`."
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportInputError(f"{path} is not valid JSON ({err}); rewrite the run.") from err
+
+
+def _read_csv(run_dir: Path, name: str, columns: list[str]) -> pd.DataFrame | None:
+    path = run_dir / name
+    if not path.is_file():
+        return None  # the report says plainly that this figure is not in the run
+    table = pd.read_csv(path)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ReportInputError(f"{path} lacks column(s) {missing}; it has {list(table.columns)}.")
+    return table
+
+
+# ---------------------------------------------------------------- view model
+
+
+def _context(
+    run_dir: Path,
+    summary: Mapping[str, Any],
+    manifest: Mapping[str, Any],
+    fit: pd.DataFrame | None,
+    contributions: pd.DataFrame | None,
+) -> dict[str, Any]:
+    interval = float(summary["interval"])
+    finance = summary.get("finance") or {}
+    currency = summary.get("currency") or finance.get("currency") or ""
+    kpi = str(summary["kpi"])
+    period = FREQ_WORDS.get(str(summary.get("freq", "")), "period")
+    revenue_kpi = summary.get("kpi_type", "revenue") == "revenue" and currency
+    kpi_unit = f"{currency} per {period}" if revenue_kpi else f"per {period}"
+    diagnostics = summary["diagnostics"]
+    channels = list(summary["channels"])
+    colors = plots.channel_colors(channels)
+    roi = roi_frame_from_summary(summary)
+
+    return {
+        "run": _run_header(run_dir, summary, manifest),
+        "interval": plots.interval_label(interval),
+        "diagnostics_ok": diagnostics.get("ok") is True,
+        "problems": [str(p) for p in diagnostics.get("problems", [])],
+        "currency": currency,
+        "kpi": kpi,
+        "roi_rows": [_roi_row(name, summary["channels"][name]) for name in channels],
+        "total_row": _total_row(summary.get("totals")),
+        "finance": _finance(finance, currency, kpi),
+        "carryover_rows": _carryover_rows(summary["channels"]),
+        "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors),
+        "checks": _checks(diagnostics),
+        "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
+        "provenance": _provenance(manifest),
+        "notes": [str(n) for n in summary.get("notes", [])],
+    }
+
+
+def _run_header(run_dir: Path, summary: Mapping, manifest: Mapping) -> dict[str, Any]:
+    fit = summary["fit"]
+    window = summary["window"]
+    sampler = (
+        f"{fit.get('sampler', MISSING)}: {fit.get('chains', MISSING)} chains × "
+        f"{fit.get('draws', MISSING)} draws ({fit.get('tune', MISSING)} tuning), "
+        f"seed {fit.get('seed', MISSING)}"
+    )
+    if _is_number(fit.get("wall_s")):
+        sampler += f", {float(fit['wall_s']):,.1f} s"
+    n_periods = summary.get("n_periods")
+    return {
+        "run_id": manifest.get("run_id") or run_dir.name,
+        "created_at": manifest.get("created_at", MISSING),
+        "window": f"{window.get('start', MISSING)} to {window.get('end', MISSING)}"
+        + (f" ({n_periods} periods)" if n_periods is not None else ""),
+        "kpi": summary["kpi"] if summary.get("kpi_type", summary["kpi"]) == summary["kpi"]
+        else f"{summary['kpi']} ({summary['kpi_type']})",
+        "currency": summary.get("currency") or (summary.get("finance") or {}).get("currency") or MISSING,
+        "sampler": sampler,
+        "parent_run": manifest.get("parent_run"),
+    }
+
+
+def _roi_row(name: str, figures: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "channel": name,
+        "spend": _amount(figures.get("spend")),
+        "incremental_kpi": _with_interval(figures.get("incremental_kpi"), _amount),
+        "roas": _with_interval(figures.get("roas"), _ratio),
+        "profit_roi": _with_interval(figures.get("profit_roi"), _ratio),
+        "mroas": _with_interval(figures.get("mroas"), _ratio),
+        "immediate_share": _with_interval(figures.get("immediate_share"), _share),
+        "p_profitable": _share(figures.get("p_profitable")),
+    }
+
+
+def _total_row(totals: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if not totals:
+        return None
+    return {
+        "spend": _amount(totals.get("spend")),
+        "incremental_kpi": _with_interval(totals.get("incremental_kpi"), _amount),
+        "roas": _with_interval(totals.get("roas"), _ratio),
+    }
+
+
+def _carryover_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+    rows = []
+    for name, figures in channels.items():
+        if not any(k in figures for k in ("roas_immediate", "roas_lasting", "payback_50", "payback_90")):
+            continue
+        rows.append({
+            "channel": name,
+            "immediate_share": _with_interval(figures.get("immediate_share"), _share),
+            "roas_immediate": _with_interval(figures.get("roas_immediate"), _ratio),
+            "roas_lasting": _with_interval(figures.get("roas_lasting"), _ratio),
+            "payback_50": _with_interval(figures.get("payback_50"), _periods),
+            "payback_90": _with_interval(figures.get("payback_90"), _periods),
+        })
+    return rows
+
+
+def _finance(finance: Mapping[str, Any], currency: str, kpi: str) -> dict[str, Any]:
+    source = str(finance.get("gross_margin_source", "not recorded"))
+    return {
+        "gross_margin": _share(finance.get("gross_margin")),
+        "gross_margin_source": source,
+        "margin_is_default": source.strip().lower().startswith("default"),
+        "value_per_kpi": _ratio(finance.get("value_per_kpi")),
+        "hurdle_rate": _share(finance.get("hurdle_rate")),
+        "currency": finance.get("currency") or currency or MISSING,
+        "kpi": kpi,
+        "recorded": bool(finance),
+    }
+
+
+def _checks(diagnostics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """One row per sampler check: value, threshold and PASS/FAIL against the recorded threshold."""
+    thresholds = diagnostics.get("thresholds") or {}
+    specs = [  # (label, value key, threshold key, sign, passes, format)
+        ("Max R-hat", "max_rhat", "max_rhat", "≤", lambda v, t: v <= t, _rhat),
+        ("Min bulk ESS", "min_ess_bulk", "min_ess_bulk", "≥", lambda v, t: v >= t, _count),
+        ("Divergences", "divergences", "max_divergences", "≤", lambda v, t: v <= t, _count),
+    ]
+    rows = []
+    for label, key, threshold_key, sign, passes, fmt in specs:
+        value, threshold = diagnostics.get(key), thresholds.get(threshold_key)
+        if _is_number(value) and _is_number(threshold):
+            status = "PASS" if passes(float(value), float(threshold)) else "FAIL"
+        elif not _is_number(value):
+            status = "FAIL"  # a missing or NaN diagnostic is never a pass
+        else:
+            status = MISSING
+        rows.append({
+            "label": label,
+            "value": fmt(value),
+            "threshold": f"{sign} {threshold:g}" if _is_number(threshold) else "not recorded",
+            "status": status,
+        })
+    return rows
+
+
+def _fit_quality(quality: Mapping[str, Any], kpi: str, kpi_unit: str) -> list[dict[str, str]]:
+    rows = []
+    if "r2" in quality:
+        rows.append({"label": "R² (share of KPI variation explained)", "value": _ratio(quality["r2"])})
+    if "mape" in quality:
+        rows.append({"label": "MAPE (mean absolute % error)", "value": _share(quality["mape"], digits=1)})
+    if "residual_sd" in quality:
+        rows.append({"label": f"Residual SD ({kpi}, {kpi_unit})", "value": _amount(quality["residual_sd"])})
+    return rows
+
+
+def _provenance(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    data = manifest.get("data") or {}
+    versions = dict(manifest.get("versions") or {})
+    return {
+        "package_version": manifest.get("package_version", MISSING),
+        "python": manifest.get("python", MISSING),
+        "versions": sorted((str(k), str(v)) for k, v in versions.items()),
+        "data_path": data.get("path", MISSING),
+        "data_sha256": data.get("sha256", MISSING),
+        "config_sha256": manifest.get("config_sha256", MISSING),
+        "seed": manifest.get("seed", MISSING),
+        "sampler": _flat(manifest.get("sampler")),
+        "timings": _flat(manifest.get("timings")),
+        "diagnostics_ok": manifest.get("diagnostics_ok", MISSING),
+        "parent_run": manifest.get("parent_run") or "none (first run)",
+    }
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _figures(
+    roi: pd.DataFrame,
+    fit: pd.DataFrame | None,
+    contributions: pd.DataFrame | None,
+    interval: float,
+    currency: str,
+    kpi: str,
+    kpi_unit: str,
+    colors: Mapping[str, str],
+) -> list[dict[str, str | None]]:
+    """Each figure as a base64 PNG, or None with the reason it is absent."""
+    figures: list[dict[str, str | None]] = []
+
+    def add(title: str, alt: str, make, absent: str | None) -> None:
+        png = None if absent else _png(make())
+        figures.append({"title": title, "alt": alt, "png": png, "absent": absent})
+
+    has_roas = all(f"roas_{s}" in roi.columns for s in ("mean", "lo", "hi"))
+    add("Return on ad spend by channel",
+        f"ROAS per channel with {plots.interval_label(interval)} intervals and the break-even line at 1",
+        lambda: plots.plot_roi(roi, "roas", interval, currency=currency or None, colors=colors),
+        None if has_roas else "ROAS is not in summary.json of this run.")
+    add(f"Actual vs fitted {kpi}",
+        f"Actual {kpi} and the model's fitted {kpi} with its interval band over time",
+        lambda: plots.plot_fit(fit, interval, kpi=kpi, unit=kpi_unit),
+        None if fit is not None else "fit.csv is not in this run folder.")
+    add(f"Contributions to {kpi} over time",
+        f"Stacked area of baseline and channel contributions to {kpi}",
+        lambda: plots.plot_contributions(contributions, kpi=kpi, unit=kpi_unit, colors=colors),
+        None if contributions is not None else "contributions.csv is not in this run folder.")
+    has_parts = {"roas_immediate_mean", "roas_lasting_mean"} <= set(roi.columns)
+    add("Immediate vs lasting return",
+        "Per channel, the ROAS that arrives in the same period and the part that arrives later",
+        lambda: plots.plot_immediate_lasting(roi, currency=currency or None, colors=colors),
+        None if has_parts else "The immediate/lasting ROAS split is not in summary.json of this run.")
+    return figures
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    # no Software/date metadata: the same run folder renders to the same bytes
+    fig.savefig(buffer, format="png", dpi=plots.DPI, metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# ---------------------------------------------------------------- number formats
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _amount(value: Any) -> str:
+    """Money or KPI amounts: thousands separators, decimals only for small amounts."""
+    if not _is_number(value):
+        return MISSING
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def _ratio(value: Any) -> str:
+    return f"{value:,.2f}" if _is_number(value) else MISSING
+
+
+def _share(value: Any, digits: int = 0) -> str:
+    return f"{value * 100:.{digits}f}%" if _is_number(value) else MISSING
+
+
+def _rhat(value: Any) -> str:
+    return f"{value:.3f}" if _is_number(value) else MISSING
+
+
+def _count(value: Any) -> str:
+    return f"{value:,.0f}" if _is_number(value) else MISSING
+
+
+def _periods(value: Any) -> str:
+    return f"{value:,.1f}" if _is_number(value) else MISSING
+
+
+def _with_interval(stats: Any, fmt) -> str:
+    """``{"mean": 2.3, "lo": 1.8, "hi": 2.9}`` -> ``"2.30 (1.80 to 2.90)"``."""
+    if not isinstance(stats, Mapping):
+        return MISSING
+    point = fmt(stats.get("mean"))
+    if _is_number(stats.get("lo")) and _is_number(stats.get("hi")):
+        return f"{point} ({fmt(stats['lo'])} to {fmt(stats['hi'])})"
+    return point
+
+
+def _flat(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        return [(str(k), json.dumps(v) if isinstance(v, (dict, list)) else str(v)) for k, v in value.items()]
+    return [] if value is None else [("value", str(value))]
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a wiring error fails loudly, not as a blank cell
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

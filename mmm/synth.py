@@ -1,0 +1,463 @@
+"""Synthetic marketing-mix data with a known ground truth.
+
+:func:`generate` simulates spend, controls and a KPI from the model ``mmm`` fits
+and records the true parameters and the true DESIGN.md figures (incremental KPI,
+ROAS, profit ROI, mROAS, immediate share, payback) in ``truth.json``. The truth is
+computed here with plain per-period loops, on purpose apart from the package's
+vectorized transforms, so tests can check one against the other.
+
+Units: spend in currency per period; the KPI (``revenue``) in currency per
+period; "scaled spend" is spend divided by its mean over the data. Baseline knobs
+(``intercept``, ``trend``) are in units of ``kpi_scale``; ``truth.json`` states
+every parameter in natural KPI units and in model units (divided by the mean
+observed KPI, the scaling the model uses).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+KPI_COLUMN = "revenue"
+MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
+DAYS_PER_YEAR = 365.25
+EPOCH = pd.Timestamp("1970-01-01")
+ADSTOCK_PARAMS = {"geometric": ("alpha",), "delayed": ("alpha", "theta"), "weibull": ("shape", "scale")}
+SATURATION_PARAMS = {"hill": ("half_saturation", "slope"), "logistic": ("lam",)}
+PATTERNS = ("always_on", "flighted", "pulsed", "seasonal")
+# Control effects in kpi_scale units per standard deviation of the control.
+CONTROL_EFFECTS = {"price_index": -0.03, "promo": 0.02}
+
+# Built-in channels: pattern, spend level (currency per week), true full-window ROAS, then
+# true params: geometric alpha, delayed (alpha, theta), weibull (shape, scale),
+# hill (half_saturation in scaled spend, slope), logistic lam.
+BUILTIN_CHANNELS: dict[str, tuple] = {
+    "tv": ("flighted", 50_000.0, 1.4, 0.7, (0.7, 2.0), (1.5, 3.0), (1.2, 1.4), 0.8),
+    "search": ("always_on", 30_000.0, 4.0, 0.2, (0.3, 0.0), (1.0, 0.8), (0.8, 0.8), 1.5),
+    "social": ("pulsed", 10_000.0, 0.8, 0.4, (0.5, 1.0), (1.0, 1.5), (3.0, 1.0), 0.4),
+    "display": ("seasonal", 6_000.0, 2.2, 0.3, (0.4, 1.0), (1.5, 1.2), (1.0, 1.0), 1.0),
+    "radio": ("always_on", 15_000.0, 1.8, 0.5, (0.6, 1.0), (1.2, 2.0), (1.0, 0.9), 0.8),
+    "ooh": ("flighted", 4_000.0, 1.1, 0.6, (0.6, 2.0), (2.0, 2.5), (1.5, 1.0), 0.7),
+}
+
+
+def _builtin_params(name: str, kind: str) -> dict[str, float]:
+    """Built-in true params of transform ``kind`` for channel ``name`` (tv's for other names)."""
+    _, _, _, alpha, delayed, weibull, hill, lam = BUILTIN_CHANNELS.get(name, BUILTIN_CHANNELS["tv"])
+    values = {"geometric": (alpha,), "delayed": delayed, "weibull": weibull, "hill": hill, "logistic": (lam,)}
+    return dict(zip({**ADSTOCK_PARAMS, **SATURATION_PARAMS}[kind], values[kind]))
+
+
+@dataclass
+class ChannelTruth:
+    """One channel's true spend pattern, transforms and effect size.
+
+    Give ``coef`` (KPI units per period at full saturation) or ``target_roas``
+    (then ``coef`` is set so the channel's full-window ROAS equals it exactly).
+    ``level`` is the mean spend in currency per *week* (divided by 7 for daily data).
+    ``adstock_params``/``saturation_params`` default to the built-in values for the kind.
+    """
+
+    name: str
+    spend_column: str | None = None  # default: f"{name}_spend"
+    pattern: str = "always_on"
+    level: float = 10_000.0
+    adstock: str = "geometric"
+    adstock_params: dict[str, float] | None = None
+    saturation: str = "hill"
+    saturation_params: dict[str, float] | None = None
+    coef: float | None = None
+    max_lag: int = 8
+    target_roas: float | None = None
+
+
+@dataclass
+class SynthSpec:
+    """Every knob of the simulation. ``channels`` overrides ``n_channels``,
+    ``adstock``, ``saturation`` and ``max_lag`` (those shape the built-in set:
+    tv, search, social, display, radio, ooh, in that order)."""
+
+    n_periods: int = 156
+    freq: str = "W"  # "W" weekly or "D" daily
+    start: str = "2021-01-04"
+    n_channels: int = 4
+    channels: list[ChannelTruth] | None = None
+    adstock: str = "geometric"
+    saturation: str = "hill"
+    max_lag: int = 8  # periods
+    seasonality_order: int = 2
+    kpi_scale: float = 1_000_000.0  # currency per week; baseline knobs are in these units
+    intercept: float = 0.75  # kpi_scale units
+    trend: float = 0.05  # kpi_scale units per year
+    noise: float = 0.06  # noise scale as a fraction of the mean expected KPI
+    likelihood: str = "normal"  # or "student_t"
+    nu: float = 5.0  # Student-t degrees of freedom (student_t only)
+    controls: bool = True
+    gross_margin: float = 0.6
+    seed: int = 0
+
+
+@dataclass
+class SynthResult:
+    """``data`` as written to data.csv, ``config`` as config.yaml, ``truth`` as truth.json."""
+
+    data: pd.DataFrame
+    config: dict[str, Any]
+    truth: dict[str, Any]
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def _fourier_coefs(order: int) -> dict[str, float]:
+    """True seasonal amplitudes in kpi_scale units, decaying with the harmonic."""
+    coefs = {}
+    for j in range(1, order + 1):
+        coefs[f"sin_{j}"] = 0.08 / j
+        coefs[f"cos_{j}"] = 0.05 * (-1) ** (j + 1) / j
+    return coefs
+
+
+def _resolve_channels(spec: SynthSpec) -> list[ChannelTruth]:
+    """Channels with every default filled in and checked; ``coef`` may still be None."""
+    if spec.channels is None:
+        _check(1 <= spec.n_channels <= len(BUILTIN_CHANNELS),
+               f"n_channels must be 1..{len(BUILTIN_CHANNELS)} for the built-in set; got {spec.n_channels}. "
+               "Pass `channels` for more.")
+        channels = [ChannelTruth(name, pattern=row[0], level=row[1], target_roas=row[2], adstock=spec.adstock,
+                                 saturation=spec.saturation, max_lag=spec.max_lag)
+                    for name, row in list(BUILTIN_CHANNELS.items())[: spec.n_channels]]
+    else:
+        channels = [c if isinstance(c, ChannelTruth) else ChannelTruth(**c) for c in spec.channels]
+    resolved = []
+    for ch in channels:
+        where = f"channel {ch.name!r}"
+        _check(ch.adstock in ADSTOCK_PARAMS, f"{where}: adstock must be one of {sorted(ADSTOCK_PARAMS)}")
+        _check(ch.saturation in SATURATION_PARAMS,
+               f"{where}: saturation must be one of {sorted(SATURATION_PARAMS)}")
+        _check(ch.pattern in PATTERNS, f"{where}: pattern must be one of {PATTERNS}; got {ch.pattern!r}")
+        _check((ch.coef is None) != (ch.target_roas is None), f"{where}: give exactly one of coef, target_roas")
+        _check(ch.level > 0 and ch.max_lag >= 1, f"{where}: level must be > 0 and max_lag >= 1")
+        ad = dict(ch.adstock_params if ch.adstock_params is not None else _builtin_params(ch.name, ch.adstock))
+        sat = dict(ch.saturation_params if ch.saturation_params is not None
+                   else _builtin_params(ch.name, ch.saturation))
+        _check(sorted(ad) == sorted(ADSTOCK_PARAMS[ch.adstock]),
+               f"{where}: {ch.adstock} adstock takes params {ADSTOCK_PARAMS[ch.adstock]}; got {sorted(ad)}")
+        _check(sorted(sat) == sorted(SATURATION_PARAMS[ch.saturation]),
+               f"{where}: {ch.saturation} saturation takes params {SATURATION_PARAMS[ch.saturation]}; "
+               f"got {sorted(sat)}")
+        _check(all(v > 0 for v in sat.values()), f"{where}: saturation params must be > 0; got {sat}")
+        resolved.append(replace(ch, spend_column=ch.spend_column or f"{ch.name}_spend",
+                                adstock_params={k: float(v) for k, v in ad.items()},
+                                saturation_params={k: float(v) for k, v in sat.items()}))
+    names = [c.name for c in resolved] + [c.spend_column for c in resolved]
+    _check(len(set(names)) == len(names) and resolved, "channel names and spend columns must be unique")
+    return resolved
+
+
+def _adstock_weights(kind: str, params: dict[str, float], max_lag: int) -> np.ndarray:
+    """Normalized carry-over weights w_l for lags l = 0..max_lag-1 (periods)."""
+    def weibull_cdf(u: float) -> float:
+        return 1.0 - math.exp(-((u / params["scale"]) ** params["shape"]))
+
+    raw = []
+    for lag in range(max_lag):
+        if kind == "geometric":
+            raw.append(params["alpha"] ** lag)
+        elif kind == "delayed":
+            raw.append(params["alpha"] ** ((lag - params["theta"]) ** 2))
+        else:
+            raw.append(weibull_cdf(lag + 1) - weibull_cdf(lag))
+    total = sum(raw)
+    _check(total > 0 and all(r >= 0 for r in raw), f"{kind} adstock with {params} has no usable weights")
+    return np.array([r / total for r in raw])
+
+
+def _carryover(u: np.ndarray, weights: np.ndarray, horizon: int) -> np.ndarray:
+    """a_t = Σ_l w_l u_{t-l} for t = 0..horizon-1; u is 0 before 0 and after its end."""
+    adstocked = np.zeros(horizon)
+    for t in range(horizon):
+        for lag in range(len(weights)):
+            if 0 <= t - lag < len(u):
+                adstocked[t] += weights[lag] * u[t - lag]
+    return adstocked
+
+
+def _saturate(kind: str, params: dict[str, float], adstocked: np.ndarray) -> np.ndarray:
+    """Saturation in [0, 1) of adstocked scaled spend, one period at a time."""
+    out = np.zeros(len(adstocked))
+    for t, a in enumerate(adstocked):
+        if kind == "hill":
+            power = a ** params["slope"]
+            out[t] = power / (power + params["half_saturation"] ** params["slope"])
+        else:  # logistic
+            decay = math.exp(-params["lam"] * a)
+            out[t] = (1.0 - decay) / (1.0 + decay)
+    return out
+
+
+def _spend_pattern(ch: ChannelTruth, level: float, season: np.ndarray, per_week: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Spend in currency per period, averaging about ``level``."""
+    n = len(season)
+    if ch.pattern == "always_on":
+        return level * rng.lognormal(-0.25**2 / 2, 0.25, n)
+    if ch.pattern == "flighted":  # on/off bursts of 3-8 weeks on, 2-6 weeks off
+        on, t, state = np.zeros(n, dtype=bool), 0, bool(rng.random() < 0.5)
+        while t < n:
+            length = int(rng.integers(3, 9) if state else rng.integers(2, 7)) * per_week
+            on[t : t + length] = state
+            t, state = t + length, not state
+        if not on.any():
+            on[: 4 * per_week] = True
+        return np.where(on, level * n / on.sum() * rng.lognormal(-0.02, 0.2, n), 0.0)
+    if ch.pattern == "pulsed":  # single-period spikes, none in between
+        spikes = rng.random(n) < 0.15 / per_week
+        if spikes.sum() < 2:
+            spikes[[n // 3, 2 * n // 3]] = True
+        return np.where(spikes, level * n / spikes.sum() * rng.lognormal(-0.045, 0.3, n), 0.0)
+    shape = season / max(np.max(np.abs(season)), 1e-12)  # seasonal: follows the baseline's season
+    return level * np.clip(1.0 + 0.7 * shape, 0.05, None) * rng.lognormal(-0.15**2 / 2, 0.15, n)
+
+
+def generate(spec: SynthSpec) -> SynthResult:
+    """Simulate one dataset from ``spec``; the random stream is fixed by ``spec.seed``.
+
+    Returns
+    -------
+    SynthResult
+        ``data`` (date, revenue, one spend column per channel in currency per period,
+        then price_index and promo), the package ``config`` and the ``truth``.
+    """
+    _check(spec.freq in ("W", "D"), f"freq must be 'W' (weekly) or 'D' (daily); got {spec.freq!r}")
+    _check(spec.likelihood in ("normal", "student_t"),
+           f"likelihood must be 'normal' or 'student_t'; got {spec.likelihood!r}")
+    _check(spec.n_periods >= 8 and spec.seasonality_order >= 0 and spec.noise >= 0,
+           "need n_periods >= 8, seasonality_order >= 0 and noise >= 0")
+    channels = _resolve_channels(spec)
+    rng = np.random.default_rng(spec.seed)
+    per_week = 1 if spec.freq == "W" else 7
+    n = spec.n_periods
+    dates = pd.DatetimeIndex(pd.Timestamp(spec.start) + pd.to_timedelta(np.arange(n) * 7 // per_week, unit="D"))
+    kpi_scale = spec.kpi_scale / per_week  # currency per period
+    years = np.asarray((dates - dates[0]).days, dtype=float) / DAYS_PER_YEAR
+    days = np.asarray((dates - EPOCH).days, dtype=float)
+    fourier = _fourier_coefs(spec.seasonality_order)
+    season = np.zeros(n)
+    for name, value in fourier.items():
+        kind, j = name.split("_")
+        season += value * (np.sin if kind == "sin" else np.cos)(2 * np.pi * int(j) * days / DAYS_PER_YEAR)
+    season_driver = season if spec.seasonality_order else np.sin(2 * np.pi * days / DAYS_PER_YEAR)
+    # Rounded to cents before anything is derived, so data.csv reproduces every number.
+    spend = {ch.name: np.round(_spend_pattern(ch, ch.level / per_week, season_driver, per_week, rng), 2)
+             for ch in channels}
+
+    raw_controls: dict[str, np.ndarray] = {}
+    if spec.controls:
+        drift = np.zeros(n)
+        for t, shock in enumerate(rng.normal(0.0, 0.01, n)):
+            drift[t] = (0.8 * drift[t - 1] if t else 0.0) + shock
+        promo = (rng.random(n) < 0.1).astype(int)
+        promo[[n // 2, n // 4]] = 1  # both values present, so promo can be standardized
+        promo[-1] = 0
+        raw_controls = {"price_index": np.round(1.0 + drift, 4), "promo": promo}
+    center = {c: float(v.mean()) for c, v in raw_controls.items()}
+    spread = {c: float(v.std()) for c, v in raw_controls.items()}  # ddof=0
+    baseline_units = spec.intercept + spec.trend * years + season
+    for c, v in raw_controls.items():
+        baseline_units = baseline_units + CONTROL_EFFECTS[c] * (v - center[c]) / spread[c]
+
+    mu = kpi_scale * baseline_units
+    coefs, spend_scale = {}, {}
+    for ch in channels:
+        spend_scale[ch.name] = float(spend[ch.name].mean())
+        weights = _adstock_weights(ch.adstock, ch.adstock_params, ch.max_lag)
+        adstocked = _carryover(spend[ch.name] / spend_scale[ch.name], weights, n + ch.max_lag - 1)
+        saturation = _saturate(ch.saturation, ch.saturation_params, adstocked)
+        coefs[ch.name] = float(ch.coef if ch.coef is not None
+                               else ch.target_roas * spend[ch.name].sum() / saturation.sum())
+        mu = mu + coefs[ch.name] * saturation[:n]
+    sigma = spec.noise * float(mu.mean())
+    shocks = rng.standard_normal(n) if spec.likelihood == "normal" else rng.standard_t(spec.nu, n)
+    kpi = np.round(mu + sigma * shocks, 2)
+
+    data = pd.DataFrame({"date": dates, KPI_COLUMN: kpi, **{ch.spend_column: spend[ch.name] for ch in channels},
+                         **raw_controls})
+    model_scale = float(kpi.mean())
+    natural = {
+        "intercept": spec.intercept * kpi_scale, "trend": spec.trend * kpi_scale,
+        "fourier": {k: v * kpi_scale for k, v in fourier.items()},
+        "control_coef": {c: CONTROL_EFFECTS[c] * kpi_scale for c in raw_controls},
+        "sigma": sigma, "nu": float(spec.nu) if spec.likelihood == "student_t" else None,
+        "channels": {ch.name: {"spend_column": ch.spend_column, "adstock": ch.adstock,
+                               "adstock_params": ch.adstock_params, "saturation": ch.saturation,
+                               "saturation_params": ch.saturation_params, "coef": coefs[ch.name],
+                               "max_lag": ch.max_lag} for ch in channels},
+    }
+
+    def per_mean_kpi(values: dict[str, float]) -> dict[str, float]:
+        return {k: v / model_scale for k, v in values.items()}
+
+    params = {  # model units: KPI-unit quantities divided by the mean observed KPI
+        "intercept": natural["intercept"] / model_scale, "trend": natural["trend"] / model_scale,
+        "fourier": per_mean_kpi(natural["fourier"]), "control_coef": per_mean_kpi(natural["control_coef"]),
+        "sigma": sigma / model_scale, "nu": natural["nu"],
+        "channels": {k: {**c, "coef": c["coef"] / model_scale} for k, c in natural["channels"].items()},
+    }
+    truth: dict[str, Any] = {
+        "seed": spec.seed,
+        "spec": asdict(spec),
+        "scaling": {"kpi": model_scale, "spend": spend_scale, "control_center": center,
+                    "control_scale": spread, "time_origin": dates[0].strftime("%Y-%m-%d")},
+        "params": params,
+        "params_natural": {"kpi_scale": kpi_scale, **natural},
+        "window": {"start": dates[0].strftime("%Y-%m-%d"), "end": dates[-1].strftime("%Y-%m-%d")},
+    }
+    truth["figures"] = true_figures(data, truth, gross_margin=spec.gross_margin)
+    truth["media_share"] = float(1.0 - (kpi_scale * baseline_units).sum() / mu.sum())
+    truth["mu"] = [float(v) for v in mu]
+
+    config = {
+        "name": f"synthetic-seed{spec.seed}",
+        "data": {"path": "data.csv", "date": "date", "kpi": KPI_COLUMN, "kpi_type": "revenue"},
+        "channels": {ch.name: {"spend": ch.spend_column, "adstock": ch.adstock, "saturation": ch.saturation,
+                               "max_lag": ch.max_lag} for ch in channels},
+        "controls": list(raw_controls),
+        "model": {"trend": True, "seasonality": {"order": spec.seasonality_order}, "likelihood": spec.likelihood},
+        "finance": {"currency": "USD", "gross_margin": spec.gross_margin, "gross_margin_source": "synthetic truth"},
+        "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": spec.seed},
+    }
+    return SynthResult(data=data, config=config, truth=truth)
+
+
+def _window_indices(data: pd.DataFrame, window: tuple[Any, Any] | None) -> tuple[int, int]:
+    """Half-open row range [start, end) from integer positions or inclusive dates."""
+    n = len(data)
+    if window is None:
+        return 0, n
+    start, end = window
+    if isinstance(start, (int, np.integer)) and isinstance(end, (int, np.integer)):
+        _check(0 <= start < end <= n, f"window {window} must satisfy 0 <= start < end <= {n} (rows, end excluded)")
+        return int(start), int(end)
+    dates = pd.to_datetime(data["date"])
+    inside = np.flatnonzero((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end)))
+    _check(len(inside) > 0, f"window {window} holds no dates of the data ({dates.iloc[0]:%Y-%m-%d}.."
+                            f"{dates.iloc[-1]:%Y-%m-%d})")
+    return int(inside[0]), int(inside[-1]) + 1
+
+
+def _contribution(u: np.ndarray, ch: dict[str, Any], weights: np.ndarray,
+                  horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Media contribution (KPI units) and adstocked input over ``horizon`` periods."""
+    adstocked = _carryover(u, weights, horizon)
+    return ch["coef"] * _saturate(ch["saturation"], ch["saturation_params"], adstocked), adstocked
+
+
+def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any, Any] | None = None,
+                 gross_margin: float | None = None, value_per_kpi: float = 1.0) -> dict[str, dict[str, float]]:
+    """DESIGN.md's figures per channel, from the true parameters in ``truth``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The synthetic data (``date`` and the spend columns, currency per period).
+    truth : dict
+        A truth dict from :func:`generate` (or read from truth.json).
+    window : (int, int) or (date, date), optional
+        Row positions ``[start, end)`` (end excluded) or inclusive first/last dates.
+        Default: all periods.
+    gross_margin : float, optional
+        Share of value kept as profit; default ``truth["spec"]["gross_margin"]``.
+    value_per_kpi : float
+        Currency per KPI unit (1 for revenue).
+
+    Returns
+    -------
+    dict
+        ``{channel: {spend (currency), incremental_kpi (KPI units), roas, profit_roi,
+        mroas, immediate_share, roas_immediate, roas_lasting, payback_50, payback_90
+        (periods)}}``; ratios are NaN for a channel with no spend in the window.
+    """
+    margin = truth["spec"]["gross_margin"] if gross_margin is None else gross_margin
+    start, end = _window_indices(data, window)
+    figures = {}
+    for name, ch in truth["params_natural"]["channels"].items():
+        spend = data[ch["spend_column"]].to_numpy(dtype=float)
+        weights = _adstock_weights(ch["adstock"], ch["adstock_params"], ch["max_lag"])
+        horizon = len(spend) + ch["max_lag"] - 1  # zero spend after the data ends
+        in_window = np.zeros(len(spend), dtype=bool)
+        in_window[start:end] = True
+        scale = truth["scaling"]["spend"][name]  # counterfactuals keep the actual data's scale
+        actual, adstocked = _contribution(spend / scale, ch, weights, horizon)
+        without, _ = _contribution(np.where(in_window, 0.0, spend) / scale, ch, weights, horizon)
+        bumped, _ = _contribution(np.where(in_window, spend * (1 + MROAS_STEP), spend) / scale, ch, weights, horizon)
+        span = range(start, end + ch["max_lag"] - 1)  # W and its carry-over tail
+        incremental = float(sum(actual[t] - without[t] for t in span))
+        extra = float(sum(bumped[t] - actual[t] for t in span))
+        immediate = 0.0
+        for t in span:
+            same_period = weights[0] * spend[t] / scale if t < len(spend) else 0.0
+            if adstocked[t] > 0:
+                immediate += float((actual[t] - without[t]) * same_period / adstocked[t])
+        spend_w = float(spend[start:end].sum())
+        roas = incremental * value_per_kpi / spend_w if spend_w > 0 else math.nan
+        share = immediate / incremental if incremental != 0 else math.nan
+        cumulative = np.cumsum(weights)
+        figures[name] = {
+            "spend": spend_w, "incremental_kpi": incremental, "roas": roas,
+            "profit_roi": roas * margin - 1.0,
+            "mroas": extra * value_per_kpi / (MROAS_STEP * spend_w) if spend_w > 0 else math.nan,
+            "immediate_share": share, "roas_immediate": roas * share, "roas_lasting": roas * (1.0 - share),
+            "payback_50": int(np.argmax(cumulative >= 0.5)), "payback_90": int(np.argmax(cumulative >= 0.9)),
+        }
+    return figures
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[str, Path]:
+    """Write data.csv, config.yaml and truth.json into ``out_dir`` (created if missing).
+
+    Each file is written to a temporary file and renamed into place. Existing files
+    are never replaced unless ``force`` is true.
+
+    Returns
+    -------
+    dict
+        ``{"data": path, "config": path, "truth": path}``.
+    """
+    out_dir = Path(out_dir)
+    paths = {"data": out_dir / "data.csv", "config": out_dir / "config.yaml", "truth": out_dir / "truth.json"}
+    existing = [p.name for p in paths.values() if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{out_dir}: {', '.join(existing)} already exist(s); refusing to overwrite. "
+                              "Choose an empty output folder, or pass force=True (CLI: --force) to replace them.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = {
+        "data": result.data.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"),
+        "config": yaml.safe_dump(result.config, sort_keys=False, default_flow_style=None),
+        "truth": json.dumps(result.truth, indent=2, allow_nan=False) + "\n",
+    }
+    for key, path in paths.items():
+        _atomic_write(path, texts[key])
+    return paths

@@ -1,0 +1,234 @@
+"""The finance report: rendered only from run-folder files, self-contained, honest about diagnostics."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmm.report import ReportInputError, render_report, roi_frame_from_summary, write_report
+
+BANNER = "Diagnostics failed: these figures are not trustworthy yet"
+DEFAULT_MARGIN = "default (not given: profit ROI assumes 100% margin)"
+# channel -> (spend, incremental revenue, immediate share); numbers chosen to format unambiguously
+CHANNELS = {
+    "tv": (1_250_000.0, 3_087_500.0, 0.35),      # ROAS 2.47
+    "search": (480_000.0, 1_512_000.0, 0.80),    # ROAS 3.15
+    "social": (260_000.0, 208_000.0, 0.55),      # ROAS 0.80
+}
+
+
+def stats(mean: float, spread: float) -> dict[str, float]:
+    return {"mean": mean, "median": mean, "lo": mean - spread, "hi": mean + spread}
+
+
+def make_run(root: Path, *, ok: bool = True, margin_source: str = "config") -> Path:
+    """Write a small, internally consistent run folder (revenue KPI, 60% margin)."""
+    run_dir = root / "run-2024-01-01T000000"
+    run_dir.mkdir()
+    margin = 0.6 if margin_source == "config" else 1.0
+    channels, roi_rows = {}, []
+    for name, (spend, incremental, immediate) in CHANNELS.items():
+        roas = incremental / spend
+        figures = {
+            "spend": spend,
+            "incremental_kpi": stats(incremental, 0.2 * incremental),
+            "incremental_value": stats(incremental, 0.2 * incremental),
+            "roas": {"mean": roas, "median": roas, "lo": roas - 0.57, "hi": roas + 0.63},
+            "profit_roi": stats(roas * margin - 1, 0.4),
+            "mroas": stats(0.7 * roas, 0.3),
+            "immediate_share": stats(immediate, 0.1),
+            "roas_immediate": stats(roas * immediate, 0.2),
+            "roas_lasting": stats(roas * (1 - immediate), 0.2),
+            "payback_50": stats(1.5, 0.5),
+            "payback_90": stats(6.0, 1.0),
+            "p_profitable": 0.93 if roas * margin > 1 else 0.12,
+            "contribution_share": stats(0.1, 0.02),
+        }
+        channels[name] = figures
+        roi_rows.append({"channel": name, "spend": spend} | {
+            f"{m}_{s}": figures[m][s]
+            for m in ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share")
+            for s in ("mean", "lo", "hi")
+        } | {"roas_median": roas, "p_profitable": figures["p_profitable"]})
+    total_spend = sum(v[0] for v in CHANNELS.values())
+    total_incremental = sum(v[1] for v in CHANNELS.values())
+    summary = {
+        "interval": 0.9,
+        "window": {"start": "2021-01-04", "end": "2023-12-25"},
+        "kpi": "revenue", "kpi_type": "revenue", "currency": "USD", "n_periods": 156, "freq": "W",
+        "finance": {"gross_margin": margin, "gross_margin_source": margin_source,
+                    "value_per_kpi": 1.0, "hurdle_rate": 0.0, "currency": "USD"},
+        "totals": {"spend": total_spend,
+                   "incremental_kpi": stats(total_incremental, 1e5),
+                   "incremental_value": stats(total_incremental, 1e5),
+                   "roas": stats(total_incremental / total_spend, 0.3)},
+        "channels": channels,
+        "diagnostics": {
+            "max_rhat": 1.003 if ok else 1.05, "min_ess_bulk": 812.0 if ok else 95.0,
+            "divergences": 0 if ok else 7, "ok": ok,
+            "thresholds": {"max_rhat": 1.01, "min_ess_bulk": 400, "max_divergences": 0},
+            "problems": [] if ok else ["R-hat 1.05 > 1.01 for channel_coef[tv]",
+                                       "7 divergent transitions > 0"],
+        },
+        "fit_quality": {"r2": 0.934, "mape": 0.041, "residual_sd": 12345.6},
+        "fit": {"sampler": "nutpie", "chains": 4, "draws": 1000, "tune": 1000, "seed": 0, "wall_s": 42.5},
+        "notes": ["Holiday weeks are flagged by the config's holiday list."],
+    }
+    manifest = {
+        "run_id": run_dir.name, "created_at": "2024-01-01T00:00:00+00:00",
+        "package_version": "0.1.0", "python": "3.12.3",
+        "versions": {"pymc": "5.0.0", "arviz": "1.3.0", "nutpie": "0.16.0"},
+        "data": {"path": "data/example.csv", "sha256": "ab" * 32},
+        "config_sha256": "cd" * 32, "seed": 0,
+        "sampler": {"name": "nutpie", "chains": 4, "draws": 1000, "tune": 1000},
+        "timings": {"fit_s": 42.5}, "diagnostics_ok": ok, "parent_run": None,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    pd.DataFrame(roi_rows).to_csv(run_dir / "roi.csv", index=False)
+
+    dates = pd.date_range("2021-01-04", periods=156, freq="W-MON").strftime("%Y-%m-%d")
+    weekly = {name: v[1] / 156 for name, v in CHANNELS.items()} | {"baseline": 50_000.0}
+    contributions = pd.DataFrame([
+        {"date": d, "component": c, "mean": m, "lo": 0.8 * m, "hi": 1.2 * m}
+        for d in dates for c, m in [("baseline", weekly["baseline"])]
+        + [(n, weekly[n]) for n in CHANNELS]
+    ])
+    contributions.to_csv(run_dir / "contributions.csv", index=False)
+    fitted = sum(weekly.values()) + 3000 * np.sin(np.arange(156) / 8)
+    pd.DataFrame({"date": dates, "actual": fitted + 500 * np.cos(np.arange(156)),
+                  "fitted_mean": fitted, "fitted_lo": fitted - 4000, "fitted_hi": fitted + 4000}
+                 ).to_csv(run_dir / "fit.csv", index=False)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def ok_report(tmp_path_factory) -> tuple[Path, str]:
+    run_dir = make_run(tmp_path_factory.mktemp("ok"))
+    path = write_report(run_dir)
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_write_report_returns_report_html_in_run_folder(ok_report):
+    path, html = ok_report
+    assert path.name == "report.html" and path.is_file()
+    assert html.startswith("<!DOCTYPE html>")
+
+
+def test_every_channel_and_its_formatted_figures_appear(ok_report):
+    _, html = ok_report
+    for name in CHANNELS:
+        assert f"<td>{name}</td>" in html
+    # tv: ROAS 3,087,500 / 1,250,000 = 2.47, interval 1.90 to 3.10; spend with separators
+    assert "2.47 (1.90 to 3.10)" in html
+    assert "1,250,000" in html
+    assert "3,087,500 (2,470,000 to 3,705,000)" in html  # incremental revenue
+    assert "35% (25% to 45%)" in html  # immediate share
+    assert "93%" in html  # P(profitable)
+
+
+def test_interval_mass_is_stated(ok_report):
+    _, html = ok_report
+    assert "90%" in html
+    assert "Return on media spend (90% interval)" in html
+
+
+def test_report_is_self_contained(ok_report):
+    _, html = ok_report
+    assert "http://" not in html and "https://" not in html
+    assert "<script src" not in html.lower()
+    images = re.findall(r'<img src="([^"]*)"', html)
+    assert len(images) == 4
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+
+
+def test_diagnostics_table_and_fit_quality(ok_report):
+    _, html = ok_report
+    for label in ("Max R-hat", "Min bulk ESS", "Divergences"):
+        assert label in html
+    assert html.count(">PASS<") == 4  # overall verdict + three checks
+    assert ">FAIL<" not in html
+    assert "0.93" in html and "4.1%" in html  # R², MAPE
+
+
+def test_provenance_is_printed(ok_report):
+    _, html = ok_report
+    assert "ab" * 32 in html and "cd" * 32 in html
+    assert "data/example.csv" in html
+    assert "nutpie" in html and "0.16.0" in html
+    assert "Holiday weeks are flagged" in html
+    assert "Gross margin 60% (source: config)" in html
+
+
+def test_no_banner_when_diagnostics_pass(ok_report):
+    _, html = ok_report
+    assert BANNER not in html
+
+
+def test_banner_at_top_and_above_roi_table_when_diagnostics_fail(tmp_path):
+    html = write_report(make_run(tmp_path, ok=False)).read_text(encoding="utf-8")
+    assert html.count(BANNER) == 2
+    first_banner = html.index(BANNER)
+    roi_heading = html.index("Return on media spend")
+    roi_table = html.index("<table", roi_heading)
+    assert first_banner < roi_heading < html.index(BANNER, first_banner + 1) < roi_table
+    assert "R-hat 1.05 &gt; 1.01 for channel_coef[tv]" in html  # problems listed, escaped
+    assert ">FAIL<" in html
+
+
+def test_default_margin_is_said_plainly(tmp_path):
+    html = render_report(make_run(tmp_path, margin_source=DEFAULT_MARGIN))
+    assert "Gross margin was not given: profit ROI assumes 100% margin" in html
+
+
+def test_write_is_atomic_and_leaves_no_temp_file(tmp_path):
+    run_dir = make_run(tmp_path)
+    before = {p.name for p in run_dir.iterdir()}
+    write_report(run_dir)
+    write_report(run_dir)  # a rerun replaces the report in place
+    assert {p.name for p in run_dir.iterdir()} == before | {"report.html"}
+
+
+def test_failed_render_keeps_previous_report_and_leaves_nothing(tmp_path):
+    run_dir = make_run(tmp_path)
+    previous = write_report(run_dir).read_bytes()
+    (run_dir / "summary.json").write_text("{not json")
+    with pytest.raises(ReportInputError, match="summary.json"):
+        write_report(run_dir)
+    assert (run_dir / "report.html").read_bytes() == previous
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_missing_summary_names_file_and_run_folder(tmp_path):
+    run_dir = make_run(tmp_path)
+    (run_dir / "summary.json").unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        render_report(run_dir)
+    assert "summary.json" in str(err.value) and str(run_dir) in str(err.value)
+    assert not (run_dir / "report.html").exists()
+
+
+def test_missing_optional_table_is_said_not_hidden(tmp_path):
+    run_dir = make_run(tmp_path)
+    (run_dir / "contributions.csv").unlink()
+    html = render_report(run_dir)
+    assert "contributions.csv is not in this run folder" in html
+    assert html.count("data:image/png;base64,") == 3
+
+
+def test_same_run_folder_renders_the_same_bytes(tmp_path):
+    run_dir = make_run(tmp_path)
+    assert render_report(run_dir) == render_report(run_dir)
+
+
+def test_roi_frame_from_summary_matches_roi_csv(tmp_path):
+    run_dir = make_run(tmp_path)
+    frame = roi_frame_from_summary(json.loads((run_dir / "summary.json").read_text()))
+    csv = pd.read_csv(run_dir / "roi.csv")
+    assert list(frame["channel"]) == list(CHANNELS)
+    pd.testing.assert_frame_equal(frame[csv.columns], csv, check_dtype=False)
