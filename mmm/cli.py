@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--channels", type=int, default=4, help="number of channels (default 4)")
     synth.add_argument("--freq", choices=("W", "D"), default="W")
     synth.add_argument("--adstock", choices=("geometric", "delayed", "weibull"), default="geometric")
-    synth.add_argument("--saturation", choices=("hill", "logistic"), default="hill")
+    synth.add_argument("--saturation", choices=("hill", "logistic"), default="logistic")
     synth.add_argument("--noise", type=float, default=0.06, help="noise sd as a share of mean KPI")
     synth.add_argument("--force", action="store_true", help="overwrite existing files")
     synth.set_defaults(handler=_synth)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Mapping
+from numbers import Integral
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,24 @@ DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
     "sigma": Prior("HalfNormal", sigma=0.25),
     "nu": Prior("Gamma", alpha=2.0, beta=0.1),
 }
-# Media coefficient: the most a channel can add per period at full saturation, in mean-KPI units.
-DEFAULT_CHANNEL_COEF_PRIOR = Prior("HalfNormal", sigma=0.5)
+DEFAULT_MEDIA_ROAS_SCALE = 3.0
+
+
+def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE) -> Prior:
+    """Default prior of a channel's coefficient (the most it adds per period, in mean-KPI units).
+
+    HalfNormal scaled by the channel's size: one prior standard deviation, at half
+    saturation (saturation 0.5 at the channel's mean spend), means ROAS = ``roas_scale``.
+    So the implied ROAS prior is about the same for a big and a small channel
+    (median ~0.67 x roas_scale, 95% below ~2 x roas_scale), instead of one
+    coefficient scale that makes small channels' ROAS absurdly uncertain.
+
+    Parameters
+    ----------
+    spend_to_kpi : float
+        Channel's mean spend per period / mean KPI per period (from the run's scaling).
+    """
+    return Prior("HalfNormal", sigma=2.0 * roas_scale * spend_to_kpi)
 
 
 class ConfigError(ValueError):
@@ -49,16 +66,20 @@ class ChannelSpec:
     spend: str
     exposure: str | None = None
     adstock: str = "geometric"
-    saturation: str = "hill"
+    saturation: str = "logistic"
     max_lag: int = 8
     priors: Mapping[str, Prior] = field(default_factory=dict)  # param name (or "coef") -> Prior
 
-    def prior(self, param: str) -> Prior:
-        """The prior for ``coef`` or a transform parameter: the override, else the default."""
+    def prior(self, param: str) -> Prior | None:
+        """The prior for ``coef`` or a transform parameter: the override, else the default.
+
+        ``coef`` without an override returns None: its default depends on the data's
+        scale (see :func:`default_coef_prior`).
+        """
         if param in self.priors:
             return self.priors[param]
         if param == "coef":
-            return DEFAULT_CHANNEL_COEF_PRIOR
+            return None
         for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
             if param in transform.param_names:
                 return transform.default_priors[param]
@@ -84,6 +105,7 @@ class ModelOptions:
     seasonality_order: int = 2
     likelihood: str = "normal"
     priors: Mapping[str, Prior] = field(default_factory=dict)
+    media_roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE
 
     def prior(self, name: str) -> Prior:
         return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
@@ -191,7 +213,7 @@ class Config:
             if c.exposure:
                 entry["exposure"] = c.exposure
             entry.update(adstock=c.adstock, saturation=c.saturation, max_lag=c.max_lag)
-            entry["priors"] = {p: c.prior(p).to_dict() for p in c.param_names()}
+            entry["priors"] = {p: c.prior(p).to_dict() for p in c.param_names() if c.prior(p) is not None}
             channels[c.name] = entry
         data = {"path": str(self.data.path) if self.data.path else None, "date": self.data.date,
                 "kpi": self.data.kpi, "kpi_type": self.data.kpi_type}
@@ -206,7 +228,8 @@ class Config:
             "channels": channels,
             "controls": list(self.controls),
             "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
-                      "likelihood": self.model.likelihood, "priors": model_priors},
+                      "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
+                      "priors": model_priors},
             "finance": {k: getattr(self.finance, k) for k in FinanceSpec.__dataclass_fields__},
             "fit": _asdict_fit(self.fit),
             "diagnostics": {k: getattr(self.diagnostics, k) for k in DiagnosticThresholds.__dataclass_fields__},
@@ -234,14 +257,20 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         if key not in raw:
             raise ConfigError(f"{source}: missing `{key}` section (see the minimal config in README.md).")
     model_raw = raw.get("model") or {}
-    _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood", "priors"),
+    _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood",
+                            "media_roas_scale", "priors"),
                 source, "model")
-    defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "hill"),
+    defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
                 "max_lag": model_raw.get("max_lag", 8)}
     window = raw.get("window") or {}
     _no_unknown(window, ("start", "end"), source, "window")
     report = raw.get("report") or {}
-    interval = float(report.get("interval", 0.9))
+    _no_unknown(report, ("interval",), source, "report")
+    try:
+        interval = float(report.get("interval", 0.9))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: report.interval must be a number between 0 and 1 (e.g. 0.9); "
+                          f"got {report['interval']!r}") from None
     if not 0 < interval < 1:
         raise ConfigError(f"{source}: report.interval must be between 0 and 1 (e.g. 0.9); got {interval}")
     controls = raw.get("controls") or []
@@ -259,7 +288,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         diagnostics=_thresholds(raw.get("diagnostics") or {}, source),
         window=(_iso(window.get("start"), source), _iso(window.get("end"), source)),
         interval=interval,
-        name=str(raw.get("name") or Path(source).stem or "mmm"),
+        name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
     )
 
@@ -321,10 +350,10 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
             raise ConfigError(
                 f"{source}: {where}.saturation {saturation!r} is unknown; use one of {', '.join(SATURATIONS)}")
         max_lag = entry.get("max_lag", defaults["max_lag"])
-        if not isinstance(max_lag, int) or not 1 <= max_lag <= 104:
+        if not _is_whole(max_lag) or not 1 <= max_lag <= 104:
             raise ConfigError(f"{source}: {where}.max_lag must be a whole number of periods in 1..104; got {max_lag!r}")
         spec = ChannelSpec(name=str(name), spend=str(entry["spend"]), exposure=entry.get("exposure"),
-                           adstock=adstock, saturation=saturation, max_lag=max_lag)
+                           adstock=adstock, saturation=saturation, max_lag=int(max_lag))
         priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
         specs.append(replace(spec, priors=priors))
     return tuple(specs)
@@ -349,8 +378,12 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
     if likelihood not in LIKELIHOODS:
         raise ConfigError(f"{source}: model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {likelihood!r}")
     priors = _priors(raw.get("priors") or {}, tuple(DEFAULT_MODEL_PRIORS), source, "model.priors")
+    roas_scale = raw.get("media_roas_scale", DEFAULT_MEDIA_ROAS_SCALE)
+    if not isinstance(roas_scale, (int, float)) or not roas_scale > 0:
+        raise ConfigError(f"{source}: model.media_roas_scale must be a positive number (a typical ROAS, e.g. 3); "
+                          f"got {roas_scale!r}")
     return ModelOptions(trend=bool(raw.get("trend", True)), seasonality_order=order, likelihood=likelihood,
-                        priors=priors)
+                        priors=priors, media_roas_scale=float(roas_scale))
 
 
 def _finance_value(raw: Mapping, key: str, source: str) -> tuple[Any, str | None]:
@@ -400,6 +433,11 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str) -> FinanceSpec:
     )
 
 
+def _is_whole(value: Any) -> bool:
+    """A whole number as written (YAML ``yes``/``true`` is a bool, not a count)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
 def _asdict_fit(fit: FitSpec) -> dict[str, Any]:
     return {k: getattr(fit, k) for k in FitSpec.__dataclass_fields__}
 
@@ -408,16 +446,30 @@ def _fit_spec(raw: Mapping, source: str) -> FitSpec:
     _no_unknown(raw, tuple(FitSpec.__dataclass_fields__), source, "fit")
     merged = {**_asdict_fit(FitSpec()), **raw}
     for key in ("draws", "tune", "chains"):
-        if not isinstance(merged[key], int) or merged[key] < 1:
+        if not _is_whole(merged[key]) or merged[key] < 1:
             raise ConfigError(f"{source}: fit.{key} must be a positive whole number; got {merged[key]!r}")
+    if not _is_whole(merged["seed"]) or merged["seed"] < 0:
+        raise ConfigError(f"{source}: fit.seed must be a whole number >= 0, e.g. 1; got {merged['seed']!r}")
     if merged["sampler"] not in SAMPLERS:
         raise ConfigError(f"{source}: fit.sampler must be one of {', '.join(SAMPLERS)}; got {merged['sampler']!r}")
-    if not 0.5 <= float(merged["target_accept"]) < 1:
+    try:
+        target_accept = float(merged["target_accept"])
+    except (TypeError, ValueError):
+        target_accept = float("nan")
+    if not 0.5 <= target_accept < 1:
         raise ConfigError(f"{source}: fit.target_accept must be in [0.5, 1); got {merged['target_accept']!r}")
-    return FitSpec(draws=merged["draws"], tune=merged["tune"], chains=merged["chains"], seed=int(merged["seed"]),
-                   sampler=merged["sampler"], target_accept=float(merged["target_accept"]))
+    return FitSpec(draws=int(merged["draws"]), tune=int(merged["tune"]), chains=int(merged["chains"]),
+                   seed=int(merged["seed"]),
+                   sampler=merged["sampler"], target_accept=target_accept)
 
 
 def _thresholds(raw: Mapping, source: str) -> DiagnosticThresholds:
     _no_unknown(raw, tuple(DiagnosticThresholds.__dataclass_fields__), source, "diagnostics")
-    return DiagnosticThresholds(**{k: type(getattr(DiagnosticThresholds(), k))(v) for k, v in raw.items()})
+    values = {}
+    for key, value in raw.items():
+        kind = type(getattr(DiagnosticThresholds(), key))
+        try:
+            values[key] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: diagnostics.{key} must be a number; got {value!r}") from None
+    return DiagnosticThresholds(**values)

@@ -48,6 +48,7 @@ class Design:
     time: np.ndarray  # (T,) years since scaling.time_origin
     fourier: np.ndarray  # (T, 2*order)
     fourier_names: list[str]
+    spend_to_kpi: np.ndarray  # (K,) mean spend per period / mean KPI per period (sets default media priors)
 
     @property
     def n_periods(self) -> int:
@@ -66,4 +67,5 @@ def build_design(data: MMMData, scaling: Scaling, seasonality_order: int) -> Des
         time=np.asarray(scaled["time"], dtype=float),
         fourier=fourier_features(data.dates, seasonality_order),
         fourier_names=fourier_names(seasonality_order),
+        spend_to_kpi=np.array([scaling.spend[c] / scaling.kpi for c in data.channels]),
     )

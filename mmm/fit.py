@@ -193,7 +193,7 @@ def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.
     grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
     logp_out, grad_out = clone_replace([logp, grad], replacements)
     inputs = [joined, *data_inputs.values()]
-    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode="NUMBA", trust_input=True,
+    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=_nogil_numba_mode(), trust_input=True,
                                 on_unused_input="ignore")
 
     free_names = [rv.name for rv in model.free_RVs]
@@ -246,6 +246,24 @@ def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.
         dims=dims,
         coords=coords,
     )
+
+
+def _nogil_numba_mode():
+    """PyTensor's numba mode, but the compiled function releases the GIL.
+
+    nutpie runs chains in threads and calls back into Python for each gradient;
+    without this the chains would take turns on one core.
+    """
+    from pytensor.compile.mode import Mode, get_mode
+    from pytensor.link.numba.dispatch.basic import numba_njit
+    from pytensor.link.numba.linker import NumbaLinker
+
+    class NoGilNumbaLinker(NumbaLinker):
+        def jit_compile(self, fn_and_cache):
+            fn, cache_key = fn_and_cache
+            return numba_njit(fn.py_func, final_function=True, cache=cache_key is not None, nogil=True)
+
+    return Mode(linker=NoGilNumbaLinker(), optimizer=get_mode("NUMBA").optimizer)
 
 
 def _jit(fn):

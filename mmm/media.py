@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mmm.config import ChannelSpec
-from mmm.transforms import ADSTOCKS, SATURATIONS, adstock_np, adstock_pt
+from mmm.transforms import ADSTOCKS, SATURATIONS, adstock_lagged, adstock_np, adstock_pt
 
 COEF = "channel_coef"
 
@@ -68,20 +68,24 @@ def adstock_weights(channels: Sequence[ChannelSpec], params: Mapping[str, Any], 
 
 
 def media_response(
-    spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np
+    spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np, *, lagged: bool = False
 ) -> tuple[Any, Any]:
     """Adstocked input and saturated response (before the coefficient), both (..., T, K).
 
-    ``spend`` is scaled spend (T, K) in ``channels`` order; ``params`` maps variable
-    names to arrays of shape (..., Kg). With NumPy, leading dims are posterior draws.
+    ``spend`` is scaled spend (T, K) in ``channels`` order, or with ``lagged=True`` its
+    lag stack (T, K, L_max) from :func:`mmm.transforms.lag_stack`; ``params`` maps
+    variable names to arrays of shape (..., Kg). With NumPy, leading dims are draws.
     """
     n_channels = len(channels)
     weights = adstock_weights(channels, params, xp)
-    apply = adstock_np if xp is np else adstock_pt
-    adstocked = _assemble(
-        {kind: apply(_columns(spend, idx, n_channels), weights[kind])
-         for kind, idx in groups(channels, "adstock").items()},
-        groups(channels, "adstock"), n_channels, xp)
+    index = groups(channels, "adstock")
+    if lagged:
+        parts = {kind: adstock_lagged(_lag_columns(spend, idx, n_channels, weights[kind]), weights[kind], xp)
+                 for kind, idx in index.items()}
+    else:
+        apply = adstock_np if xp is np else adstock_pt
+        parts = {kind: apply(_columns(spend, idx, n_channels), weights[kind]) for kind, idx in index.items()}
+    adstocked = _assemble(parts, index, n_channels, xp)
     saturated_parts = {}
     for kind, idx in groups(channels, "saturation").items():
         transform = SATURATIONS[kind]
@@ -91,14 +95,22 @@ def media_response(
     return adstocked, saturated
 
 
-def contributions(spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np) -> Any:
+def contributions(spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np, *,
+                  lagged: bool = False) -> Any:
     """Media contribution per period and channel in model (scaled KPI) units, (..., T, K)."""
-    _, saturated = media_response(spend, channels, params, xp)
+    _, saturated = media_response(spend, channels, params, xp, lagged=lagged)
     return saturated * _time_axis(params[COEF], xp)
 
 
 def _columns(values: Any, idx: list[int], n_channels: int) -> Any:
     return values if len(idx) == n_channels else values[..., idx]
+
+
+def _lag_columns(lagged: Any, idx: list[int], n_channels: int, weights: Any) -> Any:
+    """The group's channels and lags from a lag stack sized for the longest lag of all channels."""
+    n_lags = weights.shape[-1] if isinstance(weights, np.ndarray) else weights.type.shape[-1]
+    columns = lagged if len(idx) == n_channels else lagged[..., idx, :]
+    return columns[..., :n_lags]
 
 
 def _time_axis(value: Any, xp: Any) -> Any:

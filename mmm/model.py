@@ -19,9 +19,10 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from mmm import media
-from mmm.config import ChannelSpec, Config, ConfigError
+from mmm.config import ChannelSpec, Config, ConfigError, default_coef_prior
 from mmm.design import Design
 from mmm.priors import Prior
+from mmm.transforms import lag_stack
 
 
 def build_model(config: Config, design: Design) -> pm.Model:
@@ -41,7 +42,9 @@ def build_model(config: Config, design: Design) -> pm.Model:
 
     opts = config.model
     with pm.Model(coords=coords) as model:
-        spend = pm.Data("spend", design.spend, dims=("date", "channel"))
+        max_lag = max(c.max_lag for c in config.channels)
+        model.add_coord("lag", np.arange(max_lag))
+        spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag), dims=("date", "channel", "lag"))
         kpi = pm.Data("kpi", design.kpi, dims="date")
 
         mu = opts.prior("intercept").to_pymc("intercept")
@@ -55,9 +58,10 @@ def build_model(config: Config, design: Design) -> pm.Model:
             controls = pm.Data("control_values", design.control_values, dims=("date", "control"))
             mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
 
-        params = {name: _group_prior(config.channels, param, idx).to_pymc(name, dims=dim)
+        defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
+        params = {name: _group_prior(config.channels, param, idx, defaults).to_pymc(name, dims=dim)
                   for name, param, dim, idx in media.parameter_layout(config.channels)}
-        mu = mu + media.contributions(spend, config.channels, params, xp=pt).sum(axis=-1)
+        mu = mu + media.contributions(spend_lags, config.channels, params, xp=pt, lagged=True).sum(axis=-1)
 
         sigma = opts.prior("sigma").to_pymc("sigma")
         if opts.likelihood == "student_t":
@@ -84,9 +88,10 @@ def free_parameter_names(config: Config, design: Design) -> list[str]:
     return names
 
 
-def _group_prior(channels: Sequence[ChannelSpec], param: str, idx: Sequence[int]) -> Prior:
+def _group_prior(channels: Sequence[ChannelSpec], param: str, idx: Sequence[int],
+                 defaults: dict[str, list[Prior]]) -> Prior:
     """One prior for a parameter shared by several channels: per-channel values stacked."""
-    priors = [channels[i].prior(param) for i in idx]
+    priors = [channels[i].prior(param) or defaults[param][i] for i in idx]
     dists = {p.dist for p in priors}
     if len(dists) > 1:
         names = ", ".join(f"{channels[i].name}: {p.dist}" for i, p in zip(idx, priors, strict=True))

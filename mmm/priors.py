@@ -94,11 +94,16 @@ class Prior:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"Prior({self.dist!r}, {args})"
 
+    def _key(self) -> tuple:
+        """Order- and int/float-insensitive identity (2 and 2.0 are the same parameter)."""
+        return (self.dist, tuple(sorted((k, tuple(np.ravel(np.asarray(v, dtype=float)).tolist()))
+                                        for k, v in self.params.items())))
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Prior) and self.to_dict() == other.to_dict()
+        return isinstance(other, Prior) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(repr(self.to_dict()))
+        return hash(self._key())
 
     @property
     def support(self) -> str:

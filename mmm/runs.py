@@ -20,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 import yaml
@@ -79,7 +80,11 @@ def write_run(
         if run_dir.exists():
             old = run_dir.parent / f".{run_dir.name}.old-{os.getpid()}"
             run_dir.rename(old)
-            tmp.rename(run_dir)
+            try:
+                tmp.rename(run_dir)
+            except BaseException:
+                old.rename(run_dir)  # put the existing run back
+                raise
             shutil.rmtree(old)
         else:
             tmp.rename(run_dir)
@@ -103,6 +108,8 @@ def _write_one(path: Path, content: Any) -> None:
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if hasattr(value, "item"):
         return value.item()
     if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):

@@ -73,7 +73,7 @@ class ChannelTruth:
     level: float = 10_000.0
     adstock: str = "geometric"
     adstock_params: dict[str, float] | None = None
-    saturation: str = "hill"
+    saturation: str = "logistic"
     saturation_params: dict[str, float] | None = None
     coef: float | None = None
     max_lag: int = 8
@@ -92,7 +92,7 @@ class SynthSpec:
     n_channels: int = 4
     channels: list[ChannelTruth] | None = None
     adstock: str = "geometric"
-    saturation: str = "hill"
+    saturation: str = "logistic"
     max_lag: int = 8  # periods
     seasonality_order: int = 2
     kpi_scale: float = 1_000_000.0  # currency per week; baseline knobs are in these units

@@ -1,0 +1,50 @@
+"""A degenerate posterior made of the true parameters of a synthetic dataset.
+
+Feeding it to :func:`mmm.effects.compute_effects` must reproduce ``truth.json``'s
+figures exactly: that is how the effects math is checked, independently of
+sampling. Later tools (e.g. the optimizer) use it as "the truth as a posterior".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mmm import media
+from mmm.config import Config
+
+
+def truth_posterior(truth: dict[str, Any], config: Config, n_draws: int = 1) -> xr.Dataset:
+    """Dataset with dims (chain=1, draw=n_draws) holding the true model-unit parameters."""
+    params = truth["params"]
+    channels = config.channel_names
+
+    def var(values: Any, dims: tuple[str, ...] = (), coords: dict[str, list[str]] | None = None) -> xr.DataArray:
+        arr = np.broadcast_to(np.asarray(values, dtype=float), (1, n_draws, *np.shape(values)))
+        return xr.DataArray(arr.copy(), dims=("chain", "draw", *dims), coords=coords or {})
+
+    data = {"intercept": var(params["intercept"]), "trend": var(params["trend"]),
+            "sigma": var(params["sigma"])}
+    if params.get("fourier"):
+        names = list(params["fourier"])
+        data["season"] = var([params["fourier"][n] for n in names], ("fourier",), {"fourier": names})
+    if params.get("control_coef"):
+        names = list(params["control_coef"])
+        data["control_coef"] = var([params["control_coef"][n] for n in names], ("control",), {"control": names})
+    if params.get("nu") is not None:
+        data["nu"] = var(params["nu"])
+
+    by_channel = params["channels"]
+    for name, param, dim, idx in media.parameter_layout(config.channels):
+        members = [channels[i] for i in idx]
+        values = []
+        for ch in members:
+            entry = by_channel[ch]
+            if param == "coef":
+                values.append(entry["coef"])
+            else:
+                values.append({**entry["adstock_params"], **entry["saturation_params"]}[param])
+        data[name] = var(values, (dim,), {dim: members})
+    return xr.Dataset(data)

@@ -1,0 +1,129 @@
+"""Effects math is exact: the true parameters as a posterior reproduce truth.json's figures.
+
+synth.py computes its truth with plain loops, independently of the vectorized
+media/effects code, so agreement here checks the finance figures themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmm.config import Config
+from mmm.data import Scaling, load_data
+from mmm.effects import compute_effects
+from mmm.synth import ChannelTruth, SynthSpec, generate, true_figures
+from mmm.truth import truth_posterior
+
+RTOL = 1e-6
+FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "roas_immediate", "roas_lasting")
+
+
+def _setup(spec: SynthSpec, window=None):
+    result = generate(spec)
+    raw = dict(result.config)
+    if window:
+        raw["window"] = {"start": window[0], "end": window[1]}
+    config = Config.from_dict(raw)
+    data = load_data(result.data, config.roles())
+    scaling = Scaling.compute(data)
+    return result, config, data, scaling
+
+
+MIXED = [
+    ChannelTruth("tv", pattern="flighted", level=40_000, adstock="weibull", saturation="hill", max_lag=10,
+                 target_roas=1.6),
+    ChannelTruth("search", pattern="always_on", level=20_000, adstock="geometric", saturation="logistic",
+                 max_lag=4, target_roas=3.0),
+    ChannelTruth("social", pattern="pulsed", level=8_000, adstock="delayed", saturation="hill", max_lag=8,
+                 target_roas=0.9),
+    ChannelTruth("radio", pattern="seasonal", level=12_000, adstock="geometric", saturation="hill", max_lag=6,
+                 target_roas=1.2),
+]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SynthSpec(seed=0),
+        SynthSpec(seed=3, n_channels=6, adstock="delayed", saturation="logistic", likelihood="student_t"),
+        SynthSpec(seed=5, adstock="weibull", freq="D", n_periods=400, seasonality_order=3, controls=False),
+        SynthSpec(seed=7, channels=MIXED),  # different kinds and lags per channel
+    ],
+    ids=["geometric-hill", "delayed-logistic-6ch", "weibull-daily", "mixed-kinds"],
+)
+def test_true_parameters_reproduce_true_figures(spec):
+    result, config, data, scaling = _setup(spec)
+    assert scaling.to_dict() == result.truth["scaling"]  # the truth is stated in the model's units
+    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    truth = result.truth["figures"]
+    for k, channel in enumerate(effects.channels):
+        assert effects.spend[k] == pytest.approx(truth[channel]["spend"], rel=1e-12)
+        for figure in FIGURES:
+            got = getattr(effects, figure)[0, k]
+            assert got == pytest.approx(truth[channel][figure], rel=RTOL), (channel, figure)
+        assert effects.payback_50[0, k] == truth[channel]["payback_50"]
+        assert effects.payback_90[0, k] == truth[channel]["payback_90"]
+    # the model's expected KPI equals the generator's
+    np.testing.assert_allclose(effects.mu[0], result.truth["mu"], rtol=1e-9)
+
+
+def test_sub_window_figures_match_truth_recomputed_for_that_window():
+    start, end = "2021-07-05", "2022-06-27"
+    result, config, data, scaling = _setup(SynthSpec(seed=11), window=(start, end))
+    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    truth = true_figures(result.data, result.truth, window=(start, end))
+    full = result.truth["figures"]
+    for k, channel in enumerate(effects.channels):
+        for figure in ("incremental_kpi", "roas", "mroas", "immediate_share"):
+            assert getattr(effects, figure)[0, k] == pytest.approx(truth[channel][figure], rel=RTOL)
+        # a window is not the whole data: carry-in from before it must not count as its return
+        assert truth[channel]["incremental_kpi"] != pytest.approx(full[channel]["incremental_kpi"], rel=1e-3)
+
+
+def test_channels_are_matched_by_name_not_position():
+    result, config, data, scaling = _setup(SynthSpec(seed=0))
+    posterior = truth_posterior(result.truth, config)
+    reversed_coords = posterior.isel(channel=slice(None, None, -1))
+    a = compute_effects(posterior, config, data, scaling)
+    b = compute_effects(reversed_coords, config, data, scaling)
+    np.testing.assert_allclose(a.roas, b.roas, rtol=0)
+    assert a.roas[0, 0] != pytest.approx(a.roas[0, -1])
+
+
+def test_immediate_and_lasting_parts_sum_to_roas_per_draw():
+    result, config, data, scaling = _setup(SynthSpec(seed=2))
+    posterior = truth_posterior(result.truth, config, n_draws=3)
+    rng = np.random.default_rng(0)
+    for name in ("channel_coef", "geometric_alpha", "logistic_lam"):
+        posterior[name] = posterior[name] * rng.uniform(0.7, 1.3, posterior[name].shape)
+    effects = compute_effects(posterior, config, data, scaling)
+    np.testing.assert_allclose(effects.roas_immediate + effects.roas_lasting, effects.roas, rtol=1e-12)
+    assert np.all((effects.immediate_share > 0) & (effects.immediate_share < 1))
+    # draws differ, so the figures must too
+    assert np.ptp(effects.roas[:, 0]) > 0
+
+
+def test_contributions_and_baseline_add_up_to_expected_kpi():
+    result, config, data, scaling = _setup(SynthSpec(seed=4))
+    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    np.testing.assert_allclose(effects.baseline + effects.contributions.sum(axis=-1), effects.mu, rtol=1e-12)
+    table = effects.contributions_table()
+    assert set(table["component"]) == {"baseline", *config.channel_names}
+    assert len(table) == data.n_periods * (1 + len(config.channel_names))
+    roi = effects.roi_table()
+    assert list(roi["channel"]) == config.channel_names
+    assert roi.loc[0, "roas_mean"] == pytest.approx(result.truth["figures"]["tv"]["roas"], rel=RTOL)
+
+
+def test_margin_and_hurdle_drive_profit_roi_and_p_profitable():
+    result, _, data, scaling = _setup(SynthSpec(seed=0))
+    raw = dict(result.config)
+    raw["finance"] = {"gross_margin": 0.5, "hurdle_rate": 0.1}
+    config = Config.from_dict(raw)
+    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    truth = result.truth["figures"]
+    for k, channel in enumerate(effects.channels):
+        expected = truth[channel]["roas"] * 0.5 - 1
+        assert effects.profit_roi[0, k] == pytest.approx(expected, rel=RTOL)
+        assert effects.p_profitable[k] == float(expected > 0.1)
