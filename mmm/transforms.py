@@ -311,7 +311,8 @@ class Saturation(_Transform):
 
 class GeometricAdstock(Adstock):
     name, param_names, function = "geometric", ("alpha",), staticmethod(geometric_weights)
-    default_priors = MappingProxyType({"alpha": Prior("Beta", alpha=2, beta=3)})
+    # symmetric: carry-over is poorly identified, and a prior leaning to short carry-over biased TV-like channels low in recovery tests
+    default_priors = MappingProxyType({"alpha": Prior("Beta", alpha=2, beta=2)})
     param_support = MappingProxyType({"alpha": "[0, 1): share carried to the next period"})
 
 

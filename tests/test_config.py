@@ -232,7 +232,7 @@ def test_sha256_is_stable_and_changes_with_a_prior(tmp_path):
 
     # writing a transform's default prior out explicitly is the same config
     raw = minimal()
-    raw["channels"]["tv"] = {"spend": "tv_spend", "priors": {"alpha": {"dist": "Beta", "alpha": 2, "beta": 3}}}
+    raw["channels"]["tv"] = {"spend": "tv_spend", "priors": {"alpha": {"dist": "Beta", "alpha": 2, "beta": 2}}}
     assert digest_of(raw) == digest
 
     # the fit seed is part of the config
@@ -510,14 +510,14 @@ def test_channel_prior_override():
     config = Config.from_dict(raw)
     assert config.channel("tv").prior("alpha") == Prior("Beta", alpha=5, beta=2)
     assert config.channel("search").prior("alpha") == ADSTOCKS["geometric"].default_priors["alpha"]
-    assert config.channel("search").prior("alpha") == Prior("Beta", alpha=2, beta=3)
+    assert config.channel("search").prior("alpha") == Prior("Beta", alpha=2, beta=2)
     # the un-overridden parameters of tv keep their defaults
     assert config.channel("tv").prior("lam") == SATURATIONS["logistic"].default_priors["lam"]
     assert config.channel("tv").prior("coef") is None  # data-scaled default, see default_coef_prior
     with pytest.raises(KeyError):
         config.channel("tv").prior("slope")  # a hill parameter on a logistic channel
     assert config.to_dict()["channels"]["tv"]["priors"]["alpha"] == {"dist": "Beta", "alpha": 5, "beta": 2}
-    assert config.to_dict()["channels"]["search"]["priors"]["alpha"] == {"dist": "Beta", "alpha": 2, "beta": 3}
+    assert config.to_dict()["channels"]["search"]["priors"]["alpha"] == {"dist": "Beta", "alpha": 2, "beta": 2}
 
 
 def test_coef_and_model_prior_overrides():

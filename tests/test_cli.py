@@ -1,0 +1,117 @@
+"""CLI end to end: synth → validate → fit → a complete run folder; exit codes; determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from mmm.cli import main
+from mmm.runs import RUN_FILES
+
+SMALL_FIT = ["--draws", "150", "--tune", "150", "--chains", "2", "--no-progress"]
+SUMMARY_CHANNEL_KEYS = {"spend", "incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "p_profitable"}
+INTERVAL_KEYS = {"mean", "lo", "hi"}
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth")
+    assert main(["synth", "--seed", "3", "--out", str(out), "--periods", "104", "--channels", "3"]) == 0
+    return out
+
+
+def test_synth_writes_data_config_truth_and_refuses_overwrite(synth_dir, capsys):
+    assert {p.name for p in synth_dir.iterdir()} >= {"data.csv", "config.yaml", "truth.json"}
+    assert main(["synth", "--seed", "3", "--out", str(synth_dir)]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+def test_validate_ok_and_bad_input_exit_2(synth_dir, tmp_path, capsys):
+    assert main(["validate", str(synth_dir / "config.yaml")]) == 0
+    assert "104 weeks" in capsys.readouterr().out
+
+    data = pd.read_csv(synth_dir / "data.csv")
+    data.loc[10, "tv_spend"] = -5.0
+    data.to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "config.yaml").write_text((synth_dir / "config.yaml").read_text())
+    assert main(["validate", str(tmp_path / "config.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "tv_spend" in err and data.loc[10, "date"] in err
+
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
+    run = tmp_path / "run"
+    code = main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), "--seed", "1", *SMALL_FIT])
+    assert code in (0, 1)  # 1 = diagnostics failed on purpose-small draws; the run is still written
+    for name in (*RUN_FILES, "contributions.csv", "fit.csv", "data.csv"):
+        assert (run / name).is_file(), name
+
+    summary = json.loads((run / "summary.json").read_text())
+    assert {"interval", "window", "kpi", "channels", "diagnostics", "fit"} <= set(summary)
+    assert summary["interval"] == 0.9
+    assert set(summary["channels"]) == {"tv", "search", "social"}
+    for figures in summary["channels"].values():
+        assert SUMMARY_CHANNEL_KEYS <= set(figures)
+        for key in SUMMARY_CHANNEL_KEYS - {"spend", "p_profitable"}:
+            assert INTERVAL_KEYS <= set(figures[key])
+            assert figures[key]["lo"] <= figures[key]["mean"] <= figures[key]["hi"]
+    assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(summary["diagnostics"])
+    assert (code == 0) == summary["diagnostics"]["ok"]
+    assert {"sampler", "chains", "draws", "tune", "seed", "wall_s"} <= set(summary["fit"])
+    assert summary["fit"] | {"wall_s": 0} == {"sampler": "nutpie", "chains": 2, "draws": 150, "tune": 150,
+                                              "seed": 1, "wall_s": 0}
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    data_bytes = (synth_dir / "data.csv").read_bytes()
+    import hashlib
+
+    assert manifest["data"]["sha256"] == hashlib.sha256(data_bytes).hexdigest()
+    assert manifest["seed"] == 1 and manifest["diagnostics_ok"] == summary["diagnostics"]["ok"]
+    for key in ("versions", "python", "config_sha256", "sampler", "timings", "created_at", "parent_run", "scaling"):
+        assert key in manifest
+    assert manifest["versions"]["pymc"] != "not installed"
+
+    roi = pd.read_csv(run / "roi.csv")
+    assert list(roi["channel"]) == ["tv", "search", "social"]
+    assert roi.loc[0, "roas_mean"] == pytest.approx(summary["channels"]["tv"]["roas"]["mean"])
+
+    stored = yaml.safe_load((run / "config.yaml").read_text())
+    assert stored["fit"]["draws"] == 150 and stored["data"]["path"] == "data.csv"
+    html = (run / "report.html").read_text()
+    assert "tv" in html and "http://" not in html and "https://" not in html
+
+    # the run refuses to be overwritten without --force
+    assert main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), *SMALL_FIT]) == 2
+    # and its report can be re-rendered from the folder alone
+    assert main(["report", str(run)]) == 0
+
+
+@pytest.mark.slow
+def test_same_data_config_seed_gives_identical_summary(synth_dir, tmp_path):
+    """Two separate processes, same inputs and seed: every figure identical (timings aside)."""
+    summaries = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        subprocess.run([sys.executable, "-m", "mmm.cli", "fit", str(synth_dir / "config.yaml"), "--out", str(out),
+                        "--seed", "7", *SMALL_FIT], check=False, capture_output=True)
+        summary = json.loads((out / "summary.json").read_text())
+        summary["fit"].pop("wall_s")
+        summaries.append(summary)
+    assert summaries[0] == summaries[1]
+    roi_a, roi_b = (tmp_path / n / "roi.csv" for n in "ab")
+    assert roi_a.read_bytes() == roi_b.read_bytes()
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().out
