@@ -45,7 +45,7 @@ class Design:
     kpi: np.ndarray  # (T,) KPI / scaling.kpi
     spend: np.ndarray  # (T, K) spend / scaling.spend[channel]
     control_values: np.ndarray  # (T, C) standardized
-    time: np.ndarray  # (T,) years since scaling.time_origin
+    time: np.ndarray  # (T,) years since scaling.time_origin, minus their mean (see build_design)
     fourier: np.ndarray  # (T, 2*order)
     fourier_names: list[str]
     spend_to_kpi: np.ndarray  # (K,) mean spend per period / mean KPI per period (sets default media priors)
@@ -64,7 +64,8 @@ def build_design(data: MMMData, scaling: Scaling, seasonality_order: int) -> Des
         kpi=np.asarray(scaled["kpi"], dtype=float),
         spend=np.asarray(scaled["spend"], dtype=float),
         control_values=np.asarray(scaled["controls"], dtype=float).reshape(data.n_periods, -1),
-        time=np.asarray(scaled["time"], dtype=float),
+        # centred so intercept and trend are not correlated in the posterior (better mixing)
+        time=np.asarray(scaled["time"], dtype=float) - np.mean(scaled["time"]),
         fourier=fourier_features(data.dates, seasonality_order),
         fourier_names=fourier_names(seasonality_order),
         spend_to_kpi=np.array([scaling.spend[c] / scaling.kpi for c in data.channels]),

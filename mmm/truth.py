@@ -14,27 +14,33 @@ import xarray as xr
 
 from mmm import media
 from mmm.config import Config
+from mmm.data import MMMData
 
 
-def truth_posterior(truth: dict[str, Any], config: Config, n_draws: int = 1) -> xr.Dataset:
-    """Dataset with dims (chain=1, draw=n_draws) holding the true model-unit parameters."""
+def truth_posterior(truth: dict[str, Any], config: Config, data: MMMData, n_draws: int = 1) -> xr.Dataset:
+    """Dataset with dims (chain=1, draw=n_draws) holding the true model-unit parameters.
+
+    The model's trend runs on time centred over ``data`` (see :mod:`mmm.design`), so
+    the true intercept is moved to the same origin.
+    """
     params = truth["params"]
+    mean_years = float(np.mean(data.years_since(truth["scaling"]["time_origin"])))
     channels = config.channel_names
 
     def var(values: Any, dims: tuple[str, ...] = (), coords: dict[str, list[str]] | None = None) -> xr.DataArray:
         arr = np.broadcast_to(np.asarray(values, dtype=float), (1, n_draws, *np.shape(values)))
         return xr.DataArray(arr.copy(), dims=("chain", "draw", *dims), coords=coords or {})
 
-    data = {"intercept": var(params["intercept"]), "trend": var(params["trend"]),
-            "sigma": var(params["sigma"])}
+    out = {"intercept": var(params["intercept"] + params["trend"] * mean_years), "trend": var(params["trend"]),
+           "sigma": var(params["sigma"])}
     if params.get("fourier"):
         names = list(params["fourier"])
-        data["season"] = var([params["fourier"][n] for n in names], ("fourier",), {"fourier": names})
+        out["season"] = var([params["fourier"][n] for n in names], ("fourier",), {"fourier": names})
     if params.get("control_coef"):
         names = list(params["control_coef"])
-        data["control_coef"] = var([params["control_coef"][n] for n in names], ("control",), {"control": names})
+        out["control_coef"] = var([params["control_coef"][n] for n in names], ("control",), {"control": names})
     if params.get("nu") is not None:
-        data["nu"] = var(params["nu"])
+        out["nu"] = var(params["nu"])
 
     by_channel = params["channels"]
     for name, param, dim, idx in media.parameter_layout(config.channels):
@@ -46,5 +52,5 @@ def truth_posterior(truth: dict[str, Any], config: Config, n_draws: int = 1) -> 
                 values.append(entry["coef"])
             else:
                 values.append({**entry["adstock_params"], **entry["saturation_params"]}[param])
-        data[name] = var(values, (dim,), {dim: members})
-    return xr.Dataset(data)
+        out[name] = var(values, (dim,), {dim: members})
+    return xr.Dataset(out)

@@ -55,7 +55,7 @@ MIXED = [
 def test_true_parameters_reproduce_true_figures(spec):
     result, config, data, scaling = _setup(spec)
     assert scaling.to_dict() == result.truth["scaling"]  # the truth is stated in the model's units
-    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
     truth = result.truth["figures"]
     for k, channel in enumerate(effects.channels):
         assert effects.spend[k] == pytest.approx(truth[channel]["spend"], rel=1e-12)
@@ -71,7 +71,7 @@ def test_true_parameters_reproduce_true_figures(spec):
 def test_sub_window_figures_match_truth_recomputed_for_that_window():
     start, end = "2021-07-05", "2022-06-27"
     result, config, data, scaling = _setup(SynthSpec(seed=11), window=(start, end))
-    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
     truth = true_figures(result.data, result.truth, window=(start, end))
     full = result.truth["figures"]
     for k, channel in enumerate(effects.channels):
@@ -83,7 +83,7 @@ def test_sub_window_figures_match_truth_recomputed_for_that_window():
 
 def test_channels_are_matched_by_name_not_position():
     result, config, data, scaling = _setup(SynthSpec(seed=0))
-    posterior = truth_posterior(result.truth, config)
+    posterior = truth_posterior(result.truth, config, data)
     reversed_coords = posterior.isel(channel=slice(None, None, -1))
     a = compute_effects(posterior, config, data, scaling)
     b = compute_effects(reversed_coords, config, data, scaling)
@@ -93,7 +93,7 @@ def test_channels_are_matched_by_name_not_position():
 
 def test_immediate_and_lasting_parts_sum_to_roas_per_draw():
     result, config, data, scaling = _setup(SynthSpec(seed=2))
-    posterior = truth_posterior(result.truth, config, n_draws=3)
+    posterior = truth_posterior(result.truth, config, data, n_draws=3)
     rng = np.random.default_rng(0)
     for name in ("channel_coef", "geometric_alpha", "logistic_lam"):
         posterior[name] = posterior[name] * rng.uniform(0.7, 1.3, posterior[name].shape)
@@ -106,7 +106,7 @@ def test_immediate_and_lasting_parts_sum_to_roas_per_draw():
 
 def test_contributions_and_baseline_add_up_to_expected_kpi():
     result, config, data, scaling = _setup(SynthSpec(seed=4))
-    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
     np.testing.assert_allclose(effects.baseline + effects.contributions.sum(axis=-1), effects.mu, rtol=1e-12)
     table = effects.contributions_table()
     assert set(table["component"]) == {"baseline", *config.channel_names}
@@ -121,7 +121,7 @@ def test_margin_and_hurdle_drive_profit_roi_and_p_profitable():
     raw = dict(result.config)
     raw["finance"] = {"gross_margin": 0.5, "hurdle_rate": 0.1}
     config = Config.from_dict(raw)
-    effects = compute_effects(truth_posterior(result.truth, config), config, data, scaling)
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
     truth = result.truth["figures"]
     for k, channel in enumerate(effects.channels):
         expected = truth[channel]["roas"] * 0.5 - 1
