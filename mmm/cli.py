@@ -24,11 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     from mmm.config import ConfigError
     from mmm.data import DataError
     from mmm.priors import PriorError
+    from mmm.report import ReportInputError
     from mmm.runs import RunExistsError
 
     try:
         return args.handler(args)
-    except (ConfigError, DataError, PriorError, RunExistsError, FileNotFoundError, FileExistsError) as err:
+    except (ConfigError, DataError, PriorError, ReportInputError, RunExistsError, OSError) as err:
+        # OSError covers missing files, existing outputs and folders we may not write to
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -98,8 +100,12 @@ def _validate(args) -> int:
 def _fit(args, config_path: Path | None = None) -> int:
     from mmm.pipeline import fit, load_config
 
+    from mmm.runs import RunExistsError
+
     config = load_config(config_path or args.config).with_fit(
         draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler)
+    if args.out is not None and args.out.exists() and not args.force:  # say so before an hour of sampling
+        raise RunExistsError(f"{args.out} already exists; choose another --out, or pass --force to replace it")
     f = config.fit
     print(f"fitting {config.name}: {len(config.channels)} channels, {f.sampler}, {f.chains} chains x "
           f"({f.tune} tune + {f.draws} draws), seed {f.seed}", flush=True)
@@ -131,9 +137,14 @@ def _demo(args) -> int:
 def _synth(args) -> int:
     from mmm.synth import SynthSpec, generate, write
 
-    spec = SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq, adstock=args.adstock,
-                     saturation=args.saturation, noise=args.noise, seed=args.seed)
-    paths = write(generate(spec), args.out, force=args.force)
+    try:
+        spec = SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq, adstock=args.adstock,
+                         saturation=args.saturation, noise=args.noise, seed=args.seed)
+        result = generate(spec)
+    except ValueError as err:  # the spec's own checks name the bad option
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    paths = write(result, args.out, force=args.force)
     for name, path in paths.items():
         print(f"wrote {name}: {path}")
     return EXIT_OK

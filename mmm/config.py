@@ -328,7 +328,7 @@ def _data_spec(raw: Any, base_dir: Path, source: str) -> DataSpec:
         resolved = Path(path) if Path(path).is_absolute() else (base_dir / path).resolve()
     min_periods = raw.get("min_periods")
     return DataSpec(path=resolved, date=str(raw["date"]), kpi=str(raw["kpi"]), kpi_type=kpi_type,
-                    geo=raw.get("geo"), min_periods=int(min_periods) if min_periods is not None else None)
+                    geo=raw.get("geo"), min_periods=_whole(min_periods, "data.min_periods", source))
 
 
 def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[ChannelSpec, ...]:
@@ -359,16 +359,34 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
     return tuple(specs)
 
 
+# where each parameter lives; a prior must not put mass outside it
+PARAM_SUPPORT = {"alpha": "unit", "coef": "positive", "theta": "positive", "shape": "positive", "scale": "positive",
+                 "half_saturation": "positive", "slope": "positive", "lam": "positive", "sigma": "positive",
+                 "nu": "positive"}
+
+
 def _priors(raw: Any, allowed: tuple[str, ...], source: str, where: str) -> dict[str, Prior]:
     _no_unknown(raw, allowed, source, where)
     try:
-        return {name: Prior.parse(value, f"{source}: {where}.{name}") for name, value in raw.items()}
+        priors = {name: Prior.parse(value, f"{source}: {where}.{name}") for name, value in raw.items()}
     except PriorError as err:
         raise ConfigError(str(err)) from None
+    for name, prior in priors.items():
+        required = PARAM_SUPPORT.get(name, "real")
+        if not prior.fits(required):
+            kind = {"unit": "between 0 and 1 (e.g. Beta)", "positive": "positive (e.g. HalfNormal, LogNormal, Gamma)"}
+            raise ConfigError(f"{source}: {where}.{name}: {prior.dist} can draw values outside the parameter's "
+                              f"range; {name} must be {kind[required]}")
+    return priors
 
 
 def _model_options(raw: Mapping, source: str) -> ModelOptions:
     seasonality = raw.get("seasonality", {"order": 2})
+    if isinstance(seasonality, Mapping):
+        _no_unknown(seasonality, ("order",), source, "model.seasonality")
+    trend = raw.get("trend", True)
+    if not isinstance(trend, bool):
+        raise ConfigError(f"{source}: model.trend must be true or false (unquoted); got {trend!r}")
     order = seasonality.get("order", 2) if isinstance(seasonality, Mapping) else seasonality
     if order is False or order is None:
         order = 0
@@ -382,7 +400,7 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
     if not isinstance(roas_scale, (int, float)) or not roas_scale > 0:
         raise ConfigError(f"{source}: model.media_roas_scale must be a positive number (a typical ROAS, e.g. 3); "
                           f"got {roas_scale!r}")
-    return ModelOptions(trend=bool(raw.get("trend", True)), seasonality_order=order, likelihood=likelihood,
+    return ModelOptions(trend=trend, seasonality_order=order, likelihood=likelihood,
                         priors=priors, media_roas_scale=float(roas_scale))
 
 
@@ -427,10 +445,25 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str) -> FinanceSpec:
         gross_margin_source=margin_source,
         value_per_kpi=1.0 if value is None else value,
         value_per_kpi_source=value_source if value is not None else "KPI is revenue",
-        hurdle_rate=float(raw.get("hurdle_rate", 0.0)),
+        hurdle_rate=_number(raw.get("hurdle_rate", 0.0), "finance.hurdle_rate", source,
+                            "a decimal share, e.g. 0.08 for 8%"),
         clv=clv,
         clv_source=clv_source,
     )
+
+
+def _whole(value: Any, key: str, source: str) -> int | None:
+    if value is None:
+        return None
+    if not _is_whole(value) or value < 1:
+        raise ConfigError(f"{source}: {key} must be a positive whole number; got {value!r}")
+    return int(value)
+
+
+def _number(value: Any, key: str, source: str, example: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{source}: {key} must be a number ({example}); got {value!r}")
+    return float(value)
 
 
 def _is_whole(value: Any) -> bool:

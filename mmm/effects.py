@@ -7,7 +7,7 @@ variable name and aligned to channels by coordinate *name*, never by position.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -168,6 +168,7 @@ def posterior_draws(posterior: xr.Dataset, config: Config, design: Design) -> di
 
 def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling) -> Effects:
     """All per-draw figures of ``config``'s window (default: the whole data range)."""
+    data = _in_config_order(data, config)
     design = build_design(data, scaling, config.model.seasonality_order)
     draws = posterior_draws(posterior, config, design)
     channels = config.channels
@@ -187,7 +188,8 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     adstocked, saturated = media.media_response(spend_ext, channels, params)
     coef = params[media.COEF][:, None, :]
     actual = saturated * coef * scaling.kpi
-    cf = media.contributions(counterfactual, channels, params) * scaling.kpi
+    adstocked_cf, saturated_cf = media.media_response(counterfactual, channels, params)
+    cf = saturated_cf * coef * scaling.kpi
     up = media.contributions(bumped, channels, params) * scaling.kpi
     # additive channels: channel k's column of `cf` is exactly "k zeroed in W, others as they were"
     incremental_t = actual - cf  # (D, T+tail, K)
@@ -199,8 +201,10 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     roas = incremental_value / spend_w
     mroas = (up - actual).sum(axis=1) * value / (MROAS_STEP * spend_w)
 
-    same_period = _same_period_weight(channels, params)[:, None, :] * spend_ext  # w_0 * u_t
-    share = np.divide(same_period, adstocked, out=np.zeros_like(adstocked), where=adstocked > 0)
+    # of the adstocked input that W's spend puts into period t, the share spent in t itself
+    from_window = adstocked - adstocked_cf
+    same_period = _same_period_weight(channels, params)[:, None, :] * (spend_ext * in_w_ext[:, None])  # w_0 * u_t
+    share = np.divide(same_period, from_window, out=np.zeros_like(from_window), where=from_window > 0)
     immediate = (incremental_t * share).sum(axis=1)
     immediate_share = np.divide(immediate, incremental_kpi, out=np.ones_like(immediate),
                                 where=incremental_kpi != 0)
@@ -218,6 +222,18 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
         actual=data.kpi.to_numpy(dtype=float), gross_margin=config.finance.margin,
         hurdle_rate=config.finance.hurdle_rate, chains=int(posterior.sizes.get("chain", 1)),
     )
+
+
+def _in_config_order(data: MMMData, config: Config) -> MMMData:
+    """Data columns in the config's channel order: parameters are aligned by name, and so is spend."""
+    names = config.channel_names
+    if list(data.channels) == names:
+        return data
+    missing = sorted(set(names) - set(data.channels))
+    if missing:
+        raise ValueError(f"the data has no channel(s) {', '.join(missing)} that the config names")
+    exposure = data.exposure[[c for c in names if c in data.exposure]] if data.exposure is not None else None
+    return replace(data, spend=data.spend[names], exposure=exposure)
 
 
 def _window(config: Config, data: MMMData) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -22,7 +22,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import xarray as xr
-from pytensor.graph import clone_replace
+from pytensor.graph import clone_replace, rewrite_graph
 
 from mmm.config import Config, DiagnosticThresholds
 
@@ -162,14 +162,24 @@ def compile_nutpie(model: pm.Model):
 
 
 def _structure_key(model: pm.Model) -> str:
-    """Graph text plus data shapes: equal keys mean the compiled functions are interchangeable."""
+    """Graph text, every constant's bytes (priors live there) and data shapes.
+
+    Equal keys mean the compiled functions are interchangeable; ``debugprint``
+    alone abbreviates long constants, so their bytes are hashed too.
+    """
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
     from pytensor.printing import debugprint
 
     logp = model.logp()
-    text = debugprint(logp, file="str", print_type=True)
+    digest = hashlib.sha256(debugprint(logp, file="str", print_type=True).encode())
+    for node in ancestors([logp]):
+        if isinstance(node, Constant):
+            digest.update(np.asarray(node.data).tobytes())
     shapes = sorted((d.name, np.shape(d.get_value())) for d in model.data_vars)
     coords = sorted((k, tuple(map(str, v))) for k, v in model.coords.items() if v is not None)
-    return hashlib.sha256(f"{text}|{shapes}|{coords}".encode()).hexdigest()
+    digest.update(f"{shapes}|{coords}".encode())
+    return digest.hexdigest()
 
 
 def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.ndarray]):
@@ -189,7 +199,8 @@ def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.
     data_inputs = {d: d.type(name=d.name) for d in data_vars}
     replacements = {**unravel, **data_inputs}
 
-    logp = model.logp()
+    # the same rewrites nutpie applies; parameter checks become -inf/nan (a rejected step), not an exception
+    logp = rewrite_graph(model.logp(), include=("canonicalize", "stabilize", "local_remove_check_parameter"))
     grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
     logp_out, grad_out = clone_replace([logp, grad], replacements)
     inputs = [joined, *data_inputs.values()]
@@ -201,15 +212,18 @@ def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.
     constrained = sorted(constrained, key=lambda v: free_names.index(v.name))
     expand_fn = pytensor.function(inputs, clone_replace(constrained, replacements), mode="NUMBA",
                                   trust_input=True, on_unused_input="ignore")
-    out_shapes = [tuple(model.initial_point()[rv.name].shape) if rv.name in point else
-                  tuple(rv.shape.eval()) for rv in model.free_RVs]
+    out_shapes = shapes  # PyMC's default transforms (log, logodds) keep a variable's shape
     data_order = [d.name for d in data_vars]
     logp_jit = _jit(logp_fn)
     expand_jit = _jit(expand_fn)
 
     def make_logp_fn():
         def logp_func(x, **shared):
-            value, gradient = logp_jit(x, *(shared[n] for n in data_order))
+            try:
+                value, gradient = logp_jit(x, *(shared[n] for n in data_order))
+            except (ValueError, FloatingPointError, ZeroDivisionError):
+                # an invalid point (e.g. a scale that underflowed to 0): reject the step, never crash the chain
+                return -np.inf, np.zeros_like(x)
             return float(value), gradient
 
         return logp_func

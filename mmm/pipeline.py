@@ -38,7 +38,27 @@ def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> MMMDa
     source = data if data is not None else config.data.path
     if source is None:
         raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
-    return load_data(source, config.roles(), min_periods=config.data.min_periods)
+    mmm_data = load_data(source, config.roles(), min_periods=config.data.min_periods)
+    check_window(config, mmm_data)
+    return mmm_data
+
+
+def check_window(config: Config, data: MMMData) -> None:
+    """The analysis window must overlap the data, and every channel must spend inside it."""
+    first, last = data.dates[0], data.dates[-1]
+    start = pd.Timestamp(config.window[0]) if config.window[0] else first
+    end = pd.Timestamp(config.window[1]) if config.window[1] else last
+    if end < first or start > last:
+        raise ConfigError(f"{config.source}: window {start.date()}..{end.date()} is outside the data "
+                          f"({first.date()}..{last.date()}); move the window inside the data")
+    if start > end:
+        raise ConfigError(f"{config.source}: window.start {start.date()} is after window.end {end.date()}; swap them")
+    inside = (data.dates >= start) & (data.dates <= end)
+    silent = [c for c in data.channels if not (data.spend.loc[inside, c] > 0).any()]
+    if silent:
+        raise ConfigError(f"{config.source}: channel(s) {', '.join(silent)} have no spend inside the window "
+                          f"{max(start, first).date()}..{min(end, last).date()}, so their ROAS is undefined; "
+                          f"widen the window or drop the channel(s)")
 
 
 @dataclass
@@ -83,12 +103,15 @@ class FittedMMM:
              parent_run: str | None = None) -> Path:
         """Write the run folder (atomically) and, by default, its report; returns its path."""
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
-        stored = self.config.to_dict()
-        stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
         import yaml
 
+        stored = self.config.to_dict()
+        stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
+        stored["data"].pop("geo", None)  # ...which is national (geo panels are summed in this release)
+        config_text = yaml.safe_dump(stored, sort_keys=False)
+
         files = {
-            "config.yaml": yaml.safe_dump(stored, sort_keys=False),
+            "config.yaml": config_text,
             "data.csv": _data_frame(self.data, self.config),
             "posterior.nc": self.fit.idata,
             "summary.json": self.summary(),
@@ -97,7 +120,8 @@ class FittedMMM:
             "fit.csv": self.effects.fit_table(),
         }
         files["manifest.json"] = manifest(
-            run_id=run_dir.name, config=self.config, data=self.data, sampler=self.fit.sampler,
+            run_id=run_dir.name, config_text=config_text, data=self.data, seed=self.config.fit.seed,
+            sampler=self.fit.sampler,
             timings={**self.fit.timings, **self.timings}, diagnostics_ok=self.diagnostics.ok,
             scaling=self.scaling, parent_run=parent_run)
         finish = None
@@ -120,6 +144,7 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
 
     t0 = time.perf_counter()
     mmm_data = data if isinstance(data, MMMData) else load(config, data)
+    check_window(config, mmm_data)
     scaling = scaling or Scaling.compute(mmm_data)
     design = build_design(mmm_data, scaling, config.model.seasonality_order)
     model = build_model(config, design)

@@ -30,6 +30,9 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+POSITIVE_PARAMS = {"sigma", "alpha", "beta", "lam", "nu"}  # scales, shapes and rates
+
+
 class PriorError(ValueError):
     """A prior written in a config cannot be used as written."""
 
@@ -64,6 +67,12 @@ class Prior:
             arr = np.asarray(value, dtype=float)
             if not np.all(np.isfinite(arr)):
                 raise PriorError(f"prior {dist}: parameter {name}={value!r} is not a finite number")
+        for name in POSITIVE_PARAMS & set(merged):
+            if not np.all(np.asarray(merged[name], dtype=float) > 0):
+                raise PriorError(f"prior {dist}: parameter {name}={merged[name]!r} must be positive")
+        lower, upper = merged.get("lower"), merged.get("upper")
+        if lower is not None and upper is not None and not np.all(np.asarray(lower) < np.asarray(upper)):
+            raise PriorError(f"prior {dist}: lower={lower!r} must be below upper={upper!r}")
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", dict(merged))
 
@@ -108,6 +117,19 @@ class Prior:
     @property
     def support(self) -> str:
         return DISTRIBUTIONS[self.dist][1]
+
+    def fits(self, required: str) -> bool:
+        """Whether every draw lies in ``required``: "real", "positive" or "unit" ([0, 1])."""
+        if required == "real":
+            return True
+        lower = np.asarray(self.params.get("lower", -np.inf), dtype=float)
+        upper = np.asarray(self.params.get("upper", np.inf), dtype=float)
+        support = self.support
+        if required == "positive":
+            return support in ("positive", "unit") or (support == "interval" and bool(np.all(lower >= 0)))
+        if required == "unit":
+            return support == "unit" or (support == "interval" and bool(np.all(lower >= 0) and np.all(upper <= 1)))
+        raise ValueError(f"unknown support {required!r}")
 
     def to_pymc(self, name: str, dims: str | tuple[str, ...] | None = None):
         """Create the PyMC random variable (inside a model context)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -77,6 +78,9 @@ def write_run(
             _write_one(tmp / name, content)
         if finish is not None:
             finish(tmp)
+        for written in tmp.iterdir():  # on disk before the rename makes the run visible
+            with open(written, "rb") as fh:
+                os.fsync(fh.fileno())
         if run_dir.exists():
             old = run_dir.parent / f".{run_dir.name}.old-{os.getpid()}"
             run_dir.rename(old)
@@ -100,11 +104,22 @@ def _write_one(path: Path, content: Any) -> None:
     elif isinstance(content, pd.DataFrame):
         content.to_csv(path, index=False, float_format="%.10g")
     elif isinstance(content, dict):
-        path.write_text(json.dumps(content, indent=2, default=_json_default) + "\n")
+        # strict JSON: a NaN/inf figure is written as null, never as a token other readers reject
+        path.write_text(json.dumps(_finite(content), indent=2, default=_json_default, allow_nan=False) + "\n")
     elif isinstance(content, bytes):
         path.write_bytes(content)
     else:
         path.write_text(str(content))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -120,7 +135,7 @@ def _json_default(value: Any) -> Any:
 
 
 def manifest(
-    *, run_id: str, config: Config, data: MMMData, sampler: dict[str, Any], timings: dict[str, float],
+    *, run_id: str, config_text: str, data: MMMData, seed: int, sampler: dict[str, Any], timings: dict[str, float],
     diagnostics_ok: bool, scaling: Scaling, parent_run: str | None = None,
 ) -> dict[str, Any]:
     return {
@@ -133,8 +148,8 @@ def manifest(
         "data": {"path": data.source, "sha256": data.sha256, "n_periods": data.n_periods,
                  "start": data.dates[0].date().isoformat(), "end": data.dates[-1].date().isoformat(),
                  "freq": data.freq},
-        "config_sha256": config.sha256(),
-        "seed": config.fit.seed,
+        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),  # of the config.yaml written
+        "seed": seed,
         "sampler": sampler,
         "timings": timings,
         "diagnostics_ok": diagnostics_ok,

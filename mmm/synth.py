@@ -400,16 +400,18 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
         in_window[start:end] = True
         scale = truth["scaling"]["spend"][name]  # counterfactuals keep the actual data's scale
         actual, adstocked = _contribution(spend / scale, ch, weights, horizon)
-        without, _ = _contribution(np.where(in_window, 0.0, spend) / scale, ch, weights, horizon)
+        without, adstocked_without = _contribution(np.where(in_window, 0.0, spend) / scale, ch, weights, horizon)
         bumped, _ = _contribution(np.where(in_window, spend * (1 + MROAS_STEP), spend) / scale, ch, weights, horizon)
         span = range(start, end + ch["max_lag"] - 1)  # W and its carry-over tail
         incremental = float(sum(actual[t] - without[t] for t in span))
         extra = float(sum(bumped[t] - actual[t] for t in span))
         immediate = 0.0
         for t in span:
-            same_period = weights[0] * spend[t] / scale if t < len(spend) else 0.0
-            if adstocked[t] > 0:
-                immediate += float((actual[t] - without[t]) * same_period / adstocked[t])
+            # of the adstocked input that W's spend puts into period t, the part spent in t itself
+            same_period = weights[0] * spend[t] / scale if start <= t < end else 0.0
+            from_window = adstocked[t] - adstocked_without[t]
+            if from_window > 0:
+                immediate += float((actual[t] - without[t]) * same_period / from_window)
         spend_w = float(spend[start:end].sum())
         roas = incremental * value_per_kpi / spend_w if spend_w > 0 else math.nan
         share = immediate / incremental if incremental != 0 else math.nan

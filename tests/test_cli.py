@@ -115,3 +115,38 @@ def test_same_data_config_seed_gives_identical_summary(synth_dir, tmp_path):
 def test_no_command_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+def test_window_problems_are_bad_input_before_any_sampling(synth_dir, tmp_path, capsys):
+    raw = yaml.safe_load((synth_dir / "config.yaml").read_text())
+    raw["data"]["path"] = str(synth_dir / "data.csv")
+    for window, expected in (({"start": "2030-01-01"}, "outside the data"),
+                             ({"start": "2022-06-06", "end": "2021-06-07"}, "after window.end")):
+        raw["window"] = window
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
+        assert main(["validate", str(tmp_path / "config.yaml")]) == 2
+        assert expected in capsys.readouterr().err
+
+
+def test_a_channel_silent_inside_the_window_is_bad_input(synth_dir, tmp_path, capsys):
+    data = pd.read_csv(synth_dir / "data.csv")
+    data.loc[:30, "tv_spend"] = 0.0  # tv launches later
+    data.to_csv(tmp_path / "data.csv", index=False)
+    raw = yaml.safe_load((synth_dir / "config.yaml").read_text())
+    raw["window"] = {"start": str(data.loc[0, "date"]), "end": str(data.loc[20, "date"])}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["validate", str(tmp_path / "config.yaml")]) == 2
+    assert "tv have no spend inside the window" in capsys.readouterr().err
+
+
+def test_existing_out_is_refused_before_fitting(synth_dir, tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    assert main(["fit", str(synth_dir / "config.yaml"), "--out", str(out), *SMALL_FIT]) == 2
+    captured = capsys.readouterr()
+    assert "--force" in captured.err and "fitting" not in captured.out
+
+
+def test_bad_synth_options_are_bad_input(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "s"), "--channels", "0"]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -625,3 +625,29 @@ def test_prior_errors():
         Prior("HalfNormal", sigma=float("nan"))
     with pytest.raises(PriorError, match=r"tv.coef: prior HalfNormal takes parameters sigma; unknown mu"):
         Prior.parse({"dist": "HalfNormal", "mu": 0, "sigma": 1}, "tv.coef")
+
+
+# ---- parameter supports and value checks (review fixes) -----------------------------------
+
+
+def test_priors_outside_the_parameters_range_are_refused():
+    raw = small(channels={"tv": {"spend": "tv_spend", "priors": {"alpha": {"dist": "Normal", "mu": 0.5, "sigma": 1}}}})
+    message = config_error(raw)
+    assert "channels.tv.priors.alpha" in message and "between 0 and 1" in message
+    raw = small(channels={"tv": {"spend": "tv_spend", "priors": {"coef": {"dist": "Normal", "mu": 0, "sigma": 1}}}})
+    assert "coef must be positive" in config_error(raw)
+    raw = small(channels={"tv": {"spend": "tv_spend", "priors": {"alpha": {"dist": "Uniform", "lower": 0,
+                                                                            "upper": 0.9}}}})
+    assert Config.from_dict(raw).channel("tv").prior("alpha") == Prior("Uniform", lower=0, upper=0.9)
+    with pytest.raises(PriorError, match="must be positive"):
+        Prior("HalfNormal", sigma=-1)
+    with pytest.raises(PriorError, match="below upper"):
+        Prior("Uniform", lower=1, upper=0)
+
+
+def test_silent_misreadings_are_errors():
+    assert "did you mean `order`" in config_error(small(model={"seasonality": {"oder": 4}}))
+    assert "model.trend must be true or false" in config_error(small(model={"trend": "false"}))
+    assert "finance.hurdle_rate must be a number" in config_error(small(finance={"hurdle_rate": "8%"}))
+    assert "data.min_periods must be a positive whole number" in config_error(
+        small(data={"path": "d.csv", "date": "date", "kpi": "revenue", "min_periods": "ten"}))

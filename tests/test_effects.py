@@ -6,6 +6,8 @@ media/effects code, so agreement here checks the finance figures themselves.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,14 @@ def test_margin_and_hurdle_drive_profit_roi_and_p_profitable():
         expected = truth[channel]["roas"] * 0.5 - 1
         assert effects.profit_roi[0, k] == pytest.approx(expected, rel=RTOL)
         assert effects.p_profitable[k] == float(expected > 0.1)
+
+
+def test_data_loaded_in_another_channel_order_gives_the_same_figures():
+    result, config, data, scaling = _setup(SynthSpec(seed=0))
+    roles = config.roles()
+    reversed_roles = replace(roles, channels=dict(reversed(list(roles.channels.items()))))
+    reversed_data = load_data(result.data, reversed_roles)
+    assert reversed_data.channels == list(reversed(config.channel_names))
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, reversed_data, scaling)
+    for k, channel in enumerate(effects.channels):
+        assert effects.roas[0, k] == pytest.approx(result.truth["figures"][channel]["roas"], rel=RTOL)
