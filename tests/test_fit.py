@@ -43,3 +43,35 @@ def test_pymc_sampler_gives_figures_consistent_with_nutpie():
         figures[sampler] = fitted.effects.roas.mean(axis=0)
     # two samplers, one posterior: posterior means agree within Monte-Carlo error
     np.testing.assert_allclose(figures["pymc"], figures["nutpie"], rtol=0.25)
+
+
+@pytest.mark.parametrize("sigma_prior", [0.31, 0.77])
+def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(sigma_prior):
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    from mmm.fit import compile_nutpie
+
+    result = generate(SynthSpec(seed=0, n_channels=3))
+    raw = {**result.config, "model": {**result.config["model"],
+                                      "priors": {"sigma": {"dist": "HalfNormal", "sigma": sigma_prior}}}}
+    model = _model(raw, result.data)
+    compiled = compile_nutpie(model)
+    logp = compiled._make_logp_func()
+    x = compiled._make_initial_points(3)
+    value, gradient = logp(x, **compiled._shared_data)
+
+    frozen = freeze_dims_and_data(model, data=[])  # the variable order the bridge uses
+    start = frozen.initial_point()
+    point, offset = {}, 0
+    for rv in frozen.free_RVs:
+        name = frozen.rvs_to_values[rv].name
+        point[name] = x[offset:offset + start[name].size].reshape(start[name].shape)
+        offset += start[name].size
+    assert value == pytest.approx(frozen.compile_logp()(point), rel=1e-10)
+
+    step = 1e-6
+    for i in range(0, len(x), 5):
+        bumped = x.copy()
+        bumped[i] += step
+        numeric = (logp(bumped, **compiled._shared_data)[0] - value) / step
+        assert gradient[i] == pytest.approx(numeric, rel=1e-3, abs=1e-3)
