@@ -68,6 +68,8 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitRes
     fit = config.fit
     settings = {"sampler": fit.sampler, "chains": fit.chains, "draws": fit.draws, "tune": fit.tune,
                 "seed": fit.seed, "target_accept": fit.target_accept}
+    if fit.sampler == "nutpie":
+        settings["adaptation"] = fit.adaptation
     t0 = time.perf_counter()
     if fit.sampler == "nutpie":
         import nutpie
@@ -76,7 +78,8 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitRes
         t1 = time.perf_counter()
         idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
                               cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
-                              progress_bar=progress, save_warmup=False, target_accept=fit.target_accept)
+                              progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
+                              adaptation=fit.adaptation)
     else:
         t1 = time.perf_counter()
         with model:

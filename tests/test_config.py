@@ -95,7 +95,8 @@ def test_minimal_config_is_accepted(tmp_path):
     assert config.finance.gross_margin_source == "config"
     assert config.finance.value_per_kpi == 1.0
     assert config.finance.value_per_kpi_source == "KPI is revenue"
-    assert config.fit == FitSpec(draws=1000, tune=1000, chains=4, seed=1, sampler="nutpie", target_accept=0.9)
+    assert config.fit == FitSpec(draws=1000, tune=1000, chains=4, seed=1, sampler="nutpie", target_accept=0.9,
+                                 adaptation="diag")
 
     # defaults a user need not write
     assert config.diagnostics == DiagnosticThresholds()
@@ -178,7 +179,7 @@ def test_to_dict_fills_every_default(tmp_path):
                                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue",
                                    "hurdle_rate": 0.0, "clv": None, "clv_source": None}
     assert resolved["fit"] == {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1, "sampler": "nutpie",
-                               "target_accept": 0.9}
+                               "target_accept": 0.9, "adaptation": "diag"}
     assert resolved["diagnostics"] == {"max_rhat": 1.01, "min_ess_bulk_per_chain": 100.0, "max_divergences": 0}
     assert resolved["window"] == {"start": None, "end": None}
     assert resolved["report"] == {"interval": 0.9}
