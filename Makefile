@@ -39,8 +39,11 @@ $(STAMP_DEV): $(STAMP)
 install: $(STAMP)
 install-dev: $(STAMP_DEV)
 
+# exit 1 = fitted, but diagnostics failed: the run and its report (with a red warning) are written
 demo: install
-	$(VENV)/bin/mmm demo --out reports
+	@$(VENV)/bin/mmm demo; rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "note: diagnostics failed; see the warning in the report" >&2; exit 0; fi; \
+	exit $$rc
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
