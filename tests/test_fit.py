@@ -11,7 +11,7 @@ from mmm.design import build_design
 from mmm.fit import _structure_key
 from mmm.model import build_model
 from mmm.pipeline import fit
-from mmm.synth import SynthSpec, generate
+from mmm.synth import ChannelTruth, SynthSpec, generate
 
 
 def _model(raw: dict, data):
@@ -45,13 +45,28 @@ def test_pymc_sampler_gives_figures_consistent_with_nutpie():
     np.testing.assert_allclose(figures["pymc"], figures["nutpie"], rtol=0.25)
 
 
-@pytest.mark.parametrize("sigma_prior", [0.31, 0.77])
-def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(sigma_prior):
+MIXED = [
+    ChannelTruth("tv", pattern="flighted", level=40_000, adstock="weibull", saturation="hill", max_lag=10,
+                 target_roas=1.6),
+    ChannelTruth("search", pattern="always_on", level=20_000, adstock="geometric", saturation="logistic",
+                 max_lag=4, target_roas=3.0),
+    ChannelTruth("social", pattern="pulsed", level=8_000, adstock="delayed", saturation="hill", max_lag=8,
+                 target_roas=0.9),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "sigma_prior"),
+    [(SynthSpec(seed=0, n_channels=3), 0.31), (SynthSpec(seed=0, n_channels=3), 0.77),
+     pytest.param(SynthSpec(seed=2, channels=MIXED), 0.25, marks=pytest.mark.slow, id="mixed-kinds")],
+)
+def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_prior):
+    """Per-channel transform kinds and lags are assembled by name inside the graph, too."""
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     from mmm.fit import compile_nutpie
 
-    result = generate(SynthSpec(seed=0, n_channels=3))
+    result = generate(spec)
     raw = {**result.config, "model": {**result.config["model"],
                                       "priors": {"sigma": {"dist": "HalfNormal", "sigma": sigma_prior}}}}
     model = _model(raw, result.data)
