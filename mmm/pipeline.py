@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mmm.config import Config, ConfigError
@@ -23,6 +24,7 @@ from mmm.data import DataError, MMMData, Scaling, load_data
 from mmm.design import build_design
 from mmm.effects import Effects, compute_effects
 from mmm.fit import FitResult
+from mmm.health import Check, checks_to_dict, health_checks, overall
 from mmm.runs import default_run_dir, manifest, write_run
 from mmm.summary import build_summary
 
@@ -97,7 +99,15 @@ class FittedMMM:
 
     def summary(self) -> dict[str, Any]:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
-        return build_summary(self.config, self.data, self.fit, self.effects, wall)
+        summary = build_summary(self.config, self.data, self.fit, self.effects, wall)
+        checks = self.health()
+        summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
+        return summary
+
+    def health(self) -> list[Check]:
+        """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals."""
+        spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
+        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None) -> Path:
@@ -171,8 +181,6 @@ def _data_frame(data: MMMData, config: Config) -> pd.DataFrame:
 
 def _aggregate_contributions(effects: Effects, freq: str) -> pd.DataFrame:
     """Sum contributions per draw within each calendar bucket, then summarize (intervals stay honest)."""
-    import numpy as np
-
     if freq not in CALENDAR_PERIODS:
         raise ValueError(f"unknown period {freq!r}; use one of {', '.join(CALENDAR_PERIODS)}")
     # a week belongs to the month/quarter of its date label

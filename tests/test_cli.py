@@ -66,6 +66,10 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
             assert INTERVAL_KEYS <= set(figures[key])
             assert figures[key]["lo"] <= figures[key]["mean"] <= figures[key]["hi"]
     assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(summary["diagnostics"])
+    health = summary["health"]
+    assert health["overall"] in ("PASS", "REVIEW", "FAIL")
+    assert {c["name"] for c in health["checks"]} >= {"rhat", "r2", "negative_baseline", "prior_contraction",
+                                                     "residual_autocorrelation"}
     assert (code == 0) == summary["diagnostics"]["ok"]
     assert {"sampler", "chains", "draws", "tune", "seed", "wall_s"} <= set(summary["fit"])
     assert summary["fit"] | {"wall_s": 0} == {"sampler": "nutpie", "chains": 2, "draws": 150, "tune": 150,
