@@ -12,7 +12,7 @@ A REVIEW means "a person should look before the figures are used"; a FAIL means
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -124,7 +124,8 @@ def _check(name: str, what: str, value: float, review: float, fail: float | None
 
 
 def health_checks(effects: Effects, diagnostics: Diagnostics, posterior: xr.Dataset, config: Config,
-                  design_spend_to_kpi: np.ndarray, thresholds: HealthThresholds = HealthThresholds()) -> list[Check]:
+                  design_spend_to_kpi: np.ndarray, thresholds: HealthThresholds = HealthThresholds(),
+                  prior_roas: np.ndarray | None = None) -> list[Check]:
     """All health checks of one fitted run.
 
     Parameters
@@ -142,6 +143,10 @@ def health_checks(effects: Effects, diagnostics: Diagnostics, posterior: xr.Data
         which sets the default coefficient prior.
     thresholds : HealthThresholds
         Where each check turns REVIEW and FAIL.
+    prior_roas : np.ndarray, optional
+        (draws, K) ROAS implied by the priors alone (:mod:`mmm.prior_sample`). When given,
+        contraction is measured on ROAS itself — 1 − posterior / prior 90%-interval width —
+        which is what finance reads; otherwise on the coefficient's variance.
 
     Returns
     -------
@@ -152,7 +157,10 @@ def health_checks(effects: Effects, diagnostics: Diagnostics, posterior: xr.Data
     t = thresholds
     n_draws = int(posterior.sizes.get("chain", 1)) * int(posterior.sizes.get("draw", 1))
     return [*_convergence(diagnostics, n_draws, t), *_fit(effects, t), _negative_baseline(effects, t),
-            *_roas(effects, t), _contraction(posterior, config, design_spend_to_kpi, t), _autocorrelation(effects, t)]
+            *_roas(effects, t),
+            (_roas_contraction(effects, prior_roas, t) if prior_roas is not None
+             else _contraction(posterior, config, design_spend_to_kpi, t)),
+            _autocorrelation(effects, t)]
 
 
 def _convergence(d: Diagnostics, n_draws: int, t: HealthThresholds) -> list[Check]:
@@ -206,6 +214,23 @@ def _roas(effects: Effects, t: HealthThresholds) -> list[Check]:
     ]
 
 
+def _roas_contraction(effects: Effects, prior_roas: np.ndarray, t: HealthThresholds) -> Check:
+    def width(draws: np.ndarray) -> np.ndarray:
+        lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
+        return hi - lo
+
+    prior_width = width(prior_roas)
+    contraction = 1.0 - width(effects.roas) / prior_width
+    # the data may also move a figure without narrowing it (e.g. a big channel far above the prior median)
+    shift = np.abs(np.median(effects.roas, axis=0) - np.median(prior_roas, axis=0)) / prior_width
+    values = dict(zip(effects.channels, np.maximum(contraction, shift), strict=True))
+    check = _contraction_check(values, t, "ROAS (the larger of interval narrowing and median shift, "
+                                          "per prior 90% width)")
+    extra = "; narrowing: " + ", ".join(f"{c} {v:.2f}" for c, v in zip(effects.channels, contraction, strict=True))
+    extra += "; shift: " + ", ".join(f"{c} {v:.2f}" for c, v in zip(effects.channels, shift, strict=True))
+    return replace(check, detail=check.detail + extra)
+
+
 def _contraction(posterior: xr.Dataset, config: Config, spend_to_kpi: np.ndarray, t: HealthThresholds) -> Check:
     coef = posterior[media.COEF]
     values = {}
@@ -214,8 +239,12 @@ def _contraction(posterior: xr.Dataset, config: Config, spend_to_kpi: np.ndarray
                                                                              config.model.media_roas_scale)
         post_var = float(np.var(np.asarray(coef.sel(channel=channel).values, dtype=float), ddof=0))
         values[channel] = 1.0 - post_var / prior_sd(prior.scipy()) ** 2
+    return _contraction_check(values, t, "coefficient variance")
+
+
+def _contraction_check(values: dict[str, float], t: HealthThresholds, measured_on: str) -> Check:
     weak = [c for c, v in values.items() if not v >= t.contraction_review]
-    detail = "contraction: " + ", ".join(f"{c} {v:.2f}" for c, v in values.items())
+    detail = f"contraction of the {measured_on}: " + ", ".join(f"{c} {v:.2f}" for c, v in values.items())
     if weak:
         detail += (f". The data barely moved the prior of {', '.join(weak)}: "
                    "that ROAS is mostly our assumption.")

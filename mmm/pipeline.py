@@ -24,6 +24,7 @@ from mmm.data import DataError, MMMData, Scaling, load_data
 from mmm.design import build_design
 from mmm.effects import Effects, compute_effects
 from mmm.fit import FitResult
+from mmm.prior_sample import sample_prior
 from mmm.health import Check, checks_to_dict, health_checks, overall
 from mmm.runs import default_run_dir, manifest, write_run
 from mmm.summary import build_summary
@@ -107,7 +108,14 @@ class FittedMMM:
     def health(self) -> list[Check]:
         """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals."""
         spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
-        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi)
+        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
+                             prior_roas=self.prior_effects().roas)
+
+    def prior_effects(self, n_draws: int = 1000) -> Effects:
+        """The figures the priors alone imply (same window and finance inputs), e.g. prior ROAS."""
+        design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
+        prior = sample_prior(self.config, design, n_draws=n_draws, seed=self.config.fit.seed)
+        return compute_effects(prior, self.config, self.data, self.scaling)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None) -> Path:

@@ -225,3 +225,23 @@ def test_thresholds_live_in_one_place(run):
     by_name, checks = card(run, thresholds=loose)
     assert by_name["r2"].status == FAIL  # the true model explains ~64% of this noisy KPI
     assert (by_name["r2"].review, by_name["r2"].fail) == (0.99, 0.9)
+
+
+def test_roas_based_data_influence_uses_narrowing_or_shift(run):
+    """With prior ROAS draws, a channel counts as data-driven when its ROAS narrowed OR moved."""
+    eff, post, config, spend_to_kpi = run
+    rng = np.random.default_rng(1)
+    k = len(eff.channels)
+    effects = replace(eff, roas=2.0 + 0.1 * rng.standard_normal((eff.roas.shape[0] * 100, k)))
+    # prior: same centre and width as the posterior for channel 0 (data silent), much wider for the others
+    prior = 2.0 + 5.0 * rng.standard_normal((4000, k))
+    prior[:, 0] = 2.0 + 0.1 * rng.standard_normal(4000)
+
+    def influence():
+        checks = health_checks(effects, good_diagnostics(), post, config, spend_to_kpi, prior_roas=prior)
+        return next(c for c in checks if c.name == "prior_contraction")
+
+    check = influence()
+    assert check.status == "REVIEW" and eff.channels[0] in check.detail.split("prior of")[1]
+    prior[:, 0] = 0.5 + 0.1 * rng.standard_normal(4000)  # same width, far away: the data spoke
+    assert influence().status == "PASS"

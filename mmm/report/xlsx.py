@@ -323,7 +323,7 @@ def _assumptions_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, An
         elif value is None:
             value, fmt, source = "not set", "@", source or "not given in the config"
         else:
-            source = source or "not stated in the config (default or unsourced)"
+            source = source or "no source recorded in the config"
         rows.append((f"Finance: {label}", value, str(source), fmt))
     window = summary.get("window") or {}
     rows += [
