@@ -142,11 +142,15 @@ class FittedMMM:
             sampler=self.fit.sampler,
             timings={**self.fit.timings, **self.timings}, diagnostics_ok=self.diagnostics.ok,
             scaling=self.scaling, parent_run=parent_run)
-        finish = None
-        if report:
-            from mmm.report import write_report
+        def finish(folder: Path) -> None:
+            from mmm.report.xlsx import write_roi_xlsx
 
-            finish = write_report
+            write_roi_xlsx(folder / "roi.xlsx", self.effects, files["summary.json"], files["manifest.json"])
+            if report:
+                from mmm.report import write_report
+
+                write_report(folder)
+
         return write_run(run_dir, files=files, force=force, finish=finish)
 
 

@@ -53,7 +53,7 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
     run = tmp_path / "run"
     code = main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), "--seed", "1", *SMALL_FIT])
     assert code in (0, 1)  # 1 = diagnostics failed on purpose-small draws; the run is still written
-    for name in (*RUN_FILES, "contributions.csv", "fit.csv", "data.csv"):
+    for name in (*RUN_FILES, "contributions.csv", "fit.csv", "data.csv", "roi.xlsx"):
         assert (run / name).is_file(), name
 
     summary = json.loads((run / "summary.json").read_text())
@@ -85,6 +85,10 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
         assert key in manifest
     assert manifest["versions"]["pymc"] != "not installed"
 
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(run / "roi.xlsx", read_only=True)
+    assert "ROI" in workbook.sheetnames
     roi = pd.read_csv(run / "roi.csv")
     assert list(roi["channel"]) == ["tv", "search", "social"]
     assert roi.loc[0, "roas_mean"] == pytest.approx(summary["channels"]["tv"]["roas"]["mean"])
