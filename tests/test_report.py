@@ -232,3 +232,19 @@ def test_roi_frame_from_summary_matches_roi_csv(tmp_path):
     csv = pd.read_csv(run_dir / "roi.csv")
     assert list(frame["channel"]) == list(CHANNELS)
     pd.testing.assert_frame_equal(frame[csv.columns], csv, check_dtype=False)
+
+
+def test_health_card_is_rendered_from_summary(tmp_path):
+    run = make_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    assert "Model health card" not in render_report(run)  # older runs without a card still render
+    summary["health"] = {"overall": "FAIL", "checks": [
+        {"name": "residual_autocorrelation", "what": "Are the model's errors random over time?", "value": 0.71,
+         "review": 0.3, "fail": 0.6, "worse": "above", "status": "FAIL", "detail": "Durbin-Watson 0.55"},
+        {"name": "prior_contraction", "what": "Did the data speak?", "value": 0.04, "review": 0.1, "fail": None,
+         "worse": "below", "status": "REVIEW", "detail": "The data barely moved the prior of tv"}]}
+    (run / "summary.json").write_text(json.dumps(summary))
+    html = render_report(run)
+    assert "Model health card: FAIL" in html
+    assert "Are the model&#39;s errors random over time?" in html and "Durbin-Watson 0.55" in html
+    assert "&gt; 0.6" in html and "&lt; 0.1" in html and "0.71" in html

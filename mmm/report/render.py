@@ -177,9 +177,27 @@ def _context(
         "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors),
         "checks": _checks(diagnostics),
         "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
+        "health": _health(summary.get("health")),
         "provenance": _provenance(manifest),
         "notes": [str(n) for n in summary.get("notes", [])],
     }
+
+
+def _health(health: Mapping | None) -> dict[str, Any] | None:
+    """The health card rows (summary.json ``health``), values and thresholds as written there."""
+    if not health:
+        return None
+
+    def number(value: Any) -> str:
+        return f"{float(value):.3g}" if _is_number(value) else MISSING
+
+    rows = [{"what": str(c.get("what", c.get("name", ""))), "value": number(c.get("value")),
+             "review": ("< " if c.get("worse") == "below" else "> ") + number(c.get("review")),
+             "fail": (("< " if c.get("worse") == "below" else "> ") + number(c["fail"])) if c.get("fail") is not None
+             else "—",
+             "status": str(c.get("status", MISSING)), "detail": str(c.get("detail", ""))}
+            for c in health.get("checks", [])]
+    return {"overall": str(health.get("overall", MISSING)), "rows": rows}
 
 
 def _run_header(run_dir: Path, summary: Mapping, manifest: Mapping) -> dict[str, Any]:
