@@ -168,14 +168,14 @@ def posterior_draws(posterior: xr.Dataset, config: Config, design: Design) -> di
 
 def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling) -> Effects:
     """All per-draw figures of ``config``'s window (default: the whole data range)."""
-    data = _in_config_order(data, config)
+    data = in_config_order(data, config)
     design = build_design(data, scaling, config.model.seasonality_order)
     draws = posterior_draws(posterior, config, design)
     channels = config.channels
     if not next(iter(draws.values())).shape[0]:
         raise ValueError("the posterior holds no draws")
     tail = max(c.max_lag for c in channels) - 1
-    start, end = _window(config, data)
+    start, end = analysis_window(config, data)
     in_w = np.asarray((data.dates >= start) & (data.dates <= end))
     in_w_ext = np.concatenate([in_w, np.zeros(tail, dtype=bool)])
 
@@ -209,7 +209,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     immediate_share = np.divide(immediate, incremental_kpi, out=np.ones_like(immediate),
                                 where=incremental_kpi != 0)
 
-    weights = _weights_by_channel(channels, params)
+    weights = weights_by_channel(channels, params)
     baseline = _baseline(draws, config, design)
     n_periods = data.n_periods
     contributions = actual[:, :n_periods, :]
@@ -224,7 +224,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     )
 
 
-def _in_config_order(data: MMMData, config: Config) -> MMMData:
+def in_config_order(data: MMMData, config: Config) -> MMMData:
     """Data columns in the config's channel order: parameters are aligned by name, and so is spend."""
     names = config.channel_names
     if list(data.channels) == names:
@@ -236,7 +236,7 @@ def _in_config_order(data: MMMData, config: Config) -> MMMData:
     return replace(data, spend=data.spend[names], exposure=exposure)
 
 
-def _window(config: Config, data: MMMData) -> tuple[pd.Timestamp, pd.Timestamp]:
+def analysis_window(config: Config, data: MMMData) -> tuple[pd.Timestamp, pd.Timestamp]:
     start = pd.Timestamp(config.window[0]) if config.window[0] else data.dates[0]
     end = pd.Timestamp(config.window[1]) if config.window[1] else data.dates[-1]
     if start > end or end < data.dates[0] or start > data.dates[-1]:
@@ -245,7 +245,7 @@ def _window(config: Config, data: MMMData) -> tuple[pd.Timestamp, pd.Timestamp]:
     return max(start, data.dates[0]), min(end, data.dates[-1])
 
 
-def _weights_by_channel(channels, params) -> np.ndarray:
+def weights_by_channel(channels, params) -> np.ndarray:
     """(D, K, L_max) adstock weights in channel order (zero-padded past each channel's lag)."""
     by_kind = media.adstock_weights(channels, params)
     max_lag = max(c.max_lag for c in channels)
@@ -258,7 +258,7 @@ def _weights_by_channel(channels, params) -> np.ndarray:
 
 
 def _same_period_weight(channels, params) -> np.ndarray:
-    return _weights_by_channel(channels, params)[..., 0]
+    return weights_by_channel(channels, params)[..., 0]
 
 
 def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> np.ndarray:

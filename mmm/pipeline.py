@@ -22,6 +22,7 @@ import pandas as pd
 from mmm.config import Config, ConfigError
 from mmm.data import DataError, MMMData, Scaling, load_data
 from mmm.design import build_design
+from mmm.curves import break_even_spend, carryover_curves, response_curves
 from mmm.effects import Effects, compute_effects
 from mmm.fit import FitResult
 from mmm.prior_sample import sample_prior
@@ -74,6 +75,7 @@ class FittedMMM:
     fit: FitResult
     effects: Effects
     timings: dict[str, float] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def diagnostics(self):
@@ -98,9 +100,23 @@ class FittedMMM:
     def fit_table(self) -> pd.DataFrame:
         return self.effects.fit_table()
 
+    def response_curves(self) -> pd.DataFrame:
+        """Incremental value vs spend multiplier per channel, with intervals (see :mod:`mmm.curves`)."""
+        if "response" not in self._cache:
+            self._cache["response"] = response_curves(self.posterior, self.config, self.data, self.scaling)
+        return self._cache["response"]
+
+    def carryover_curves(self) -> pd.DataFrame:
+        return carryover_curves(self.posterior, self.config, self.data, self.scaling)
+
+    def break_even_spend(self) -> dict[str, float | None]:
+        return break_even_spend(self.response_curves(), self.config.finance.margin)
+
     def summary(self) -> dict[str, Any]:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
         summary = build_summary(self.config, self.data, self.fit, self.effects, wall)
+        for channel, spend in self.break_even_spend().items():
+            summary["channels"][channel]["break_even_spend"] = spend  # window spend where profit ROI = 0
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
         return summary
@@ -136,6 +152,8 @@ class FittedMMM:
             "roi.csv": self.roi_table(),
             "contributions.csv": self.effects.contributions_table(),
             "fit.csv": self.effects.fit_table(),
+            "response_curves.csv": self.response_curves(),
+            "carryover.csv": self.carryover_curves(),
         }
         files["manifest.json"] = manifest(
             run_id=run_dir.name, config_text=config_text, data=self.data, seed=self.config.fit.seed,

@@ -23,7 +23,7 @@ import jinja2
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmm import plots
+from mmm import curve_plots, plots
 
 REPORT_NAME = "report.html"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -174,7 +174,12 @@ def _context(
         "total_row": _total_row(summary.get("totals")),
         "finance": _finance(finance, currency, kpi),
         "carryover_rows": _carryover_rows(summary["channels"]),
-        "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors),
+        "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors,
+                            curves=_read_csv(run_dir, "response_curves.csv",
+                                             ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"]),
+                            carryover=_read_csv(run_dir, "carryover.csv",
+                                                ["channel", "lag", "share_mean", "share_lo", "share_hi"]),
+                            break_even={c: v.get("break_even_spend") for c, v in summary["channels"].items()}),
         "checks": _checks(diagnostics),
         "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
         "health": _health(summary.get("health")),
@@ -344,6 +349,9 @@ def _figures(
     kpi: str,
     kpi_unit: str,
     colors: Mapping[str, str],
+    curves: pd.DataFrame | None = None,
+    carryover: pd.DataFrame | None = None,
+    break_even: Mapping[str, float | None] | None = None,
 ) -> list[dict[str, str | None]]:
     """Each figure as a base64 PNG, or None with the reason it is absent."""
     figures: list[dict[str, str | None]] = []
@@ -365,6 +373,15 @@ def _figures(
         f"Stacked area of baseline and channel contributions to {kpi}",
         lambda: plots.plot_contributions(contributions, kpi=kpi, unit=kpi_unit, colors=colors),
         None if contributions is not None else "contributions.csv is not in this run folder.")
+    add("Response curves",
+        "Per channel, incremental value against spend in the window, with the current spend and break-even marked",
+        lambda: curve_plots.plot_response_curves(curves, break_even, interval=interval, currency=currency or None,
+                                                 colors=colors),
+        None if curves is not None else "response_curves.csv is not in this run folder.")
+    add("Carry-over",
+        "Per channel, the cumulative share of a spend's return that has arrived after each period",
+        lambda: curve_plots.plot_carryover(carryover, interval=interval, colors=colors),
+        None if carryover is not None else "carryover.csv is not in this run folder.")
     has_parts = {"roas_immediate_mean", "roas_lasting_mean"} <= set(roi.columns)
     add("Immediate vs lasting return",
         "Per channel, the ROAS that arrives in the same period and the part that arrives later",

@@ -1,0 +1,85 @@
+"""Plots of response and carry-over curves (tables from :mod:`mmm.curves`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from mmm.plots import _figure, _require_columns, channel_colors, interval_label
+
+
+def plot_response_curves(curves: pd.DataFrame, break_even: Mapping[str, float | None] | None = None, *,
+                         interval: float = 0.9, currency: str | None = None,
+                         colors: Mapping[str, str] | None = None) -> Figure:
+    """Incremental value vs spend in the window, one panel per channel, with bands.
+
+    The dot marks the current spend (multiplier 1); the dashed line the break-even
+    spend (mean value x margin = spend), when the curve crosses it.
+    """
+    _require_columns(curves, ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"], "curves")
+    channels = list(dict.fromkeys(curves["channel"]))
+    colors = dict(colors) if colors is not None else channel_colors(channels)
+    cols = min(3, len(channels))
+    rows = int(np.ceil(len(channels) / cols))
+    fig, _ = _figure(3.4 * cols, 2.7 * rows)
+    fig.clear()
+    unit = f" ({currency})" if currency else ""
+    for i, channel in enumerate(channels):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        curve = curves[curves["channel"] == channel].sort_values("spend")
+        color = colors.get(channel, "C0")
+        ax.fill_between(curve["spend"], curve["value_lo"], curve["value_hi"], color=color, alpha=0.25,
+                        label=f"{interval_label(interval)} interval")
+        ax.plot(curve["spend"], curve["value_mean"], color=color, label="incremental value (mean)")
+        current = curve[np.isclose(curve["multiplier"], 1.0)]
+        if len(current):
+            ax.plot(current["spend"], current["value_mean"], "o", color="black", label="current spend")
+        spend_line = curve["spend"].to_numpy()
+        ax.plot(spend_line, spend_line, ":", color="grey", linewidth=1, label="value = spend")
+        point = (break_even or {}).get(channel)
+        if point is not None:
+            ax.axvline(point, color="#c0392b", linestyle="--", linewidth=1, label="break-even (after margin)")
+        ax.set_title(channel)
+        ax.set_xlabel(f"spend in the window{unit}")
+        ax.set_ylabel(f"incremental value{unit}")
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(labelsize=7)
+        if i == 0:
+            ax.legend(fontsize=6, loc="upper left")
+    return fig
+
+
+def _compact(value: float, _pos: int) -> str:
+    """1,500,000 -> 1.5M: readable ticks for currency axes."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def plot_carryover(carryover: pd.DataFrame, *, interval: float = 0.9, period: str = "period",
+                   colors: Mapping[str, str] | None = None) -> Figure:
+    """Cumulative share of a spend's effect arrived by each lag, per channel, with bands."""
+    _require_columns(carryover, ["channel", "lag", "share_mean", "share_lo", "share_hi"], "carryover")
+    channels = list(dict.fromkeys(carryover["channel"]))
+    colors = dict(colors) if colors is not None else channel_colors(channels)
+    fig, ax = _figure(7.0, 3.4)
+    for channel in channels:
+        curve = carryover[carryover["channel"] == channel]
+        color = colors.get(channel, "C0")
+        ax.fill_between(curve["lag"], curve["share_lo"], curve["share_hi"], color=color, alpha=0.15)
+        ax.plot(curve["lag"], curve["share_mean"], marker="o", markersize=3, color=color, label=channel)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(0.9, color="grey", linestyle=":", linewidth=1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"{period}s after the spend (0 = same {period})")
+    ax.set_ylabel("share of the return arrived")
+    ax.set_title(f"Carry-over: how fast each channel's return arrives ({interval_label(interval)} bands)")
+    ax.legend(fontsize=7, ncols=min(4, len(channels)))
+    return fig

@@ -1,0 +1,386 @@
+"""The assumptions register and the spend/KPI reconciliation of a run folder.
+
+Both read only the run folder's own files (``config.yaml``, ``summary.json``,
+``data.csv``, ``fit.csv``), so they can be rebuilt at any time:
+
+- :func:`assumptions_register` lists every finance input and every prior the
+  model used, with its value, its source/owner as written in the config, and
+  whether it was ``set`` in the config or left at the package ``default``.
+- :func:`reconcile` checks that the spend the figures were computed on equals
+  the input data's spend over the same window, per channel, and reports the
+  fitted KPI total beside the actual total. A spend that disagrees raises
+  :class:`ReconciliationError`: the run folder was edited or is corrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from mmm.config import DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
+from mmm.priors import Prior, PriorError
+from mmm.transforms import ADSTOCKS, SATURATIONS
+
+SET, DEFAULT = "set", "default"
+SPEND_RTOL = 1e-9  # modelled spend is the input data's sum: anything beyond rounding noise is an edit
+KPI_INPUT_RTOL = 1e-9  # fit.csv's actual KPI is the input data's KPI column
+KPI_FIT_WARN_RTOL = 0.02  # fitted vs actual KPI total: a gap above this is flagged, never fatal
+REFIT = "the run folder was edited or is corrupt; refit"
+
+# finance input -> (label, package default); currency and hurdle_rate carry no source key in the config
+FINANCE_INPUTS: dict[str, tuple[str, Any]] = {
+    "gross_margin": ("Gross margin", FinanceSpec.gross_margin),
+    "value_per_kpi": ("Value per KPI unit", FinanceSpec.value_per_kpi),
+    "clv": ("Customer lifetime value (CLV)", FinanceSpec.clv),
+    "hurdle_rate": ("Hurdle rate", FinanceSpec.hurdle_rate),
+    "currency": ("Currency", FinanceSpec.currency),
+}
+DEFAULT_SOURCES = ("default", "kpi is revenue")  # sources that say the package filled the value in
+MODEL_PRIOR_LABELS = {
+    "intercept": "Intercept (baseline level)",
+    "trend": "Trend (change per year)",
+    "fourier": "Seasonality (Fourier terms)",
+    "control_coef": "Control coefficients (per SD of the control)",
+    "sigma": "Noise SD (sigma)",
+    "nu": "Student-t degrees of freedom (nu)",
+}
+
+
+class ReconciliationError(ValueError):
+    """Modelled spend (or the KPI copy in fit.csv) disagrees with the run's input data.
+
+    ``result`` holds the full reconciliation (as :func:`reconcile` would have returned it).
+    """
+
+    def __init__(self, message: str, result: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.result = result
+
+
+# ---------------------------------------------------------------- assumptions register
+
+
+def assumptions_register(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """One row per assumption of the run: finance inputs, then model priors, then channel priors.
+
+    Each row has ``section`` ("finance", "model prior", "channel prior"), ``item``
+    (a label), ``key`` (where it lives in config.yaml), ``value`` (raw value),
+    ``display`` (the value as text; priors in written form such as
+    ``Beta(alpha=2, beta=2)``), ``source`` (source/owner as written, or where
+    the default comes from) and ``status`` (``"set"`` or ``"default"``).
+
+    Finance values come from ``config.yaml``; ``summary.json``'s ``finance``
+    block fills keys the config lacks and gives the value used for a margin
+    left unset. A finance value is ``default`` when its source is missing or
+    says default and the value is the package default; a value that differs
+    from the package default is always ``set``. A prior is ``set`` when it
+    differs from the package default (``DEFAULT_MODEL_PRIORS``, the transform's
+    ``default_priors``); priors the model does not use (trend when
+    ``model.trend`` is false, seasonality of order 0, control coefficients
+    without controls, nu without a Student-t likelihood) are left out.
+    """
+    run_dir = Path(run_dir)
+    config = _read_yaml(run_dir / "config.yaml")
+    summary = _read_json(run_dir / "summary.json", required=False) or {}
+    rows = _finance_rows(config.get("finance") or {}, summary.get("finance") or {})
+    rows += _model_prior_rows(config)
+    rows += _channel_prior_rows(config)
+    return rows
+
+
+def _finance_rows(config_finance: Mapping[str, Any], summary_finance: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, (label, default) in FINANCE_INPUTS.items():
+        in_config = key in config_finance
+        value = config_finance[key] if in_config else summary_finance.get(key, default)
+        source_key = f"{key}_source"
+        written = config_finance.get(source_key) if source_key in config_finance else summary_finance.get(source_key)
+        source = str(written).strip() if written not in (None, "") else ""
+        says_default = not source or source.lower().startswith(DEFAULT_SOURCES)
+        status = DEFAULT if says_default and _same(value, default) else SET
+        used = value
+        if value is None and key == "gross_margin":
+            # not given: profit ROI used the summary's margin (100%), and the report says so
+            used = summary_finance.get("gross_margin", 1.0)
+            source = str(summary_finance.get("gross_margin_source") or "default (not given: 100% margin assumed)")
+        if not source:
+            source = "package default" if status == DEFAULT else "config (no source recorded)"
+        rows.append({"section": "finance", "item": label, "key": f"finance.{key}", "value": used,
+                     "display": _finance_text(key, used), "source": source, "status": status})
+    return rows
+
+
+def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    model = config.get("model") or {}
+    written = model.get("priors") or {}
+    seasonality = model.get("seasonality")
+    order = seasonality.get("order", 2) if isinstance(seasonality, Mapping) else seasonality
+    used = {
+        "intercept": True,
+        "trend": model.get("trend", True) is not False,
+        "fourier": bool(order if order is not None else 2),
+        "control_coef": bool(config.get("controls")),
+        "sigma": True,
+        "nu": model.get("likelihood", "normal") == "student_t",
+    }
+    rows = []
+    for name, default in DEFAULT_MODEL_PRIORS.items():
+        if not used.get(name, True):
+            continue
+        key = f"model.priors.{name}"
+        prior = _prior(written[name], key) if name in written else default
+        status = DEFAULT if prior == default else SET
+        rows.append({"section": "model prior", "item": MODEL_PRIOR_LABELS.get(name, name), "key": key,
+                     "value": prior.to_dict(), "display": prior_text(prior),
+                     "source": f"config ({key})" if status == SET else "package default", "status": status})
+    return rows
+
+
+def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    model = config.get("model") or {}
+    roas_scale = model.get("media_roas_scale", DEFAULT_MEDIA_ROAS_SCALE)
+    rows = []
+    for channel, entry in (config.get("channels") or {}).items():
+        entry = {"spend": entry} if isinstance(entry, str) else (entry or {})
+        written = entry.get("priors") or {}
+        adstock = ADSTOCKS[entry.get("adstock", "geometric")]
+        saturation = SATURATIONS[entry.get("saturation", "logistic")]
+        key = f"channels.{channel}.priors.coef"
+        if "coef" in written:
+            prior = _prior(written["coef"], key)
+            rows.append(_prior_row(channel, "coef", "media coefficient", prior, key, SET))
+        else:
+            scale_set = not _same(float(roas_scale), DEFAULT_MEDIA_ROAS_SCALE)
+            rows.append({
+                "section": "channel prior", "channel": str(channel), "item": f"{channel}: media coefficient",
+                "key": key, "value": None,
+                "display": f"HalfNormal scaled to the channel's spend (model.media_roas_scale = {roas_scale:g})",
+                "source": "config (model.media_roas_scale)" if scale_set else "package default",
+                "status": SET if scale_set else DEFAULT})
+        for transform, kind in ((adstock, "adstock"), (saturation, "saturation")):
+            for param in transform.param_names:
+                default = transform.default_priors[param]
+                key = f"channels.{channel}.priors.{param}"
+                prior = _prior(written[param], key) if param in written else default
+                status = DEFAULT if prior == default else SET
+                rows.append(_prior_row(channel, param, f"{transform.name} {kind}: {param}", prior, key, status))
+    return rows
+
+
+def _prior_row(channel: str, param: str, label: str, prior: Prior, key: str, status: str) -> dict[str, Any]:
+    return {"section": "channel prior", "channel": str(channel), "item": f"{channel}: {label}", "key": key,
+            "value": prior.to_dict(), "display": prior_text(prior),
+            "source": f"config ({key})" if status == SET else "package default", "status": status}
+
+
+def prior_text(prior: Prior) -> str:
+    """A prior in written form, e.g. ``Beta(alpha=2, beta=2)``."""
+    def number(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(number(x) for x in v) + "]"
+        return f"{float(v):g}" if isinstance(v, (int, float)) else str(v)
+
+    spec = prior.to_dict()
+    args = ", ".join(f"{k}={number(v)}" for k, v in spec.items() if k != "dist")
+    return f"{spec['dist']}({args})"
+
+
+def _prior(spec: Any, key: str) -> Prior:
+    try:
+        return Prior.parse(spec, f"config.yaml: {key}")
+    except PriorError as err:
+        raise ValueError(f"{err}; {REFIT}") from None
+
+
+def _same(value: Any, default: Any) -> bool:
+    if value is None or default is None:
+        return value is None and default is None
+    if isinstance(default, str) or isinstance(value, str):
+        return str(value) == str(default)
+    try:
+        return float(value) == float(default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _finance_text(key: str, value: Any) -> str:
+    if value is None:
+        return "not given"
+    if key == "currency":
+        return str(value)
+    if key in ("gross_margin", "hurdle_rate") and isinstance(value, (int, float)):
+        return f"{float(value):.1%}"
+    if isinstance(value, (int, float)):
+        return f"{float(value):,.6g}"
+    return str(value)
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+def reconcile(run_dir: str | os.PathLike[str], *, kpi_warn_rtol: float = KPI_FIT_WARN_RTOL) -> dict[str, Any]:
+    """Check modelled totals against the run's input data, and return every comparison.
+
+    Returns ``{"ok", "window": {"start", "end", "n_periods"}, "spend": [...], "kpi": [...],
+    "warnings": [...]}``. Each row has ``item``, ``modelled``, ``input`` (the two
+    totals), ``modelled_label``/``input_label`` (what they are), ``difference``
+    (modelled − input), ``relative_difference`` (÷ |input|), ``ok`` and
+    ``severity`` (``"fail"`` rows raise; ``"warn"`` rows only flag).
+
+    - spend, per channel: ``summary.json`` ``channels[c].spend`` vs the sum of
+      ``data.csv``'s spend column (``config.yaml`` ``channels[c].spend``) over the
+      summary's window (inclusive); relative tolerance 1e-9, severity ``fail``.
+    - KPI: ``fit.csv``'s actual total vs ``data.csv``'s KPI column over the window
+      (tolerance 1e-9, ``fail``: the same numbers copied twice), and the fitted
+      total (``fit.csv`` ``fitted_mean``) vs the actual total (``warn`` when the
+      gap exceeds ``kpi_warn_rtol``; a model's fit is never a reason to refuse).
+
+    Raises
+    ------
+    ReconciliationError
+        A ``fail`` row disagrees, or a file the check needs is missing or lacks a
+        column; the message names the channel (or KPI), both totals and the fix.
+    """
+    run_dir = Path(run_dir)
+    config = _read_yaml(run_dir / "config.yaml")
+    summary = _read_json(run_dir / "summary.json", required=True)
+    data_cfg = config.get("data") or {}
+    date_col, kpi_col = data_cfg.get("date"), data_cfg.get("kpi")
+    data = _read_data(run_dir / "data.csv", date_col)
+    window = summary.get("window") or {}
+    start = pd.Timestamp(window["start"]) if window.get("start") else data[date_col].min()
+    end = pd.Timestamp(window["end"]) if window.get("end") else data[date_col].max()
+    in_window = (data[date_col] >= start) & (data[date_col] <= end)
+
+    channels_cfg = config.get("channels") or {}
+    channels_sum = summary.get("channels") or {}
+    problems: list[str] = []
+    for name in channels_sum:
+        if name not in channels_cfg:
+            problems.append(f"channel {name!r} is in summary.json but not in config.yaml; {REFIT}")
+    spend_rows = []
+    for name, entry in channels_cfg.items():
+        column = entry if isinstance(entry, str) else (entry or {}).get("spend")
+        if name not in channels_sum or not _is_number((channels_sum.get(name) or {}).get("spend")):
+            problems.append(f"channel {name!r}: summary.json has no modelled spend; {REFIT}")
+            continue
+        if column not in data.columns:
+            problems.append(f"channel {name!r}: data.csv has no spend column {column!r}; {REFIT}")
+            continue
+        modelled = float(channels_sum[name]["spend"])
+        total = float(pd.to_numeric(data.loc[in_window, column], errors="coerce").sum(min_count=1))
+        row = _row(f"spend: {name}", modelled, total, SPEND_RTOL, "fail",
+                   "summary.json spend", f"data.csv {column}", channel=str(name), column=str(column))
+        spend_rows.append(row)
+        if not row["ok"]:
+            problems.append(
+                f"channel {name!r}: modelled spend {modelled:,.6f} (summary.json) differs from the input "
+                f"data total {total:,.6f} (data.csv column {column!r}, {start.date()}..{end.date()}) by "
+                f"{row['difference']:+,.6g}; {REFIT}")
+
+    kpi_rows, warnings = [], []
+    input_kpi = None
+    if kpi_col in data.columns:
+        input_kpi = float(pd.to_numeric(data.loc[in_window, kpi_col], errors="coerce").sum(min_count=1))
+    else:
+        problems.append(f"KPI: data.csv has no KPI column {kpi_col!r}; {REFIT}")
+    fit_path = run_dir / "fit.csv"
+    if fit_path.is_file():
+        fit = pd.read_csv(fit_path)
+        missing = [c for c in ("date", "actual", "fitted_mean") if c not in fit.columns]
+        if missing:
+            problems.append(f"KPI: fit.csv lacks column(s) {missing}; {REFIT}")
+        else:
+            fit_w = fit.loc[(pd.to_datetime(fit["date"]) >= start) & (pd.to_datetime(fit["date"]) <= end)]
+            actual = float(fit_w["actual"].sum(min_count=1))
+            fitted = float(fit_w["fitted_mean"].sum(min_count=1))
+            if input_kpi is not None:
+                row = _row(f"KPI ({kpi_col}): actual in fit.csv vs input data", actual, input_kpi, KPI_INPUT_RTOL,
+                           "fail", "fit.csv actual", f"data.csv {kpi_col}")
+                kpi_rows.append(row)
+                if not row["ok"]:
+                    problems.append(
+                        f"KPI {kpi_col!r}: actual total {actual:,.6f} (fit.csv) differs from the input data "
+                        f"total {input_kpi:,.6f} (data.csv, {start.date()}..{end.date()}); {REFIT}")
+            row = _row(f"KPI ({kpi_col}): fitted vs actual", fitted, actual, kpi_warn_rtol, "warn",
+                       "fit.csv fitted_mean", "fit.csv actual")
+            kpi_rows.append(row)
+            if not row["ok"]:
+                warnings.append(f"fitted {kpi_col} total {fitted:,.2f} differs from the actual total {actual:,.2f} "
+                                f"by {row['relative_difference']:+.2%} (more than {kpi_warn_rtol:.0%}); "
+                                "check the fit before trusting the figures")
+    else:
+        warnings.append("fit.csv is not in the run folder: fitted vs actual KPI total not shown")
+
+    result = {
+        "ok": not problems,
+        "window": {"start": start.date().isoformat(), "end": end.date().isoformat(),
+                   "n_periods": int(in_window.sum())},
+        "spend": spend_rows,
+        "kpi": kpi_rows,
+        "warnings": warnings,
+        "problems": problems,
+    }
+    if problems:
+        raise ReconciliationError(f"reconciliation failed for run folder {run_dir}:\n- " + "\n- ".join(problems),
+                                  result)
+    return result
+
+
+def _row(item: str, modelled: float, input_total: float, rtol: float, severity: str, modelled_label: str,
+         input_label: str, **extra: Any) -> dict[str, Any]:
+    difference = modelled - input_total
+    relative = difference / abs(input_total) if input_total else (0.0 if difference == 0 else math.inf)
+    ok = bool(math.isfinite(modelled) and math.isfinite(input_total)
+              and abs(difference) <= rtol * max(abs(modelled), abs(input_total)))
+    return {"item": item, **extra, "modelled": modelled, "input": input_total, "modelled_label": modelled_label,
+            "input_label": input_label, "difference": difference, "relative_difference": relative,
+            "tolerance": rtol, "ok": ok, "severity": severity}
+
+
+# ---------------------------------------------------------------- files
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} not found in run folder {path.parent}; {REFIT}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path} is not valid YAML ({err}); {REFIT}") from None
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{path} is not a config mapping; {REFIT}")
+    return dict(raw)
+
+
+def _read_json(path: Path, *, required: bool) -> dict[str, Any] | None:
+    if not path.is_file():
+        if required:
+            raise FileNotFoundError(f"{path.name} not found in run folder {path.parent}; {REFIT}")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); {REFIT}") from None
+
+
+def _read_data(path: Path, date_col: str | None) -> pd.DataFrame:
+    if not path.is_file():
+        raise ReconciliationError(f"data.csv not found in run folder {path.parent}: the input totals cannot be "
+                                  f"checked; {REFIT}")
+    data = pd.read_csv(path)
+    if not date_col or date_col not in data.columns:
+        raise ReconciliationError(f"{path} has no date column {date_col!r} (config.yaml data.date); {REFIT}")
+    data[date_col] = pd.to_datetime(data[date_col])
+    return data
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,235 @@
+"""Assumptions register and reconciliation, read from a hand-built run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mmm.config import Config
+from mmm.report.register import ReconciliationError, assumptions_register, prior_text, reconcile
+from mmm.priors import Prior
+
+WINDOW = ("2023-01-09", "2023-03-27")  # inside the data: rows outside it must not count
+
+
+def make_run(root: Path) -> Path:
+    run_dir = root / "run"
+    run_dir.mkdir()
+    raw = {
+        "data": {"path": "data.csv", "date": "week", "kpi": "sales"},
+        "channels": {"tv": {"spend": "tv_spend", "priors": {"alpha": {"dist": "Beta", "alpha": 3, "beta": 1}}},
+                     "search": {"spend": "search_spend", "saturation": "hill"}},
+        "controls": ["price"],
+        "finance": {"currency": "EUR", "gross_margin": {"value": 0.6, "owner": "finance"}},
+        "window": {"start": WINDOW[0], "end": WINDOW[1]},
+    }
+    stored = Config.from_dict(raw, base_dir=run_dir).to_dict()
+    stored["data"]["path"] = "data.csv"
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
+
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2023-01-02", periods=16, freq="W-MON")
+    data = pd.DataFrame({"week": dates.strftime("%Y-%m-%d"), "sales": rng.uniform(900, 1100, 16).round(3),
+                         "tv_spend": rng.uniform(100, 200, 16).round(2), "search_spend": rng.uniform(10, 50, 16),
+                         "price": rng.normal(1, 0.1, 16)})
+    data.to_csv(run_dir / "data.csv", index=False)
+    in_w = (dates >= WINDOW[0]) & (dates <= WINDOW[1])
+    summary = {
+        "interval": 0.9, "window": {"start": WINDOW[0], "end": WINDOW[1]}, "kpi": "sales",
+        "finance": {"currency": "EUR", "gross_margin": 0.6, "gross_margin_source": "finance",
+                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue", "hurdle_rate": 0.0,
+                    "clv": None, "clv_source": None},
+        "channels": {"tv": {"spend": float(data.loc[in_w, "tv_spend"].sum())},
+                     "search": {"spend": float(data.loc[in_w, "search_spend"].sum())}},
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    pd.DataFrame({"date": data["week"], "actual": data["sales"], "fitted_mean": data["sales"] * 1.001,
+                  "fitted_lo": data["sales"] * 0.9, "fitted_hi": data["sales"] * 1.1}).to_csv(run_dir / "fit.csv",
+                                                                                           index=False)
+    return run_dir
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return make_run(tmp_path)
+
+
+def by_key(rows: list[dict]) -> dict[str, dict]:
+    return {r["key"]: r for r in rows}
+
+
+# ---------------------------------------------------------------- register
+
+
+def test_finance_inputs_set_or_default_with_owner(run_dir):
+    rows = by_key(assumptions_register(run_dir))
+    margin = rows["finance.gross_margin"]
+    assert (margin["value"], margin["status"], margin["source"]) == (0.6, "set", "finance")
+    assert margin["display"] == "60.0%"
+    assert rows["finance.hurdle_rate"]["status"] == "default"
+    assert rows["finance.hurdle_rate"]["value"] == 0.0
+    assert rows["finance.value_per_kpi"]["status"] == "default"  # revenue KPI: 1, filled in
+    assert rows["finance.clv"]["status"] == "default" and rows["finance.clv"]["display"] == "not given"
+    assert rows["finance.currency"]["status"] == "set" and rows["finance.currency"]["value"] == "EUR"
+
+
+def test_finance_default_margin_and_set_hurdle(tmp_path):
+    run_dir = make_run(tmp_path)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["finance"].update(gross_margin=None, gross_margin_source=None, hurdle_rate=0.08, currency="USD")
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["finance"].update(gross_margin=1.0,
+                              gross_margin_source="default (not given: profit ROI assumes 100% margin)")
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    rows = by_key(assumptions_register(run_dir))
+    assert rows["finance.gross_margin"]["status"] == "default"
+    assert rows["finance.gross_margin"]["value"] == 1.0  # the margin profit ROI actually used
+    assert "default" in rows["finance.gross_margin"]["source"]
+    assert rows["finance.hurdle_rate"]["status"] == "set"  # differs from 0 although no source key exists
+    assert rows["finance.currency"]["status"] == "default"
+
+
+def test_priors_set_when_changed_default_otherwise(run_dir):
+    rows = by_key(assumptions_register(run_dir))
+    alpha = rows["channels.tv.priors.alpha"]
+    assert alpha["status"] == "set" and alpha["display"] == "Beta(alpha=3, beta=1)"
+    assert "channels.tv.priors.alpha" in alpha["source"]
+    assert rows["channels.search.priors.alpha"]["status"] == "default"
+    assert rows["channels.search.priors.alpha"]["display"] == "Beta(alpha=2, beta=2)"
+    assert rows["channels.tv.priors.lam"]["status"] == "default"  # logistic saturation
+    assert rows["channels.search.priors.half_saturation"]["status"] == "default"  # hill saturation
+    assert rows["channels.search.priors.slope"]["status"] == "default"
+    for name in ("intercept", "trend", "fourier", "control_coef", "sigma"):
+        assert rows[f"model.priors.{name}"]["status"] == "default"
+        assert rows[f"model.priors.{name}"]["source"] == "package default"
+    assert "model.priors.nu" not in rows  # normal likelihood: nu is not an assumption of this run
+
+
+def test_coef_prior_default_is_described(run_dir):
+    rows = by_key(assumptions_register(run_dir))
+    coef = rows["channels.tv.priors.coef"]
+    assert coef["status"] == "default"
+    assert coef["display"] == "HalfNormal scaled to the channel's spend (model.media_roas_scale = 3)"
+
+
+def test_changed_model_prior_and_coef_are_set(tmp_path):
+    run_dir = make_run(tmp_path)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["model"]["priors"]["sigma"] = {"dist": "HalfNormal", "sigma": 0.5}
+    config["model"]["likelihood"] = "student_t"
+    config["channels"]["search"]["priors"]["coef"] = {"dist": "HalfNormal", "sigma": 2.0}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    rows = by_key(assumptions_register(run_dir))
+    assert rows["model.priors.sigma"]["status"] == "set"
+    assert rows["model.priors.sigma"]["display"] == "HalfNormal(sigma=0.5)"
+    assert rows["model.priors.nu"]["status"] == "default"
+    assert rows["channels.search.priors.coef"]["status"] == "set"
+    assert rows["channels.tv.priors.coef"]["status"] == "default"
+
+
+def test_int_and_float_written_priors_are_the_same_default(tmp_path):
+    run_dir = make_run(tmp_path)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["channels"]["search"]["priors"]["alpha"] = {"dist": "Beta", "alpha": 2.0, "beta": 2}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    assert by_key(assumptions_register(run_dir))["channels.search.priors.alpha"]["status"] == "default"
+
+
+def test_prior_text_lists():
+    assert prior_text(Prior("Normal", mu=[0, 0.5], sigma=1)) == "Normal(mu=[0, 0.5], sigma=1)"
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+def test_reconcile_passes_on_honest_folder(run_dir):
+    result = reconcile(run_dir)
+    assert result["ok"] and not result["problems"]
+    assert result["window"] == {"start": WINDOW[0], "end": WINDOW[1], "n_periods": 12}
+    assert {r["channel"] for r in result["spend"]} == {"tv", "search"}
+    assert all(r["ok"] and r["severity"] == "fail" for r in result["spend"])
+    fitted = next(r for r in result["kpi"] if "fitted" in r["item"])
+    assert fitted["severity"] == "warn" and fitted["ok"]
+    assert fitted["relative_difference"] == pytest.approx(0.001)
+    assert not result["warnings"]
+
+
+def test_tampered_data_spend_fails_loudly(run_dir):
+    data = pd.read_csv(run_dir / "data.csv")
+    data.loc[3, "tv_spend"] += 1  # 2023-01-23, inside the window
+    data.to_csv(run_dir / "data.csv", index=False)
+    with pytest.raises(ReconciliationError, match="tv") as err:
+        reconcile(run_dir)
+    message = str(err.value)
+    assert "refit" in message and "edited or is corrupt" in message
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert f"{summary['channels']['tv']['spend']:,.6f}" in message
+    assert "search" not in message
+    assert isinstance(err.value, ValueError)
+    assert err.value.result["ok"] is False
+
+
+def test_spend_outside_window_does_not_count(run_dir):
+    data = pd.read_csv(run_dir / "data.csv")
+    data.loc[0, "tv_spend"] += 1000  # 2023-01-02, before the window
+    data.to_csv(run_dir / "data.csv", index=False)
+    assert reconcile(run_dir)["ok"]
+
+
+def test_tampered_summary_spend_fails_loudly(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["channels"]["search"]["spend"] *= 1.0001
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(ReconciliationError, match="search"):
+        reconcile(run_dir)
+
+
+def test_tampered_kpi_copy_fails_but_poor_fit_only_warns(tmp_path):
+    run_dir = make_run(tmp_path)
+    fit = pd.read_csv(run_dir / "fit.csv")
+    fit["fitted_mean"] = fit["actual"] * 1.2
+    fit.to_csv(run_dir / "fit.csv", index=False)
+    result = reconcile(run_dir)
+    assert result["ok"] and len(result["warnings"]) == 1 and "differs" in result["warnings"][0]
+    fit.loc[5, "actual"] += 1
+    fit.to_csv(run_dir / "fit.csv", index=False)
+    with pytest.raises(ReconciliationError, match="sales"):
+        reconcile(run_dir)
+
+
+# ---------------------------------------------------------------- template
+
+
+def render(register, reconciliation) -> str:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("mmm.report", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.get_template("register.html").render(register=register, reconciliation=reconciliation)
+
+
+def test_partial_renders_both_tables(run_dir):
+    html = render(assumptions_register(run_dir), reconcile(run_dir))
+    assert html.count("<table") == 2
+    assert 'class="register"' in html and 'class="reconciliation"' in html
+    assert "Beta(alpha=3, beta=1)" in html and "spend: tv" in html and "PASS" in html
+    assert "HalfNormal scaled to the channel&#39;s spend" in html  # autoescaped
+
+
+def test_partial_renders_failed_reconciliation_and_escapes(run_dir):
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["finance"]["gross_margin_source"] = "<script>alert(1)</script>"
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    data = pd.read_csv(run_dir / "data.csv")
+    data.loc[3, "tv_spend"] += 1
+    data.to_csv(run_dir / "data.csv", index=False)
+    with pytest.raises(ReconciliationError) as err:
+        reconcile(run_dir)
+    html = render(assumptions_register(run_dir), err.value.result)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "Reconciliation failed" in html and "FAIL" in html

@@ -1,0 +1,225 @@
+"""The executive summary: facts derived only from summary.json, rendered in plain words."""
+
+from __future__ import annotations
+
+import copy
+import re
+from html import unescape
+
+import jinja2
+import pytest
+
+from mmm.report.summary_text import (
+    LIKELY,
+    UNLIKELY,
+    VERY_LIKELY,
+    band_of,
+    executive_summary,
+)
+
+WARNING = "the model did not pass its checks"
+REVIEW = "some model checks need review"
+
+
+def stats(mean: float, lo: float, hi: float) -> dict[str, float]:
+    return {"mean": mean, "median": mean, "lo": lo, "hi": hi}
+
+
+# channel -> (spend, incremental revenue, mROAS (mean, lo, hi), immediate share, P(profitable))
+CHANNELS = {
+    "tv": (1_250_000.0, 3_087_500.0, (1.73, 1.43, 2.03), 0.35, 0.93),
+    "search": (480_000.0, 1_512_000.0, (2.21, 1.91, 2.51), 0.80, 0.75),
+    "radio": (150_000.0, 180_000.0, (1.05, 0.60, 1.40), 0.50, 0.45),
+    "social": (260_000.0, 208_000.0, (0.56, 0.26, 0.86), 0.55, 0.12),
+}
+
+
+@pytest.fixture
+def summary() -> dict:
+    channels = {}
+    for name, (spend, inc, mroas, immediate, p) in CHANNELS.items():
+        roas = inc / spend
+        channels[name] = {
+            "spend": spend,
+            "incremental_kpi": stats(inc, 0.8 * inc, 1.2 * inc),
+            "incremental_value": stats(inc, 0.8 * inc, 1.2 * inc),
+            "roas": stats(roas, roas - 0.5, roas + 0.5),
+            "profit_roi": stats(roas * 0.6 - 1, roas * 0.6 - 1.4, roas * 0.6 - 0.6),
+            "mroas": stats(*mroas),
+            "immediate_share": stats(immediate, immediate - 0.1, immediate + 0.1),
+            "p_profitable": p,
+        }
+    return {
+        "interval": 0.9,
+        "window": {"start": "2021-01-04", "end": "2023-12-25"},
+        "kpi": "revenue", "kpi_type": "revenue", "currency": "USD", "freq": "W",
+        "finance": {"gross_margin": 0.6, "gross_margin_source": "config", "value_per_kpi": 1.0,
+                    "hurdle_rate": 0.0, "currency": "USD"},
+        "totals": {"spend": 2_140_000.0,
+                   "incremental_kpi": stats(4_987_500.0, 4_500_000.0, 5_400_000.0),
+                   "incremental_value": stats(4_987_500.0, 4_500_000.0, 5_400_000.0),
+                   "roas": stats(2.33, 2.10, 2.52)},
+        "channels": channels,
+        "diagnostics": {"max_rhat": 1.003, "min_ess_bulk": 812.0, "divergences": 0, "ok": True,
+                        "problems": []},
+        "health": {"overall": "PASS", "checks": [
+            {"name": "rhat", "what": "Convergence (R-hat)", "status": "PASS", "detail": ""},
+            {"name": "baseline", "what": "Probability of a negative baseline", "status": "PASS", "detail": ""},
+        ]},
+        "fit": {"sampler": "nutpie", "chains": 4, "draws": 1000, "tune": 1000, "seed": 0, "wall_s": 1.0},
+    }
+
+
+def render(facts: dict, interval: str = "90%") -> str:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("mmm.report", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("executive_summary.html").render(exec=facts, interval=interval)
+
+
+def text_of(html: str) -> str:
+    """Visible text, whitespace collapsed, entities decoded."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+# ---------------------------------------------------------------- facts
+
+
+def test_totals_come_from_the_summary(summary):
+    facts = executive_summary(summary)
+    totals = facts["totals"]
+    assert totals["spend"] == 2_140_000.0
+    assert totals["spend_text"] == "USD 2,140,000"
+    assert totals["value_text"] == "USD 4,987,500"
+    assert totals["value_interval_text"] == "USD 4,500,000 to USD 5,400,000"
+    assert totals["roas_text"] == "2.33" and totals["roas_interval_text"] == "2.10 to 2.52"
+
+
+def test_profitability_bands(summary):
+    facts = executive_summary(summary)
+    assert facts["bands"] == {"very_likely": ["tv"], "likely": ["search"], "uncertain": ["radio"],
+                              "likely_unprofitable": ["social"]}
+    assert [b["words"] for b in facts["band_list"]] == [
+        "very likely profitable", "likely profitable", "uncertain", "likely unprofitable"]
+    assert facts["margin_text"] == "60%" and facts["hurdle_text"] == "0%"
+
+
+def test_band_thresholds_are_the_named_constants():
+    assert (VERY_LIKELY, LIKELY, UNLIKELY) == (0.9, 0.7, 0.3)
+    assert band_of(0.9) == "very_likely" and band_of(0.899) == "likely"
+    assert band_of(0.7) == "likely" and band_of(0.69) == "uncertain"
+    assert band_of(0.31) == "uncertain" and band_of(0.3) == "likely_unprofitable"
+    assert band_of(None) is None and band_of(float("nan")) is None
+
+
+def test_best_mroas_and_channels_below_break_even(summary):
+    facts = executive_summary(summary)
+    best = facts["best_mroas"]
+    assert best["channel"] == "search"
+    assert (best["text"], best["interval_text"]) == ("2.21", "1.91 to 2.51")
+    # radio's mROAS interval crosses 1, so only social's upper bound is below 1
+    assert [c["channel"] for c in facts["mroas_below_one"]] == ["social"]
+    assert facts["mroas_below_one"][0]["hi_text"] == "0.86"
+
+
+def test_immediate_and_later_shares(summary):
+    timing = {t["channel"]: t for t in executive_summary(summary)["timing"]}
+    assert (timing["tv"]["immediate_text"], timing["tv"]["later_text"]) == ("35%", "65%")
+    assert (timing["search"]["immediate_text"], timing["search"]["later_text"]) == ("80%", "20%")
+
+
+def test_no_warning_when_diagnostics_and_health_pass(summary):
+    assert executive_summary(summary)["warning"] is None
+
+
+def test_health_fail_names_the_failing_checks(summary):
+    summary["health"]["overall"] = "FAIL"
+    summary["health"]["checks"][1]["status"] = "FAIL"
+    warning = executive_summary(summary)["warning"]
+    assert warning["level"] == "FAIL" and not warning["diagnostics_failed"]
+    assert warning["failing"] == ["Probability of a negative baseline"]
+
+
+def test_totals_missing_falls_back_to_channel_spend_only(summary):
+    del summary["totals"]
+    totals = executive_summary(summary)["totals"]
+    assert totals["spend_text"] == "USD 2,140,000"  # exact sum of the channel spends
+    assert totals["value"] is None and totals["roas"] is None  # intervals are never invented
+
+
+# ---------------------------------------------------------------- rendered partial
+
+
+def test_rendered_summary_states_the_figures(summary):
+    text = text_of(render(executive_summary(summary)))
+    assert "USD 2,140,000" in text
+    assert "USD 4,987,500" in text and "90% interval: USD 4,500,000 to USD 5,400,000" in text
+    assert "2.33 (90% interval: 2.10 to 2.52)" in text
+    assert "does most in search" in text and "2.21 (90% interval: 1.91 to 2.51)" in text
+    assert "very likely profitable : tv (93% probability)" in text
+    assert "likely profitable : search (75% probability)" in text
+    assert "uncertain : radio (45% probability)" in text
+    assert "likely unprofitable : social (12% probability)" in text
+    assert "In social (at most 0.86), the next USD returns less than it costs" in text
+    assert "tv 35% at once, 65% later" in text
+    assert "same week" in text
+    assert WARNING not in text and REVIEW not in text
+
+
+def test_every_term_is_explained(summary):
+    text = text_of(render(executive_summary(summary)))
+    for term in ("An interval is", "ROAS (return on ad spend) is", "Profit ROI is", "mROAS (marginal ROAS) is"):
+        assert term in text
+    assert "gross margin 60%" in text and "hurdle rate of 0%" in text
+
+
+def test_bullet_count_is_short(summary):
+    html = render(executive_summary(summary))
+    assert 4 <= html.count("<li>") <= 7
+
+
+def test_warning_when_diagnostics_fail_comes_first(summary):
+    summary["diagnostics"]["ok"] = False
+    summary["diagnostics"]["problems"] = ["7 divergent transitions > 0"]
+    html = render(executive_summary(summary))
+    text = text_of(html)
+    assert WARNING in text and "7 divergent transitions" in text
+    assert html.index('role="alert"') < html.index("<li>")
+
+
+def test_warning_when_health_fails(summary):
+    summary["health"]["overall"] = "FAIL"
+    summary["health"]["checks"][0]["status"] = "FAIL"
+    text = text_of(render(executive_summary(summary)))
+    assert WARNING in text and "Convergence (R-hat)" in text
+
+
+def test_review_is_flagged_more_softly(summary):
+    summary["health"]["overall"] = "REVIEW"
+    summary["health"]["checks"][1]["status"] = "REVIEW"
+    text = text_of(render(executive_summary(summary)))
+    assert REVIEW in text and WARNING not in text
+    assert "Probability of a negative baseline" in text
+
+
+def test_names_are_escaped(summary):
+    summary = copy.deepcopy(summary)
+    summary["channels"]["<b>tv</b>"] = summary["channels"].pop("tv")
+    html = render(executive_summary(summary))
+    assert "<b>tv</b>" not in html and "&lt;b&gt;tv&lt;/b&gt;" in html
+
+
+def test_defaulted_margin_and_clv_are_stated(summary):
+    summary["finance"]["gross_margin"] = 1.0
+    summary["finance"]["gross_margin_source"] = "default (not given: profit ROI assumes 100% margin)"
+    summary["channels"]["tv"]["roas_clv"] = stats(4.1, 3.2, 5.0)
+    facts = executive_summary(summary)
+    assert facts["margin_defaulted"] and facts["clv"] == [{"channel": "tv", "text": "4.10 (3.20 to 5.00)"}]
+    text = text_of(render(facts))
+    assert "No gross margin was given" in text and "tv 4.10 (3.20 to 5.00)" in text
+
+
+def test_count_kpi_without_totals_value_has_no_currency(summary):
+    summary["kpi"], summary["kpi_type"] = "signups", "count"
+    del summary["totals"]["incremental_value"]
+    totals = executive_summary(summary)["totals"]
+    assert totals["value_text"] == "4,987,500"  # KPI units, not money
