@@ -152,9 +152,15 @@ def _synth(args) -> int:
 
 def _report(args) -> int:
     from mmm.report import write_report
+    from mmm.report.register import ReconciliationError, reconcile
 
     path = write_report(args.run_dir)
     print(f"report: {path}")
+    try:
+        reconcile(args.run_dir)
+    except ReconciliationError as err:  # the report shows it too; say it here and fail
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 

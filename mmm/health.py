@@ -250,7 +250,7 @@ def _contraction_check(values: dict[str, float], t: HealthThresholds, measured_o
                    "that ROAS is mostly our assumption.")
     return _check("prior_contraction",
                   "Did the data speak, or is a channel's return mostly our prior assumption? "
-                  "(smallest shrinkage of a channel's uncertainty from prior to posterior; 1 is all data)",
+                  "(how far the data moved each channel from its prior: narrowing or shift; 0 means not at all)",
                   min(values.values()), t.contraction_review, None, worse="below", detail=detail)
 
 

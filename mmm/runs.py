@@ -102,7 +102,7 @@ def _write_one(path: Path, content: Any) -> None:
     if isinstance(content, xr.DataTree):
         content.to_netcdf(path, engine="h5netcdf")
     elif isinstance(content, pd.DataFrame):
-        content.to_csv(path, index=False, float_format="%.10g")
+        content.to_csv(path, index=False, float_format="%.17g")  # lossless: the run folder is the record
     elif isinstance(content, dict):
         # strict JSON: a NaN/inf figure is written as null, never as a token other readers reject
         path.write_text(json.dumps(_finite(content), indent=2, default=_json_default, allow_nan=False) + "\n")

@@ -102,6 +102,17 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
     assert main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), *SMALL_FIT]) == 2
     # and its report can be re-rendered from the folder alone
     assert main(["report", str(run)]) == 0
+    html = (run / "report.html").read_text()
+    for section in ("Executive summary", "Assumptions register", "Reconciliation", "Response curves",
+                    "Model health card"):
+        assert section in html, section
+    assert "Reconciliation failed" not in html
+    # a tampered run folder fails loudly: in the report and in the exit code
+    data = pd.read_csv(run / "data.csv")
+    data.loc[3, "tv_spend"] += 1.0
+    data.to_csv(run / "data.csv", index=False)
+    assert main(["report", str(run)]) == 2
+    assert "Reconciliation failed" in (run / "report.html").read_text()
 
 
 @pytest.mark.slow

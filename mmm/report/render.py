@@ -24,6 +24,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmm import curve_plots, plots
+from mmm.report.register import ReconciliationError, assumptions_register, reconcile
+from mmm.report.summary_text import executive_summary
 
 REPORT_NAME = "report.html"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -183,9 +185,22 @@ def _context(
         "checks": _checks(diagnostics),
         "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
         "health": _health(summary.get("health")),
+        "exec": executive_summary(summary),
+        **_register(run_dir),
         "provenance": _provenance(manifest),
         "notes": [str(n) for n in summary.get("notes", [])],
     }
+
+
+def _register(run_dir: Path) -> dict[str, Any]:
+    """Assumptions register and spend/KPI reconciliation; a failed reconciliation is shown, not hidden."""
+    if not (run_dir / "config.yaml").is_file():
+        return {"register": [], "reconciliation": None}
+    try:
+        reconciliation = reconcile(run_dir)
+    except ReconciliationError as err:
+        reconciliation = err.result
+    return {"register": assumptions_register(run_dir), "reconciliation": reconciliation}
 
 
 def _health(health: Mapping | None) -> dict[str, Any] | None:
