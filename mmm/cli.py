@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="(re)write report.html of a run folder")
     report.add_argument("run_dir", type=Path)
+    report.add_argument("--pdf", action="store_true",
+                        help="also print report.pdf with headless Chromium (needs chromium installed)")
     report.set_defaults(handler=_report)
     return parser
 
@@ -156,12 +158,21 @@ def _report(args) -> int:
 
     path = write_report(args.run_dir)
     print(f"report: {path}")
+    rc = EXIT_OK
+    if getattr(args, "pdf", False):
+        from mmm.report.pdf import ChromiumMissing, write_pdf
+
+        try:
+            print(f"pdf: {write_pdf(args.run_dir)}")
+        except ChromiumMissing as err:  # the HTML is written; only the PDF needs the browser
+            print(f"error: {err}", file=sys.stderr)
+            rc = EXIT_BAD_INPUT
     try:
         reconcile(args.run_dir)
     except ReconciliationError as err:  # the report shows it too; say it here and fail
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_OK
+    return rc
 
 
 if __name__ == "__main__":

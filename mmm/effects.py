@@ -38,6 +38,7 @@ class Effects:
     profit_roi: np.ndarray
     mroas: np.ndarray
     immediate_share: np.ndarray
+    in_window_share: np.ndarray  # (D, K) share of the return realized inside W (the rest arrives after it)
     payback_50: np.ndarray  # (D, K) periods
     payback_90: np.ndarray
     contributions: np.ndarray  # (D, T, K) per period vs zero spend, KPI units
@@ -79,7 +80,8 @@ class Effects:
         return getattr(self, name)
 
     PER_CHANNEL = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "immediate_share",
-                   "roas_immediate", "roas_lasting", "payback_50", "payback_90", "contribution_share")
+                   "roas_immediate", "roas_lasting", "in_window_share", "payback_50", "payback_90",
+                   "contribution_share")
 
     def summary_frame(self) -> pd.DataFrame:
         """Tidy: one row per (channel, metric) with mean, median, lo, hi."""
@@ -217,6 +219,8 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
         channels=config.channel_names, dates=data.dates, window=(start, end), interval=config.interval,
         spend=spend_w, incremental_kpi=incremental_kpi, incremental_value=incremental_value, roas=roas,
         profit_roi=roas * config.finance.margin - 1.0, mroas=mroas, immediate_share=immediate_share,
+        in_window_share=np.divide(incremental_t[:, in_w_ext, :].sum(axis=1), incremental_kpi,
+                                  out=np.ones_like(incremental_kpi), where=incremental_kpi != 0),
         payback_50=payback_periods(weights, 0.5).astype(float), payback_90=payback_periods(weights, 0.9).astype(float),
         contributions=contributions, mu=baseline * scaling.kpi + contributions.sum(axis=-1),
         actual=data.kpi.to_numpy(dtype=float), gross_margin=config.finance.margin,

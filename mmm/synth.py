@@ -404,6 +404,7 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
         bumped, _ = _contribution(np.where(in_window, spend * (1 + MROAS_STEP), spend) / scale, ch, weights, horizon)
         span = range(start, end + ch["max_lag"] - 1)  # W and its carry-over tail
         incremental = float(sum(actual[t] - without[t] for t in span))
+        inside = float(sum(actual[t] - without[t] for t in range(start, end)))  # booked inside W
         extra = float(sum(bumped[t] - actual[t] for t in span))
         immediate = 0.0
         for t in span:
@@ -421,6 +422,7 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
             "profit_roi": roas * margin - 1.0,
             "mroas": extra * value_per_kpi / (MROAS_STEP * spend_w) if spend_w > 0 else math.nan,
             "immediate_share": share, "roas_immediate": roas * share, "roas_lasting": roas * (1.0 - share),
+            "in_window_share": inside / incremental if incremental != 0 else math.nan,
             "payback_50": int(np.argmax(cumulative >= 0.5)), "payback_90": int(np.argmax(cumulative >= 0.9)),
         }
     return figures

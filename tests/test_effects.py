@@ -18,7 +18,8 @@ from mmm.synth import ChannelTruth, SynthSpec, generate, true_figures
 from mmm.truth import truth_posterior
 
 RTOL = 1e-6
-FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "roas_immediate", "roas_lasting")
+FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "roas_immediate", "roas_lasting",
+           "in_window_share")
 
 
 def _setup(spec: SynthSpec, window=None):
@@ -77,7 +78,7 @@ def test_sub_window_figures_match_truth_recomputed_for_that_window():
     truth = true_figures(result.data, result.truth, window=(start, end))
     full = result.truth["figures"]
     for k, channel in enumerate(effects.channels):
-        for figure in ("incremental_kpi", "roas", "mroas", "immediate_share"):
+        for figure in ("incremental_kpi", "roas", "mroas", "immediate_share", "in_window_share"):
             assert getattr(effects, figure)[0, k] == pytest.approx(truth[channel][figure], rel=RTOL)
         # a window is not the whole data: carry-in from before it must not count as its return
         assert truth[channel]["incremental_kpi"] != pytest.approx(full[channel]["incremental_kpi"], rel=1e-3)

@@ -279,6 +279,7 @@ def _carryover_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
             "roas_lasting": _with_interval(figures.get("roas_lasting"), _ratio),
             "payback_50": _with_interval(figures.get("payback_50"), _periods),
             "payback_90": _with_interval(figures.get("payback_90"), _periods),
+            "in_window_share": _with_interval(figures.get("in_window_share"), _share),
         })
     return rows
 
