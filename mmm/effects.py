@@ -119,6 +119,15 @@ class Effects:
         return pd.DataFrame({"date": self.dates, "actual": self.actual, "fitted_mean": self.mu.mean(axis=0),
                              "fitted_lo": lo, "fitted_hi": hi})
 
+    def contribution_totals(self) -> dict[str, dict[str, float]]:
+        """Baseline and each channel's contribution summed over W (per draw, then summarized), KPI units."""
+        w = self.in_window()
+        parts = {"baseline": self.baseline[:, w].sum(axis=1),
+                 **{c: self.contributions[:, w, k].sum(axis=1) for k, c in enumerate(self.channels)}}
+        out = {name: summarize(values, self.interval) for name, values in parts.items()}
+        out["total"] = summarize(self.mu[:, w].sum(axis=1), self.interval)
+        return out
+
     def fit_quality(self) -> dict[str, float]:
         fitted = self.mu.mean(axis=0)
         residual = self.actual - fitted

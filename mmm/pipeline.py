@@ -95,7 +95,7 @@ class FittedMMM:
         """Tidy contributions per period, or summed per draw to ``freq`` ("month", "quarter", "year")."""
         if freq is None:
             return self.effects.contributions_table()
-        return _aggregate_contributions(self.effects, freq)
+        return aggregate_contributions(self.effects, freq)
 
     def fit_table(self) -> pd.DataFrame:
         return self.effects.fit_table()
@@ -154,6 +154,8 @@ class FittedMMM:
             "fit.csv": self.effects.fit_table(),
             "response_curves.csv": self.response_curves(),
             "carryover.csv": self.carryover_curves(),
+            "contributions_month.csv": self.contributions("month"),
+            "contributions_quarter.csv": self.contributions("quarter"),
         }
         files["manifest.json"] = manifest(
             run_id=run_dir.name, config_text=config_text, data=self.data, seed=self.config.fit.seed,
@@ -209,7 +211,7 @@ def _data_frame(data: MMMData, config: Config) -> pd.DataFrame:
     return frame
 
 
-def _aggregate_contributions(effects: Effects, freq: str) -> pd.DataFrame:
+def aggregate_contributions(effects: Effects, freq: str) -> pd.DataFrame:
     """Sum contributions per draw within each calendar bucket, then summarize (intervals stay honest)."""
     if freq not in CALENDAR_PERIODS:
         raise ValueError(f"unknown period {freq!r}; use one of {', '.join(CALENDAR_PERIODS)}")

@@ -48,6 +48,7 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
             "clv_source": finance.clv_source,
         },
         "totals": effects.totals(),
+        "contribution_totals": effects.contribution_totals(),
         "channels": channels,
         "diagnostics": fit.diagnostics.to_dict(),
         "fit_quality": effects.fit_quality(),

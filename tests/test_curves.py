@@ -73,3 +73,23 @@ def test_curve_plots_draw_every_channel(setup):
     assert [ax.get_title() for ax in fig.axes] == config.channel_names
     fig = plot_carryover(carryover_curves(posterior, config, data, scaling))
     assert len(fig.axes[0].get_lines()) == len(config.channel_names) + 2  # + the 50% and 90% guides
+
+
+def test_period_plots_and_waterfall(setup):
+    from mmm.effects import compute_effects
+    from mmm.period_plots import plot_contributions_by_period, plot_waterfall
+    from mmm.pipeline import aggregate_contributions
+
+    result, config, data, scaling, posterior = setup
+    effects = compute_effects(posterior, config, data, scaling)
+    quarterly = aggregate_contributions(effects, "quarter")
+    fig = plot_contributions_by_period(quarterly, period="quarter")
+    bars = fig.axes[0].patches
+    assert len(bars) == quarterly["period"].nunique() * (1 + len(config.channel_names))
+    totals = effects.contribution_totals()
+    # the parts add up to the total: baseline + channels = expected KPI over the window
+    parts = totals["baseline"]["mean"] + sum(totals[c]["mean"] for c in config.channel_names)
+    assert parts == pytest.approx(totals["total"]["mean"], rel=1e-12)
+    fig = plot_waterfall(totals)
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights[-1] == pytest.approx(sum(heights[:-1]), rel=1e-12)

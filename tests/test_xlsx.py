@@ -18,7 +18,7 @@ from mmm.config import Config, DiagnosticThresholds  # noqa: E402
 from mmm.data import Scaling, load_data  # noqa: E402
 from mmm.effects import compute_effects  # noqa: E402
 from mmm.fit import Diagnostics, FitResult  # noqa: E402
-from mmm.pipeline import _aggregate_contributions  # noqa: E402
+from mmm.pipeline import aggregate_contributions  # noqa: E402
 from mmm.report.xlsx import HEADER_ROW, SHEETS, TOTAL_LABEL, XlsxInputError, write_roi_xlsx  # noqa: E402
 from mmm.runs import manifest as build_manifest  # noqa: E402
 from mmm.summary import build_summary  # noqa: E402
@@ -142,7 +142,7 @@ def test_contributions_sum_per_draw_and_add_up(tmp_path, revenue_run):
         mean, lo, hi = (_column(headers, "Contribution", p) for p in ("mean", "lo", "hi"))
         assert "90%" in lo and "90%" in hi
         assert {r["Component"] for r in rows} == {"baseline", *effects.channels}
-        expected = _aggregate_contributions(effects, freq)
+        expected = aggregate_contributions(effects, freq)
         assert len(rows) == len(expected)
         for component, total in per_period.items():
             got = sum(r[mean] for r in rows if r["Component"] == component)

@@ -23,7 +23,7 @@ import jinja2
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmm import curve_plots, plots
+from mmm import curve_plots, period_plots, plots
 from mmm.report.register import ReconciliationError, assumptions_register, reconcile
 from mmm.report.summary_text import executive_summary
 
@@ -181,7 +181,10 @@ def _context(
                                              ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"]),
                             carryover=_read_csv(run_dir, "carryover.csv",
                                                 ["channel", "lag", "share_mean", "share_lo", "share_hi"]),
-                            break_even={c: v.get("break_even_spend") for c, v in summary["channels"].items()}),
+                            break_even={c: v.get("break_even_spend") for c, v in summary["channels"].items()},
+                            by_period={p: _read_csv(run_dir, f"contributions_{p}.csv", ["period", "component", "mean"])
+                                       for p in ("month", "quarter")},
+                            contribution_totals=summary.get("contribution_totals")),
         "checks": _checks(diagnostics),
         "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
         "health": _health(summary.get("health")),
@@ -368,6 +371,8 @@ def _figures(
     curves: pd.DataFrame | None = None,
     carryover: pd.DataFrame | None = None,
     break_even: Mapping[str, float | None] | None = None,
+    by_period: Mapping[str, pd.DataFrame | None] | None = None,
+    contribution_totals: Mapping[str, Any] | None = None,
 ) -> list[dict[str, str | None]]:
     """Each figure as a base64 PNG, or None with the reason it is absent."""
     figures: list[dict[str, str | None]] = []
@@ -398,6 +403,16 @@ def _figures(
         "Per channel, the cumulative share of a spend's return that has arrived after each period",
         lambda: curve_plots.plot_carryover(carryover, interval=interval, colors=colors),
         None if carryover is not None else "carryover.csv is not in this run folder.")
+    for period, table in (by_period or {}).items():
+        add(f"Contributions by {period}",
+            f"Stacked bars of baseline and channel contributions to {kpi} per {period}",
+            lambda table=table, period=period: period_plots.plot_contributions_by_period(
+                table, period=period, kpi=kpi, colors=colors),
+            None if table is not None else f"contributions_{period}.csv is not in this run folder.")
+    add("Waterfall of the window's total",
+        f"From the baseline to the total expected {kpi} over the window, one step per channel",
+        lambda: period_plots.plot_waterfall(contribution_totals, kpi=kpi, colors=colors),
+        None if contribution_totals else "contribution_totals is not in summary.json of this run.")
     has_parts = {"roas_immediate_mean", "roas_lasting_mean"} <= set(roi.columns)
     add("Immediate vs lasting return",
         "Per channel, the ROAS that arrives in the same period and the part that arrives later",

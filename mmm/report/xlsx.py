@@ -10,7 +10,7 @@ Sheets, in order:
   reads it as a table.
 - **Contributions (month)** / **Contributions (quarter)** — baseline and each
   channel per calendar bucket, summed per posterior draw before summarizing
-  (:func:`mmm.pipeline._aggregate_contributions`), same two-row layout.
+  (:func:`mmm.pipeline.aggregate_contributions`), same two-row layout.
 - **Assumptions** — every finance input with its source, plus interval mass,
   window, KPI and currency.
 - **Provenance** — run id, timestamps, data and config hashes, seed, sampler
@@ -42,10 +42,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from mmm.effects import Effects, summarize
 
-# _aggregate_contributions is private to the pipeline, but it *is* the one definition of
-# "contributions per calendar bucket, summed per draw"; reusing it keeps the CSV, the
-# report and this workbook on the same numbers.
-from mmm.pipeline import CALENDAR_PERIODS, _aggregate_contributions
+# aggregate_contributions is the one definition of "contributions per calendar bucket,
+# summed per draw"; reusing it keeps the CSV, the report and this workbook on the same numbers.
+from mmm.pipeline import CALENDAR_PERIODS, aggregate_contributions
 
 SHEETS = ("ROI", "Contributions (month)", "Contributions (quarter)", "Assumptions", "Provenance")
 TOTAL_LABEL = "All media"
@@ -278,7 +277,7 @@ def _roi_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, Any], unit
 
 
 def _contributions_sheet(ws: Worksheet, effects: Effects, freq: str, units: _Units, warning: str | None) -> None:
-    table = _aggregate_contributions(effects, freq)
+    table = aggregate_contributions(effects, freq)
     buckets = pd.Series(effects.dates).dt.to_period(CALENDAR_PERIODS[freq]).astype(str).value_counts()
     headers = ["Period", "Component", "Data periods", *units.stat_headers("Contribution", units.kpi_unit)]
     formats = ["@", "@", "0", AMOUNT, AMOUNT, AMOUNT]

@@ -1,0 +1,61 @@
+"""Contributions by calendar period (stacked bars) and the waterfall of the window's total."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mmm.plots import BASELINE_COLOR, _figure, _require_columns, channel_colors
+
+
+def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter", kpi: str = "KPI",
+                                 colors: Mapping[str, str] | None = None) -> Figure:
+    """Stacked bars of mean contributions per calendar period (``mmm.pipeline.aggregate_contributions``)."""
+    _require_columns(table, ["period", "component", "mean"], "contributions")
+    wide = table.pivot(index="period", columns="component", values="mean")
+    components = ["baseline", *[c for c in dict.fromkeys(table["component"]) if c != "baseline"]]
+    wide = wide[components]
+    colors = dict(colors) if colors is not None else channel_colors(components[1:])
+    fig, ax = _figure(max(6.0, 0.35 * len(wide) + 2), 3.6)
+    bottom = np.zeros(len(wide))
+    x = np.arange(len(wide))
+    for component in components:
+        values = wide[component].to_numpy()
+        ax.bar(x, values, bottom=bottom, color=BASELINE_COLOR if component == "baseline" else colors.get(component),
+               label=component, width=0.8)
+        bottom = bottom + values
+    step = max(1, len(wide) // 12)
+    ax.set_xticks(x[::step], [str(p) for p in wide.index[::step]], rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel(f"{kpi} per {period}")
+    ax.set_title(f"Contributions to {kpi} by {period} (posterior means)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def plot_waterfall(totals: Mapping[str, Mapping[str, float]], *, kpi: str = "KPI",
+                   colors: Mapping[str, str] | None = None) -> Figure:
+    """From baseline to the window's total expected KPI, one step per channel (mean, with interval whiskers)."""
+    steps = [k for k in totals if k not in ("total",)]
+    if "baseline" not in steps or "total" not in totals:
+        raise ValueError("contribution totals need 'baseline' and 'total' entries (summary.json contribution_totals)")
+    steps = ["baseline", *[k for k in steps if k != "baseline"]]
+    colors = dict(colors) if colors is not None else channel_colors(steps[1:])
+    fig, ax = _figure(7.0, 3.6)
+    level = 0.0
+    for i, name in enumerate(steps):
+        stats = totals[name]
+        mean = float(stats["mean"])
+        color = BASELINE_COLOR if name == "baseline" else colors.get(name)
+        ax.bar(i, mean, bottom=level, color=color, width=0.7)
+        ax.errorbar(i, level + mean, yerr=[[mean - float(stats["lo"])], [float(stats["hi"]) - mean]],
+                    color="black", capsize=3, linewidth=1)
+        level += mean
+    total = totals["total"]
+    ax.bar(len(steps), float(total["mean"]), color="#555555", width=0.7)
+    ax.set_xticks(range(len(steps) + 1), [*steps, "total"], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"{kpi} over the window")
+    ax.set_title(f"Where the window's {kpi} comes from (means; whiskers: interval of each part)")
+    return fig
