@@ -443,6 +443,11 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str) -> FinanceSpec:
                           f"e.g. average order value) is required to turn KPI into revenue")
     if value is not None and value <= 0:
         raise ConfigError(f"{source}: finance.value_per_kpi must be positive; got {value!r}")
+    if clv is not None and clv <= 0:
+        raise ConfigError(f"{source}: finance.clv (value of an acquired customer) must be positive; got {clv!r}")
+    if clv is not None and kpi_type != "count":
+        raise ConfigError(f"{source}: finance.clv needs a KPI that counts customers (data.kpi_type: count); "
+                          f"with a revenue KPI there is no customer count to value")
     return FinanceSpec(
         currency=str(raw.get("currency", "USD")),
         gross_margin=margin,

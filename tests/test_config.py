@@ -191,6 +191,8 @@ def test_round_trip_through_yaml_is_exact(tmp_path):
     raw["channels"]["tv"] = {"spend": "tv_spend", "priors": {"alpha": {"dist": "Beta", "alpha": 5, "beta": 2}}}
     raw["window"] = {"start": "2023-01-02", "end": "2023-12-25"}
     raw["report"] = {"interval": 0.8}
+    raw["data"]["kpi_type"] = "count"  # a CLV values acquired customers, so the KPI counts them
+    raw["finance"]["value_per_kpi"] = 45.0
     raw["finance"]["clv"] = {"value": 120, "source": "CRM cohort study", "owner": "finance"}
     config = Config.from_dict(raw, base_dir=tmp_path, source="orig.yaml")
     resolved = config.to_dict()
@@ -652,3 +654,13 @@ def test_silent_misreadings_are_errors():
     assert "finance.hurdle_rate must be a number" in config_error(small(finance={"hurdle_rate": "8%"}))
     assert "data.min_periods must be a positive whole number" in config_error(
         small(data={"path": "d.csv", "date": "date", "kpi": "revenue", "min_periods": "ten"}))
+
+
+def test_clv_must_be_positive_and_needs_a_customer_count():
+    assert "finance.clv (value of an acquired customer) must be positive" in config_error(
+        small(data={"path": "d.csv", "date": "date", "kpi": "customers", "kpi_type": "count"},
+              finance={"value_per_kpi": 80, "clv": -5}))
+    assert "needs a KPI that counts customers" in config_error(small(finance={"clv": 300}))
+    ok = Config.from_dict(small(data={"path": "d.csv", "date": "date", "kpi": "customers", "kpi_type": "count"},
+                                finance={"value_per_kpi": 80, "clv": {"value": 300, "source": "CRM 2025"}}))
+    assert ok.finance.clv == 300 and ok.finance.clv_source == "CRM 2025"
