@@ -119,6 +119,9 @@ class FinanceSpec:
     currency: str = "USD"
     gross_margin: float | None = None
     gross_margin_source: str | None = None
+    # per-channel margins (e.g. channels selling different product lines); others use gross_margin
+    gross_margin_by_channel: Mapping[str, float] = field(default_factory=dict)
+    gross_margin_by_channel_source: Mapping[str, str] = field(default_factory=dict)
     value_per_kpi: float = 1.0
     value_per_kpi_source: str | None = None
     hurdle_rate: float = 0.0
@@ -129,6 +132,10 @@ class FinanceSpec:
     def margin(self) -> float:
         """Margin used in profit ROI: 1.0 when finance did not give one (and the report says so)."""
         return 1.0 if self.gross_margin is None else self.gross_margin
+
+    def margin_for(self, channel: str) -> float:
+        """The margin applied to ``channel``'s return: its own if given, else :attr:`margin`."""
+        return float(self.gross_margin_by_channel.get(channel, self.margin))
 
 
 @dataclass(frozen=True)
@@ -234,7 +241,8 @@ class Config:
             "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
                       "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
                       "priors": model_priors},
-            "finance": {k: getattr(self.finance, k) for k in FinanceSpec.__dataclass_fields__},
+            "finance": {k: (dict(v) if isinstance(v := getattr(self.finance, k), Mapping) else v)
+                        for k in FinanceSpec.__dataclass_fields__},
             "fit": _asdict_fit(self.fit),
             "diagnostics": {k: getattr(self.diagnostics, k) for k in DiagnosticThresholds.__dataclass_fields__},
             "window": {"start": self.window[0], "end": self.window[1]},
@@ -281,7 +289,8 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
     if isinstance(controls, str) or not all(isinstance(c, str) for c in controls):
         raise ConfigError(f"{source}: `controls` is a list of column names, e.g. [price_index, promo]")
     data = _data_spec(raw["data"], base_dir, source)
-    finance = _finance_spec(raw.get("finance") or {}, data.kpi_type, source)
+    channel_names = tuple(str(c) for c in raw["channels"]) if isinstance(raw["channels"], Mapping) else ()
+    finance = _finance_spec(raw.get("finance") or {}, data.kpi_type, source, channel_names)
     return Config(
         data=data,
         channels=_channel_specs(raw["channels"], defaults, source),
@@ -426,10 +435,38 @@ def _finance_value(raw: Mapping, key: str, source: str) -> tuple[Any, str | None
     return value, provenance
 
 
-def _finance_spec(raw: Mapping, kpi_type: str, source: str) -> FinanceSpec:
+def _margins_by_channel(raw: Mapping, channels: tuple[str, ...], source: str
+                        ) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+    """Split ``gross_margin: {tv: 0.5, search: {value: 0.7, source: ...}, default: 0.6}`` from the scalar forms."""
+    written = raw.get("gross_margin")
+    by_channel = dict(raw.get("gross_margin_by_channel") or {})
+    by_source = dict(raw.get("gross_margin_by_channel_source") or {})
+    raw = dict(raw)
+    if isinstance(written, Mapping) and "value" not in written and any(k in channels for k in written):
+        raw["gross_margin"] = written.get("default")
+        for name, entry in written.items():
+            if name != "default":
+                by_channel[name] = entry
+    unknown = [c for c in by_channel if c not in channels]
+    if unknown:
+        raise ConfigError(f"{source}: finance.gross_margin names channel(s) {', '.join(map(str, unknown))} that are "
+                          f"not in `channels` ({', '.join(channels)}); fix the name or remove it")
+    margins = {}
+    for name, entry in by_channel.items():
+        value, provenance = _finance_value({**raw, "gross_margin": entry}, "gross_margin", source)
+        if value is None or not 0 < value <= 1:
+            raise ConfigError(f"{source}: finance.gross_margin for {name} is a share in (0, 1], e.g. 0.6; "
+                              f"got {value!r}")
+        margins[name] = value
+        by_source[name] = by_source.get(name) or provenance
+    return raw, margins, {c: by_source[c] for c in margins}
+
+
+def _finance_spec(raw: Mapping, kpi_type: str, source: str, channels: tuple[str, ...] = ()) -> FinanceSpec:
     keyed = ("gross_margin", "value_per_kpi", "clv")
-    _no_unknown(raw, ("currency", "hurdle_rate", "owner", *keyed, *(f"{k}_source" for k in keyed)),
-                source, "finance")
+    _no_unknown(raw, ("currency", "hurdle_rate", "owner", "gross_margin_by_channel", "gross_margin_by_channel_source",
+                      *keyed, *(f"{k}_source" for k in keyed)), source, "finance")
+    raw, channel_margins, channel_sources = _margins_by_channel(raw, channels, source)
     margin, margin_source = _finance_value(raw, "gross_margin", source)
     value, value_source = _finance_value(raw, "value_per_kpi", source)
     clv, clv_source = _finance_value(raw, "clv", source)
@@ -452,6 +489,8 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str) -> FinanceSpec:
         currency=str(raw.get("currency", "USD")),
         gross_margin=margin,
         gross_margin_source=margin_source,
+        gross_margin_by_channel=channel_margins,
+        gross_margin_by_channel_source=channel_sources,
         value_per_kpi=1.0 if value is None else value,
         value_per_kpi_source=value_source if value is not None else "KPI is revenue",
         hurdle_rate=_number(raw.get("hurdle_rate", 0.0), "finance.hurdle_rate", source,

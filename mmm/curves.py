@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -63,12 +65,16 @@ def response_curves(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     return pd.DataFrame(rows)
 
 
-def break_even_spend(curves: pd.DataFrame, margin: float) -> dict[str, float | None]:
-    """Per channel, the spend where mean value x margin = spend on the curve (None if it never crosses)."""
+def break_even_spend(curves: pd.DataFrame, margin: float | Mapping[str, float]) -> dict[str, float | None]:
+    """Per channel, the spend where mean value x margin = spend on the curve (None if it never crosses).
+
+    ``margin`` is one gross margin, or one per channel.
+    """
     out: dict[str, float | None] = {}
     for channel, curve in curves.groupby("channel", sort=False):
+        channel_margin = margin[channel] if isinstance(margin, Mapping) else margin
         curve = curve.sort_values("spend")
-        profit = curve["value_mean"].to_numpy() * margin - curve["spend"].to_numpy()
+        profit = curve["value_mean"].to_numpy() * channel_margin - curve["spend"].to_numpy()
         spend = curve["spend"].to_numpy()
         out[channel] = None
         # the last point (beyond zero spend) where profit turns from positive to negative

@@ -221,13 +221,14 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
                                 where=incremental_kpi != 0)
 
     weights = weights_by_channel(channels, params)
+    margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
     baseline = _baseline(draws, config, design)
     n_periods = data.n_periods
     contributions = actual[:, :n_periods, :]
     return Effects(
         channels=config.channel_names, dates=data.dates, window=(start, end), interval=config.interval,
         spend=spend_w, incremental_kpi=incremental_kpi, incremental_value=incremental_value, roas=roas,
-        profit_roi=roas * config.finance.margin - 1.0, mroas=mroas, immediate_share=immediate_share,
+        profit_roi=roas * margins - 1.0, mroas=mroas, immediate_share=immediate_share,
         in_window_share=np.divide(incremental_t[:, in_w_ext, :].sum(axis=1), incremental_kpi,
                                   out=np.ones_like(incremental_kpi), where=incremental_kpi != 0),
         payback_50=payback_periods(weights, 0.5).astype(float), payback_90=payback_periods(weights, 0.9).astype(float),

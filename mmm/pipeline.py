@@ -110,7 +110,8 @@ class FittedMMM:
         return carryover_curves(self.posterior, self.config, self.data, self.scaling)
 
     def break_even_spend(self) -> dict[str, float | None]:
-        return break_even_spend(self.response_curves(), self.config.finance.margin)
+        margins = {c: self.config.finance.margin_for(c) for c in self.config.channel_names}
+        return break_even_spend(self.response_curves(), margins)
 
     def summary(self) -> dict[str, Any]:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))

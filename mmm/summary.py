@@ -21,6 +21,7 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
         for metric in Effects.PER_CHANNEL:
             entry[metric] = summarize(effects.metric(metric)[:, k], effects.interval)
         entry["p_profitable"] = float(p_profitable[k])
+        entry["gross_margin"] = finance.margin_for(name)
         if finance.clv is not None and config.data.kpi_type == "count":
             entry["roas_clv"] = summarize(effects.incremental_kpi[:, k] * finance.clv / effects.spend[k],
                                           effects.interval)
@@ -41,6 +42,8 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
             "currency": finance.currency,
             "gross_margin": finance.margin,
             "gross_margin_source": finance.gross_margin_source or MARGIN_DEFAULT_NOTE,
+            "gross_margin_by_channel": dict(finance.gross_margin_by_channel),
+            "gross_margin_by_channel_source": dict(finance.gross_margin_by_channel_source),
             "value_per_kpi": finance.value_per_kpi,
             "value_per_kpi_source": finance.value_per_kpi_source,
             "hurdle_rate": finance.hurdle_rate,

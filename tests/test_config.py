@@ -177,7 +177,8 @@ def test_to_dict_fills_every_default(tmp_path):
                                  "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()}}
     assert resolved["finance"] == {"currency": "USD", "gross_margin": 0.6, "gross_margin_source": "config",
                                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue",
-                                   "hurdle_rate": 0.0, "clv": None, "clv_source": None}
+                                   "hurdle_rate": 0.0, "clv": None, "clv_source": None,
+                                   "gross_margin_by_channel": {}, "gross_margin_by_channel_source": {}}
     assert resolved["fit"] == {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1, "sampler": "nutpie",
                                "target_accept": 0.9, "adaptation": "diag"}
     assert resolved["diagnostics"] == {"max_rhat": 1.01, "min_ess_bulk_per_chain": 100.0, "max_divergences": 0}
@@ -664,3 +665,20 @@ def test_clv_must_be_positive_and_needs_a_customer_count():
     ok = Config.from_dict(small(data={"path": "d.csv", "date": "date", "kpi": "customers", "kpi_type": "count"},
                                 finance={"value_per_kpi": 80, "clv": {"value": 300, "source": "CRM 2025"}}))
     assert ok.finance.clv == 300 and ok.finance.clv_source == "CRM 2025"
+
+
+def test_gross_margin_per_channel():
+    raw = small(channels={"tv": "tv_spend", "search": "search_spend"},
+                finance={"gross_margin": {"tv": 0.5, "search": {"value": 0.7, "source": "e-com P&L", "owner": "FP&A"},
+                                          "default": 0.6}})
+    finance = Config.from_dict(raw).finance
+    assert finance.margin_for("tv") == 0.5 and finance.margin_for("search") == 0.7 and finance.margin == 0.6
+    assert finance.gross_margin_by_channel_source["search"] == "e-com P&L, FP&A"
+    # round trip through the resolved config
+    again = Config.from_dict(Config.from_dict(raw).to_dict())
+    assert again.finance == finance
+    # a typo in a channel name, or a margin out of range, is an error
+    raw["finance"]["gross_margin"]["tvv"] = 0.4
+    assert "names channel(s) tvv" in config_error(raw)
+    raw["finance"]["gross_margin"] = {"tv": 1.5}
+    assert "gross_margin for tv is a share in (0, 1]" in config_error(raw)

@@ -163,3 +163,15 @@ def test_model_graph_media_equals_numpy_media_for_mixed_kinds():
     numpy_values = media.contributions(design.spend, config.channels, params)
     np.testing.assert_allclose(graph_values, numpy_values, rtol=1e-10, atol=1e-14)
     assert np.all(numpy_values.max(axis=0) > 0)  # every channel contributes: a real comparison
+
+
+def test_per_channel_gross_margin_drives_each_channels_profit_roi():
+    result, _, data, scaling = _setup(SynthSpec(seed=0))
+    raw = dict(result.config)
+    raw["finance"] = {"gross_margin": {"tv": 0.3, "search": 0.8, "default": 0.5}}
+    config = Config.from_dict(raw)
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
+    truth = result.truth["figures"]
+    for k, channel in enumerate(effects.channels):
+        margin = {"tv": 0.3, "search": 0.8}.get(channel, 0.5)
+        assert effects.profit_roi[0, k] == pytest.approx(truth[channel]["roas"] * margin - 1, rel=RTOL)

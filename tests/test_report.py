@@ -248,3 +248,12 @@ def test_health_card_is_rendered_from_summary(tmp_path):
     assert "Model health card: FAIL" in html
     assert "Are the model&#39;s errors random over time?" in html and "Durbin-Watson 0.55" in html
     assert "&gt; 0.6" in html and "&lt; 0.1" in html and "0.71" in html
+
+
+def test_per_channel_margins_are_printed_with_their_source(tmp_path):
+    run = make_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["finance"]["gross_margin_by_channel"] = {"tv": 0.45}
+    summary["finance"]["gross_margin_by_channel_source"] = {"tv": "broadcast P&L"}
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert "per channel: tv 45% (source: broadcast P&amp;L)" in render_report(run)

@@ -246,11 +246,12 @@ def test_changing_a_summary_figure_changes_its_cell(run_dir, key, stat, new_valu
     else:
         summary["channels"]["tv"][key][stat] = new_value
     (run_dir / "summary.json").write_text(json.dumps(summary))
-    after = roi_table(render_report(run_dir))["tv"]
+    html = render_report(run_dir)
+    after = roi_table(html)["tv"]
     changed = [h for h in after if after[h] != before[h]]
     assert [column_key(h) for h in changed] == [key], f"expected only the {key} cell to change, got {changed}"
     assert cell_part in after[changed[0]]
-    assert compare_roi_table(render_report(run_dir), summary) == []
+    assert compare_roi_table(html, summary) == []
 
 
 def test_a_report_that_disagrees_with_summary_json_is_caught(run_dir):

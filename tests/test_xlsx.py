@@ -167,8 +167,9 @@ def test_assumptions_and_provenance(tmp_path, revenue_run):
     for label in ("Currency", "Value per KPI unit", "Customer lifetime value"):
         assert any(k.startswith(f"Finance: {label}") for k in assumptions), label
     assert next(v for k, v in assumptions.items() if k.startswith("Finance: Customer lifetime"))[0] == "not set"
-    assert len([k for k in assumptions if k.startswith("Finance: ")]) == len(
-        [k for k in summary["finance"] if not k.endswith("_source")])
+    scalar_inputs = [k for k in summary["finance"] if not k.endswith("_source") and k != "gross_margin_by_channel"]
+    assert len([k for k in assumptions if k.startswith("Finance: ")]) == (
+        len(scalar_inputs) + len(summary["finance"]["gross_margin_by_channel"]))
     assert assumptions["Interval mass (equal-tailed posterior interval)"][0] == 0.9
     assert assumptions["Analysis window start"][0] == summary["window"]["start"]
     assert assumptions["KPI"][0] == summary["kpi"]

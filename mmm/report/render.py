@@ -298,6 +298,9 @@ def _finance(finance: Mapping[str, Any], currency: str, kpi: str) -> dict[str, A
         "currency": finance.get("currency") or currency or MISSING,
         "kpi": kpi,
         "recorded": bool(finance),
+        "by_channel": "; ".join(
+            f"{c} {_share(m)} (source: {(finance.get('gross_margin_by_channel_source') or {}).get(c) or 'not recorded'})"
+            for c, m in (finance.get("gross_margin_by_channel") or {}).items()),
     }
 
 

@@ -311,6 +311,12 @@ def _assumptions_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, An
     _header(ws, headers, row=1)
     finance = dict(summary.get("finance") or {})
     rows: list[tuple[str, Any, str, str]] = []
+    by_channel = finance.pop("gross_margin_by_channel", None) or {}
+    by_channel_source = finance.pop("gross_margin_by_channel_source", None) or {}
+    # per-channel margins override the default margin for that channel
+    channel_rows = [(f"Finance: gross margin, {channel}", float(margin),
+                     str(by_channel_source.get(channel) or "no source recorded in the config"), "0.0%")
+                    for channel, margin in by_channel.items()]
     for key, value in finance.items():
         if key.endswith("_source") and key[: -len("_source")] in finance:
             continue  # shown beside its value
@@ -324,6 +330,7 @@ def _assumptions_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, An
         else:
             source = source or "no source recorded in the config"
         rows.append((f"Finance: {label}", value, str(source), fmt))
+    rows += channel_rows
     window = summary.get("window") or {}
     rows += [
         ("Interval mass (equal-tailed posterior interval)", effects.interval, "report setting", "0%"),
