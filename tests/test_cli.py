@@ -222,3 +222,18 @@ def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys)
     assert {"geometric_alpha", "logistic_lam", "channel_coef"} <= names
     assert {"hill_half_saturation", "hill_slope"} <= names  # search's own saturation
     assert list(model.coords["channel_hill"]) == ["search"] and list(model.coords["channel_logistic"]) == ["tv"]
+
+
+@pytest.mark.slow
+def test_an_under_sampled_fit_reports_with_warnings_on_every_roi_section(synth_dir, tmp_path):
+    run = tmp_path / "undersampled"
+    code = main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), "--draws", "15", "--tune", "15",
+                 "--chains", "2", "--no-progress"])
+    assert code == 1  # fitted, but the diagnostics gate failed
+    html = (run / "report.html").read_text()
+    banner = "Diagnostics failed: these figures are not trustworthy yet."
+    assert html.count(banner) >= 4
+    for section in ('id="roi"', 'id="plots"', "Immediate vs lasting return and payback"):
+        start = html.index(section)
+        assert banner in html[start:start + 3000], section
+    assert "Caution" in html or "Warning" in html  # the executive summary says it first, in words

@@ -172,7 +172,7 @@ def test_no_banner_when_diagnostics_pass(ok_report):
 
 def test_banner_at_top_and_above_roi_table_when_diagnostics_fail(tmp_path):
     html = write_report(make_run(tmp_path, ok=False)).read_text(encoding="utf-8")
-    assert html.count(BANNER) == 2
+    assert html.count(BANNER) == 4  # top, ROI table, figures, immediate-vs-lasting table
     first_banner = html.index(BANNER)
     roi_heading = html.index("Return on media spend")
     roi_table = html.index("<table", roi_heading)
@@ -257,3 +257,18 @@ def test_per_channel_margins_are_printed_with_their_source(tmp_path):
     summary["finance"]["gross_margin_by_channel_source"] = {"tv": "broadcast P&L"}
     (run / "summary.json").write_text(json.dumps(summary))
     assert "per channel: tv 45% (source: broadcast P&amp;L)" in render_report(run)
+
+
+def test_a_failed_health_check_puts_the_banner_on_every_roi_section(tmp_path):
+    run = make_run(tmp_path)  # diagnostics pass...
+    summary = json.loads((run / "summary.json").read_text())
+    summary["health"] = {"overall": "FAIL", "checks": [
+        {"name": "roas_mean", "what": "Are the returns believable?", "value": 80.0, "review": 20, "fail": 50,
+         "worse": "above", "status": "FAIL", "detail": "mean ROAS: tv 80"}]}
+    (run / "summary.json").write_text(json.dumps(summary))
+    html = render_report(run)  # ...but the health card fails
+    banner = "A model health check failed"
+    assert html.count(banner) == 4 and "Are the returns believable? — mean ROAS: tv 80" in html
+    for section in ('id="roi"', 'id="plots"', "Immediate vs lasting return and payback"):
+        start = html.index(section)
+        assert banner in html[start:start + 3000], section

@@ -188,6 +188,8 @@ def _context(
         "checks": _checks(diagnostics),
         "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
         "health": _health(summary.get("health")),
+        "health_failed": (summary.get("health") or {}).get("overall") == "FAIL",
+        "untrusted": diagnostics.get("ok") is not True or (summary.get("health") or {}).get("overall") == "FAIL",
         "exec": executive_summary(summary),
         **_register(run_dir),
         "provenance": _provenance(manifest),
