@@ -272,3 +272,16 @@ def test_a_failed_health_check_puts_the_banner_on_every_roi_section(tmp_path):
     for section in ('id="roi"', 'id="plots"', "Immediate vs lasting return and payback"):
         start = html.index(section)
         assert banner in html[start:start + 3000], section
+
+
+def test_clv_basis_roas_column_appears_beside_first_purchase_roas(tmp_path):
+    run = make_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    assert "ROAS, CLV basis" not in render_report(run)
+    for figures in summary["channels"].values():
+        figures["roas_clv"] = {"mean": 7.25, "median": 7.2, "lo": 5.5, "hi": 9.0}
+    (run / "summary.json").write_text(json.dumps(summary))
+    html = render_report(run)
+    roi_section = html[html.index('id="roi"'):html.index('id="plots"')]
+    assert "ROAS, CLV basis" in roi_section
+    assert roi_section.count("7.25 (5.50 to 9.00)") == len(summary["channels"])

@@ -119,7 +119,7 @@ def column_key(header: str) -> str | None:
     if h.startswith("incremental"):
         return "incremental_kpi"
     if "clv" in h or "customer" in h:
-        return "clv_roas"
+        return "roas_clv"
     if h.startswith("marginal") or h.startswith("mroas"):
         return "mroas"
     if h.startswith("profit roi"):

@@ -173,6 +173,7 @@ def _context(
         "currency": currency,
         "kpi": kpi,
         "roi_rows": [_roi_row(name, summary["channels"][name]) for name in channels],
+        "has_clv": any("roas_clv" in summary["channels"][name] for name in channels),
         "total_row": _total_row(summary.get("totals")),
         "finance": _finance(finance, currency, kpi),
         "carryover_rows": _carryover_rows(summary["channels"]),
@@ -259,6 +260,7 @@ def _roi_row(name: str, figures: Mapping[str, Any]) -> dict[str, str]:
         "mroas": _with_interval(figures.get("mroas"), _ratio),
         "immediate_share": _with_interval(figures.get("immediate_share"), _share),
         "p_profitable": _share(figures.get("p_profitable")),
+        "roas_clv": _with_interval(figures.get("roas_clv"), _ratio),
     }
 
 
