@@ -171,6 +171,7 @@ class Config:
     diagnostics: DiagnosticThresholds = DiagnosticThresholds()
     window: tuple[str | None, str | None] = (None, None)
     interval: float = 0.9
+    holdout_periods: int = 0  # last periods kept out of the likelihood to check out-of-sample fit
     name: str = "mmm"
     source: str = "<dict>"  # where the config came from, for messages
 
@@ -247,6 +248,7 @@ class Config:
             "diagnostics": {k: getattr(self.diagnostics, k) for k in DiagnosticThresholds.__dataclass_fields__},
             "window": {"start": self.window[0], "end": self.window[1]},
             "report": {"interval": self.interval},
+            "holdout": {"periods": self.holdout_periods},
         }
 
     def to_yaml(self) -> str:
@@ -258,7 +260,8 @@ class Config:
 
 # ---- parsing ----------------------------------------------------------------------
 
-TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report")
+TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report",
+            "holdout")
 
 
 def _parse(raw: Any, base_dir: Path, source: str) -> Config:
@@ -301,6 +304,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         diagnostics=_thresholds(raw.get("diagnostics") or {}, source),
         window=(_iso(window.get("start"), source), _iso(window.get("end"), source)),
         interval=interval,
+        holdout_periods=_holdout(raw.get("holdout") or {}, source),
         name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
     )
@@ -498,6 +502,15 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str, channels: tuple[str,
         clv=clv,
         clv_source=clv_source,
     )
+
+
+def _holdout(raw: Any, source: str) -> int:
+    _no_unknown(raw, ("periods",), source, "holdout")
+    periods = raw.get("periods", 0)
+    if not _is_whole(periods) or periods < 0:
+        raise ConfigError(f"{source}: holdout.periods is a whole number of final periods to keep out of the fit "
+                          f"(e.g. 8), or 0; got {periods!r}")
+    return int(periods)
 
 
 def _whole(value: Any, key: str, source: str) -> int | None:

@@ -47,6 +47,7 @@ class Effects:
     gross_margin: float
     hurdle_rate: float
     chains: int = 1  # draws are chain-major: reshape(chains, -1) restores (chain, draw)
+    n_train: int | None = None  # periods in the likelihood; the rest were a holdout
 
     # ---- derived per-draw figures --------------------------------------------------
     @property
@@ -128,14 +129,18 @@ class Effects:
         out["total"] = summarize(self.mu[:, w].sum(axis=1), self.interval)
         return out
 
-    def fit_quality(self) -> dict[str, float]:
+    def fit_quality(self) -> dict[str, Any]:
+        """R², MAPE and residual sd of the posterior-mean fit: in sample, and on the holdout if any."""
+        n_train = self.n_train or len(self.actual)
         fitted = self.mu.mean(axis=0)
-        residual = self.actual - fitted
-        total = self.actual - self.actual.mean()
-        nonzero = self.actual != 0
-        return {"r2": float(1 - (residual @ residual) / (total @ total)),
-                "mape": float(np.mean(np.abs(residual[nonzero] / self.actual[nonzero]))),
-                "residual_sd": float(residual.std(ddof=1))}
+        quality: dict[str, Any] = _accuracy(self.actual[:n_train], fitted[:n_train])
+        if n_train < len(self.actual):
+            lo, hi = _quantiles(self.mu[:, n_train:], self.interval)
+            held = self.actual[n_train:]
+            quality["holdout"] = {**_accuracy(held, fitted[n_train:]), "periods": int(len(held)),
+                                  "start": self.dates[n_train].date().isoformat(),
+                                  "share_inside_mean_interval": float(np.mean((held >= lo) & (held <= hi)))}
+        return quality
 
     def totals(self) -> dict[str, Any]:
         spend = float(self.spend.sum())
@@ -144,6 +149,15 @@ class Effects:
         return {"spend": spend, "incremental_kpi": summarize(inc, self.interval),
                 "incremental_value": summarize(value, self.interval),
                 "roas": summarize(value / spend, self.interval)}
+
+
+def _accuracy(actual: np.ndarray, fitted: np.ndarray) -> dict[str, float]:
+    residual = actual - fitted
+    total = actual - actual.mean()
+    nonzero = actual != 0
+    return {"r2": float(1 - (residual @ residual) / (total @ total)),
+            "mape": float(np.mean(np.abs(residual[nonzero] / actual[nonzero]))),
+            "residual_sd": float(residual.std(ddof=1)) if len(residual) > 1 else float("nan")}
 
 
 def summarize(values: np.ndarray, interval: float) -> dict[str, float]:

@@ -180,12 +180,19 @@ def _convergence(d: Diagnostics, n_draws: int, t: HealthThresholds) -> list[Chec
 
 def _fit(effects: Effects, t: HealthThresholds) -> list[Check]:
     q = effects.fit_quality()
-    return [
+    checks = [
         _check("r2", "How much of the KPI's ups and downs does the model explain? (R², in sample; 1 is all)",
                q["r2"], t.r2_review, t.r2_fail, worse="below"),
         _check("mape", "How far off is the fitted KPI in a typical period? (mean absolute % error, in sample)",
                q["mape"], t.mape_review, t.mape_fail, detail=f"residual sd {q['residual_sd']:,.2f} KPI units"),
     ]
+    if "holdout" in q:
+        held = q["holdout"]
+        checks.append(_check(
+            "holdout_mape", "How far off is the model on periods it never saw? (mean absolute % error on the "
+            "holdout)", held["mape"], t.mape_review, t.mape_fail,
+            detail=f"{held['periods']} periods from {held['start']}; in-sample MAPE {q['mape']:.1%}"))
+    return checks
 
 
 def _negative_baseline(effects: Effects, t: HealthThresholds) -> Check:

@@ -25,8 +25,12 @@ from mmm.priors import Prior
 from mmm.transforms import lag_stack
 
 
-def build_model(config: Config, design: Design) -> pm.Model:
-    """Build the PyMC model for ``config`` on ``design`` (model units)."""
+def build_model(config: Config, design: Design, n_train: int | None = None) -> pm.Model:
+    """Build the PyMC model for ``config`` on ``design`` (model units).
+
+    With ``n_train``, only the first ``n_train`` periods enter the likelihood (a holdout);
+    the rest still carry spend into the adstock and are predicted, not fitted.
+    """
     if list(design.channels) != config.channel_names:
         raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
     coords = {
@@ -45,7 +49,9 @@ def build_model(config: Config, design: Design) -> pm.Model:
         max_lag = max(c.max_lag for c in config.channels)
         model.add_coord("lag", np.arange(max_lag))
         spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag), dims=("date", "channel", "lag"))
-        kpi = pm.Data("kpi", design.kpi, dims="date")
+        n_fit = design.n_periods if n_train is None else n_train
+        model.add_coord("fit_date", np.asarray(design.dates)[:n_fit])
+        kpi = pm.Data("kpi", design.kpi[:n_fit], dims="fit_date")
 
         mu = opts.prior("intercept").to_pymc("intercept")
         if opts.trend:
@@ -66,9 +72,9 @@ def build_model(config: Config, design: Design) -> pm.Model:
         sigma = opts.prior("sigma").to_pymc("sigma")
         if opts.likelihood == "student_t":
             nu = opts.prior("nu").to_pymc("nu")
-            pm.StudentT("kpi_obs", nu=nu, mu=mu, sigma=sigma, observed=kpi, dims="date")
+            pm.StudentT("kpi_obs", nu=nu, mu=mu[:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
         else:
-            pm.Normal("kpi_obs", mu=mu, sigma=sigma, observed=kpi, dims="date")
+            pm.Normal("kpi_obs", mu=mu[:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
     return model
 
 

@@ -12,7 +12,7 @@ Notebooks and the CLI both go through here::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -187,17 +187,32 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
 
     t0 = time.perf_counter()
     mmm_data = data if isinstance(data, MMMData) else load(config, data)
+    n_train = _training_periods(config, mmm_data)
+    if n_train < mmm_data.n_periods and config.window[1] is None:
+        # the figures describe the fitted periods; the holdout only tests the fit
+        config = replace(config, window=(config.window[0], mmm_data.dates[n_train - 1].date().isoformat()))
     check_window(config, mmm_data)
-    scaling = scaling or Scaling.compute(mmm_data)
+    scaling = scaling or Scaling.compute(mmm_data.slice(end=mmm_data.dates[n_train - 1]))
     design = build_design(mmm_data, scaling, config.model.seasonality_order)
-    model = build_model(config, design)
+    model = build_model(config, design, n_train=n_train)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress)
     t2 = time.perf_counter()
     effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)
+    effects.n_train = n_train
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
     return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings)
+
+
+def _training_periods(config: Config, data: MMMData) -> int:
+    """Periods that enter the likelihood: all but ``holdout.periods`` final ones."""
+    n_train = data.n_periods - config.holdout_periods
+    minimum = 26 if data.freq == "W" else 90
+    if config.holdout_periods and n_train < minimum:
+        raise ConfigError(f"{config.source}: holdout.periods={config.holdout_periods} leaves {n_train} periods to fit; "
+                          f"keep at least {minimum} (shorten the holdout)")
+    return n_train
 
 
 def _data_frame(data: MMMData, config: Config) -> pd.DataFrame:

@@ -237,3 +237,25 @@ def test_an_under_sampled_fit_reports_with_warnings_on_every_roi_section(synth_d
         start = html.index(section)
         assert banner in html[start:start + 3000], section
     assert "Caution" in html or "Warning" in html  # the executive summary says it first, in words
+
+
+@pytest.mark.slow
+def test_a_holdout_is_predicted_not_fitted_and_reported(synth_dir, tmp_path):
+    raw = yaml.safe_load((synth_dir / "config.yaml").read_text())
+    raw["data"]["path"] = str(synth_dir / "data.csv")
+    raw["holdout"] = {"periods": 12}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
+    run = tmp_path / "run"
+    assert main(["fit", str(tmp_path / "config.yaml"), "--out", str(run), *SMALL_FIT]) in (0, 1)
+    summary = json.loads((run / "summary.json").read_text())
+    held = summary["fit_quality"]["holdout"]
+    dates = pd.read_csv(synth_dir / "data.csv")["date"]
+    assert held["periods"] == 12 and held["start"] == dates.iloc[-12]
+    assert summary["window"]["end"] == dates.iloc[-13]  # ROI figures describe the fitted periods
+    assert 0 <= held["mape"] < 0.5  # predicted from the model, so close but not fitted
+    assert "holdout_mape" in {c["name"] for c in summary["health"]["checks"]}
+    assert "Holdout MAPE" in (run / "report.html").read_text()
+    manifest = json.loads((run / "manifest.json").read_text())
+    # scaling comes from the fitted periods only: the holdout's KPI does not leak into the model
+    train = pd.read_csv(synth_dir / "data.csv").iloc[:-12]
+    assert manifest["scaling"]["kpi"] == pytest.approx(train["revenue"].mean(), rel=1e-12)

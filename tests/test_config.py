@@ -155,7 +155,7 @@ def test_to_dict_fills_every_default(tmp_path):
     resolved = config.to_dict()
 
     assert list(resolved) == ["name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics",
-                              "window", "report"]
+                              "window", "report", "holdout"]
     assert resolved["data"] == {"path": str((tmp_path / "data.csv").resolve()), "date": "date", "kpi": "revenue",
                                 "kpi_type": "revenue", "geo": "region"}
     assert list(resolved["channels"]) == ["tv", "search"]
@@ -184,6 +184,7 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["diagnostics"] == {"max_rhat": 1.01, "min_ess_bulk_per_chain": 100.0, "max_divergences": 0}
     assert resolved["window"] == {"start": None, "end": None}
     assert resolved["report"] == {"interval": 0.9}
+    assert resolved["holdout"] == {"periods": 0}
     assert config.to_yaml() == yaml.safe_dump(resolved, sort_keys=False)
 
 

@@ -342,6 +342,13 @@ def _fit_quality(quality: Mapping[str, Any], kpi: str, kpi_unit: str) -> list[di
         rows.append({"label": "MAPE (mean absolute % error)", "value": _share(quality["mape"], digits=1)})
     if "residual_sd" in quality:
         rows.append({"label": f"Residual SD ({kpi}, {kpi_unit})", "value": _amount(quality["residual_sd"])})
+    held = quality.get("holdout")
+    if isinstance(held, Mapping):
+        where = f"{held.get('periods', MISSING)} held-out periods from {held.get('start', MISSING)}, never fitted"
+        rows.append({"label": f"Holdout R² ({where})", "value": _ratio(held.get("r2"))})
+        rows.append({"label": f"Holdout MAPE ({where})", "value": _share(held.get("mape"), digits=1)})
+        rows.append({"label": "Holdout periods inside the fitted interval",
+                     "value": _share(held.get("share_inside_mean_interval"))})
     return rows
 
 
