@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) python3; do \
 	  if command -v $$c >/dev/null 2>&1 && $$c $(PY_OK) >/dev/null 2>&1; then echo $$c; break; fi; done
 
-.PHONY: demo test install install-dev clean-venv help
+.PHONY: demo test example install install-dev clean-venv help
 
 help:
 	@echo "make demo   - install and fit the bundled example; writes reports/<run>/report.html"
@@ -44,6 +44,15 @@ demo: install
 	@$(VENV)/bin/mmm demo; rc=$$?; \
 	if [ $$rc -eq 1 ]; then echo "note: diagnostics failed; see the warning in the report" >&2; exit 0; fi; \
 	exit $$rc
+
+# reports/example: what finance receives, regenerated from the bundled demo (small files only)
+example: install
+	@tmp=$$(mktemp -d); $(VENV)/bin/mmm demo --out $$tmp/run --no-progress; rc=$$?; \
+	if [ $$rc -gt 1 ]; then rm -rf $$tmp; exit $$rc; fi; \
+	rm -rf reports/example && mkdir -p reports/example && \
+	cp $$tmp/run/report.html $$tmp/run/roi.xlsx $$tmp/run/roi.csv $$tmp/run/summary.json \
+	   $$tmp/run/manifest.json $$tmp/run/config.yaml reports/example/ && rm -rf $$tmp && \
+	echo "wrote reports/example/ ($$(du -sh reports/example | cut -f1))"
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

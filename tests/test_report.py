@@ -285,3 +285,16 @@ def test_clv_basis_roas_column_appears_beside_first_purchase_roas(tmp_path):
     roi_section = html[html.index('id="roi"'):html.index('id="plots"')]
     assert "ROAS, CLV basis" in roi_section
     assert roi_section.count("7.25 (5.50 to 9.00)") == len(summary["channels"])
+
+
+def test_committed_example_report_is_small_self_contained_and_consistent():
+    example = Path(__file__).resolve().parent.parent / "reports" / "example"
+    files = {p.name: p for p in example.iterdir()}
+    assert {"report.html", "roi.xlsx", "summary.json", "roi.csv"} <= set(files)
+    assert sum(p.stat().st_size for p in files.values()) < 2 * 1024 * 1024
+    html = files["report.html"].read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html and "<script src" not in html
+    summary = json.loads(files["summary.json"].read_text())
+    for channel, figures in summary["channels"].items():
+        roas = figures["roas"]
+        assert f"{roas['mean']:.2f} ({roas['lo']:.2f} to {roas['hi']:.2f})" in html, channel

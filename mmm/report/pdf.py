@@ -98,6 +98,7 @@ def write_pdf(run_dir: str | os.PathLike[str], *, timeout: float = TIMEOUT_S) ->
         with open(tmp, "rb") as handle:
             if handle.read(5) != b"%PDF-":
                 raise PdfError(f"Chromium ({browser}) wrote something that is not a PDF for {html}")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for sharing
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -87,6 +87,7 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
             handle.write(html)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a report is for sharing
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

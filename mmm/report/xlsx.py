@@ -78,6 +78,7 @@ def write_roi_xlsx(path: str | os.PathLike[str], effects: Effects, summary: Mapp
             workbook.save(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for sharing
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
