@@ -298,3 +298,9 @@ def test_committed_example_report_is_small_self_contained_and_consistent():
     for channel, figures in summary["channels"].items():
         roas = figures["roas"]
         assert f"{roas['mean']:.2f} ({roas['lo']:.2f} to {roas['hi']:.2f})" in html, channel
+
+
+def test_print_stylesheet_breaks_pages_between_sections(ok_report):
+    _, html = ok_report
+    css = html[html.index("@media print"):html.index("</style>")]
+    assert "break-before: page" in css and "break-inside: avoid" in css
