@@ -233,3 +233,17 @@ def test_partial_renders_failed_reconciliation_and_escapes(run_dir):
     html = render(assumptions_register(run_dir), err.value.result)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Reconciliation failed" in html and "FAIL" in html
+
+
+def test_per_channel_gross_margins_are_registered(tmp_path):
+    import yaml as _yaml
+
+    from mmm.report.register import assumptions_register as register_of
+
+    run = make_run(tmp_path)
+    config = _yaml.safe_load((run / "config.yaml").read_text())
+    config["finance"]["gross_margin_by_channel"] = {"tv": 0.45}
+    config["finance"]["gross_margin_by_channel_source"] = {"tv": "broadcast P&L"}
+    (run / "config.yaml").write_text(_yaml.safe_dump(config, sort_keys=False))
+    row = next(r for r in register_of(run) if r["key"] == "finance.gross_margin.tv")
+    assert row["value"] == 0.45 and row["source"] == "broadcast P&L" and row["status"] == "set"

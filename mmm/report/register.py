@@ -114,6 +114,14 @@ def _finance_rows(config_finance: Mapping[str, Any], summary_finance: Mapping[st
             source = "package default" if status == DEFAULT else "config (no source recorded)"
         rows.append({"section": "finance", "item": label, "key": f"finance.{key}", "value": used,
                      "display": _finance_text(key, used), "source": source, "status": status})
+        if key == "gross_margin":  # per-channel margins override it for their channel
+            by_channel = config_finance.get("gross_margin_by_channel") or {}
+            by_source = config_finance.get("gross_margin_by_channel_source") or {}
+            for channel, margin in by_channel.items():
+                rows.append({"section": "finance", "item": f"{label}, {channel}", "channel": channel,
+                             "key": f"finance.gross_margin.{channel}", "value": margin,
+                             "display": _finance_text(key, margin),
+                             "source": str(by_source.get(channel) or "config (no source recorded)"), "status": SET})
     return rows
 
 
