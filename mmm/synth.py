@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from mmm.atomic import write_text_atomically
 
 KPI_COLUMN = "revenue"
 MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
@@ -428,18 +428,6 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
     return figures
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[str, Path]:
     """Write data.csv, config.yaml and truth.json into ``out_dir`` (created if missing).
 
@@ -464,5 +452,5 @@ def write(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[st
         "truth": json.dumps(result.truth, indent=2, allow_nan=False) + "\n",
     }
     for key, path in paths.items():
-        _atomic_write(path, texts[key])
+        write_text_atomically(path, texts[key])
     return paths

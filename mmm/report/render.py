@@ -14,7 +14,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmm import curve_plots, period_plots, plots
+from mmm.atomic import write_text_atomically
 from mmm.report.register import ReconciliationError, assumptions_register, reconcile
 from mmm.report.summary_text import executive_summary
 
@@ -80,19 +80,7 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
     """
     run_dir = Path(run_dir)
     html = render_report(run_dir)
-    target = run_dir / REPORT_NAME
-    fd, tmp_name = tempfile.mkstemp(dir=run_dir, prefix=f".{REPORT_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a report is for sharing
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomically(run_dir / REPORT_NAME, html)
 
 
 def roi_frame_from_summary(summary: Mapping[str, Any]) -> pd.DataFrame:

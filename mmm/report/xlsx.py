@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from mmm.effects import Effects, summarize
 
 # aggregate_contributions is the one definition of "contributions per calendar bucket,
 # summed per draw"; reusing it keeps the CSV, the report and this workbook on the same numbers.
+from mmm.atomic import write_atomically
 from mmm.pipeline import CALENDAR_PERIODS, aggregate_contributions
 
 SHEETS = ("ROI", "Contributions (month)", "Contributions (quarter)", "Assumptions", "Provenance")
@@ -71,19 +71,7 @@ def write_roi_xlsx(path: str | os.PathLike[str], effects: Effects, summary: Mapp
     path = Path(path)
     workbook = build_workbook(effects, summary, manifest)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            workbook.save(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, workbook.save)
 
 
 def build_workbook(effects: Effects, summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> Workbook:
