@@ -228,13 +228,13 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
 
     # of the adstocked input that W's spend puts into period t, the share spent in t itself
     from_window = adstocked - adstocked_cf
-    same_period = _same_period_weight(channels, params)[:, None, :] * (spend_ext * in_w_ext[:, None])  # w_0 * u_t
+    weights = weights_by_channel(channels, params)
+    same_period = weights[..., 0][:, None, :] * (spend_ext * in_w_ext[:, None])  # w_0 * u_t
     share = np.divide(same_period, from_window, out=np.zeros_like(from_window), where=from_window > 0)
     immediate = (incremental_t * share).sum(axis=1)
     immediate_share = np.divide(immediate, incremental_kpi, out=np.ones_like(immediate),
                                 where=incremental_kpi != 0)
 
-    weights = weights_by_channel(channels, params)
     margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
     baseline = _baseline(draws, config, design)
     n_periods = data.n_periods
@@ -283,10 +283,6 @@ def weights_by_channel(channels, params) -> np.ndarray:
         w = by_kind[kind]
         out[:, idx, : w.shape[-1]] = w
     return out
-
-
-def _same_period_weight(channels, params) -> np.ndarray:
-    return weights_by_channel(channels, params)[..., 0]
 
 
 def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> np.ndarray:

@@ -156,15 +156,16 @@ def compile_nutpie(model: pm.Model):
     data_vars = list(model.data_vars)
     # C order always: numba specializes on memory layout, and a new layout means a recompile
     data_values = {d.name: np.ascontiguousarray(d.get_value()) for d in data_vars}
-    key = _structure_key(model)
+    logp = model.logp()
+    key = _structure_key(model, logp)
     if key in _COMPILED:
         return _COMPILED[key].with_data(**data_values)
-    compiled = _compile_nutpie(model, data_vars, data_values)
+    compiled = _compile_nutpie(model, logp, data_vars, data_values)
     _COMPILED[key] = compiled
     return compiled
 
 
-def _structure_key(model: pm.Model) -> str:
+def _structure_key(model: pm.Model, logp=None) -> str:
     """Graph text, every constant's bytes (priors live there) and data shapes.
 
     Equal keys mean the compiled functions are interchangeable; ``debugprint``
@@ -174,7 +175,7 @@ def _structure_key(model: pm.Model) -> str:
     from pytensor.graph.traversal import ancestors
     from pytensor.printing import debugprint
 
-    logp = model.logp()
+    logp = model.logp() if logp is None else logp
     digest = hashlib.sha256(debugprint(logp, file="str", print_type=True).encode())
     for node in ancestors([logp]):
         if isinstance(node, Constant):
@@ -185,7 +186,7 @@ def _structure_key(model: pm.Model) -> str:
     return digest.hexdigest()
 
 
-def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.ndarray]):
+def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray]):
     from nutpie.compiled_pyfunc import from_pyfunc
     from pymc.initial_point import make_initial_point_fn
 
@@ -203,7 +204,7 @@ def _compile_nutpie(model: pm.Model, data_vars: list, data_values: dict[str, np.
     replacements = {**unravel, **data_inputs}
 
     # the same rewrites nutpie applies; parameter checks become -inf/nan (a rejected step), not an exception
-    logp = rewrite_graph(model.logp(), include=("canonicalize", "stabilize", "local_remove_check_parameter"))
+    logp = rewrite_graph(logp, include=("canonicalize", "stabilize", "local_remove_check_parameter"))
     grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
     logp_out, grad_out = clone_replace([logp, grad], replacements)
     inputs = [joined, *data_inputs.values()]

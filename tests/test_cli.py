@@ -171,22 +171,7 @@ def test_bad_synth_options_are_bad_input(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-MINIMAL_DESIGN_CONFIG = """\
-data:
-  path: data.csv
-  date: date
-  kpi: revenue            # the KPI column
-  kpi_type: revenue       # or: count (then finance.value_per_kpi converts it)
-  geo: region             # optional: a panel with one row per (geo, date)
-channels:                 # name -> spend column, or a mapping with more options
-  tv: tv_spend
-  search: {spend: search_spend, exposure: search_clicks, adstock: geometric, saturation: hill, max_lag: 8}
-controls: [price_index, promo]
-finance:
-  currency: USD
-  gross_margin: 0.6       # optional; each finance value may carry `source`/`owner`
-fit: {draws: 1000, tune: 1000, chains: 4, seed: 1}
-"""
+from test_config import MINIMAL_YAML as MINIMAL_DESIGN_CONFIG  # noqa: E402  (DESIGN.md's, verbatim)
 
 
 def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys):

@@ -11,7 +11,8 @@ from mmm.design import build_design
 from mmm.fit import _structure_key
 from mmm.model import build_model
 from mmm.pipeline import fit
-from mmm.synth import ChannelTruth, SynthSpec, generate
+from mmm.synth import SynthSpec, generate
+from test_effects import MIXED as ALL_MIXED  # tests/ is on sys.path under pytest
 
 
 def _model(raw: dict, data):
@@ -45,14 +46,7 @@ def test_pymc_sampler_gives_figures_consistent_with_nutpie():
     np.testing.assert_allclose(figures["pymc"], figures["nutpie"], rtol=0.25)
 
 
-MIXED = [
-    ChannelTruth("tv", pattern="flighted", level=40_000, adstock="weibull", saturation="hill", max_lag=10,
-                 target_roas=1.6),
-    ChannelTruth("search", pattern="always_on", level=20_000, adstock="geometric", saturation="logistic",
-                 max_lag=4, target_roas=3.0),
-    ChannelTruth("social", pattern="pulsed", level=8_000, adstock="delayed", saturation="hill", max_lag=8,
-                 target_roas=0.9),
-]
+MIXED = ALL_MIXED[:3]  # weibull/hill, geometric/logistic, delayed/hill with their own lags
 
 
 @pytest.mark.parametrize(

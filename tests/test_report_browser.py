@@ -7,7 +7,6 @@ Tests that need Chromium skip with a visible reason where it is not installed
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -21,23 +20,7 @@ from mmm.report import pdf as report_pdf
 from mmm.report.pdf import ChromiumMissing, chromium_command, find_chromium, write_pdf
 
 
-def _load_make_run():
-    """``make_run`` from tests/test_report.py, however pytest imported the tests."""
-    try:
-        from tests.test_report import make_run
-    except ImportError:
-        try:
-            from test_report import make_run
-        except ImportError:
-            spec = importlib.util.spec_from_file_location("_mmm_test_report", Path(__file__).with_name("test_report.py"))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-            make_run = module.make_run
-    return make_run
-
-
-make_run = _load_make_run()
+from test_report import make_run  # noqa: E402  (tests/ is on sys.path under pytest)
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(

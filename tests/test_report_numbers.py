@@ -9,7 +9,6 @@ half a percentage point for whole-percent shares).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
@@ -21,23 +20,7 @@ import pytest
 from mmm.report import render_report
 
 
-def _load_make_run():
-    """``make_run`` from tests/test_report.py, however pytest imported the tests."""
-    try:
-        from tests.test_report import make_run
-    except ImportError:
-        try:
-            from test_report import make_run
-        except ImportError:
-            spec = importlib.util.spec_from_file_location("_mmm_test_report", Path(__file__).with_name("test_report.py"))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-            make_run = module.make_run
-    return make_run
-
-
-make_run = _load_make_run()
+from test_report import make_run  # noqa: E402  (tests/ is on sys.path under pytest)
 
 NUMBER = r"-?[\d,]*\.?\d+%?"
 CELL = re.compile(rf"^\s*(?P<mean>{NUMBER})(?:\s*\(\s*(?P<lo>{NUMBER})\s+to\s+(?P<hi>{NUMBER})\s*\))?\s*$")
