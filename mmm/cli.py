@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--pdf", action="store_true",
                         help="also print report.pdf with headless Chromium (needs chromium installed)")
     report.set_defaults(handler=_report)
+
+    from mmm.commands import register_all
+
+    register_all(sub)  # refresh, compare, optimize, ... (one module each)
     return parser
 
 
