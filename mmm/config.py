@@ -172,6 +172,7 @@ class Config:
     window: tuple[str | None, str | None] = (None, None)
     interval: float = 0.9
     holdout_periods: int = 0  # last periods kept out of the likelihood to check out-of-sample fit
+    refresh_window_periods: int | None = None  # `mmm refresh`: keep only the last N periods (None: full history)
     name: str = "mmm"
     source: str = "<dict>"  # where the config came from, for messages
 
@@ -249,6 +250,7 @@ class Config:
             "window": {"start": self.window[0], "end": self.window[1]},
             "report": {"interval": self.interval},
             "holdout": {"periods": self.holdout_periods},
+            "refresh": {"window_periods": self.refresh_window_periods},
         }
 
     def to_yaml(self) -> str:
@@ -261,7 +263,7 @@ class Config:
 # ---- parsing ----------------------------------------------------------------------
 
 TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report",
-            "holdout")
+            "holdout", "refresh")
 
 
 def _parse(raw: Any, base_dir: Path, source: str) -> Config:
@@ -305,6 +307,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         window=(_iso(window.get("start"), source), _iso(window.get("end"), source)),
         interval=interval,
         holdout_periods=_holdout(raw.get("holdout") or {}, source),
+        refresh_window_periods=_refresh_window(raw.get("refresh") or {}, source),
         name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
     )
@@ -511,6 +514,16 @@ def _holdout(raw: Any, source: str) -> int:
         raise ConfigError(f"{source}: holdout.periods is a whole number of final periods to keep out of the fit "
                           f"(e.g. 8), or 0; got {periods!r}")
     return int(periods)
+
+
+def _refresh_window(raw: Any, source: str) -> int | None:
+    """``refresh: {window_periods: N}``: a refresh fits only the last N periods (a rolling window)."""
+    _no_unknown(raw, ("window_periods",), source, "refresh")
+    periods = _whole(raw.get("window_periods"), "refresh.window_periods", source)
+    if periods is not None and periods < 26:
+        raise ConfigError(f"{source}: refresh.window_periods={periods} is too short to fit; keep at least 26 "
+                          f"periods, or remove the key to refit on the full history")
+    return periods
 
 
 def _whole(value: Any, key: str, source: str) -> int | None:

@@ -25,11 +25,13 @@ from mmm.priors import Prior
 from mmm.transforms import lag_stack
 
 
-def build_model(config: Config, design: Design, n_train: int | None = None) -> pm.Model:
+def build_model(config: Config, design: Design, n_train: int | None = None, fit_start: int = 0) -> pm.Model:
     """Build the PyMC model for ``config`` on ``design`` (model units).
 
     With ``n_train``, only the first ``n_train`` periods enter the likelihood (a holdout);
     the rest still carry spend into the adstock and are predicted, not fitted.
+    With ``fit_start``, the periods before it stay out of the likelihood too (a sequential
+    update, :mod:`mmm.refresh`): their spend still feeds the adstock carry-in.
     """
     if list(design.channels) != config.channel_names:
         raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
@@ -50,8 +52,10 @@ def build_model(config: Config, design: Design, n_train: int | None = None) -> p
         model.add_coord("lag", np.arange(max_lag))
         spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag), dims=("date", "channel", "lag"))
         n_fit = design.n_periods if n_train is None else n_train
-        model.add_coord("fit_date", np.asarray(design.dates)[:n_fit])
-        kpi = pm.Data("kpi", design.kpi[:n_fit], dims="fit_date")
+        if not 0 <= fit_start < n_fit:
+            raise ValueError(f"fit_start={fit_start} leaves no period to fit (periods to fit end at {n_fit})")
+        model.add_coord("fit_date", np.asarray(design.dates)[fit_start:n_fit])
+        kpi = pm.Data("kpi", design.kpi[fit_start:n_fit], dims="fit_date")
 
         mu = opts.prior("intercept").to_pymc("intercept")
         if opts.trend:
@@ -72,9 +76,9 @@ def build_model(config: Config, design: Design, n_train: int | None = None) -> p
         sigma = opts.prior("sigma").to_pymc("sigma")
         if opts.likelihood == "student_t":
             nu = opts.prior("nu").to_pymc("nu")
-            pm.StudentT("kpi_obs", nu=nu, mu=mu[:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
+            pm.StudentT("kpi_obs", nu=nu, mu=mu[fit_start:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
         else:
-            pm.Normal("kpi_obs", mu=mu[:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
+            pm.Normal("kpi_obs", mu=mu[fit_start:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
     return model
 
 

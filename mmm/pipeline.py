@@ -135,8 +135,11 @@ class FittedMMM:
         return compute_effects(prior, self.config, self.data, self.scaling)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
-             parent_run: str | None = None) -> Path:
-        """Write the run folder (atomically) and, by default, its report; returns its path."""
+             parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
+        """Write the run folder (atomically) and, by default, its report; returns its path.
+
+        ``manifest_extra`` adds keys to manifest.json (e.g. a refresh's mode and what changed).
+        """
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
         import yaml
 
@@ -163,6 +166,7 @@ class FittedMMM:
             sampler=self.fit.sampler,
             timings={**self.fit.timings, **self.timings}, diagnostics_ok=self.diagnostics.ok,
             scaling=self.scaling, parent_run=parent_run)
+        files["manifest.json"].update(manifest_extra or {})
         def finish(folder: Path) -> None:
             from mmm.report.xlsx import write_roi_xlsx
 
