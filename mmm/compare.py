@@ -1,0 +1,287 @@
+"""What changed between two runs, and why: figures with uncertainty, restated data, changed
+assumptions, and an attribution of each channel's ROAS change.
+
+``mmm compare RUN_A RUN_B`` writes ``comparison.json`` and ``comparison.html``.
+
+Per channel, ROAS and profit ROI of A and B are recomputed from each run's posterior,
+data, config and scaling (they equal each run's summary). The difference B − A is taken
+over pairs of draws, one from each posterior, drawn independently (the two fits are
+separate posteriors); ``P(increase)`` is the share of pairs where B's figure is higher.
+
+Attribution (controlled swaps). Write ``R(posterior, data, window, finance)`` for a
+channel's posterior-mean ROAS. Starting from A's figure::
+
+    A                = R(post_A, data_A,                      window_A, finance_A)
+    revised history  = R(post_A, data_B on A's periods,       window_A, finance_A) − A
+    new periods      = R(post_A, data_B,                      window_B, finance_A) − previous step
+    assumptions      = R(post_A, data_B,                      window_B, finance_B) − previous step
+    re-estimation    = B − R(post_A, data_B, window_B, finance_B)
+
+Each step changes one input, keeping A's posterior (evaluated with A's scaling and model
+spec) until the last, which swaps in B's posterior: what the new data taught the model, plus
+any prior/model-option changes (those cannot be separated from re-estimation without another
+fit). The parts sum exactly to B − A. "Revised history" uses B's values of the periods both
+datasets share (restated values; periods dropped by a rolling window leave the window too).
+
+Stability flag: a channel whose ROAS mean moved by more than the width of A's own interval.
+Change flag: ``P(increase)`` or ``P(decrease)`` above ``change_probability`` (default 0.9).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mmm.config import Config
+from mmm.data import MMMData, Scaling
+from mmm.diffs import config_diff, data_revisions, periods
+from mmm.effects import Effects, compute_effects, summarize
+from mmm.runs import Run, load_run
+
+CHANGE_PROBABILITY = 0.9
+METRICS = ("roas", "profit_roi")
+STEPS = ("revised_history", "new_periods", "assumptions", "re_estimation")
+STEP_LABELS = {"revised_history": "Revised history", "new_periods": "New periods",
+               "assumptions": "Spec & assumptions", "re_estimation": "Re-estimation"}
+METHOD = (
+    "Each channel's ROAS change B − A is split by controlled swaps, one input at a time, keeping run A's "
+    "posterior (with A's scaling and model spec): (1) revised history: A's posterior on B's values of A's "
+    "periods; (2) new periods: A's posterior on B's data over B's window; (3) spec & assumptions: the same with "
+    "B's finance inputs (value per KPI, margins); (4) re-estimation: B's own posterior minus step 3 — what the new "
+    "and revised data taught the model, plus any prior or model-option change. The parts are differences of "
+    "posterior means and sum exactly to the total change. Differences between A and B use independent pairs "
+    "of draws from the two posteriors."
+)
+
+
+@dataclass
+class RunInputs:
+    """A run folder read back for re-evaluation: config, data, scaling and posterior."""
+
+    run: Run
+    config: Config
+    data: MMMData
+    frame: pd.DataFrame  # data.csv as stored, in the config's column names
+    scaling: Scaling
+    posterior: xr.Dataset
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunInputs:
+        from mmm.pipeline import load
+
+        run = load_run(path)
+        data = load(run.config)
+        frame = pd.read_csv(run.path / "data.csv")
+        return cls(run=run, config=run.config, data=data, frame=frame, scaling=run.scaling,
+                   posterior=run.posterior()["posterior"].to_dataset())
+
+    def effects(self, *, data: MMMData | None = None, window: tuple[str, str] | None = None,
+                finance_from: Config | None = None) -> Effects:
+        """This run's posterior evaluated on other data / window / finance inputs (its own by default)."""
+        config = self.config
+        if window is not None:
+            config = replace(config, window=window)
+        if finance_from is not None:
+            config = replace(config, finance=finance_from.finance)
+        return compute_effects(self.posterior, config, data if data is not None else self.data, self.scaling)
+
+
+def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
+            change_probability: float = CHANGE_PROBABILITY, seed: int = 0) -> dict[str, Any]:
+    """The comparison of two runs as a JSON-ready dict (what ``comparison.json`` holds)."""
+    a = run_a if isinstance(run_a, RunInputs) else RunInputs.load(run_a)
+    b = run_b if isinstance(run_b, RunInputs) else RunInputs.load(run_b)
+    interval = b.config.interval
+    effects_a, effects_b = a.effects(), b.effects()
+    shared = [c for c in a.config.channel_names if c in b.config.channel_names]
+    attribution, attribution_note = _attribution(a, b, effects_a, effects_b, shared)
+    rng = np.random.default_rng(seed)
+    n = min(len(effects_a.roas), len(effects_b.roas))
+    pick_a = rng.permutation(len(effects_a.roas))[:n]
+    pick_b = rng.permutation(len(effects_b.roas))[:n]
+
+    channels = {}
+    for channel in shared:
+        ka, kb = effects_a.channels.index(channel), effects_b.channels.index(channel)
+        entry: dict[str, Any] = {"spend": {"a": float(effects_a.spend[ka]), "b": float(effects_b.spend[kb])}}
+        for metric in METRICS:
+            draws_a = effects_a.metric(metric)[:, ka]
+            draws_b = effects_b.metric(metric)[:, kb]
+            diff = draws_b[pick_b] - draws_a[pick_a]
+            entry[metric] = {"a": summarize(draws_a, interval), "b": summarize(draws_b, interval),
+                             "difference": summarize(diff, interval),
+                             "p_increase": float(np.mean(diff > 0)), "p_decrease": float(np.mean(diff < 0))}
+        roas = entry["roas"]
+        width_a = roas["a"]["hi"] - roas["a"]["lo"]
+        moved = roas["b"]["mean"] - roas["a"]["mean"]
+        entry["flags"] = {
+            "changed": max(roas["p_increase"], roas["p_decrease"]) > change_probability,
+            "direction": "up" if moved > 0 else "down",
+            "unstable": abs(moved) > width_a,
+            "moved_over_interval_width": float(abs(moved) / width_a) if width_a > 0 else float("inf"),
+        }
+        if attribution is not None:
+            entry["attribution"] = {m: attribution[m][channel] for m in METRICS}
+        channels[channel] = entry
+
+    revisions = data_revisions(a.frame, b.frame, a.config.data.date) \
+        if a.config.data.date in b.frame.columns else pd.DataFrame()
+    span = periods(a.frame, b.frame, a.config.data.date) if a.config.data.date in b.frame.columns else {}
+    return {
+        "runs": {"a": _describe(a, effects_a), "b": _describe(b, effects_b)},
+        "interval": interval,
+        "change_probability": change_probability,
+        "channels": channels,
+        "channels_only_in_a": [c for c in a.config.channel_names if c not in shared],
+        "channels_only_in_b": [c for c in b.config.channel_names if c not in shared],
+        "flagged_changed": [c for c, e in channels.items() if e["flags"]["changed"]],
+        "flagged_unstable": [c for c, e in channels.items() if e["flags"]["unstable"]],
+        "data_revisions": revisions.to_dict(orient="records"),
+        "data_revised_dates": sorted(set(revisions["date"])) if len(revisions) else [],
+        "data_periods": span,
+        "config_changes": config_diff(a.config, b.config),
+        "scaling_same": a.scaling.to_dict() == b.scaling.to_dict(),
+        "attribution_method": METHOD,
+        "attribution_note": attribution_note,
+    }
+
+
+def _describe(inputs: RunInputs, effects: Effects) -> dict[str, Any]:
+    manifest = inputs.run.manifest
+    return {"run_id": inputs.run.path.name, "path": str(inputs.run.path), "created_at": manifest.get("created_at"),
+            "data_start": inputs.data.dates[0].date().isoformat(), "data_end": inputs.data.dates[-1].date().isoformat(),
+            "window": [effects.window[0].date().isoformat(), effects.window[1].date().isoformat()],
+            "parent_run": manifest.get("parent_run"), "mode": (manifest.get("refresh") or {}).get("mode", "fit"),
+            "diagnostics_ok": bool(inputs.run.summary.get("diagnostics", {}).get("ok"))}
+
+
+def _attribution(a: RunInputs, b: RunInputs, effects_a: Effects, effects_b: Effects,
+                 shared: list[str]) -> tuple[dict[str, dict[str, dict[str, float]]] | None, str | None]:
+    """Per metric and channel: the steps of the swap chain (see module doc), summing to B − A."""
+    if set(a.config.channel_names) != set(b.config.channel_names) or set(a.config.controls) != set(b.config.controls):
+        return None, ("not computed: the runs model different channels or controls, so A's posterior cannot be "
+                      "evaluated on B's data")
+    window_a = tuple(d.date().isoformat() for d in effects_a.window)
+    window_b = tuple(d.date().isoformat() for d in effects_b.window)
+    overlap_start = max(a.data.dates[0], b.data.dates[0])
+    overlap_end = min(a.data.dates[-1], b.data.dates[-1])
+    if overlap_start > overlap_end:
+        return None, "not computed: the two datasets share no periods"
+    history_b = b.data.slice(overlap_start, overlap_end)
+    clipped = (max(pd.Timestamp(window_a[0]), overlap_start).date().isoformat(),
+               min(pd.Timestamp(window_a[1]), overlap_end).date().isoformat())
+    chain = [effects_a,
+             a.effects(data=history_b, window=clipped),
+             a.effects(data=b.data, window=window_b),
+             a.effects(data=b.data, window=window_b, finance_from=b.config),
+             effects_b]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for metric in METRICS:
+        out[metric] = {}
+        for channel in shared:
+            means = [float(e.metric(metric)[:, e.channels.index(channel)].mean()) for e in chain]
+            parts = {step: means[i + 1] - means[i] for i, step in enumerate(STEPS)}
+            out[metric][channel] = {"a": means[0], **parts, "b": means[-1], "total": means[-1] - means[0]}
+    return out, None
+
+
+# ---- writing -----------------------------------------------------------------------------------
+
+
+def default_out(run_a: str | Path, run_b: str | Path) -> Path:
+    """``compare-<A>-vs-<B>`` beside run B (not inside it: a run folder is never modified)."""
+    b = Path(run_b)
+    return b.parent / f"compare-{Path(run_a).name}-vs-{b.name}"
+
+
+def write_comparison(run_a: str | Path, run_b: str | Path, out: str | Path | None = None, *,
+                     force: bool = False, change_probability: float = CHANGE_PROBABILITY) -> Path:
+    """Write ``comparison.json`` and ``comparison.html`` into ``out`` (atomically, as a run folder is)."""
+    from mmm.runs import write_run
+
+    out = Path(out) if out is not None else default_out(run_a, run_b)
+    result = compare(run_a, run_b, change_probability=change_probability)
+    html = render_comparison(result)
+    revisions = pd.DataFrame(result["data_revisions"],
+                             columns=["date", "column", "before", "after", "change", "change_pct"])
+    return write_run(out, files={"comparison.json": result, "comparison.html": html, "data_revisions.csv": revisions},
+                     force=force)
+
+
+def render_comparison(result: dict[str, Any]) -> str:
+    """The comparison as one self-contained HTML page, in the main report's style."""
+    import jinja2
+
+    from mmm.plots import interval_label
+    from mmm.report.render import TEMPLATE_DIR
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    report_html = (TEMPLATE_DIR / "report.html").read_text(encoding="utf-8")
+    style = re.search(r"<style>.*?</style>", report_html, flags=re.S)
+    rows = []
+    for channel, entry in result["channels"].items():
+        row = {"channel": channel, "flags": entry["flags"]}
+        for metric in METRICS:
+            m = entry[metric]
+            row[metric] = {"a": _stat(m["a"]), "b": _stat(m["b"]), "difference": _stat(m["difference"], sign=True),
+                           "p_increase": f"{m['p_increase']:.0%}", "p_decrease": f"{m['p_decrease']:.0%}"}
+        if "attribution" in entry:
+            att = entry["attribution"]["roas"]
+            row["attribution"] = {k: f"{att[k]:+.2f}" for k in (*STEPS, "total")}
+        rows.append(row)
+    return env.get_template("comparison.html").render(
+        style=style.group(0) if style else "", r=result, rows=rows, steps=STEPS, step_labels=STEP_LABELS,
+        interval=interval_label(result["interval"]), figure=_roas_figure(result),
+        revisions=result["data_revisions"], changes=result["config_changes"],
+        fmt=_number)
+
+
+def _stat(stats: dict[str, float], sign: bool = False) -> str:
+    f = "{:+.2f}" if sign else "{:.2f}"
+    return f"{f.format(stats['mean'])} ({f.format(stats['lo'])} to {f.format(stats['hi'])})"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, (int, float)):
+        return f"{value:,.6g}" if np.isfinite(value) else "n/a"
+    return str(value)
+
+
+def _roas_figure(result: dict[str, Any]) -> str | None:
+    """ROAS of A and B per channel with their intervals, as a base64 PNG."""
+    from matplotlib.figure import Figure
+
+    from mmm import plots
+
+    channels = list(result["channels"])
+    if not channels:
+        return None
+    fig = Figure(figsize=(7.5, 0.55 * len(channels) + 1.4))
+    ax = fig.add_subplot()
+    y = np.arange(len(channels))
+    for offset, key, color in ((-0.15, "a", "#8c8c8c"), (0.15, "b", "#1f5fa8")):
+        stats = [result["channels"][c]["roas"][key] for c in channels]
+        means = np.array([s["mean"] for s in stats])
+        errors = np.array([[s["mean"] - s["lo"] for s in stats], [s["hi"] - s["mean"] for s in stats]])
+        ax.errorbar(means, y + offset, xerr=errors, fmt="o", color=color, capsize=3,
+                    label=f"{key.upper()}: {result['runs'][key]['run_id']}")
+    ax.axvline(1.0, color="#b00020", lw=0.8, ls="--")
+    ax.set_yticks(y, channels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"ROAS (posterior mean, {plots.interval_label(result['interval'])} interval)")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=plots.DPI, metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
