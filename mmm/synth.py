@@ -78,6 +78,10 @@ class ChannelTruth:
     coef: float | None = None
     max_lag: int = 8
     target_roas: float | None = None
+    # the channel's effect is multiplied by `effect_change_factor` from period `effect_change_period` (0-based)
+    # on, e.g. a creative that works better in a new quarter; None: a constant effect
+    effect_change_period: int | None = None
+    effect_change_factor: float = 1.0
 
 
 @dataclass
@@ -158,6 +162,8 @@ def _resolve_channels(spec: SynthSpec) -> list[ChannelTruth]:
                f"{where}: {ch.saturation} saturation takes params {SATURATION_PARAMS[ch.saturation]}; "
                f"got {sorted(sat)}")
         _check(all(v > 0 for v in sat.values()), f"{where}: saturation params must be > 0; got {sat}")
+        _check(ch.effect_change_factor > 0 and (ch.effect_change_period is None or ch.effect_change_period >= 0),
+               f"{where}: effect_change_factor must be > 0 and effect_change_period >= 0")
         resolved.append(replace(ch, spend_column=ch.spend_column or f"{ch.name}_spend",
                                 adstock_params={k: float(v) for k, v in ad.items()},
                                 saturation_params={k: float(v) for k, v in sat.items()}))
@@ -284,7 +290,8 @@ def generate(spec: SynthSpec) -> SynthResult:
         spend_scale[ch.name] = float(spend[ch.name].mean())
         weights = _adstock_weights(ch.adstock, ch.adstock_params, ch.max_lag)
         adstocked = _carryover(spend[ch.name] / spend_scale[ch.name], weights, n + ch.max_lag - 1)
-        saturation = _saturate(ch.saturation, ch.saturation_params, adstocked)
+        saturation = _saturate(ch.saturation, ch.saturation_params, adstocked) * _effect_multiplier(
+            {"effect_change": _effect_change(ch)}, len(adstocked))
         coefs[ch.name] = float(ch.coef if ch.coef is not None
                                else ch.target_roas * spend[ch.name].sum() / saturation.sum())
         mu = mu + coefs[ch.name] * saturation[:n]
@@ -303,7 +310,8 @@ def generate(spec: SynthSpec) -> SynthResult:
         "channels": {ch.name: {"spend_column": ch.spend_column, "adstock": ch.adstock,
                                "adstock_params": ch.adstock_params, "saturation": ch.saturation,
                                "saturation_params": ch.saturation_params, "coef": coefs[ch.name],
-                               "max_lag": ch.max_lag} for ch in channels},
+                               "max_lag": ch.max_lag, **({"effect_change": _effect_change(ch)}
+                                                         if _effect_change(ch) else {})} for ch in channels},
     }
 
     def per_mean_kpi(values: dict[str, float]) -> dict[str, float]:
@@ -361,7 +369,23 @@ def _contribution(u: np.ndarray, ch: dict[str, Any], weights: np.ndarray,
                   horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """Media contribution (KPI units) and adstocked input over ``horizon`` periods."""
     adstocked = _carryover(u, weights, horizon)
-    return ch["coef"] * _saturate(ch["saturation"], ch["saturation_params"], adstocked), adstocked
+    multiplier = _effect_multiplier(ch, horizon)
+    return ch["coef"] * multiplier * _saturate(ch["saturation"], ch["saturation_params"], adstocked), adstocked
+
+
+def _effect_change(ch: ChannelTruth) -> dict[str, float] | None:
+    if ch.effect_change_period is None or ch.effect_change_factor == 1.0:
+        return None
+    return {"period": int(ch.effect_change_period), "factor": float(ch.effect_change_factor)}
+
+
+def _effect_multiplier(ch: dict[str, Any], horizon: int) -> np.ndarray:
+    """Per period, the factor on the channel's true effect (1 before any effect change)."""
+    multiplier = np.ones(horizon)
+    change = ch.get("effect_change")
+    if change:
+        multiplier[change["period"]:] = change["factor"]
+    return multiplier
 
 
 def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any, Any] | None = None,

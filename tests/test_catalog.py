@@ -1,0 +1,108 @@
+"""The SQLite catalog behind `mmm history`: a cache of the run folders, never the source of truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+
+import pytest
+
+from mmm.catalog import CATALOG_NAME, figures, history, sync
+from mmm.cli import main
+
+
+def _run(root, run_id, *, roas, parent=None, mode=None, ok=True, created="2026-01-01T00:00:00+00:00",
+         end="2025-12-29"):
+    folder = root / run_id
+    folder.mkdir()
+    manifest = {"run_id": run_id, "created_at": created, "parent_run": parent, "diagnostics_ok": ok,
+                "data": {"start": "2023-01-02", "end": end, "n_periods": 156, "sha256": "x"},
+                "sampler": {"sampler": "nutpie", "chains": 4, "draws": 500}}
+    if mode:
+        manifest["refresh"] = {"mode": mode}
+    summary = {"interval": 0.9, "window": {"start": "2023-01-02", "end": end}, "diagnostics": {"ok": ok},
+               "channels": {c: {"roas": {"mean": m, "lo": m - 0.5, "hi": m + 0.5},
+                                "profit_roi": {"mean": m * 0.6 - 1, "lo": 0.0, "hi": 1.0}} for c, m in roas.items()}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+@pytest.fixture
+def runs(tmp_path):
+    _run(tmp_path, "q1", roas={"tv": 1.4, "search": 4.0}, created="2026-01-05T00:00:00+00:00", end="2025-09-29")
+    _run(tmp_path, "q2", roas={"tv": 1.5, "search": 3.8}, parent="q1", mode="refit",
+         created="2026-04-05T00:00:00+00:00")
+    _run(tmp_path, "q2-update", roas={"tv": 1.45, "search": 3.9}, parent="q1", mode="update", ok=False,
+         created="2026-04-06T00:00:00+00:00")
+    (tmp_path / "compare-q1-vs-q2").mkdir()  # not a run: no manifest
+    (tmp_path / "compare-q1-vs-q2" / "comparison.json").write_text("{}")
+    return tmp_path
+
+
+def test_history_lists_runs_with_parent_mode_verdict_and_figures(runs):
+    table = history(runs)
+    assert list(table["run_id"]) == ["q1", "q2", "q2-update"]  # oldest first
+    assert list(table["mode"]) == ["fit", "refit", "update"]
+    assert table["parent_run"].tolist()[1:] == ["q1", "q1"]
+    assert list(table["diagnostics"]) == ["ok", "ok", "FAILED"]
+    assert table.loc[1, "roas:search"] == "3.80 (3.30–4.30)"
+    assert (runs / CATALOG_NAME).is_file()
+    tidy = figures(runs)
+    assert len(tidy) == 3 * 2 * 2  # runs x channels x (roas, profit_roi)
+
+
+def test_history_rebuilds_a_deleted_catalog(runs):
+    before = history(runs)
+    (runs / CATALOG_NAME).unlink()
+    after = history(runs)
+    assert after.equals(before)
+
+
+def test_history_forgets_a_removed_run_folder(runs):
+    history(runs)
+    shutil.rmtree(runs / "q2-update")
+    assert sync(runs)["removed"] == 1
+    assert list(history(runs)["run_id"]) == ["q1", "q2"]
+    with sqlite3.connect(runs / CATALOG_NAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM figures WHERE run_id = 'q2-update'").fetchone()[0] == 0
+
+
+def test_history_rereads_a_changed_run_and_adds_a_new_one(runs):
+    history(runs)
+    summary = json.loads((runs / "q2" / "summary.json").read_text())
+    summary["channels"]["tv"]["roas"]["mean"] = 9.0
+    path = runs / "q2" / "summary.json"
+    path.write_text(json.dumps(summary))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    _run(runs, "q3", roas={"tv": 1.2, "search": 3.5}, parent="q2", mode="refit", created="2026-07-01T00:00:00+00:00")
+    counts = sync(runs)
+    assert counts["updated"] == 1 and counts["added"] == 1
+    table = history(runs)
+    assert table.set_index("run_id").loc["q2", "roas:tv"].startswith("9.00")
+    assert table["run_id"].iloc[-1] == "q3"
+
+
+def test_a_corrupt_catalog_is_rebuilt(runs):
+    (runs / CATALOG_NAME).write_bytes(b"not a database at all")
+    assert sync(runs)["rebuilt"] == 1
+    assert len(history(runs)) == 3
+
+
+def test_history_cli(runs, capsys, tmp_path_factory):
+    assert main(["history", str(runs)]) == 0
+    out = capsys.readouterr().out
+    assert "q2-update" in out and "update" in out and "FAILED" in out
+    csv = tmp_path_factory.mktemp("h") / "history.csv"
+    assert main(["history", str(runs), "--metric", "profit_roi", "--csv", str(csv)]) == 0
+    assert "profit_roi:tv" in csv.read_text()
+    assert main(["history", str(runs / "nowhere")]) == 2
+
+
+def test_refresh_and_compare_cli_reject_a_folder_that_is_not_a_run(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("date,revenue\n")
+    assert main(["refresh", str(tmp_path), "--data", str(tmp_path / "data.csv")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path), str(tmp_path)]) == 2

@@ -1,0 +1,132 @@
+"""The posterior-to-prior approximation behind `mmm refresh --mode update` (fast: no sampling)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mmm.config import Config
+from mmm.data import Scaling
+from mmm.design import build_design
+from mmm.model import build_model, free_parameter_names
+from mmm.pipeline import load
+from mmm.synth import SynthSpec, generate
+from mmm.update_prior import (EPS_NAME, apply_to_model, constrain, parameter_bounds, posterior_to_prior,
+                              unconstrain)
+
+
+@pytest.mark.parametrize("lower, upper, x", [
+    (-np.inf, np.inf, [-3.0, 0.0, 2.5]),
+    (0.0, np.inf, [1e-4, 1.0, 40.0]),
+    (0.0, 1.0, [0.01, 0.5, 0.99]),
+    (2.0, 5.0, [2.1, 3.0, 4.9]),
+    (-np.inf, 1.0, [-7.0, 0.0, 0.9]),
+])
+def test_constrain_inverts_unconstrain(lower, upper, x):
+    x = np.array(x)
+    z = unconstrain(x[None, :], np.full(3, lower), np.full(3, upper))
+    assert np.all(np.isfinite(z))
+    np.testing.assert_allclose(constrain(z, np.full(3, lower), np.full(3, upper))[0], x, rtol=1e-10)
+
+
+def _fake_posterior(config, design, rng, n_chain=2, n_draw=2000):
+    """Draws whose unconstrained form is a known correlated Gaussian."""
+    names = free_parameter_names(config, design)
+    bounds = parameter_bounds(config)
+    sizes = {"intercept": (), "trend": (), "sigma": (), "season": (len(design.fourier_names),),
+             "control_coef": (len(design.controls),)}
+    out, blocks = {}, []
+    for name in names:
+        shape = sizes.get(name, (len(config.channels),))
+        blocks.append((name, shape))
+    total = sum(int(np.prod(s)) if s else 1 for _, s in blocks)
+    mean = rng.normal(0, 0.5, total)
+    a = rng.normal(0, 0.3, (total, total))
+    cov = a @ a.T / total + 0.05 * np.eye(total)
+    z = rng.multivariate_normal(mean, cov, size=n_chain * n_draw)
+    offset = 0
+    for name, shape in blocks:
+        size = int(np.prod(shape)) if shape else 1
+        lo, hi = bounds[name]
+        lo = np.broadcast_to(np.asarray(lo, float), shape or (1,)).reshape(-1)
+        hi = np.broadcast_to(np.asarray(hi, float), shape or (1,)).reshape(-1)
+        values = constrain(z[:, offset:offset + size], lo, hi).reshape(n_chain, n_draw, *shape)
+        dims = {"season": ("fourier",), "control_coef": ("control",)}.get(name, ("channel",) if shape else ())
+        coords = {"fourier": design.fourier_names, "control": design.controls, "channel": config.channel_names}
+        out[name] = xr.DataArray(values, dims=("chain", "draw", *dims), coords={d: coords[d] for d in dims})
+        offset += size
+    return xr.Dataset(out), names, mean, cov
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    result = generate(SynthSpec(n_periods=60, n_channels=2, seed=4))
+    config = Config.from_dict(result.config, base_dir=tmp_path_factory.mktemp("u"))
+    data = load(config, result.data)
+    scaling = Scaling.compute(data)
+    return config, data, scaling, build_design(data, scaling, config.model.seasonality_order)
+
+
+def test_moment_matching_recovers_mean_covariance_and_correlations(small):
+    config, _, _, design = small
+    posterior, names, mean, cov = _fake_posterior(config, design, np.random.default_rng(0))
+    prior = posterior_to_prior(posterior, config, names)
+    np.testing.assert_allclose(prior.mean, mean, atol=0.05)
+    np.testing.assert_allclose(prior.cov, cov, atol=0.03)
+    # the correlations are kept, not only the marginals
+    sd = np.sqrt(np.diag(cov))
+    assert np.max(np.abs(cov / np.outer(sd, sd) - np.eye(len(mean)))) > 0.3
+    record = prior.to_dict()
+    assert set(record["parameters"]) == set(prior.labels()) and len(prior.labels()) == len(mean)
+
+
+def test_eps_maps_back_to_named_parameters_with_coordinates(small):
+    config, _, _, design = small
+    posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(1))
+    prior = posterior_to_prior(posterior, config, names)
+    eps = np.random.default_rng(2).standard_normal((2, 3000, prior.n_params))
+    rebuilt = prior.posterior_dataset(eps)
+    assert set(rebuilt.data_vars) == set(names)
+    for name in names:
+        assert rebuilt[name].dims == posterior[name].dims
+        # the same distribution as the draws it was matched to (Gaussian there by construction)
+        np.testing.assert_allclose(np.median(rebuilt[name].values, axis=(0, 1)),
+                                   np.median(posterior[name].values, axis=(0, 1)), rtol=0.1, atol=0.02)
+    assert np.all(rebuilt["geometric_alpha"].values > 0) and np.all(rebuilt["geometric_alpha"].values < 1)
+    assert np.all(rebuilt["sigma"].values > 0)
+
+
+def test_intercept_shift_moves_only_the_intercept(small):
+    config, _, _, design = small
+    posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(3))
+    base = posterior_to_prior(posterior, config, names)
+    shifted = posterior_to_prior(posterior, config, names, intercept_shift=0.25)
+    assert shifted.mean[0] == pytest.approx(base.mean[0] + 0.25)
+    np.testing.assert_allclose(shifted.mean[1:], base.mean[1:])
+
+
+def test_update_model_observes_only_the_new_periods(small):
+    config, _, _, design = small
+    posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(5))
+    prior = posterior_to_prior(posterior, config, names)
+    model = apply_to_model(build_model(config, design, fit_start=45), prior)
+    assert [rv.name for rv in model.free_RVs] == [EPS_NAME]  # the old priors are gone, replaced by the MvNormal
+    assert len(model["kpi"].get_value()) == 15  # 60 periods, 45 seen by the parent: old KPI not counted twice
+    np.testing.assert_array_equal(model.coords["fit_date"], np.asarray(design.dates)[45:])
+    assert set(names) <= {v.name for v in model.deterministics}
+    logp = model.compile_logp()(model.initial_point())
+    assert np.isfinite(logp)
+
+
+def test_build_model_rejects_an_empty_likelihood(small):
+    config, _, _, design = small
+    with pytest.raises(ValueError, match="no period to fit"):
+        build_model(config, design, fit_start=60)
+
+
+def test_missing_parameter_is_a_clear_error(small):
+    config, _, _, design = small
+    posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(6))
+    with pytest.raises(ValueError, match="refit"):
+        posterior_to_prior(posterior.drop_vars("trend"), config, names)
