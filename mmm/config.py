@@ -250,7 +250,9 @@ class Config:
             "window": {"start": self.window[0], "end": self.window[1]},
             "report": {"interval": self.interval},
             "holdout": {"periods": self.holdout_periods},
-            "refresh": {"window_periods": self.refresh_window_periods},
+            # written only when set: absent means a refresh refits the full history
+            **({"refresh": {"window_periods": self.refresh_window_periods}}
+               if self.refresh_window_periods is not None else {}),
         }
 
     def to_yaml(self) -> str:
