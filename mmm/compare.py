@@ -254,7 +254,9 @@ def _number(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, (int, float)):
-        return f"{value:,.6g}" if np.isfinite(value) else "n/a"
+        if not np.isfinite(value):
+            return "n/a"
+        return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.6g}"  # currency amounts to the cent
     return str(value)
 
 
