@@ -58,6 +58,13 @@ def _stamp(folder: Path) -> str:
 
 def sync(runs_dir: str | Path) -> dict[str, int]:
     """Bring the catalog in line with the run folders; returns counts of added, updated, removed runs."""
+    counts, db = _sync(runs_dir)
+    db.close()
+    return counts
+
+
+def _sync(runs_dir: str | Path) -> tuple[dict[str, int], sqlite3.Connection]:
+    """Sync and return an open connection: the catalog file, or an in-memory copy where the folder is read-only."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"runs folder {runs_dir} does not exist; pass the folder that holds your run "
@@ -65,15 +72,25 @@ def sync(runs_dir: str | Path) -> dict[str, int]:
     path = catalog_path(runs_dir)
     counts = {"added": 0, "updated": 0, "removed": 0, "rebuilt": 0}
     connection = _open(path)
-    if connection is None:
-        path.unlink(missing_ok=True)
-        connection = _create(path)
-        counts["rebuilt"] = 1
-    with closing(connection) as db, db:
+    try:
+        if connection is None:
+            path.unlink(missing_ok=True)
+            connection = _create(path)
+            counts["rebuilt"] = 1
+        _update(connection, runs_dir, counts)
+    except (sqlite3.OperationalError, PermissionError):
+        # a read-only archive of runs: list them all the same, from a catalog held in memory
+        counts = {"added": 0, "updated": 0, "removed": 0, "rebuilt": 1}
+        connection = sqlite3.connect(":memory:")
+        connection.executescript(_SCHEMA)
+        _update(connection, runs_dir, counts)
+    return counts, connection
+
+
+def _update(db: sqlite3.Connection, runs_dir: Path, counts: dict[str, int]) -> None:
+    with db:
         known = dict(db.execute("SELECT run_id, stamp FROM runs").fetchall())
-        present = {}
-        for folder in run_folders(runs_dir):
-            present[folder.name] = folder
+        present = {folder.name: folder for folder in run_folders(runs_dir)}
         for run_id in set(known) - set(present):
             db.execute("DELETE FROM figures WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
@@ -92,7 +109,6 @@ def sync(runs_dir: str | Path) -> dict[str, int]:
                        ":sampler, :data_sha256, :stamp)", row)
             db.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?)", figures)
             counts["updated" if run_id in known else "added"] += 1
-    return counts
 
 
 def _open(path: Path) -> sqlite3.Connection | None:
@@ -155,8 +171,7 @@ def history(runs_dir: str | Path, metric: str = "roas") -> pd.DataFrame:
 
     Channel columns hold ``"mean (lo–hi)"`` text; :func:`figures` gives the numbers.
     """
-    sync(runs_dir)
-    with closing(sqlite3.connect(catalog_path(runs_dir))) as db:
+    with closing(_sync(runs_dir)[1]) as db:
         runs = pd.read_sql_query("SELECT * FROM runs ORDER BY created_at, run_id", db)
         values = pd.read_sql_query("SELECT * FROM figures WHERE metric = ?", db, params=(metric,))
     table = runs[["run_id", "created_at", "data_start", "data_end", "n_periods", "parent_run", "mode",
@@ -172,7 +187,6 @@ def history(runs_dir: str | Path, metric: str = "roas") -> pd.DataFrame:
 
 def figures(runs_dir: str | Path) -> pd.DataFrame:
     """Tidy figures of every cataloged run: run_id, created_at, channel, metric, mean, lo, hi."""
-    sync(runs_dir)
-    with closing(sqlite3.connect(catalog_path(runs_dir))) as db:
+    with closing(_sync(runs_dir)[1]) as db:
         return pd.read_sql_query("SELECT f.run_id, r.created_at, f.channel, f.metric, f.mean, f.lo, f.hi "
                                  "FROM figures f JOIN runs r USING (run_id) ORDER BY r.created_at, f.run_id", db)

@@ -106,3 +106,14 @@ def test_refresh_and_compare_cli_reject_a_folder_that_is_not_a_run(tmp_path, cap
     assert main(["refresh", str(tmp_path), "--data", str(tmp_path / "data.csv")]) == 2
     assert "not a run folder" in capsys.readouterr().err
     assert main(["compare", str(tmp_path), str(tmp_path)]) == 2
+
+
+def test_history_of_a_read_only_archive_lists_the_runs_without_writing(runs, monkeypatch):
+    import mmm.catalog
+
+    def read_only(path):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(mmm.catalog, "_create", read_only)
+    table = history(runs)
+    assert list(table["run_id"]) == ["q1", "q2", "q2-update"] and not (runs / CATALOG_NAME).exists()

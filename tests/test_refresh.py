@@ -50,3 +50,30 @@ def test_rolling_window_keeps_the_last_periods(quarters):
     assert _rolling(new, config) is new
     cut = _rolling(new, replace(config, refresh_window_periods=52))
     assert cut.n_periods == 52 and cut.dates[-1] == new.dates[-1] and cut.dates[0] == new.dates[28]
+
+
+def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
+    """The model centres time over its data; the update moves the intercept so the baseline is unchanged."""
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    from mmm.data import Scaling
+    from mmm.effects import compute_effects
+    from mmm.refresh import _intercept_shift
+    from mmm.truth import truth_posterior
+
+    config, old, new = quarters
+    result = generate(SynthSpec(n_periods=80, n_channels=2, seed=9))
+    truth = json.loads(json.dumps(result.truth))
+    posterior = truth_posterior(truth, config, old, n_draws=3)
+    posterior["trend"] = posterior["trend"] * xr.DataArray(np.array([[0.5, 1.0, 2.0]]), dims=("chain", "draw"))
+    scaling = Scaling.from_dict(truth["scaling"])
+    shift = _intercept_shift(posterior, config, old, new, scaling)
+    moved = posterior.copy()
+    moved["intercept"] = posterior["intercept"] + xr.DataArray(np.reshape(shift, (1, 3)), dims=("chain", "draw"))
+    before = compute_effects(posterior, config, old, scaling).mu
+    after = compute_effects(moved, config, new, scaling).mu[:, :old.n_periods]
+    np.testing.assert_allclose(after, before, rtol=1e-12)
+    assert not np.allclose(compute_effects(posterior, config, new, scaling).mu[:, :old.n_periods], before)
