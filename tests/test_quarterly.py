@@ -176,8 +176,10 @@ def test_compare_shows_a_changed_assumption(quarters, tmp_path):
     shutil.copytree(runs / "q2", changed)
     text = (changed / "config.yaml").read_text().replace("gross_margin: 0.6", "gross_margin: 0.5")
     (changed / "config.yaml").write_text(text)
-    result = compare(runs / "q2", changed)
+    assert main(["compare", str(runs / "q2"), str(changed), "--out", str(tmp_path / "cmp")]) == 0
+    result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert [c["key"] for c in result["config_changes"]] == ["finance.gross_margin"]
+    assert "finance.gross_margin" in (tmp_path / "cmp" / "comparison.html").read_text()
     tv = result["channels"]["tv"]
     # same posterior and data: ROAS is unchanged; profit ROI falls by ROAS x 0.1, all of it from the assumption
     assert tv["attribution"]["roas"]["total"] == pytest.approx(0.0, abs=1e-12)
