@@ -52,7 +52,14 @@ class Refreshed:
     record: dict[str, Any] = field(default_factory=dict)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True) -> Path:
-        """Write the run folder with ``parent_run`` and the ``refresh`` record in its manifest."""
+        """Write the run folder with ``parent_run`` and the ``refresh`` record in its manifest.
+
+        By default the folder is ``<name>-<timestamp>`` beside the parent run, so ``mmm history`` lists both.
+        """
+        if run_dir is None:
+            from mmm.runs import default_run_dir
+
+            run_dir = default_run_dir(self.fitted.config, root=self.parent.path.parent)
         return self.fitted.save(run_dir, force=force, report=report, parent_run=self.parent.path.name,
                                 manifest_extra={"refresh": self.record})
 

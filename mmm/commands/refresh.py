@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args) -> int:
     from mmm.refresh import refresh
-    from mmm.runs import RunExistsError, default_run_dir
+    from mmm.runs import RunExistsError
 
     if args.out is not None and args.out.exists() and not args.force:
         raise RunExistsError(f"{args.out} already exists; choose another --out, or pass --force to replace it")
@@ -43,8 +43,7 @@ def run(args) -> int:
                      progress=not args.no_progress and sys.stderr.isatty(), draws=args.draws, tune=args.tune,
                      chains=args.chains, seed=args.seed, sampler=args.sampler)
     record = result.record
-    out = args.out or default_run_dir(result.fitted.config, root=args.previous.resolve().parent)
-    run_dir = result.save(out, force=args.force)
+    run_dir = result.save(args.out, force=args.force)  # default: beside the parent run
     print(f"run written: {run_dir} (parent {record['parent_run']}, {record['new_periods']} new periods, "
           f"{record['revised_values']} restated value(s), {len(record['config_changes'])} config change(s))")
     if "likelihood" in record:
