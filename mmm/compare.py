@@ -57,7 +57,8 @@ METHOD = (
     "periods; (2) new periods: A's posterior on B's data over B's window; (3) spec & assumptions: the same with "
     "B's finance inputs (value per KPI, margins); (4) re-estimation: B's own posterior minus step 3 — what the new "
     "and revised data taught the model, plus any prior or model-option change. The parts are differences of "
-    "posterior means and sum exactly to the total change. Differences between A and B use independent pairs "
+    "posterior means and sum exactly to the total change. Each part's interval: steps 1-3 re-evaluate the same "
+    "draws of A's posterior (paired); re-estimation and the differences between A and B use independent pairs "
     "of draws from the two posteriors."
 )
 
@@ -102,11 +103,11 @@ def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
     interval = b.config.interval
     effects_a, effects_b = a.effects(), b.effects()
     shared = [c for c in a.config.channel_names if c in b.config.channel_names]
-    attribution, attribution_note = _attribution(a, b, effects_a, effects_b, shared)
     rng = np.random.default_rng(seed)
     n = min(len(effects_a.roas), len(effects_b.roas))
     pick_a = rng.permutation(len(effects_a.roas))[:n]
     pick_b = rng.permutation(len(effects_b.roas))[:n]
+    attribution, attribution_note = _attribution(a, b, effects_a, effects_b, shared, (pick_a, pick_b), interval)
 
     channels = {}
     for channel in shared:
@@ -163,9 +164,15 @@ def _describe(inputs: RunInputs, effects: Effects) -> dict[str, Any]:
             "diagnostics_ok": bool(inputs.run.summary.get("diagnostics", {}).get("ok"))}
 
 
-def _attribution(a: RunInputs, b: RunInputs, effects_a: Effects, effects_b: Effects,
-                 shared: list[str]) -> tuple[dict[str, dict[str, dict[str, float]]] | None, str | None]:
-    """Per metric and channel: the steps of the swap chain (see module doc), summing to B − A."""
+def _attribution(a: RunInputs, b: RunInputs, effects_a: Effects, effects_b: Effects, shared: list[str],
+                 pairs: tuple[np.ndarray, np.ndarray], interval: float
+                 ) -> tuple[dict[str, dict[str, dict[str, Any]]] | None, str | None]:
+    """Per metric and channel: the steps of the swap chain (see module doc), summing to B − A.
+
+    Each step's posterior-mean change, and its interval: steps 1-3 re-evaluate the same draws of
+    A's posterior, so their per-draw changes are paired; re-estimation pairs B's draws with
+    step 3's independently, as the differences B − A are.
+    """
     if set(a.config.channel_names) != set(b.config.channel_names) or set(a.config.controls) != set(b.config.controls):
         return None, ("not computed: the runs model different channels or controls, so A's posterior cannot be "
                       "evaluated on B's data")
@@ -183,13 +190,19 @@ def _attribution(a: RunInputs, b: RunInputs, effects_a: Effects, effects_b: Effe
              a.effects(data=b.data, window=window_b),
              a.effects(data=b.data, window=window_b, finance_from=b.config),
              effects_b]
-    out: dict[str, dict[str, dict[str, float]]] = {}
+    pick_a, pick_b = pairs
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for metric in METRICS:
         out[metric] = {}
         for channel in shared:
-            means = [float(e.metric(metric)[:, e.channels.index(channel)].mean()) for e in chain]
+            draws = [e.metric(metric)[:, e.channels.index(channel)] for e in chain]
+            means = [float(d.mean()) for d in draws]
             parts = {step: means[i + 1] - means[i] for i, step in enumerate(STEPS)}
-            out[metric][channel] = {"a": means[0], **parts, "b": means[-1], "total": means[-1] - means[0]}
+            step_draws = [draws[i + 1] - draws[i] for i in range(3)] + [draws[4][pick_b] - draws[3][pick_a]]
+            intervals = {step: {k: summarize(d, interval)[k] for k in ("lo", "hi")}
+                         for step, d in zip(STEPS, step_draws, strict=True)}
+            out[metric][channel] = {"a": means[0], **parts, "b": means[-1], "total": means[-1] - means[0],
+                                    "intervals": intervals}
     return out, None
 
 
@@ -237,6 +250,7 @@ def render_comparison(result: dict[str, Any]) -> str:
         if "attribution" in entry:
             att = entry["attribution"]["roas"]
             row["attribution"] = {k: f"{att[k]:+.2f}" for k in (*STEPS, "total")}
+            row["attribution_interval"] = {k: f"{v['lo']:+.2f} to {v['hi']:+.2f}" for k, v in att["intervals"].items()}
         rows.append(row)
     return env.get_template("comparison.html").render(
         style=style.group(0) if style else "", r=result, rows=rows, steps=STEPS, step_labels=STEP_LABELS,
