@@ -117,3 +117,13 @@ def test_history_of_a_read_only_archive_lists_the_runs_without_writing(runs, mon
     monkeypatch.setattr(mmm.catalog, "_create", read_only)
     table = history(runs)
     assert list(table["run_id"]) == ["q1", "q2", "q2-update"] and not (runs / CATALOG_NAME).exists()
+
+
+def test_a_broken_run_folder_is_skipped_not_fatal(runs):
+    (runs / "q2" / "summary.json").write_text("{not json")
+    assert list(history(runs)["run_id"]) == ["q1", "q2-update"]
+
+
+def test_compare_cli_rejects_a_bad_change_probability(runs, capsys):
+    assert main(["compare", str(runs / "q1"), str(runs / "q2"), "--change-probability", "1.5"]) == 2
+    assert "--change-probability" in capsys.readouterr().err
