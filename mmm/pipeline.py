@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from mmm.config import Config, ConfigError
 from mmm.data import DataError, MMMData, Scaling, load_data
@@ -58,6 +59,9 @@ def check_window(config: Config, data: MMMData) -> None:
     if start > end:
         raise ConfigError(f"{config.source}: window.start {start.date()} is after window.end {end.date()}; swap them")
     inside = (data.dates >= start) & (data.dates <= end)
+    from mmm.experiments import check_against_data
+
+    check_against_data(config, data.dates)  # lift tests must lie inside the data
     silent = [c for c in data.channels if not (data.spend.loc[inside, c] > 0).any()]
     if silent:
         raise ConfigError(f"{config.source}: channel(s) {', '.join(silent)} have no spend inside the window "
@@ -197,12 +201,25 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     model = build_model(config, design, n_train=n_train)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress)
+    result = _with_roas_coefficients(result, config, design)
     t2 = time.perf_counter()
     effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)
     effects.n_train = n_train
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
     return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings)
+
+
+def _with_roas_coefficients(result: FitResult, config: Config, design) -> FitResult:
+    """Store ``channel_coef`` of ROAS-prior channels in the posterior (the sampler keeps free parameters only)."""
+    from mmm.roi_prior import coef_from_roas, roas_channels
+
+    if not roas_channels(config):
+        return result
+    posterior = coef_from_roas(config, design, result.idata["posterior"].to_dataset())
+    groups = {"/" + g: result.idata[g].to_dataset() for g in result.idata.children}
+    groups["/posterior"] = posterior
+    return replace(result, idata=xr.DataTree.from_dict(groups))
 
 
 def _training_periods(config: Config, data: MMMData) -> int:
