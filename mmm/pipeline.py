@@ -27,7 +27,8 @@ from mmm.curves import break_even_spend, carryover_curves, response_curves
 from mmm.effects import Effects, compute_effects
 from mmm.fit import FitResult
 from mmm.prior_sample import sample_prior
-from mmm.health import Check, checks_to_dict, health_checks, overall
+from mmm.health import Check, checks_to_dict, experiment_conflict, health_checks, overall, prior_conflict
+from mmm.calibration import experiment_checks, prior_vs_posterior
 from mmm.runs import default_run_dir, manifest, write_run
 from mmm.summary import build_summary
 
@@ -80,6 +81,8 @@ class FittedMMM:
     effects: Effects
     timings: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # posterior of the same config without its experiments (same data and scaling): what the data alone say
+    reference_posterior: Any = None
 
     @property
     def diagnostics(self):
@@ -124,19 +127,47 @@ class FittedMMM:
             summary["channels"][channel]["break_even_spend"] = spend  # window spend where profit ROI = 0
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
+        for channel, moved in self.prior_vs_posterior().items():
+            summary["channels"][channel]["prior_posterior"] = moved  # is this figure the data or our prior?
+        if self.config.experiments:
+            summary["experiments"] = [c.to_dict() for c in self.experiment_checks()]
         return summary
 
     def health(self) -> list[Check]:
         """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals."""
         spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
-        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
-                             prior_roas=self.prior_effects().roas)
+        checks = health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
+                               prior_roas=self.prior_effects().roas)
+        checks.append(prior_conflict(self.prior_vs_posterior()))
+        if self.config.experiments:
+            checks.append(experiment_conflict(self.experiment_checks()))
+        return checks
+
+    def prior_vs_posterior(self) -> dict[str, dict[str, Any]]:
+        """Per channel: prior ROAS and how far the data moved it (:mod:`mmm.calibration`)."""
+        if "prior_posterior" not in self._cache:
+            self._cache["prior_posterior"] = prior_vs_posterior(self.prior_effects().roas, self.effects.roas,
+                                                                self.effects.channels, self.config.interval)
+        return self._cache["prior_posterior"]
+
+    def experiment_checks(self) -> list:
+        """Per lift experiment: measured vs what the prior and KPI data alone say (:mod:`mmm.calibration`)."""
+        if "experiments" not in self._cache:
+            design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
+            self._cache["experiments"] = experiment_checks(self.config, design, self.posterior,
+                                                           self.reference_posterior)
+        return self._cache["experiments"]
 
     def prior_effects(self, n_draws: int = 1000) -> Effects:
         """The figures the priors alone imply (same window and finance inputs), e.g. prior ROAS."""
+        if n_draws == 1000 and "prior_effects" in self._cache:
+            return self._cache["prior_effects"]
         design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
         prior = sample_prior(self.config, design, n_draws=n_draws, seed=self.config.fit.seed)
-        return compute_effects(prior, self.config, self.data, self.scaling)
+        effects = compute_effects(prior, self.config, self.data, self.scaling)
+        if n_draws == 1000:
+            self._cache["prior_effects"] = effects
+        return effects
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None) -> Path:
@@ -180,11 +211,18 @@ class FittedMMM:
 
 
 def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
-        scaling: Scaling | None = None, progress: bool = False) -> FittedMMM:
+        scaling: Scaling | None = None, progress: bool = False,
+        reference: FittedMMM | bool | None = None) -> FittedMMM:
     """Validate, build, sample and compute every figure.
 
     ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
     they are computed from this data.
+
+    ``reference`` matters only when the config has experiments: the same config fitted
+    without them tells what the data alone say about each test (the health card's
+    experiment-conflict check, :mod:`mmm.calibration`). By default (None/True) that
+    fit is run here (about doubling the time); pass an existing fit without experiments
+    on the same data and scaling to reuse it, or False to skip it (approximate check).
     """
     from mmm.fit import sample
     from mmm.model import build_model
@@ -207,7 +245,17 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     effects.n_train = n_train
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
-    return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings)
+    reference_posterior = None
+    if config.experiments and reference is not False:
+        if not isinstance(reference, FittedMMM):
+            reference = fit(replace(config, experiments=()), mmm_data, scaling=scaling, progress=progress)
+            timings["reference_fit_s"] = sum(reference.timings.values())
+        if reference.config.experiments or reference.scaling != scaling:
+            raise ValueError("reference must be a fit without experiments on the same data and scaling "
+                             "(pass scaling=reference.scaling)")
+        reference_posterior = reference.posterior
+    return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings,
+                     reference_posterior=reference_posterior)
 
 
 def _with_roas_coefficients(result: FitResult, config: Config, design) -> FitResult:
