@@ -159,8 +159,10 @@ def _one(row: Any, where: str, channels: tuple[str, ...]) -> Experiment:
 def _date(value: Any, where: str, key: str) -> str:
     from mmm.config import ConfigError
 
-    try:
-        return pd.Timestamp(str(value)).date().isoformat()
+    import datetime
+
+    try:  # strict ISO (YYYY-MM-DD): pandas would read "March" as year 1
+        return datetime.date.fromisoformat(str(value).strip()[:10]).isoformat()
     except ValueError:
         raise ConfigError(f"{where}: {key} {value!r} is not a date (write YYYY-MM-DD)") from None
 
