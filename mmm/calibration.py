@@ -6,8 +6,10 @@ Prior vs posterior (per channel, on ROAS — what finance reads)
     * ``shift`` = |posterior median − prior median| / prior 90% width,
     * ``overlap`` = overlap coefficient ∫ min(prior, posterior) of the two densities (1: identical, 0: disjoint),
     * ``prior_tail`` = two-sided prior tail probability of the posterior median (small: prior–data conflict),
-    * ``verdict``: "data" when contraction or shift ≥ 0.5, "prior" when both are below the health
-      card's ``contraction_review`` (0.1), else "mixed".
+    * ``verdict``: "prior" when the two densities still overlap by ≥ 0.8 (or contraction and shift
+      are both below the health card's ``contraction_review``, 0.1): the figure is mostly our
+      assumption, even if the data trimmed a tail; "data" when they overlap by < 0.5; else "mixed".
+      "Data" means the evidence: the KPI data and any experiments.
 
 Experiment–data conflict (per experiment)
     The question is whether the measured lift agrees with what the prior and the
@@ -40,7 +42,8 @@ from typing import Any
 import numpy as np
 
 MIN_DATA_SHARE = 0.02  # floor of 1 − k: below it the data carry (almost) nothing about the test
-VERDICT_DATA = 0.5
+VERDICT_PRIOR_OVERLAP = 0.8  # at least this overlap with the prior: the figure is mostly the prior
+VERDICT_DATA_OVERLAP = 0.5  # below this overlap: the evidence moved it
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,11 @@ def prior_vs_posterior(prior_roas: np.ndarray, posterior_roas: np.ndarray, chann
         prior, post = prior_roas[:, k], posterior_roas[:, k]
         below = float(np.mean(prior < np.median(post)))
         moved = max(contraction[k], shift[k])
-        verdict = ("data" if moved >= VERDICT_DATA else "prior" if moved < prior_only_review else "mixed")
+        common = overlap(prior, post)
+        verdict = ("prior" if common >= VERDICT_PRIOR_OVERLAP or moved < prior_only_review
+                   else "data" if common < VERDICT_DATA_OVERLAP else "mixed")
         out[channel] = {"prior_roas": summarize(prior, interval), "contraction": float(contraction[k]),
-                        "shift": float(shift[k]), "overlap": overlap(prior, post),
+                        "shift": float(shift[k]), "overlap": common,
                         "prior_tail": 2.0 * min(below, 1.0 - below), "verdict": verdict}
     return out
 

@@ -138,7 +138,11 @@ class FittedMMM:
         spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
         checks = health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
                                prior_roas=self.prior_effects().roas)
-        checks.append(prior_conflict(self.prior_vs_posterior()))
+        moved = self.prior_vs_posterior()
+        overlaps = "; overlap with the prior (1 = unchanged): " + ", ".join(
+            f"{c} {v['overlap']:.2f} ({v['verdict']})" for c, v in moved.items())
+        checks = [replace(c, detail=c.detail + overlaps) if c.name == "prior_contraction" else c for c in checks]
+        checks.append(prior_conflict(moved))
         if self.config.experiments:
             checks.append(experiment_conflict(self.experiment_checks()))
         return checks
