@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,8 @@ def test_sensitivity_cli_refits_with_scaled_priors(study, tmp_path, capsys):
     assert row["roas_mean"] == pytest.approx(summary_roas)
     assert "max shift" in printed
     assert main(["sensitivity", str(run_dir), "--factors", "1"]) == 2  # 1 is the run itself
+    assert main(["sensitivity", str(run_dir), "--psense"]) == 0  # power-scaling: no refits
+    psense = pd.read_csv(run_dir / "psense.csv")
+    assert list(psense["channel"]) == ["tv", "search", "display"]
+    assert (psense[["prior_sensitivity", "likelihood_sensitivity"]] >= 0).all().all()
+    assert psense["diagnosis"].isin(["prior-data conflict", "strong prior / weak data", "data dominate"]).all()

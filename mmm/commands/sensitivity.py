@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chains", type=int)
     p.add_argument("--out", type=Path, help="folder for sensitivity.csv/.json (default: the run folder)")
     p.add_argument("--force", action="store_true", help="replace existing sensitivity files")
+    p.add_argument("--psense", action="store_true",
+                   help="power-scaling sensitivity only (arviz_stats psense): no refits, seconds instead of minutes")
     p.set_defaults(handler=run)
 
 
@@ -33,13 +35,27 @@ def run(args) -> int:
         raise ConfigError(f"--factors must be positive and not 1 (1 is the run itself); got {args.factors}")
     run_ = load_run(args.run_dir)
     out = args.out or args.run_dir
-    paths = {"csv": out / "sensitivity.csv", "json": out / "sensitivity.json"}
+    paths = ({"psense": out / "psense.csv"} if args.psense else
+             {"csv": out / "sensitivity.csv", "json": out / "sensitivity.json"})
     existing = [p.name for p in paths.values() if p.exists()]
     if existing and not args.force:
         raise FileExistsError(f"{out}: {', '.join(existing)} already exist(s); pass --force to replace them")
     data = load(run_.config)
     scaling = run_.scaling
-    baseline = compute_effects(run_.posterior()["posterior"].to_dataset(), run_.config, data, scaling)
+    posterior = run_.posterior()["posterior"].to_dataset()
+    baseline = compute_effects(posterior, run_.config, data, scaling)
+    if args.psense:
+        from mmm.sensitivity import PSENSE_THRESHOLD, power_scaling
+
+        table = power_scaling(run_.config, data, scaling, posterior, baseline)
+        print(f"power-scaling sensitivity of ROAS (≥ {PSENSE_THRESHOLD} means the posterior reacts):")
+        for row in table.itertuples():
+            print(f"  {row.channel:14s} prior {row.prior_sensitivity:.3f}  likelihood "
+                  f"{row.likelihood_sensitivity:.3f}  {row.diagnosis}")
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(paths["psense"], table.to_csv(index=False, lineterminator="\n"))
+        print(f"wrote psense: {paths['psense']}")
+        return 0
     overrides = {k: getattr(args, k) for k in ("draws", "tune", "chains")}
     print(f"refitting {run_.config.name} with media priors x{', x'.join(f'{f:g}' for f in args.factors)} ...",
           flush=True)
