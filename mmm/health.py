@@ -66,7 +66,7 @@ class HealthThresholds:
         Lag-1 autocorrelation of the residuals above which REVIEW (0.3) or FAIL (0.6).
     experiment_conflict_review, experiment_conflict_fail : float
         Largest |z| of a lift experiment against what the prior and KPI data alone say about
-        its test (:mod:`mmm.calibration`) above which REVIEW (2.5) or FAIL (4: the experiment
+        its test (:mod:`mmm.calibration`) above which REVIEW (2: p < 0.05) or FAIL (4: the experiment
         and the data cannot both be right; the calibrated ROAS is not to be trusted as it stands).
     prior_conflict_review : float
         Smallest two-sided prior tail probability of a channel's posterior median ROAS below
@@ -92,7 +92,7 @@ class HealthThresholds:
     contraction_review: float = 0.1
     autocorr_review: float = 0.3
     autocorr_fail: float = 0.6
-    experiment_conflict_review: float = 2.5
+    experiment_conflict_review: float = 2.0
     experiment_conflict_fail: float = 4.0
     prior_conflict_review: float = 0.05
 

@@ -337,7 +337,7 @@ def test_experiment_conflict_flags_a_wrong_experiment_not_a_true_one(synth):
 
 def test_health_thresholds_for_conflicts_are_in_one_place():
     t = HealthThresholds()
-    assert (t.experiment_conflict_review, t.experiment_conflict_fail, t.prior_conflict_review) == (2.5, 4.0, 0.05)
+    assert (t.experiment_conflict_review, t.experiment_conflict_fail, t.prior_conflict_review) == (2.0, 4.0, 0.05)
 
 
 # ---- sensitivity scaling --------------------------------------------------------------------------
