@@ -179,8 +179,12 @@ def _no_overlap(experiments: tuple[Experiment, ...], where: list[str]) -> None:
                                   f"experiment or fix the dates")
 
 
-def check_against_data(config, dates: pd.DatetimeIndex) -> None:
-    """Every experiment must lie inside the data and hold at least one period."""
+SPEND_TOLERANCE = 0.10  # a test's stated spend may differ this much from the data's spend in its window
+
+
+def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | None = None) -> None:
+    """Every experiment must lie inside the data and hold at least one period; a stated test spend
+    must match the channel's spend in the data over the test (within ``SPEND_TOLERANCE``)."""
     from mmm.config import ConfigError
 
     first, last = dates[0], dates[-1]
@@ -193,6 +197,14 @@ def check_against_data(config, dates: pd.DatetimeIndex) -> None:
         if not ((dates >= start) & (dates <= end)).any():
             raise ConfigError(f"{at}: no period of the data falls in {e.start}..{e.end}; use the data's period "
                               f"labels (e.g. the week-start dates) for start and end")
+        if e.spend is not None and spend is not None:
+            modeled = float(spend.loc[(dates >= start) & (dates <= end), e.channel].sum())
+            if abs(modeled - e.spend) > SPEND_TOLERANCE * max(modeled, e.spend):
+                raise ConfigError(
+                    f"{at}: the test's spend {e.spend:,.0f} differs from {e.channel}'s spend in the data over "
+                    f"{e.start}..{e.end} ({modeled:,.0f}) by more than {SPEND_TOLERANCE:.0%}. The model compares "
+                    f"incremental_kpi with switching off *all* of that spend: scale a regional test's lift up to "
+                    f"the modeled market (and its spend), or fix the window")
 
 
 # ---- the model side --------------------------------------------------------------------

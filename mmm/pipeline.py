@@ -62,7 +62,7 @@ def check_window(config: Config, data: MMMData) -> None:
     inside = (data.dates >= start) & (data.dates <= end)
     from mmm.experiments import check_against_data
 
-    check_against_data(config, data.dates)  # lift tests must lie inside the data
+    check_against_data(config, data.dates, data.spend)  # lift tests must lie inside the data
     silent = [c for c in data.channels if not (data.spend.loc[inside, c] > 0).any()]
     if silent:
         raise ConfigError(f"{config.source}: channel(s) {', '.join(silent)} have no spend inside the window "

@@ -242,6 +242,14 @@ def test_experiment_dates_must_lie_inside_the_data(synth, dates, words):
     assert words in str(err.value)
 
 
+def test_stated_test_spend_must_match_the_data(synth):
+    spend = float(synth.data.set_index("date").loc[GOOD["start"]:GOOD["end"], "tv_spend"].sum())
+    load(_config(synth, experiments=[{**GOOD, "spend": spend * 1.05}]), synth.data)  # within 10%: fine
+    with pytest.raises(ConfigError, match=r"experiments\[0\] .*the test's spend .* differs from tv's spend in the "
+                                          r"data over 2021-03-01..2021-03-29 .*scale a regional test"):
+        load(_config(synth, experiments=[{**GOOD, "spend": spend * 0.2}]), synth.data)
+
+
 def test_experiments_not_a_list_or_missing_file(synth, tmp_path):
     with pytest.raises(ConfigError, match="`experiments` is a list of mappings"):
         _config(synth, experiments={"channel": "tv"})
