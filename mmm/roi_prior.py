@@ -160,8 +160,11 @@ def window_rows(config, design) -> tuple[np.ndarray, np.ndarray]:
     max_lag = max(c.max_lag for c in config.channels)
     actual = lag_stack(spend, max_lag)[rows]
     counterfactual = lag_stack(spend * ~mask[:, None], max_lag)[rows]
+    # rows with no spend at all respond 0 (every saturation is 0 at 0): drop them, e.g. the whole
+    # counterfactual block when W is the data range, which halves the work per gradient
+    counterfactual = counterfactual[counterfactual.any(axis=(1, 2))]
     lags = np.concatenate([actual, counterfactual])
-    sign = np.concatenate([np.ones(len(rows)), -np.ones(len(rows))])
+    sign = np.concatenate([np.ones(len(actual)), -np.ones(len(counterfactual))])
     return lags, sign
 
 
