@@ -34,6 +34,7 @@ class PriorCheck:
     effects: Effects  # per-draw figures implied by the priors alone
     table: pd.DataFrame
     kpi: pd.DataFrame  # date, actual, prior expected KPI median / lo / hi
+    experiments: pd.DataFrame | None = None  # per lift test: measured vs the priors' incremental KPI of the test
 
     def figure(self) -> Figure:
         from mmm.plots import channel_colors, interval_label
@@ -74,6 +75,8 @@ class PriorCheck:
         out_dir = Path(out_dir)
         paths = {"table": out_dir / "prior_check.csv", "kpi": out_dir / "prior_check_kpi.csv",
                  "plot": out_dir / "prior_check.png"}
+        if self.experiments is not None:
+            paths["experiments"] = out_dir / "prior_check_experiments.csv"
         existing = [p.name for p in paths.values() if p.exists()]
         if existing and not force:
             raise FileExistsError(f"{out_dir}: {', '.join(existing)} already exist(s); choose another --out or "
@@ -81,6 +84,8 @@ class PriorCheck:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomically(paths["table"], self.table.to_csv(index=False, lineterminator="\n"))
         write_text_atomically(paths["kpi"], self.kpi.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d"))
+        if self.experiments is not None:
+            write_text_atomically(paths["experiments"], self.experiments.to_csv(index=False, lineterminator="\n"))
         buffer = io.BytesIO()
         self.figure().savefig(buffer, format="png")
         write_atomically(paths["plot"], lambda handle: handle.write(buffer.getvalue()))
@@ -97,7 +102,23 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
     design = build_design(mmm_data, scaling, config.model.seasonality_order)
     prior = sample_prior(config, design, n_draws=n_draws, seed=config.fit.seed if seed is None else seed)
     effects = compute_effects(prior, config, mmm_data, scaling)
-    return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects))
+    return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
+                      experiments=_experiments(config, design, prior, effects.interval))
+
+
+def _experiments(config: Config, design, prior, interval: float) -> pd.DataFrame | None:
+    """Measured lift vs what the priors alone imply for the same test (before the data speak)."""
+    if not config.experiments:
+        return None
+    from mmm.experiments import incremental_draws
+
+    delta = incremental_draws(config, design, prior)
+    lo, med, hi = np.quantile(delta, [(1 - interval) / 2, 0.5, (1 + interval) / 2], axis=0)
+    return pd.DataFrame({"experiment": [e.label for e in config.experiments],
+                         "measured": [e.incremental_kpi for e in config.experiments],
+                         "se": [e.se for e in config.experiments], "prior_median": med, "prior_lo": lo,
+                         "prior_hi": hi, "prior_share_below_measured": (delta < np.array(
+                             [e.incremental_kpi for e in config.experiments])).mean(axis=0)})
 
 
 def _table(config: Config, e: Effects) -> pd.DataFrame:

@@ -376,7 +376,8 @@ def test_prior_check_cli_writes_table_and_plot(synth, tmp_path, capsys):
     channels = {k: dict(v) for k, v in synth.config["channels"].items()}
     channels["tv"]["roas_prior"] = {"median": 2.0, "p90": 5.0}
     synth.data.to_csv(tmp_path / "data.csv", index=False)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump({**synth.config, "channels": channels}, sort_keys=False))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({**synth.config, "channels": channels,
+                                                         "experiments": [GOOD]}, sort_keys=False))
     out = tmp_path / "pc"
     assert main(["prior-check", str(tmp_path / "config.yaml"), "--out", str(out), "--draws", "3000"]) == 0
     printed = capsys.readouterr().out
@@ -389,6 +390,9 @@ def test_prior_check_cli_writes_table_and_plot(synth, tmp_path, capsys):
     assert ((table["contribution_share_lo"] >= 0) & (table["contribution_share_hi"] <= 1.5)).all()
     assert (out / "prior_check.png").read_bytes()[:4] == b"\x89PNG"
     assert len(pd.read_csv(out / "prior_check_kpi.csv")) == len(synth.data)
+    (experiment,) = pd.read_csv(out / "prior_check_experiments.csv").itertuples()
+    assert experiment.measured == GOOD["incremental_kpi"] and experiment.prior_lo < experiment.prior_hi
+    assert "experiment tv 2021-03-01..2021-03-29: measured 125,000" in printed
     # nothing is overwritten without --force; bad input is exit 2
     assert main(["prior-check", str(tmp_path / "config.yaml"), "--out", str(out)]) == 2
     assert "already exist(s)" in capsys.readouterr().err
