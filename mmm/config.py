@@ -70,6 +70,7 @@ class ChannelSpec:
     saturation: str = "logistic"
     max_lag: int = 8
     priors: Mapping[str, Prior] = field(default_factory=dict)  # param name (or "coef") -> Prior
+    roas_prior: Prior | None = None  # a prior on ROAS itself (mmm.roi_prior); replaces the coef prior
 
     def prior(self, param: str) -> Prior | None:
         """The prior for ``coef`` or a transform parameter: the override, else the default.
@@ -107,6 +108,7 @@ class ModelOptions:
     likelihood: str = "normal"
     priors: Mapping[str, Prior] = field(default_factory=dict)
     media_roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE
+    roas_prior: Prior | None = None  # default ROAS prior of channels without their own (mmm.roi_prior)
 
     def prior(self, name: str) -> Prior:
         return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
@@ -175,6 +177,7 @@ class Config:
     refresh_window_periods: int | None = None  # `mmm refresh`: keep only the last N periods (None: full history)
     name: str = "mmm"
     source: str = "<dict>"  # where the config came from, for messages
+    experiments: tuple[Any, ...] = ()  # mmm.experiments.Experiment: measured lifts, likelihood terms
 
     @property
     def channel_names(self) -> list[str]:
@@ -227,6 +230,8 @@ class Config:
                 entry["exposure"] = c.exposure
             entry.update(adstock=c.adstock, saturation=c.saturation, max_lag=c.max_lag)
             entry["priors"] = {p: c.prior(p).to_dict() for p in c.param_names() if c.prior(p) is not None}
+            if c.roas_prior is not None:
+                entry["roas_prior"] = c.roas_prior.to_dict()
             channels[c.name] = entry
         data = {"path": str(self.data.path) if self.data.path else None, "date": self.data.date,
                 "kpi": self.data.kpi, "kpi_type": self.data.kpi_type}
@@ -242,7 +247,8 @@ class Config:
             "controls": list(self.controls),
             "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
                       "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
-                      "priors": model_priors},
+                      "priors": model_priors,
+                      **({} if self.model.roas_prior is None else {"roas_prior": self.model.roas_prior.to_dict()})},
             "finance": {k: (dict(v) if isinstance(v := getattr(self.finance, k), Mapping) else v)
                         for k in FinanceSpec.__dataclass_fields__},
             "fit": _asdict_fit(self.fit),
@@ -253,6 +259,7 @@ class Config:
             # written only when set: absent means a refresh refits the full history
             **({"refresh": {"window_periods": self.refresh_window_periods}}
                if self.refresh_window_periods is not None else {}),
+            **({"experiments": [e.to_dict() for e in self.experiments]} if self.experiments else {}),
         }
 
     def to_yaml(self) -> str:
@@ -265,7 +272,7 @@ class Config:
 # ---- parsing ----------------------------------------------------------------------
 
 TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report",
-            "holdout", "refresh")
+            "holdout", "refresh", "experiments")
 
 
 def _parse(raw: Any, base_dir: Path, source: str) -> Config:
@@ -277,7 +284,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
             raise ConfigError(f"{source}: missing `{key}` section (see the minimal config in README.md).")
     model_raw = raw.get("model") or {}
     _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood",
-                            "media_roas_scale", "priors"),
+                            "media_roas_scale", "priors", "roas_prior"),
                 source, "model")
     defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
                 "max_lag": model_raw.get("max_lag", 8)}
@@ -298,11 +305,18 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
     data = _data_spec(raw["data"], base_dir, source)
     channel_names = tuple(str(c) for c in raw["channels"]) if isinstance(raw["channels"], Mapping) else ()
     finance = _finance_spec(raw.get("finance") or {}, data.kpi_type, source, channel_names)
+    from mmm.experiments import parse_experiments
+    from mmm.roi_prior import parse_roas_prior
+
+    model = _model_options(model_raw, source)
+    default_roas = model_raw.get("roas_prior")
+    if default_roas is not None:
+        model = replace(model, roas_prior=parse_roas_prior(default_roas, f"{source}: model.roas_prior"))
     return Config(
         data=data,
         channels=_channel_specs(raw["channels"], defaults, source),
         controls=tuple(controls),
-        model=_model_options(model_raw, source),
+        model=model,
         finance=finance,
         fit=_fit_spec(raw.get("fit") or {}, source),
         diagnostics=_thresholds(raw.get("diagnostics") or {}, source),
@@ -312,6 +326,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         refresh_window_periods=_refresh_window(raw.get("refresh") or {}, source),
         name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
+        experiments=parse_experiments(raw.get("experiments"), channel_names, base_dir, source),
     )
 
 
@@ -361,7 +376,8 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
         where = f"channels.{name}"
         if isinstance(entry, str):
             entry = {"spend": entry}
-        _no_unknown(entry, ("spend", "exposure", "adstock", "saturation", "max_lag", "priors"), source, where)
+        _no_unknown(entry, ("spend", "exposure", "adstock", "saturation", "max_lag", "priors", "roas_prior"), source,
+                    where)
         if not entry.get("spend"):
             raise ConfigError(f"{source}: {where} needs a `spend` column")
         adstock = entry.get("adstock", defaults["adstock"])
@@ -377,7 +393,15 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
         spec = ChannelSpec(name=str(name), spend=str(entry["spend"]), exposure=entry.get("exposure"),
                            adstock=adstock, saturation=saturation, max_lag=int(max_lag))
         priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
-        specs.append(replace(spec, priors=priors))
+        roas = None
+        if entry.get("roas_prior") is not None:
+            from mmm.roi_prior import parse_roas_prior
+
+            if "coef" in priors:
+                raise ConfigError(f"{source}: {where} has both roas_prior and priors.coef; a channel's effect has "
+                                  f"one prior — keep roas_prior (business units) or priors.coef, not both")
+            roas = parse_roas_prior(entry["roas_prior"], f"{source}: {where}.roas_prior")
+        specs.append(replace(spec, priors=priors, roas_prior=roas))
     return tuple(specs)
 
 

@@ -49,6 +49,7 @@ class Design:
     fourier: np.ndarray  # (T, 2*order)
     fourier_names: list[str]
     spend_to_kpi: np.ndarray  # (K,) mean spend per period / mean KPI per period (sets default media priors)
+    kpi_scale: float | None = None  # KPI units per model unit (Scaling.kpi): turns lift tests into model units
 
     @property
     def n_periods(self) -> int:
@@ -69,4 +70,5 @@ def build_design(data: MMMData, scaling: Scaling, seasonality_order: int) -> Des
         fourier=fourier_features(data.dates, seasonality_order),
         fourier_names=fourier_names(seasonality_order),
         spend_to_kpi=np.array([scaling.spend[c] / scaling.kpi for c in data.channels]),
+        kpi_scale=float(scaling.kpi),
     )

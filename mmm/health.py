@@ -64,6 +64,13 @@ class HealthThresholds:
         informed channel is a caveat, not an error.
     autocorr_review, autocorr_fail : float
         Lag-1 autocorrelation of the residuals above which REVIEW (0.3) or FAIL (0.6).
+    experiment_conflict_review, experiment_conflict_fail : float
+        Largest |z| of a lift experiment against what the prior and KPI data alone say about
+        its test (:mod:`mmm.calibration`) above which REVIEW (2: p < 0.05) or FAIL (4: the experiment
+        and the data cannot both be right; the calibrated ROAS is not to be trusted as it stands).
+    prior_conflict_review : float
+        Smallest two-sided prior tail probability of a channel's posterior median ROAS below
+        which REVIEW (0.05: the data put the channel where its prior said it hardly could be).
     """
 
     rhat_review: float = 1.01
@@ -85,6 +92,9 @@ class HealthThresholds:
     contraction_review: float = 0.1
     autocorr_review: float = 0.3
     autocorr_fail: float = 0.6
+    experiment_conflict_review: float = 2.0
+    experiment_conflict_fail: float = 4.0
+    prior_conflict_review: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -221,15 +231,21 @@ def _roas(effects: Effects, t: HealthThresholds) -> list[Check]:
     ]
 
 
-def _roas_contraction(effects: Effects, prior_roas: np.ndarray, t: HealthThresholds) -> Check:
+def prior_movement(prior: np.ndarray, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(contraction, shift) per column: 1 − posterior / prior 90% width, and the median's move per prior width."""
     def width(draws: np.ndarray) -> np.ndarray:
         lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
         return hi - lo
 
-    prior_width = width(prior_roas)
-    contraction = 1.0 - width(effects.roas) / prior_width
+    prior_width = width(prior)
+    contraction = 1.0 - width(posterior) / prior_width
     # the data may also move a figure without narrowing it (e.g. a big channel far above the prior median)
-    shift = np.abs(np.median(effects.roas, axis=0) - np.median(prior_roas, axis=0)) / prior_width
+    shift = np.abs(np.median(posterior, axis=0) - np.median(prior, axis=0)) / prior_width
+    return contraction, shift
+
+
+def _roas_contraction(effects: Effects, prior_roas: np.ndarray, t: HealthThresholds) -> Check:
+    contraction, shift = prior_movement(prior_roas, effects.roas)
     values = dict(zip(effects.channels, np.maximum(contraction, shift), strict=True))
     check = _contraction_check(values, t, "ROAS (the larger of interval narrowing and median shift, "
                                           "per prior 90% width)")
@@ -293,3 +309,36 @@ def checks_to_dict(checks: list[Check]) -> list[dict[str, Any]]:
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
     return [{k: plain(v) for k, v in asdict(c).items()} for c in checks]
+
+
+def experiment_conflict(checks: list, t: HealthThresholds = HealthThresholds()) -> Check:
+    """Does any lift experiment disagree with what the prior and KPI data alone say? (largest |z|)
+
+    ``checks`` are :class:`mmm.calibration.ExperimentCheck` rows (one per experiment).
+    """
+    worst = max((abs(c.z) for c in checks), default=float("nan"))
+    rows = "; ".join(f"{c.label}: measured {c.observed:,.0f} ± {c.se:,.0f}, data alone say {c.data_mean:,.0f} "
+                     f"± {c.data_sd:,.0f} (z {c.z:+.1f}, experiment share {c.experiment_share:.2f}, "
+                     f"PSIS k {c.pareto_k:.2f})" for c in checks)
+    flagged = [c.label for c in checks if abs(c.z) > t.experiment_conflict_review]
+    if flagged:
+        rows += (f". Conflict: {', '.join(flagged)} disagree(s) with the KPI data — check the test's design, "
+                 f"its KPI definition and window, or the model; the calibrated ROAS leans on it")
+    return _check("experiment_conflict",
+                  "Do the lift experiments agree with what the KPI data alone say about the same test? "
+                  "(largest |z| between measured and data-only incremental KPI)",
+                  worst, t.experiment_conflict_review, t.experiment_conflict_fail, detail=rows)
+
+
+def prior_conflict(prior_posterior: dict[str, dict[str, Any]], t: HealthThresholds = HealthThresholds()) -> Check:
+    """Did the data put a channel's ROAS where its prior said it hardly could be? (smallest prior tail prob.)"""
+    tails = {c: v["prior_tail"] for c, v in prior_posterior.items()}
+    flagged = [c for c, v in tails.items() if v < t.prior_conflict_review]
+    detail = "prior tail probability of the posterior median ROAS: " + ", ".join(
+        f"{c} {v:.3f}" for c, v in tails.items())
+    if flagged:
+        detail += (f". Prior–data conflict for {', '.join(flagged)}: the prior and the data disagree; revisit the "
+                   f"ROAS prior (is it the same definition and window?) before using that figure")
+    return _check("prior_conflict", "Do the data contradict what we assumed before seeing them? "
+                  "(smallest prior tail probability of a channel's posterior median ROAS)",
+                  min(tails.values()), t.prior_conflict_review, None, worse="below", detail=detail)

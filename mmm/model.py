@@ -18,7 +18,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mmm import media
+from mmm import experiments, media, roi_prior
 from mmm.config import ChannelSpec, Config, ConfigError, default_coef_prior
 from mmm.design import Design
 from mmm.priors import Prior
@@ -69,8 +69,14 @@ def build_model(config: Config, design: Design, n_train: int | None = None, fit_
             mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
 
         defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
+        roas_priors = bool(roi_prior.roas_channels(config))  # then channel_coef follows from ROAS (mmm.roi_prior)
         params = {name: _group_prior(config.channels, param, idx, defaults).to_pymc(name, dims=dim)
-                  for name, param, dim, idx in media.parameter_layout(config.channels)}
+                  for name, param, dim, idx in media.parameter_layout(config.channels)
+                  if not (roas_priors and name == media.COEF)}
+        if roas_priors:
+            params[media.COEF] = roi_prior.channel_coef(
+                config, design, params, lambda idx: _group_prior(config.channels, "coef", idx, defaults))
+        experiments.add_likelihood(config, design, params)  # lift tests, if any (mmm.experiments)
         mu = mu + media.contributions(spend_lags, config.channels, params, xp=pt, lagged=True).sum(axis=-1)
 
         sigma = opts.prior("sigma").to_pymc("sigma")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from mmm.config import Config, ConfigError
 from mmm.data import DataError, MMMData, Scaling, load_data
@@ -26,7 +27,8 @@ from mmm.curves import break_even_spend, carryover_curves, response_curves
 from mmm.effects import Effects, compute_effects
 from mmm.fit import FitResult
 from mmm.prior_sample import sample_prior
-from mmm.health import Check, checks_to_dict, health_checks, overall
+from mmm.health import Check, checks_to_dict, experiment_conflict, health_checks, overall, prior_conflict
+from mmm.calibration import experiment_checks, prior_vs_posterior
 from mmm.runs import default_run_dir, manifest, write_run
 from mmm.summary import build_summary
 
@@ -58,6 +60,9 @@ def check_window(config: Config, data: MMMData) -> None:
     if start > end:
         raise ConfigError(f"{config.source}: window.start {start.date()} is after window.end {end.date()}; swap them")
     inside = (data.dates >= start) & (data.dates <= end)
+    from mmm.experiments import check_against_data
+
+    check_against_data(config, data.dates, data.spend)  # lift tests must lie inside the data
     silent = [c for c in data.channels if not (data.spend.loc[inside, c] > 0).any()]
     if silent:
         raise ConfigError(f"{config.source}: channel(s) {', '.join(silent)} have no spend inside the window "
@@ -76,6 +81,8 @@ class FittedMMM:
     effects: Effects
     timings: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # posterior of the same config without its experiments (same data and scaling): what the data alone say
+    reference_posterior: Any = None
 
     @property
     def diagnostics(self):
@@ -120,19 +127,51 @@ class FittedMMM:
             summary["channels"][channel]["break_even_spend"] = spend  # window spend where profit ROI = 0
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
+        for channel, moved in self.prior_vs_posterior().items():
+            summary["channels"][channel]["prior_posterior"] = moved  # is this figure the data or our prior?
+        if self.config.experiments:
+            summary["experiments"] = [c.to_dict() for c in self.experiment_checks()]
         return summary
 
     def health(self) -> list[Check]:
         """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals."""
         spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
-        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
-                             prior_roas=self.prior_effects().roas)
+        checks = health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
+                               prior_roas=self.prior_effects().roas)
+        moved = self.prior_vs_posterior()
+        overlaps = "; overlap with the prior (1 = unchanged): " + ", ".join(
+            f"{c} {v['overlap']:.2f} ({v['verdict']})" for c, v in moved.items())
+        checks = [replace(c, detail=c.detail + overlaps) if c.name == "prior_contraction" else c for c in checks]
+        checks.append(prior_conflict(moved))
+        if self.config.experiments:
+            checks.append(experiment_conflict(self.experiment_checks()))
+        return checks
+
+    def prior_vs_posterior(self) -> dict[str, dict[str, Any]]:
+        """Per channel: prior ROAS and how far the data moved it (:mod:`mmm.calibration`)."""
+        if "prior_posterior" not in self._cache:
+            self._cache["prior_posterior"] = prior_vs_posterior(self.prior_effects().roas, self.effects.roas,
+                                                                self.effects.channels, self.config.interval)
+        return self._cache["prior_posterior"]
+
+    def experiment_checks(self) -> list:
+        """Per lift experiment: measured vs what the prior and KPI data alone say (:mod:`mmm.calibration`)."""
+        if "experiments" not in self._cache:
+            design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
+            self._cache["experiments"] = experiment_checks(self.config, design, self.posterior,
+                                                           self.reference_posterior)
+        return self._cache["experiments"]
 
     def prior_effects(self, n_draws: int = 1000) -> Effects:
         """The figures the priors alone imply (same window and finance inputs), e.g. prior ROAS."""
+        if n_draws == 1000 and "prior_effects" in self._cache:
+            return self._cache["prior_effects"]
         design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
         prior = sample_prior(self.config, design, n_draws=n_draws, seed=self.config.fit.seed)
-        return compute_effects(prior, self.config, self.data, self.scaling)
+        effects = compute_effects(prior, self.config, self.data, self.scaling)
+        if n_draws == 1000:
+            self._cache["prior_effects"] = effects
+        return effects
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
@@ -180,11 +219,18 @@ class FittedMMM:
 
 
 def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
-        scaling: Scaling | None = None, progress: bool = False) -> FittedMMM:
+        scaling: Scaling | None = None, progress: bool = False,
+        reference: FittedMMM | bool | None = None) -> FittedMMM:
     """Validate, build, sample and compute every figure.
 
     ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
     they are computed from this data.
+
+    ``reference`` matters only when the config has experiments: the same config fitted
+    without them tells what the data alone say about each test (the health card's
+    experiment-conflict check, :mod:`mmm.calibration`). By default (None/True) that
+    fit is run here (about doubling the time); pass an existing fit without experiments
+    on the same data and scaling to reuse it, or False to skip it (approximate check).
     """
     from mmm.fit import sample
     from mmm.model import build_model
@@ -201,12 +247,35 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     model = build_model(config, design, n_train=n_train)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress)
+    result = _with_roas_coefficients(result, config, design)
     t2 = time.perf_counter()
     effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)
     effects.n_train = n_train
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
-    return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings)
+    reference_posterior = None
+    if config.experiments and reference is not False:
+        if not isinstance(reference, FittedMMM):
+            reference = fit(replace(config, experiments=()), mmm_data, scaling=scaling, progress=progress)
+            timings["reference_fit_s"] = sum(reference.timings.values())
+        if reference.config.experiments or reference.scaling != scaling:
+            raise ValueError("reference must be a fit without experiments on the same data and scaling "
+                             "(pass scaling=reference.scaling)")
+        reference_posterior = reference.posterior
+    return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings,
+                     reference_posterior=reference_posterior)
+
+
+def _with_roas_coefficients(result: FitResult, config: Config, design) -> FitResult:
+    """Store ``channel_coef`` of ROAS-prior channels in the posterior (the sampler keeps free parameters only)."""
+    from mmm.roi_prior import coef_from_roas, roas_channels
+
+    if not roas_channels(config):
+        return result
+    posterior = coef_from_roas(config, design, result.idata["posterior"].to_dataset())
+    groups = {"/" + g: result.idata[g].to_dataset() for g in result.idata.children}
+    groups["/posterior"] = posterior
+    return replace(result, idata=xr.DataTree.from_dict(groups))
 
 
 def _training_periods(config: Config, data: MMMData) -> int:

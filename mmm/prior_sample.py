@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mmm import media
+from mmm import media, roi_prior
 from mmm.config import Config, default_coef_prior
 from mmm.design import Design
 
@@ -49,4 +49,14 @@ def sample_prior(config: Config, design: Design, n_draws: int = 1000, seed: int 
                 prior = default_coef_prior(float(design.spend_to_kpi[i]), opts.media_roas_scale)
             columns.append(draw(prior, n_draws))
         out[name] = var(np.column_stack(columns), dim, [names[i] for i in idx])
+    roi_idx = roi_prior.roas_channels(config)
+    if roi_idx:  # ROAS priors: draw ROAS, then the coefficient follows from it (mmm.roi_prior)
+        roas = np.column_stack([draw(roi_prior.roas_prior(config, names[i]), n_draws) for i in roi_idx])
+        roas_dim = "channel" if len(roi_idx) == len(names) else roi_prior.ROAS_DIM
+        out[roi_prior.ROAS_VAR] = var(roas, roas_dim, [names[i] for i in roi_idx])
+        free_idx = [i for i in range(len(names)) if i not in roi_idx]
+        if free_idx:
+            out[roi_prior.FREE_VAR] = var(out[media.COEF].values[0][:, free_idx], roi_prior.FREE_DIM,
+                                           [names[i] for i in free_idx])
+        return roi_prior.coef_from_roas(config, design, xr.Dataset(out))
     return xr.Dataset(out)

@@ -82,6 +82,10 @@ class ChannelTruth:
     # on, e.g. a creative that works better in a new quarter; None: a constant effect
     effect_change_period: int | None = None
     effect_change_factor: float = 1.0
+    # "seasonal" pattern only: how closely spend follows the baseline's season (amplitude of the
+    # seasonal swing, and the sd of the log-normal jitter around it); larger/smaller = more confounded
+    season_amplitude: float = 0.7
+    season_jitter: float = 0.15
 
 
 @dataclass
@@ -234,7 +238,8 @@ def _spend_pattern(ch: ChannelTruth, level: float, season: np.ndarray, per_week:
             spikes[[n // 3, 2 * n // 3]] = True
         return np.where(spikes, level * n / spikes.sum() * rng.lognormal(-0.045, 0.3, n), 0.0)
     shape = season / max(np.max(np.abs(season)), 1e-12)  # seasonal: follows the baseline's season
-    return level * np.clip(1.0 + 0.7 * shape, 0.05, None) * rng.lognormal(-0.15**2 / 2, 0.15, n)
+    jitter = ch.season_jitter
+    return level * np.clip(1.0 + ch.season_amplitude * shape, 0.05, None) * rng.lognormal(-jitter**2 / 2, jitter, n)
 
 
 def generate(spec: SynthSpec) -> SynthResult:
