@@ -132,7 +132,8 @@ def update(parent: Run, parent_data: MMMData, config: Config, data: MMMData, *,
     previous = parent.posterior()["posterior"].to_dataset()
     prior = posterior_to_prior(previous, config, names, intercept_shift=_intercept_shift(
         previous, config, parent_data, data, scaling))
-    model = apply_to_model(build_model(config, design, n_train=n_train, fit_start=fit_start), prior)
+    model_config, used = update_model_config(parent.config, config)
+    model = apply_to_model(build_model(model_config, design, n_train=n_train, fit_start=fit_start), prior)
     n_observed = len(model["kpi"].get_value())
     if n_observed != n_train - fit_start:  # the guard against counting old data twice
         raise AssertionError(f"update likelihood holds {n_observed} periods, expected {n_train - fit_start}")
@@ -160,8 +161,25 @@ def update(parent: Run, parent_data: MMMData, config: Config, data: MMMData, *,
                        "note": "only periods after the parent's last fitted period are observed; earlier "
                                "periods feed the adstock carry-in only (their evidence is in the prior)"},
         "update_prior": prior.to_dict(),
+        "experiments": {"in_prior": [e.label for e in used],
+                        "in_likelihood": [e.label for e in model_config.experiments]},
     }
     return fitted, details
+
+
+def update_model_config(parent_config: Config, config: Config) -> tuple[Config, list[Any]]:
+    """The spec the update's model is built from, and the experiments already in the parent.
+
+    The carried-forward prior replaces every parameter's prior, ROAS priors included (they
+    shaped the parent's ``channel_coef``, which the prior now holds); a lift test the parent
+    already used is in its posterior, hence in this prior, so only new experiments enter the
+    likelihood (counting one again would double its weight).
+    """
+    used = [e for e in config.experiments if e in set(parent_config.experiments)]
+    channels = tuple(replace(c, roas_prior=None) for c in config.channels)
+    model_config = replace(config, channels=channels, model=replace(config.model, roas_prior=None),
+                           experiments=tuple(e for e in config.experiments if e not in used))
+    return model_config, used
 
 
 def likelihood_periods(parent: Run, parent_data: MMMData, config: Config, data: MMMData) -> tuple[int, int]:

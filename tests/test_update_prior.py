@@ -130,3 +130,30 @@ def test_missing_parameter_is_a_clear_error(small):
     posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(6))
     with pytest.raises(ValueError, match="refit"):
         posterior_to_prior(posterior.drop_vars("trend"), config, names)
+
+
+def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(small):
+    from mmm.refresh import update_model_config
+
+    config, data, _, design = small
+    first, second = config.channel_names
+    dates = [d.date().isoformat() for d in data.dates]
+    raw = config.to_dict()
+    raw["data"]["path"] = None
+    raw["model"]["roas_prior"] = {"median": 2.0, "p90": 5.0}
+    raw["experiments"] = [{"channel": first, "start": dates[10], "end": dates[13], "incremental_kpi": 1000.0,
+                           "se": 200.0}]
+    parent = Config.from_dict(raw, base_dir=".")
+    raw["experiments"].append({"channel": second, "start": dates[50], "end": dates[53],
+                               "incremental_kpi": 900.0, "se": 300.0})
+    child = Config.from_dict(raw, base_dir=".")
+    model_config, used = update_model_config(parent, child)
+    assert [e.channel for e in used] == [first]  # in the parent's posterior, hence in the carried prior
+    assert [e.channel for e in model_config.experiments] == [second]
+    assert not any(c.roas_prior for c in model_config.channels) and model_config.model.roas_prior is None
+
+    posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(7))
+    model = apply_to_model(build_model(model_config, design, fit_start=45), posterior_to_prior(posterior, config, names))
+    assert [rv.name for rv in model.free_RVs] == [EPS_NAME]  # no stray ROAS variable left to sample
+    assert list(model.coords["experiment"]) == [model_config.experiments[0].label]
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
