@@ -239,6 +239,8 @@ class PlanModel:
                  lookback: int | None = None, max_draws: int | None = MAX_PLAN_DRAWS) -> None:
         data = in_config_order(data, config)
         self.config = config
+        self.run_id: str | None = None  # set by mmm.planning.plan_model for the reports
+        self.diagnostics_ok = True
         self.channels = config.channel_names
         self.freq = data.freq
         self.periods = int(periods or DEFAULT_PERIODS.get(data.freq, 13))
