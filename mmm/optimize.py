@@ -50,6 +50,9 @@ PERIOD_STEP = {"W": pd.Timedelta(weeks=1), "D": pd.Timedelta(days=1)}
 MAX_PLAN_DRAWS = 2000  # thinned evenly beyond this: decisions need the posterior's shape, not every draw
 MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
 BUDGET_RTOL = 1e-9
+MAX_RESTARTS = 3
+KKT_TOL = 1e-4  # value per unit of budget: moving budget between channels gains less than this at the optimum
+HILL_SLOPE_FLOOR = 1e-4  # x / half-saturation where a Hill curve's slope at zero input is taken
 
 
 # ----------------------------------------------------------------------------- objectives
@@ -125,8 +128,14 @@ def _saturation_slope(kind: str, x: np.ndarray, value: np.ndarray, params: Mappi
     if kind == "logistic":  # tanh(lam x / 2)' = lam / 2 (1 - tanh²)
         return params["lam"][..., None, :] / 2.0 * (1.0 - value ** 2)
     if kind == "hill":  # (x^s / (x^s + K^s))' = s h (1 - h) / x
-        s = params["slope"][..., None, :]
-        return np.divide(s * value * (1.0 - value), x, out=np.zeros_like(x), where=x > 0)
+        s, half = params["slope"][..., None, :], params["half_saturation"][..., None, :]
+        # at x -> 0 the slope goes to 0 (s > 1) or without bound (s < 1): below a floor far under the
+        # half-saturation it is taken at the floor, so a channel with no carry-in and no spend shows the
+        # optimizer a large but finite return on its first unit (an unbounded one derails the line search)
+        floor = HILL_SLOPE_FLOOR * half
+        at = np.maximum(x, floor)
+        h = np.where(x >= floor, value, transform(at, params))
+        return s * h * (1.0 - h) / at
     step = 1e-6 * np.maximum(np.abs(x), 1e-3)  # a transform added later: central differences of its values
     return (transform(x + step, params) - transform(np.maximum(x - step, 0.0), params)) / (
         x + step - np.maximum(x - step, 0.0))
@@ -519,11 +528,12 @@ def objective_value(outcome_values: np.ndarray, spend: np.ndarray, margins: np.n
 
 def optimize(model: PlanModel, budget: float, *, bounds: Mapping[str, ChannelBounds] | None = None,
              objective: str | Objective = "mean", bounds_source: str = "bounds",
-             starts_from: Sequence[str] = ("current mix", "even split")) -> OptimizedPlan:
+             starts_from: Sequence[str] = ("current mix", "even split"),
+             initial: np.ndarray | None = None) -> OptimizedPlan:
     """The split of ``budget`` (currency over the plan periods) that maximizes ``objective``.
 
-    Starts from the current mix and from an even split (both moved inside the bounds) and
-    keeps the better optimum; the plan's spend sums to the budget exactly.
+    Starts from the current mix and from an even split (both moved inside the bounds; ``initial``
+    adds a start) and keeps the best optimum; the plan's spend sums to the budget exactly.
     """
     t0 = time.perf_counter()
     objective = Objective.parse(objective)
@@ -539,6 +549,9 @@ def optimize(model: PlanModel, budget: float, *, bounds: Mapping[str, ChannelBou
         candidates = {"current mix": model.current_mix(budget)[free] / free_budget,
                       "even split": np.full(free.sum(), 1.0 / free.sum())}
         candidates = {k: v for k, v in candidates.items() if k in starts_from}
+        if initial is not None:  # e.g. the plan at a nearby budget, scaled to this one
+            given = np.asarray(initial, dtype=float)[free]
+            candidates["given"] = given / given.sum() if given.sum() > 0 else candidates["even split"]
         best = None
         for label, x0 in candidates.items():
             x0 = project_to_budget(x0, lb, ub, 1.0)
@@ -587,17 +600,28 @@ def _solve(model: PlanModel, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, fre
         return profit / free_budget, slopes[:, free] * margins[free] - 1.0
 
     n = int(free.sum())
-    options = {"maxiter": 500, "ftol": 1e-12}
+    options = {"maxiter": 300, "ftol": 1e-12}
     if objective.kind in ("mean", "profit"):
         def fun(x):
             q, g = draws(x)
             return -q.mean(), -g.mean(axis=0)
 
         cons = [{"type": "eq", "fun": lambda z: z.sum() - 1.0, "jac": lambda z: np.ones(n)}]
-        result = minimize(fun, x0, jac=True, method="SLSQP", bounds=list(zip(lb, ub)), constraints=cons,
-                          options=options)
-        x = np.clip(result.x, lb, ub)
-        return x, {"converged": bool(result.success), "iterations": int(result.nit), "message": str(result.message)}
+        x, iterations, restarts, previous = x0, 0, 0, -fun(x0)[0]
+        for restarts in range(MAX_RESTARTS + 1):
+            result = minimize(fun, x, jac=True, method="SLSQP", bounds=list(zip(lb, ub)), constraints=cons,
+                              options=options)
+            x = project_to_budget(np.clip(result.x, lb, ub), lb, ub, 1.0)
+            iterations += int(result.nit)
+            # SLSQP may stop early after a long first step spoils its Hessian estimate; a point where moving
+            # budget from one channel to another still pays is not an optimum, so restart from it
+            value, grad = fun(x)
+            gap = kkt_gap(x, -grad, lb, ub)
+            if gap <= KKT_TOL or -value <= previous + 1e-12 * abs(previous) or result.status == 9:
+                break  # optimal, or no longer improving, or out of iterations
+            previous = -value
+        return x, {"converged": bool(result.success) and gap <= KKT_TOL, "iterations": iterations,
+                   "restarts": restarts, "kkt_gap": float(gap), "message": str(result.message)}
 
     # CVaR (Rockafellar–Uryasev): max over (x, eta) of eta - E[(eta - profit)+] / alpha, the hinge
     # smoothed by a softplus of width tau; each pass narrows tau to the spread at the current point
@@ -626,14 +650,35 @@ def _solve(model: PlanModel, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, fre
     return x, {"converged": success, "iterations": iterations, "message": message}
 
 
+def kkt_gap(x: np.ndarray, grad: np.ndarray, lb: np.ndarray, ub: np.ndarray, slack: float = 1e-9) -> float:
+    """Largest gain per unit of budget from moving spend between two channels at ``x`` (0 at an optimum).
+
+    ``grad`` is the objective's gradient in budget shares (marginal return per unit of budget).
+    """
+    can_grow = x < ub - slack
+    can_shrink = x > lb + slack
+    if not can_grow.any() or not can_shrink.any():
+        return 0.0
+    best_gap = 0.0
+    for j in np.flatnonzero(can_grow):
+        donors = can_shrink.copy()
+        donors[j] = False
+        if donors.any():
+            best_gap = max(best_gap, float(grad[j] - grad[donors].min()))
+    return best_gap
+
+
 # ----------------------------------------------------------------------------- target mode
 
 TARGETS = ("profit_roi", "mroas", "value")
+# target mode searches budgets from 10% to 5x the current run-rate (within the locked/min and max spend):
+# far outside that range the curves are extrapolations the data did not inform
+TARGET_RANGE = (0.1, 5.0)
 
 
 def optimize_to_target(model: PlanModel, target: str, level: float, *,
                        bounds: Mapping[str, ChannelBounds] | None = None, objective: str | Objective = "mean",
-                       budget_range: tuple[float, float] | None = None, rtol: float = 1e-3,
+                       budget_range: tuple[float, float] | None = None, rtol: float = 2e-3,
                        bounds_source: str = "bounds") -> OptimizedPlan:
     """The budget that meets a target on the expected value of its optimized plan.
 
@@ -644,18 +689,25 @@ def optimize_to_target(model: PlanModel, target: str, level: float, *,
     - ``value``: the smallest budget whose optimized plan's expected incremental value
       reaches ``level`` (currency).
 
-    Bisection on the budget to ``rtol`` relative; the returned budget always meets the target.
+    Bisection on the budget to ``rtol`` relative, between ``budget_range`` (default: 10% to 5x the
+    current run-rate, within the channels' limits), each step warm-started from the last plan; the
+    returned budget always meets the target.
     """
     if target not in TARGETS:
         raise ConfigError(f"target {target!r} is not one of {', '.join(TARGETS)}")
     objective = Objective.parse(objective)
     lo_b, hi_b = resolve_bounds(model, bounds, bounds_source)
-    floor = max(lo_b.sum(), 1e-9 * max(model.run_rate.sum(), 1.0))
-    cap = hi_b.sum() if np.isfinite(hi_b.sum()) else 20.0 * max(model.run_rate.sum(), floor)
+    rate = model.run_rate.sum()
+    floor = max(lo_b.sum(), TARGET_RANGE[0] * rate)
+    cap = min(hi_b.sum(), max(TARGET_RANGE[1] * rate, floor))
     low, high = budget_range or (floor, cap)
+    warm: list[np.ndarray] = []
 
     def metric(budget: float) -> tuple[float, OptimizedPlan]:
-        result = optimize(model, budget, bounds=bounds, objective=objective, bounds_source=bounds_source)
+        start = warm[-1] * budget / warm[-1].sum() if warm else None
+        result = optimize(model, budget, bounds=bounds, objective=objective, bounds_source=bounds_source,
+                          starts_from=("current mix",) if warm else ("current mix", "even split"), initial=start)
+        warm.append(result.plan.spend)
         return target_metric(model, result, target, bounds=bounds, objective=objective), result
 
     def meets(value: float) -> bool:
@@ -697,7 +749,8 @@ def target_metric(model: PlanModel, result: OptimizedPlan, target: str, *,
     if target == "profit_roi":
         return float(plan.total_profit.mean() / plan.budget) if plan.budget else float("inf")
     # mROAS of the budget: extra expected value per extra unit of budget, re-optimized (DESIGN.md's h)
-    bigger = optimize(model, result.budget * (1 + MROAS_STEP), bounds=bounds, objective=objective)
+    bigger = optimize(model, result.budget * (1 + MROAS_STEP), bounds=bounds, objective=objective,
+                      starts_from=("current mix",), initial=plan.spend)
     return float((bigger.plan.total_value.mean() - plan.total_value.mean()) / (MROAS_STEP * result.budget))
 
 

@@ -309,3 +309,23 @@ def test_scenarios_compare_plans_on_the_same_draws():
     assert table.loc["optimized", "profit_mean"] >= table.loc["current", "profit_mean"]
     with pytest.raises(ConfigError, match="unknown channel"):
         compare_plans(model, {"bad": {**current, "Radio": 1.0}})
+
+
+def test_a_channel_with_no_recent_spend_still_gets_budget_when_it_pays():
+    # Hill with slope < 1 has an unbounded slope at zero input: a zero start must not read as "no return"
+    channels = [ChannelTruth("steady", level=30_000, target_roas=0.8, saturation="hill",
+                             saturation_params={"half_saturation": 1.0, "slope": 0.8}),
+                ChannelTruth("dormant", level=30_000, target_roas=3.0, saturation="hill",
+                             saturation_params={"half_saturation": 1.0, "slope": 0.6})]
+    result = generate(SynthSpec(seed=8, channels=channels))
+    frame = result.data.copy()
+    frame.loc[frame.index[-20:], "dormant_spend"] = 0.0  # no spend lately: no carry-in, no current mix
+    config = Config.from_dict(result.config)
+    data = load_data(frame, config.roles())
+    scaling = Scaling.compute(data)
+    model = PlanModel(truth_posterior(result.truth, config, data), config, data, scaling)
+    assert model.run_rate[1] == 0.0
+    plan = optimize(model, model.run_rate.sum(), starts_from=("current mix",))
+    assert plan.allocation()["dormant"] > 0.3 * plan.budget
+    grid = _grid_optimum(model, plan.budget)
+    assert np.abs(plan.plan.spend - grid).max() <= 0.02 * plan.budget
