@@ -329,3 +329,16 @@ def test_a_channel_with_no_recent_spend_still_gets_budget_when_it_pays():
     assert plan.allocation()["dormant"] > 0.3 * plan.budget
     grid = _grid_optimum(model, plan.budget)
     assert np.abs(plan.plan.spend - grid).max() <= 0.02 * plan.budget
+
+
+def test_daily_data_plans_a_quarter_of_days():
+    _, config, data, scaling, posterior = _setup(SynthSpec(seed=5, freq="D", n_periods=400, adstock="weibull",
+                                                           seasonality_order=3, controls=False))
+    model = PlanModel(posterior, config, data, scaling)
+    assert model.periods == 91
+    assert model.dates[0] == data.dates[-1] + pd.Timedelta(days=1) and model.dates[-1] - model.dates[0] == pd.Timedelta(
+        days=90)
+    budget = model.run_rate.sum()
+    result = optimize(model, budget)
+    assert result.plan.budget == pytest.approx(budget, rel=1e-9)
+    assert np.abs(result.plan.spend - _grid_optimum(model, budget)).max() <= 0.02 * budget

@@ -48,7 +48,8 @@ def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: An
         "pair_names": list(plans),
         "pairs": _pair_matrix(list(plans), pairs),
         "p_beats": summary.get("comparison", {}).get("p_optimized_beats_current_mix"),
-        "figure": _png(plot_plan_curves(curves, plans, interval=interval, currency=currency)),
+        "figure": _png(plot_plan_curves(curves, plans, interval=interval, currency=currency,
+                                        margins=inputs.get("margins"))),
         "notes": inputs.get("flighting_notes", []),
         "diagnostics_ok": inputs.get("diagnostics_ok", True),
     }
@@ -107,7 +108,7 @@ def _signed(value: float) -> str:
 
 
 def plot_plan_curves(curves: pd.DataFrame, plans: Mapping[str, Mapping[str, Any]], *, interval: float = 0.9,
-                     currency: str = "") -> Figure:
+                     currency: str = "", margins: Mapping[str, float] | None = None) -> Figure:
     """One panel per channel: incremental value over the plan periods vs spend, with each plan's point."""
     channels = list(dict.fromkeys(curves["channel"]))
     colors = channel_colors(channels)
@@ -126,6 +127,11 @@ def plot_plan_curves(curves: pd.DataFrame, plans: Mapping[str, Mapping[str, Any]
             f = plan["channels"][channel]
             ax.plot(f["spend"], f["incremental_value"]["mean"], PLAN_MARKERS[j % len(PLAN_MARKERS)], color="black",
                     markerfacecolor="white" if j else "black", label=name)
+        margin = (margins or {}).get(channel)
+        if margin:
+            spend = curve["spend"].to_numpy()
+            ax.plot(spend, spend / margin, ":", color="grey", linewidth=1, label="break-even (value x margin = spend)")
+            ax.set_ylim(0, max(curve["value_hi"].max(), 1.0) * 1.05)
         ax.set_title(channel)
         ax.set_xlabel(f"plan spend{unit}")
         ax.set_ylabel(f"incremental value{unit}")
