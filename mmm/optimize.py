@@ -262,7 +262,9 @@ class PlanModel:
         step = PERIOD_STEP[data.freq]
         self.dates = pd.DatetimeIndex([data.dates[-1] + step * (i + 1) for i in range(self.periods)])
 
-        lookback = int(lookback or self.periods)
+        lookback = int(lookback) if lookback is not None else min(self.periods, data.n_periods)
+        if not 1 <= lookback <= data.n_periods:
+            raise ConfigError(f"lookback must be 1..{data.n_periods} periods (the data's length); got {lookback}")
         recent = data.spend.iloc[-lookback:][self.channels]
         self.lookback = lookback
         self.run_rate = recent.mean(axis=0).to_numpy(dtype=float) * self.periods  # currency over the horizon

@@ -140,6 +140,12 @@ def test_cli_optimize_scenario_and_errors(run_dir, tmp_path, capsys):
     assert "bounds.csv" in err and "SEARCH" in err and "tv, search, display, radio" in err
     assert not (tmp_path / "x").exists()
 
+    assert main(["optimize", str(run_dir), "--budget", "9e5", "--objective", "median", "--out", str(tmp_path / "y")]) == 2
+    assert "cvar:ALPHA" in capsys.readouterr().err
+    assert main(["optimize", str(run_dir), "--budget", "9e5", "--lookback", "0", "--out", str(tmp_path / "y")]) == 2
+    assert "lookback must be 1..120" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
+
     plans = tmp_path / "plans.csv"
     plans.write_text("plan,tv,search,display,radio\ncurrent mix,500000,250000,60000,90000\n"
                      "+20% tv,600000,250000,60000,90000\ncut display,500000,250000,0,90000\n")
