@@ -297,7 +297,7 @@ class PlanModel:
 
     @property
     def period_word(self) -> str:
-        return {"W": "week", "D": "day"}.get(getattr(self, "freq", "W"), "period")
+        return {"W": "week", "D": "day"}.get(self.freq, "period")
 
     # ---- per-draw values -------------------------------------------------------------------
     def channel_values(self, spend: np.ndarray) -> np.ndarray:

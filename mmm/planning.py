@@ -17,7 +17,6 @@ error that names the file and lists the run's channels.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,8 +27,7 @@ import pandas as pd
 import yaml
 
 from mmm.config import ConfigError
-from mmm.data import DataError
-from mmm.optimize import (ChannelBounds, OptimizedPlan, PlanModel, PlanOutcome, ScenarioComparison)
+from mmm.optimize import ChannelBounds, OptimizedPlan, PlanModel, PlanOutcome, ScenarioComparison
 from mmm.runs import write_run
 
 BOUND_KEYS = ("min", "max", "min_change", "max_change", "locked")
@@ -310,9 +308,5 @@ def default_out_dir(run_dir: str | Path | None, kind: str) -> Path:
     return base.parent / f"{base.name}-{kind}-{stamp}"
 
 
-def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, default=float)
-
-
 __all__ = ["plan_model", "load_bounds", "load_plans", "write_plan", "write_scenarios", "plan_table",
-           "plan_summary", "scenario_summary", "DataError"]
+           "plan_summary", "scenario_summary"]
