@@ -1,0 +1,312 @@
+"""Budget planning from a run folder or a fitted model: inputs (bounds, plans) and outputs (plan folder).
+
+Python use::
+
+    from mmm.planning import plan_model, load_bounds, write_plan
+    from mmm.optimize import optimize
+
+    model = plan_model("reports/my-run", periods=13)            # or plan_model(fitted) after mmm.fit
+    result = optimize(model, 1_500_000, bounds=load_bounds("bounds.csv", model.channels), objective="cvar:0.1")
+    result.plan.channel_table()                                  # spend, value, profit, ROAS, mROAS per channel
+    write_plan("reports/my-plan", model, result)                 # plan.csv, plan.json, plan.html
+
+Inputs are matched to the run's channels by *name*; a file naming an unknown channel is an
+error that names the file and lists the run's channels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmm.config import ConfigError
+from mmm.optimize import ChannelBounds, OptimizedPlan, PlanModel, PlanOutcome, ScenarioComparison
+from mmm.runs import write_run
+
+BOUND_KEYS = ("min", "max", "min_change", "max_change", "locked")
+TRUE_WORDS, FALSE_WORDS = {"true", "yes", "y", "1", "locked"}, {"false", "no", "n", "0", ""}
+CVAR_ALPHA = 0.1  # the risk figure every plan reports (mean profit of its worst 10% of draws)
+
+
+# ----------------------------------------------------------------------------- building the model
+
+
+def plan_model(source: Any, **options: Any) -> PlanModel:
+    """A :class:`~mmm.optimize.PlanModel` from a run folder (path) or a fitted model (:class:`mmm.FittedMMM`).
+
+    ``options`` go to :class:`~mmm.optimize.PlanModel` (``periods``, ``flighting``, ``lookback``, ``max_draws``).
+    """
+    if isinstance(source, (str, Path)):
+        from mmm.pipeline import load
+        from mmm.runs import load_run
+
+        run = load_run(source)
+        data = load(run.config)
+        model = PlanModel(run.posterior()["posterior"].to_dataset(), run.config, data, run.scaling, **options)
+        model.run_id = run.manifest.get("run_id", Path(source).name)
+        model.diagnostics_ok = bool(run.manifest.get("diagnostics_ok", True))
+        return model
+    model = PlanModel(source.posterior, source.config, source.data, source.scaling, **options)
+    model.run_id = "(in memory)"
+    model.diagnostics_ok = bool(source.diagnostics.ok)
+    return model
+
+
+# ----------------------------------------------------------------------------- bounds files
+
+
+def load_bounds(path: str | Path, channels: Sequence[str]) -> dict[str, ChannelBounds]:
+    """Per-channel limits from a CSV (one row per channel) or YAML (channel -> limits) file.
+
+    Keys/columns: ``channel`` (CSV), ``min``, ``max`` (currency over the plan periods),
+    ``min_change``, ``max_change`` (vs the current run-rate: -0.2 or "-20%"), ``locked`` (true/false).
+    Empty cells mean "no limit".
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"bounds file {path} not found")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raw = yaml.safe_load(path.read_text()) or {}
+        if isinstance(raw, Mapping) and set(raw) == {"channels"}:
+            raw = raw["channels"]
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: expected a mapping channel -> limits (min, max, min_change, max_change, "
+                              f"locked); got {type(raw).__name__}")
+        rows = [(f"key {name!r}", str(name), spec if isinstance(spec, Mapping) else _bad_yaml(path, name))
+                for name, spec in raw.items()]
+    else:
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+            raise ConfigError(f"{path}: not a readable CSV ({err}); write one row per channel with a header "
+                              f"channel,{','.join(BOUND_KEYS)}") from None
+        table.columns = [str(c).strip() for c in table.columns]
+        if "channel" not in table.columns:
+            raise ConfigError(f"{path}: no `channel` column; the header must be channel plus any of "
+                              f"{', '.join(BOUND_KEYS)}")
+        rows = [(f"row {i + 2}", str(r.pop("channel")).strip(), r) for i, r in enumerate(table.to_dict("records"))]
+    out: dict[str, ChannelBounds] = {}
+    for where, name, spec in rows:
+        unknown_keys = sorted(set(spec) - set(BOUND_KEYS))
+        if unknown_keys:
+            raise ConfigError(f"{path}: {where}: unknown column/key(s) {', '.join(unknown_keys)}; use "
+                              f"{', '.join(BOUND_KEYS)}")
+        if name not in channels:
+            raise ConfigError(f"{path}: {where}: unknown channel {name!r}; the run's channels are "
+                              f"{', '.join(channels)}. Channels are matched by name.")
+        if name in out:
+            raise ConfigError(f"{path}: {where}: channel {name!r} appears twice; give one row per channel")
+        values = {key: _bound_value(path, where, key, spec.get(key)) for key in BOUND_KEYS if key in spec}
+        out[name] = ChannelBounds(**{k: v for k, v in values.items() if v is not None})
+    return out
+
+
+def _bad_yaml(path: Path, name: Any) -> None:
+    raise ConfigError(f"{path}: channel {name!r} must map to limits (min, max, min_change, max_change, locked)")
+
+
+def _bound_value(path: Path, where: str, key: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False if key == "locked" else None
+    if key == "locked":
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ConfigError(f"{path}: {where}: locked must be true or false; got {value!r}")
+    text = str(value).strip().replace(",", "").replace("\u2212", "-")
+    percent = text.endswith("%")
+    try:
+        number = float(text.rstrip("%")) / (100.0 if percent else 1.0)
+    except ValueError:
+        raise ConfigError(f"{path}: {where}: {key} must be a number (e.g. 250000, or -0.2 / -20% for changes); "
+                          f"got {value!r}") from None
+    if percent and key in ("min", "max"):
+        raise ConfigError(f"{path}: {where}: {key} is an amount in currency; use min_change/max_change for "
+                          f"a % of the current run-rate")
+    if not math.isfinite(number) or (key in ("min", "max") and number < 0) or (key.endswith("change")
+                                                                               and number < -1):
+        raise ConfigError(f"{path}: {where}: {key} = {value!r} is out of range (amounts >= 0, changes >= -100%)")
+    return number
+
+
+# ----------------------------------------------------------------------------- scenario files
+
+
+def load_plans(path: str | Path, channels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """User plans from a CSV: long (``plan,channel,spend``) or wide (``plan`` plus one column per channel).
+
+    Spend is currency over the plan periods. Every plan must give every channel (0 to cut one).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"plans file {path} not found")
+    try:
+        table = pd.read_csv(path, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise ConfigError(f"{path}: not a readable CSV ({err})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    if "plan" not in table.columns:
+        raise ConfigError(f"{path}: no `plan` column; write plan,channel,spend rows or plan plus one column per "
+                          f"channel ({', '.join(channels)})")
+    table["plan"] = table["plan"].astype(str).str.strip()
+    plans: dict[str, dict[str, float]] = {}
+    if {"channel", "spend"} <= set(table.columns):
+        extra = sorted(set(table.columns) - {"plan", "channel", "spend"})
+        if extra:
+            raise ConfigError(f"{path}: unexpected column(s) {', '.join(extra)} in a plan,channel,spend file")
+        for i, row in enumerate(table.to_dict("records")):
+            name, channel = row["plan"], str(row["channel"]).strip()
+            if channel not in channels:
+                raise ConfigError(f"{path}: row {i + 2}: unknown channel {channel!r}; the run's channels are "
+                                  f"{', '.join(channels)}")
+            if channel in plans.setdefault(name, {}):
+                raise ConfigError(f"{path}: row {i + 2}: plan {name!r} gives channel {channel!r} twice")
+            plans[name][channel] = _spend(path, i, row["spend"], channel)
+    else:
+        unknown = sorted(set(table.columns) - {"plan"} - set(channels))
+        if unknown:
+            raise ConfigError(f"{path}: unknown channel column(s) {', '.join(unknown)}; the run's channels are "
+                              f"{', '.join(channels)}")
+        for i, row in enumerate(table.to_dict("records")):
+            if row["plan"] in plans:
+                raise ConfigError(f"{path}: row {i + 2}: plan {row['plan']!r} appears twice")
+            plans[row["plan"]] = {c: _spend(path, i, row[c], c) for c in channels if c in row}
+    for name, plan in plans.items():
+        missing = [c for c in channels if c not in plan]
+        if missing:
+            raise ConfigError(f"{path}: plan {name!r} gives no spend for {', '.join(missing)}; give every channel "
+                              f"(0 to cut one)")
+    if not plans:
+        raise ConfigError(f"{path}: no plans in the file")
+    return plans
+
+
+def _spend(path: Path, i: int, value: Any, channel: str) -> float:
+    try:
+        number = float(str(value).replace(",", ""))
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(f"{path}: row {i + 2}: spend of {channel} must be a non-negative amount; got {value!r}")
+    return number
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def plan_table(model: PlanModel, result: OptimizedPlan) -> pd.DataFrame:
+    """plan.csv: one row per channel (in the run's order), then a ``total`` row that the rows sum to."""
+    table = result.plan.channel_table()
+    current = result.current.spend
+    table.insert(1, "run_rate", model.run_rate)
+    table.insert(2, "current_mix", current)
+    table.insert(4, "change_vs_current_mix", table["spend"] - current)
+    table.insert(5, "lower", result.lower)
+    table.insert(6, "upper", result.upper)
+    table.insert(7, "locked", [c in result.locked for c in model.channels])
+    totals = result.plan.totals(CVAR_ALPHA)
+    total: dict[str, Any] = {"channel": "total", "run_rate": model.run_rate.sum(), "current_mix": current.sum(),
+                             "spend": totals["spend"], "change_vs_current_mix": totals["spend"] - current.sum(),
+                             "lower": result.lower.sum(), "upper": result.upper.sum(), "locked": False, "share": 1.0,
+                             "p_profitable": totals["p_profitable"]}
+    for metric in ("incremental_kpi", "incremental_value", "profit", "roas", "profit_roi"):
+        for stat, value in totals.get(metric, {}).items():
+            total[f"{metric}_{stat}"] = value
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def flighting_table(model: PlanModel, outcome: PlanOutcome) -> pd.DataFrame:
+    """plan_periods.csv: date, channel, spend for every plan period (sums to each channel's plan spend)."""
+    spend = model.flighting * outcome.spend
+    return pd.DataFrame([{"date": d.date().isoformat(), "channel": c, "spend": float(spend[t, k])}
+                         for t, d in enumerate(model.dates) for k, c in enumerate(model.channels)])
+
+
+def inputs(model: PlanModel) -> dict[str, Any]:
+    return {"run": getattr(model, "run_id", None), "periods": model.periods, "period": model.period_word,
+            "start": model.dates[0].date().isoformat(), "end": model.dates[-1].date().isoformat(),
+            "flighting": model.flighting_name, "flighting_notes": model.flighting_notes,
+            "current_run_rate_from": {"start": model.current_window[0], "end": model.current_window[1],
+                                      "periods": model.lookback},
+            "carry_in_periods": model.history_periods, "carry_over_tail_periods": model.tail_periods,
+            "draws": model.n_draws, "interval": model.interval, "currency": model.currency,
+            "value_per_kpi": model.value_per_kpi, "margins": dict(zip(model.channels, map(float, model.margins))),
+            "diagnostics_ok": getattr(model, "diagnostics_ok", True)}
+
+
+def plan_summary(model: PlanModel, result: OptimizedPlan) -> dict[str, Any]:
+    """plan.json: inputs, bounds, the optimized plan and the current mix with intervals, and how they compare."""
+    bounds = {c: {"lower": float(lo), "upper": None if not np.isfinite(hi) else float(hi), "locked": c in result.locked}
+              for c, lo, hi in zip(model.channels, result.lower, result.upper)}
+    return {
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": {**inputs(model), "budget": result.budget, "objective": str(result.objective),
+                   "objective_label": result.objective.label, "bounds": bounds},
+        "target": result.target,
+        "plans": {"optimized": result.plan.to_dict(CVAR_ALPHA), "current mix": result.current.to_dict(CVAR_ALPHA)},
+        "comparison": {"p_optimized_beats_current_mix": result.p_beats_current,
+                       "profit_gain_mean": float((result.plan.total_profit - result.current.total_profit).mean())},
+        "optimizer": {"method": "SLSQP on budget shares, exact gradients over draws", "starts": result.starts,
+                      "wall_s": result.wall_s},
+    }
+
+
+def write_plan(out_dir: str | Path, model: PlanModel, result: OptimizedPlan, *, force: bool = False) -> Path:
+    """Write plan.csv, plan_periods.csv, plan.json and plan.html into ``out_dir`` atomically."""
+    from mmm.report.plan import render_plan
+
+    summary = plan_summary(model, result)
+    curves = plan_curves(model, [result.plan, result.current])
+    files = {"plan.csv": plan_table(model, result), "plan_periods.csv": flighting_table(model, result.plan),
+             "plan.json": summary, "response_curves.csv": curves,
+             "plan.html": render_plan(summary, curves, comparison=ScenarioComparison([result.plan, result.current]))}
+    return write_run(out_dir, files=files, force=force)
+
+
+def scenario_summary(model: PlanModel, comparison: ScenarioComparison) -> dict[str, Any]:
+    return {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "inputs": inputs(model),
+            "plans": {o.name: o.to_dict(CVAR_ALPHA) for o in comparison.outcomes},
+            "pairs": comparison.pairwise().to_dict("records")}
+
+
+def write_scenarios(out_dir: str | Path, model: PlanModel, comparison: ScenarioComparison, *,
+                    force: bool = False) -> Path:
+    """Write scenarios.csv, scenario_pairs.csv, scenario_channels.csv, scenarios.json and scenarios.html."""
+    from mmm.report.plan import render_plan
+
+    summary = scenario_summary(model, comparison)
+    channels = pd.concat([o.channel_table().assign(plan=o.name) for o in comparison.outcomes], ignore_index=True)
+    channels = channels[["plan", *[c for c in channels.columns if c != "plan"]]]
+    curves = plan_curves(model, comparison.outcomes)
+    files = {"scenarios.csv": comparison.table(CVAR_ALPHA), "scenario_pairs.csv": comparison.pairwise(),
+             "scenario_channels.csv": channels, "scenarios.json": summary, "response_curves.csv": curves,
+             "scenarios.html": render_plan(summary, curves, comparison=comparison)}
+    return write_run(out_dir, files=files, force=force)
+
+
+def plan_curves(model: PlanModel, outcomes: Sequence[PlanOutcome], points: int = 25) -> pd.DataFrame:
+    """Each channel's response over the plan periods, from 0 to beyond the largest planned spend."""
+    frames = []
+    for k, channel in enumerate(model.channels):
+        top = max([model.run_rate[k] * 2.0] + [o.spend[k] * 1.5 for o in outcomes]) or 1.0
+        frames.append(model.response_curve(channel, np.linspace(0.0, top, points)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def default_out_dir(run_dir: str | Path | None, kind: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    base = Path(run_dir) if run_dir is not None else Path("reports") / "run"
+    return base.parent / f"{base.name}-{kind}-{stamp}"
+
+
+__all__ = ["plan_model", "load_bounds", "load_plans", "write_plan", "write_scenarios", "plan_table",
+           "plan_summary", "scenario_summary"]

@@ -1,0 +1,144 @@
+"""The plan / scenario page: allocation, expected outcome with interval, risk of each plan, response curves.
+
+Every number is read from the plan summary (``plan.json`` / ``scenarios.json``) and the curves
+table written beside it, so the page and the files always agree. Wording lives in
+``templates/plan.html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from mmm.curve_plots import _compact
+from mmm.plots import channel_colors, interval_label
+from mmm.report.render import _amount, _environment, _png, _ratio, _share, _with_interval
+
+PLAN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: Any = None) -> str:
+    """HTML of a plan (``plan.json``'s dict) or of scenarios (``scenarios.json``'s dict)."""
+    inputs = summary["inputs"]
+    plans = summary["plans"]
+    currency = inputs.get("currency") or ""
+    interval = inputs.get("interval", 0.9)
+    optimized = "optimized" in plans and "budget" in inputs
+    channels = list(next(iter(plans.values()))["channels"])
+    pairs = summary.get("pairs") or (comparison.pairwise().to_dict("records") if comparison is not None else [])
+    context = {
+        "title": "Budget plan" if optimized else "Budget scenarios",
+        "inputs": inputs,
+        "interval": interval_label(interval),
+        "currency": currency,
+        "optimized": optimized,
+        "target": summary.get("target"),
+        "objective": inputs.get("objective_label"),
+        "budget": _amount(inputs.get("budget")),
+        "margins": ", ".join(f"{c} {m:.0%}" for c, m in inputs.get("margins", {}).items()),
+        "allocation": _allocation(summary, channels) if optimized else None,
+        "plans": [_plan_row(name, plan) for name, plan in plans.items()],
+        "plan_channels": {name: [_channel_row(c, f) for c, f in plan["channels"].items()]
+                          for name, plan in plans.items()},
+        "pair_names": list(plans),
+        "pairs": _pair_matrix(list(plans), pairs),
+        "p_beats": summary.get("comparison", {}).get("p_optimized_beats_current_mix"),
+        "figure": _png(plot_plan_curves(curves, plans, interval=interval, currency=currency,
+                                        margins=inputs.get("margins"))),
+        "notes": inputs.get("flighting_notes", []),
+        "diagnostics_ok": inputs.get("diagnostics_ok", True),
+    }
+    if context["p_beats"] is not None:
+        context["p_beats"] = _share(context["p_beats"])
+    return _environment().get_template("plan.html").render(**context)
+
+
+def _allocation(summary: Mapping[str, Any], channels: Sequence[str]) -> list[dict[str, str]]:
+    plan = summary["plans"]["optimized"]
+    current = summary["plans"]["current mix"]
+    bounds = summary["inputs"]["bounds"]
+    rows = []
+    for c in channels:
+        f, cur, b = plan["channels"][c], current["channels"][c], bounds[c]
+        upper = "no limit" if b["upper"] is None else _amount(b["upper"])
+        rows.append({"channel": c, "current": _amount(cur["spend"]), "spend": _amount(f["spend"]),
+                     "share": _share(f["share"]), "change": _signed(f["spend"] - cur["spend"]),
+                     "limits": "locked" if b["locked"] else f"{_amount(b['lower'])} to {upper}",
+                     "value": _with_interval(f["incremental_value"], _amount),
+                     "profit": _with_interval(f["profit"], _amount), "roas": _with_interval(f["roas"], _ratio),
+                     "mroas": _with_interval(f["mroas"], _ratio), "total": False})
+    totals = plan["totals"]
+    rows.append({"channel": "Total", "current": _amount(sum(current["channels"][c]["spend"] for c in channels)),
+                 "spend": _amount(totals["spend"]), "share": "100%", "change": _signed(
+                     totals["spend"] - current["totals"]["spend"]), "limits": "",
+                 "value": _with_interval(totals["incremental_value"], _amount),
+                 "profit": _with_interval(totals["profit"], _amount),
+                 "roas": _with_interval(totals.get("roas"), _ratio), "mroas": "", "total": True})
+    return rows
+
+
+def _plan_row(name: str, plan: Mapping[str, Any]) -> dict[str, str]:
+    t = plan["totals"]
+    cvar_key = next((k for k in t if k.startswith("cvar_")), None)
+    return {"name": name, "spend": _amount(t["spend"]), "value": _with_interval(t["incremental_value"], _amount),
+            "profit": _with_interval(t["profit"], _amount), "roi": _with_interval(t.get("profit_roi"), _ratio),
+            "p_profitable": _share(t["p_profitable"]), "cvar": _amount(t[cvar_key]) if cvar_key else "n/a",
+            "cvar_label": f"{cvar_key.split('_')[1]}%" if cvar_key else ""}
+
+
+def _channel_row(channel: str, f: Mapping[str, Any]) -> dict[str, str]:
+    return {"channel": channel, "spend": _amount(f["spend"]), "value": _with_interval(f["incremental_value"], _amount),
+            "profit": _with_interval(f["profit"], _amount), "roas": _with_interval(f["roas"], _ratio),
+            "mroas": _with_interval(f["mroas"], _ratio)}
+
+
+def _pair_matrix(names: list[str], pairs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    lookup = {(p["plan_a"], p["plan_b"]): p["p_a_beats_b"] for p in pairs}
+    return [{"name": a, "cells": ["—" if a == b else _share(lookup.get((a, b))) for b in names]} for a in names]
+
+
+def _signed(value: float) -> str:
+    text = _amount(abs(value))
+    return text if abs(value) < 0.5 else ("+" if value > 0 else "−") + text
+
+
+def plot_plan_curves(curves: pd.DataFrame, plans: Mapping[str, Mapping[str, Any]], *, interval: float = 0.9,
+                     currency: str = "", margins: Mapping[str, float] | None = None) -> Figure:
+    """One panel per channel: incremental value over the plan periods vs spend, with each plan's point."""
+    channels = list(dict.fromkeys(curves["channel"]))
+    colors = channel_colors(channels)
+    cols = min(3, len(channels))
+    rows = int(np.ceil(len(channels) / cols))
+    fig = Figure(figsize=(3.4 * cols, 2.8 * rows), dpi=100, layout="constrained")
+    unit = f" ({currency})" if currency else ""
+    for i, channel in enumerate(channels):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        curve = curves[curves["channel"] == channel].sort_values("spend")
+        color = colors[channel]
+        ax.fill_between(curve["spend"], curve["value_lo"], curve["value_hi"], color=color, alpha=0.25,
+                        label=f"{interval_label(interval)} interval")
+        ax.plot(curve["spend"], curve["value_mean"], color=color, label="incremental value (mean)")
+        for j, (name, plan) in enumerate(plans.items()):
+            f = plan["channels"][channel]
+            ax.plot(f["spend"], f["incremental_value"]["mean"], PLAN_MARKERS[j % len(PLAN_MARKERS)], color="black",
+                    markerfacecolor="white" if j else "black", label=name)
+        margin = (margins or {}).get(channel)
+        if margin:
+            spend = curve["spend"].to_numpy()
+            ax.plot(spend, spend / margin, ":", color="grey", linewidth=1, label="break-even (value x margin = spend)")
+            ax.set_ylim(0, max(curve["value_hi"].max(), 1.0) * 1.05)
+        ax.set_title(channel)
+        ax.set_xlabel(f"plan spend{unit}")
+        ax.set_ylabel(f"incremental value{unit}")
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(labelsize=7)
+        if i == 0:
+            ax.legend(fontsize=6, loc="upper left")
+    return fig
