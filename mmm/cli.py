@@ -98,6 +98,8 @@ def _validate(args) -> int:
     print(f"ok: {args.config} — {data.n_periods} {'weeks' if data.freq == 'W' else 'days'} "
           f"({data.dates[0].date()} .. {data.dates[-1].date()}), channels: {', '.join(data.channels)}; "
           f"controls: {', '.join(config.controls) or 'none'}")
+    if getattr(data, "geos", None):  # a panel (mmm.geo): one hierarchical model over the geos
+        print(f"geo panel: {len(data.geos)} geos ({', '.join(data.geos[:5])}{' ...' if len(data.geos) > 5 else ''})")
     for note in data.notes:
         print(f"note: {note}")
     return EXIT_OK

@@ -1,0 +1,145 @@
+"""The hierarchical geo model: per-geo baselines and media effects partially pooled across geos.
+
+Expected KPI of geo g, in that geo's model units (KPI / the geo's KPI scale)::
+
+    mu_gt = intercept_g + trend_g * years_t + season_amp_g * (fourier_t @ season)
+            + controls_gt @ control_coef
+            + sum_k channel_coef_gk * saturation_k(adstock_k(spend_gtk / spend_scale_gk))
+
+Per-geo terms are non-centered around channel- or national-level means::
+
+    intercept_g       = intercept + intercept_geo_sd * intercept_geo_z[g]
+    trend_g           = trend + trend_geo_sd * trend_geo_z[g]
+    season_amp_g      = exp(season_amp_sd * season_amp_z[g])
+    channel_coef_gk   = channel_coef_k * exp(channel_coef_geo_sd_k * channel_coef_geo_z[g, k])
+
+Saturation is shared across geos; adstock is shared (default) or one per geo
+(``model.geo.adstock: geo``). With one geo there is nothing to pool: the model
+is exactly the national model (same variables, same priors).
+
+:func:`geo_terms` is the one definition of the per-geo terms; the model uses it
+on PyTensor variables and the effects on NumPy draws, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from mmm import media
+from mmm.config import Config, default_coef_prior
+from mmm.geo.design import GeoDesign
+from mmm.model import _group_prior
+from mmm.priors import Prior
+from mmm.transforms import lag_stack
+
+# Spread of geos around the pooled means, in model units (a geo's KPI / its own KPI scale).
+GEO_PRIORS: dict[str, Prior] = {
+    "intercept_geo_sd": Prior("HalfNormal", sigma=0.2),
+    "trend_geo_sd": Prior("HalfNormal", sigma=0.1),
+    "season_amp_sd": Prior("HalfNormal", sigma=0.3),
+    "channel_coef_geo_sd": Prior("HalfNormal", sigma=0.3),  # log scale: 0.3 ~ geos within +-35% of the channel
+}
+GEO_TERMS = ("intercept", "trend", "season_amp", "channel_coef")
+
+
+def hierarchical(n_geos: int) -> bool:
+    return n_geos > 1
+
+
+def geo_terms(values: Mapping[str, Any], n_geos: int, xp: Any = np) -> dict[str, Any]:
+    """Per-geo intercept (..., G), trend (..., G), season amplitude (..., G) and coefficients (..., G, K).
+
+    ``values`` maps free-variable names to tensors or arrays whose leading dims
+    (draws, with NumPy) come before the model dims.
+    """
+    out: dict[str, Any] = {}
+    coef = values[media.COEF]
+    if not hierarchical(n_geos):
+        one = xp.ones((1,))
+        out["intercept"] = values["intercept"][..., None] * one
+        out["trend"] = values["trend"][..., None] * one if "trend" in values else None
+        out["season_amp"] = None
+        out[media.COEF] = coef[..., None, :] * xp.ones((1, 1))
+        return out
+    out["intercept"] = values["intercept"][..., None] + values["intercept_geo_sd"][..., None] * values["intercept_geo_z"]
+    out["trend"] = (values["trend"][..., None] + values["trend_geo_sd"][..., None] * values["trend_geo_z"]
+                    if "trend" in values else None)
+    out["season_amp"] = (xp.exp(values["season_amp_sd"][..., None] * values["season_amp_z"])
+                         if "season_amp_z" in values else None)
+    out[media.COEF] = coef[..., None, :] * xp.exp(values["channel_coef_geo_sd"][..., None, :]
+                                                  * values["channel_coef_geo_z"])
+    return out
+
+
+def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = None) -> pm.Model:
+    """Build the PyMC geo model on ``design`` (model units per geo); ``n_train`` as in the national model."""
+    names = config.channel_names
+    coords = {"geo": list(design.geos), "date": np.asarray(design.dates), "channel": names,
+              "control": list(design.controls), "fourier": list(design.fourier_names)}
+    for kind, idx in {**media.groups(config.channels, "adstock"), **media.groups(config.channels, "saturation")}.items():
+        dim = media.group_dim(kind, idx, len(config.channels))
+        if dim != "channel":
+            coords[dim] = [names[i] for i in idx]
+    opts = config.model
+    n_geos = len(design.geos)
+    pooled = hierarchical(n_geos)
+    with pm.Model(coords=coords) as model:
+        max_lag = max(c.max_lag for c in config.channels)
+        model.add_coord("lag", np.arange(max_lag))
+        spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag), dims=("geo", "date", "channel", "lag"))
+        n_fit = design.n_periods if n_train is None else n_train
+        model.add_coord("fit_date", np.asarray(design.dates)[:n_fit])
+        kpi = pm.Data("kpi", design.kpi[:, :n_fit], dims=("geo", "fit_date"))
+
+        values: dict[str, Any] = {"intercept": opts.prior("intercept").to_pymc("intercept")}
+        if pooled:
+            values["intercept_geo_sd"] = GEO_PRIORS["intercept_geo_sd"].to_pymc("intercept_geo_sd")
+            values["intercept_geo_z"] = pm.Normal("intercept_geo_z", 0.0, 1.0, dims="geo")
+        if opts.trend:
+            values["trend"] = opts.prior("trend").to_pymc("trend")
+            if pooled:
+                values["trend_geo_sd"] = GEO_PRIORS["trend_geo_sd"].to_pymc("trend_geo_sd")
+                values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
+        defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
+        geo_adstock = opts.geo_adstock == "geo" and pooled
+        params = {}
+        for name, param, dim, idx in media.parameter_layout(config.channels):
+            prior = _group_prior(config.channels, param, idx, defaults)
+            per_geo = geo_adstock and name.split("_")[0] in media.groups(config.channels, "adstock")
+            params[name] = prior.to_pymc(name, dims=("geo", dim) if per_geo else dim)
+        values[media.COEF] = params[media.COEF]
+        if pooled:
+            values["channel_coef_geo_sd"] = GEO_PRIORS["channel_coef_geo_sd"].to_pymc("channel_coef_geo_sd",
+                                                                                      dims="channel")
+            values["channel_coef_geo_z"] = pm.Normal("channel_coef_geo_z", 0.0, 1.0, dims=("geo", "channel"))
+        if design.fourier.shape[1] and pooled:
+            values["season_amp_sd"] = GEO_PRIORS["season_amp_sd"].to_pymc("season_amp_sd")
+            values["season_amp_z"] = pm.Normal("season_amp_z", 0.0, 1.0, dims="geo")
+        terms = geo_terms(values, n_geos, xp=pt)
+
+        time = pm.Data("time", design.time, dims="date")
+        mu = terms["intercept"][:, None] + pt.zeros((1, design.n_periods))
+        if terms["trend"] is not None:
+            mu = mu + terms["trend"][:, None] * time[None, :]
+        if design.fourier.shape[1]:
+            fourier = pm.Data("fourier_terms", design.fourier, dims=("date", "fourier"))
+            season = pt.dot(fourier, opts.prior("fourier").to_pymc("season", dims="fourier"))
+            mu = mu + (season[None, :] if terms["season_amp"] is None else terms["season_amp"][:, None] * season)
+        if design.control_values.shape[2]:
+            controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
+            mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
+        media_params = {**params, media.COEF: terms[media.COEF]}
+        mu = mu + media.contributions(spend_lags, config.channels, media_params, xp=pt, lagged=True).sum(axis=-1)
+
+        sigma = opts.prior("sigma").to_pymc("sigma", dims="geo")[:, None]
+        if opts.likelihood == "student_t":
+            nu = opts.prior("nu").to_pymc("nu")
+            pm.StudentT("kpi_obs", nu=nu, mu=mu[:, :n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
+        else:
+            pm.Normal("kpi_obs", mu=mu[:, :n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
+    return model
