@@ -106,7 +106,7 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, s
         spends.append(eff.spend)
         for m in BY_GEO:
             parts[m].append(eff.metric(m))
-        for name in ("incremental_kpi", "incremental_value", "contributions", "mu", "actual"):
+        for name in ("contributions", "mu", "actual"):
             value = getattr(eff, name)
             sums[name] = value if g == 0 else sums[name] + value
         spent = eff.spend > 0
@@ -126,11 +126,12 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, s
         window, chains = eff.window, eff.chains
     spend = np.stack(spends)  # (G, K)
     total_spend = spend.sum(axis=0)
-    inc = sums["incremental_kpi"]
-    value = sums["incremental_value"]
+    by_geo = {m: np.stack(parts[m], axis=1) for m in BY_GEO}
+    inc = by_geo["incremental_kpi"].sum(axis=1)  # the national total IS the sum over geos, per draw
+    value = by_geo["incremental_value"].sum(axis=1)
     roas = value / total_spend
     margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
-    weight = np.abs(sums["incremental_value"])
+    weight = np.abs(value)
     shared_adstock = config.model.geo_adstock == "shared" or n_geos == 1
     national = Effects(
         channels=config.channel_names, dates=panel.dates, window=window, interval=config.interval,
@@ -142,7 +143,6 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, s
         payback_90=parts_payback(payback90, weight, eff.payback_90, shared_adstock),
         contributions=sums["contributions"], mu=sums["mu"], actual=sums["actual"],
         gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train)
-    by_geo = {m: np.stack(parts[m], axis=1) for m in BY_GEO}
     return GeoEffects(geos=list(panel.geos), channels=config.channel_names, interval=config.interval, spend=spend,
                       by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality)
 

@@ -8,7 +8,8 @@ Expected KPI of geo g, in that geo's model units (KPI / the geo's KPI scale)::
 
 Per-geo terms are non-centered around channel- or national-level means::
 
-    intercept_g       = intercept + intercept_geo_sd * intercept_geo_z[g]
+    intercept_g       ~ the intercept prior, one per geo (104+ periods pin each geo's level;
+                        pooling it only adds a funnel the sampler has to cross)
     trend_g           = trend + trend_geo_sd * trend_geo_z[g]
     season_amp_g      = exp(season_amp_sd * season_amp_z[g])
     channel_coef_gk   = channel_coef_k * exp(channel_coef_geo_sd_k * channel_coef_geo_z[g, k])
@@ -39,7 +40,6 @@ from mmm.transforms import lag_stack
 
 # Spread of geos around the pooled means, in model units (a geo's KPI / its own KPI scale).
 GEO_PRIORS: dict[str, Prior] = {
-    "intercept_geo_sd": Prior("HalfNormal", sigma=0.2),
     "trend_geo_sd": Prior("HalfNormal", sigma=0.1),
     "season_amp_sd": Prior("HalfNormal", sigma=0.3),
     "channel_coef_geo_sd": Prior("HalfNormal", sigma=0.3),  # log scale: 0.3 ~ geos within +-35% of the channel
@@ -66,7 +66,7 @@ def geo_terms(values: Mapping[str, Any], n_geos: int, xp: Any = np) -> dict[str,
         out["season_amp"] = None
         out[media.COEF] = coef[..., None, :] * xp.ones((1, 1))
         return out
-    out["intercept"] = values["intercept"][..., None] + values["intercept_geo_sd"][..., None] * values["intercept_geo_z"]
+    out["intercept"] = values["intercept"]
     out["trend"] = (values["trend"][..., None] + values["trend_geo_sd"][..., None] * values["trend_geo_z"]
                     if "trend" in values else None)
     out["season_amp"] = (xp.exp(values["season_amp_sd"][..., None] * values["season_amp_z"])
@@ -96,10 +96,8 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         model.add_coord("fit_date", np.asarray(design.dates)[:n_fit])
         kpi = pm.Data("kpi", design.kpi[:, :n_fit], dims=("geo", "fit_date"))
 
-        values: dict[str, Any] = {"intercept": opts.prior("intercept").to_pymc("intercept")}
-        if pooled:
-            values["intercept_geo_sd"] = GEO_PRIORS["intercept_geo_sd"].to_pymc("intercept_geo_sd")
-            values["intercept_geo_z"] = pm.Normal("intercept_geo_z", 0.0, 1.0, dims="geo")
+        values: dict[str, Any] = {"intercept": opts.prior("intercept").to_pymc("intercept",
+                                                                              dims="geo" if pooled else None)}
         if opts.trend:
             values["trend"] = opts.prior("trend").to_pymc("trend")
             if pooled:
