@@ -33,5 +33,5 @@ def bound_posterior(idata: xr.DataTree, thin: int = 1, dtype: str = "float64") -
 
 
 def posterior_nbytes(idata: xr.DataTree) -> int:
-    """Bytes the stored posterior occupies in memory."""
-    return int(idata["posterior"].to_dataset().nbytes)
+    """Bytes the stored posterior draws occupy in memory (variables, not coordinates)."""
+    return int(sum(da.nbytes for da in idata["posterior"].to_dataset().data_vars.values()))
