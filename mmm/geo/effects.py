@@ -62,11 +62,13 @@ class GeoEffects:
         return pd.DataFrame(rows)
 
 
-def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int) -> xr.Dataset:
-    """Geo ``g``'s parameters under the national model's variable names (for compute_effects)."""
-    values = {name: np.asarray(da.transpose("chain", "draw", ...).values, dtype=float)
-              for name, da in posterior.data_vars.items()}
-    terms = geo_terms(values, n_geos, xp=np)
+def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
+                  parts: tuple[dict, dict] | None = None) -> xr.Dataset:
+    """Geo ``g``'s parameters under the national model's variable names (for compute_effects).
+
+    ``parts`` = :func:`draw_terms` of the posterior, to compute them once for all geos.
+    """
+    values, terms = parts if parts is not None else draw_terms(posterior, n_geos)
     base = xr.Dataset(coords={"chain": posterior.coords["chain"].values, "draw": posterior.coords["draw"].values})
     out = {"intercept": (("chain", "draw"), terms["intercept"][..., g]),
            "sigma": (("chain", "draw"), values["sigma"][..., g])}
@@ -91,6 +93,13 @@ def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int) ->
     return base.assign(out).assign_coords(coords)
 
 
+def draw_terms(posterior: xr.Dataset, n_geos: int) -> tuple[dict, dict]:
+    """The posterior's variables as (chain, draw, ...) float64 arrays, and the per-geo terms built from them."""
+    values = {name: np.asarray(da.transpose("chain", "draw", ...).values, dtype=float)
+              for name, da in posterior.data_vars.items()}
+    return values, geo_terms(values, n_geos, xp=np)
+
+
 def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,
                         n_train: int | None = None) -> GeoEffects:
     """Every figure per geo and nationally (sum over geos per draw) for ``config``'s window."""
@@ -99,9 +108,10 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, s
     sums: dict[str, Any] = {}
     spends, quality = [], {}
     immediate = in_window = extra_value = payback50 = payback90 = None
+    terms = draw_terms(posterior, n_geos)
     for g in range(n_geos):
         with np.errstate(divide="ignore", invalid="ignore"):  # a geo without spend on a channel: ROAS undefined
-            eff = compute_effects(geo_posterior(posterior, config, g, n_geos), config, panel.geo(g), scaling.geo(g))
+            eff = compute_effects(geo_posterior(posterior, config, g, n_geos, terms), config, panel.geo(g), scaling.geo(g))
         eff.n_train = n_train
         spends.append(eff.spend)
         for m in BY_GEO:
