@@ -165,7 +165,8 @@ def _jax_sampler(name: str) -> dict:
     if missing:
         raise ConfigError(f"fit.sampler {name!r} needs {' and '.join(missing)}, which are not installed; "
                           f"install the optional extra (pip install 'mmm[jax]') or use sampler nutpie")
-    return {"nuts_sampler": name, "nuts_sampler_kwargs": {"chain_method": "vectorized"} if name == "numpyro" else {}}
+    # vectorized chains: one device (a GPU, or the CPU) runs all chains at once
+    return {"nuts_sampler": name, "nuts": {"chain_method": "vectorized"}}
 
 
 # ---- nutpie bridge ---------------------------------------------------------------------

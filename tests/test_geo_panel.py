@@ -164,3 +164,26 @@ def test_one_geo_model_is_the_national_model():
     point = nat_model.initial_point()
     geo_point = {k: (v[None] if k == "sigma_log__" else v) for k, v in point.items()}
     np.testing.assert_allclose(geo_model.compile_logp()(geo_point), nat_model.compile_logp()(point), rtol=1e-10)
+
+
+def test_shared_adstock_matmul_equals_the_media_definition():
+    """The geo model's BLAS adstock gives mmm.media's numbers (mixed adstock and saturation kinds)."""
+    import pytensor.tensor as pt
+
+    from mmm import media
+    from mmm.config import ChannelSpec
+    from mmm.geo.model import channel_major_lags, shared_adstock_contributions
+    from mmm.transforms import lag_stack
+
+    channels = (ChannelSpec("tv", "tv", adstock="geometric", saturation="hill", max_lag=6),
+                ChannelSpec("radio", "radio", adstock="delayed", saturation="logistic", max_lag=4),
+                ChannelSpec("search", "search", adstock="geometric", saturation="logistic", max_lag=3))
+    rng = np.random.default_rng(1)
+    spend = rng.gamma(2.0, 0.5, size=(4, 30, 3))
+    params = {"geometric_alpha": np.array([0.6, 0.3]), "delayed_alpha": np.array([0.5]),
+              "delayed_theta": np.array([1.0]), "hill_half_saturation": np.array([1.2]), "hill_slope": np.array([1.5]),
+              "logistic_lam": np.array([0.8, 2.0]), media.COEF: rng.uniform(0.1, 0.5, size=(4, 3))}
+    expected = media.contributions(lag_stack(spend, 6), channels, params, lagged=True)
+    tensors = {k: pt.as_tensor_variable(v) for k, v in params.items()}
+    got = shared_adstock_contributions(pt.as_tensor_variable(channel_major_lags(spend, 6)), channels, tensors, 4, 30)
+    np.testing.assert_allclose(got.eval(), expected, rtol=1e-12, atol=1e-14)

@@ -91,7 +91,12 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
     with pm.Model(coords=coords) as model:
         max_lag = max(c.max_lag for c in config.channels)
         model.add_coord("lag", np.arange(max_lag))
-        spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag), dims=("geo", "date", "channel", "lag"))
+        geo_adstock = opts.geo_adstock == "geo" and pooled
+        if geo_adstock:
+            spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag),
+                                 dims=("geo", "date", "channel", "lag"))
+        else:  # one adstock for all geos: the lag stack as (channel, geo x date, lag) for a batched matmul
+            spend_lags = pm.Data("spend_lags_by_channel", channel_major_lags(design.spend, max_lag))
         n_fit = design.n_periods if n_train is None else n_train
         model.add_coord("fit_date", np.asarray(design.dates)[:n_fit])
         kpi = pm.Data("kpi", design.kpi[:, :n_fit], dims=("geo", "fit_date"))
@@ -104,7 +109,6 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
                 values["trend_geo_sd"] = GEO_PRIORS["trend_geo_sd"].to_pymc("trend_geo_sd")
                 values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
         defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
-        geo_adstock = opts.geo_adstock == "geo" and pooled
         params = {}
         for name, param, dim, idx in media.parameter_layout(config.channels):
             prior = _group_prior(config.channels, param, idx, defaults)
@@ -132,7 +136,12 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
             controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
             mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
         media_params = {**params, media.COEF: terms[media.COEF]}
-        mu = mu + media.contributions(spend_lags, config.channels, media_params, xp=pt, lagged=True).sum(axis=-1)
+        if geo_adstock:
+            contributions = media.contributions(spend_lags, config.channels, media_params, xp=pt, lagged=True)
+        else:
+            contributions = shared_adstock_contributions(spend_lags, config.channels, media_params, n_geos,
+                                                         design.n_periods)
+        mu = mu + contributions.sum(axis=-1)
 
         sigma = opts.prior("sigma").to_pymc("sigma", dims="geo")[:, None]
         if opts.likelihood == "student_t":
@@ -141,3 +150,37 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         else:
             pm.Normal("kpi_obs", mu=mu[:, :n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
     return model
+
+
+def channel_major_lags(spend: np.ndarray, max_lag: int) -> np.ndarray:
+    """(G, T, K) scaled spend -> its lag stack laid out (K, G*T, L), rows geo-major."""
+    lags = lag_stack(spend, max_lag)  # (G, T, K, L)
+    n_geos, n_periods, n_channels, n_lags = lags.shape
+    return np.ascontiguousarray(lags.transpose(2, 0, 1, 3).reshape(n_channels, n_geos * n_periods, n_lags))
+
+
+def shared_adstock_contributions(lags: Any, channels, params: Mapping[str, Any], n_geos: int,
+                                 n_periods: int) -> Any:
+    """Media contributions (G, T, K) when every geo shares the adstock: the same numbers as
+    :func:`mmm.media.contributions` on the (G, T, K, L) lag stack, with the adstock as one
+    batched matrix product per adstock kind (BLAS) instead of a broadcast multiply-and-sum,
+    which is what keeps a 40-geo gradient cheap.
+    """
+    n_channels = len(channels)
+    weights = media.adstock_weights(channels, params, xp=pt)  # kind -> (Kg, L_kind)
+    index = media.groups(channels, "adstock")
+    parts = {}
+    for kind, idx in index.items():
+        w = weights[kind]
+        n_lags = w.type.shape[-1]
+        group = lags[idx] if len(idx) < n_channels else lags
+        stacked = pt.matmul(group[:, :, :n_lags], w[:, :, None])[..., 0]  # (Kg, G*T)
+        parts[kind] = stacked.T.reshape((n_geos, n_periods, len(idx)))
+    adstocked = media._assemble(parts, index, n_channels, pt)
+    saturated_parts = {}
+    for kind, idx in media.groups(channels, "saturation").items():
+        transform = media.SATURATIONS[kind]
+        kind_params = {p: params[media.var_name(kind, p)] for p in transform.param_names}
+        saturated_parts[kind] = transform(media._columns(adstocked, idx, n_channels), kind_params, xp=pt)
+    saturated = media._assemble(saturated_parts, media.groups(channels, "saturation"), n_channels, pt)
+    return saturated * params[media.COEF][..., None, :]
