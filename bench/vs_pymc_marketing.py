@@ -38,7 +38,7 @@ def ess_per_s(roas: np.ndarray, chains: int, seconds: float) -> float:
     return float(ess.min()) / seconds
 
 
-def ours(result, args) -> dict:
+def fit_mmm(result, args) -> dict:
     from mmm.config import Config
     from mmm.pipeline import fit
 
@@ -52,7 +52,7 @@ def ours(result, args) -> dict:
             "roas": roas, "ess_per_s": ess_per_s(roas, args.chains, wall)}
 
 
-def pymc_marketing(result, args) -> dict:
+def fit_pymc_marketing(result, args) -> dict:
     from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
 
     data = result.data.copy()
@@ -95,7 +95,7 @@ def main() -> None:
     result = generate(SynthSpec(seed=args.seed, n_periods=args.periods, n_channels=args.channels))
     truth = result.truth["figures"]
     rows = {}
-    for name, run in (("mmm", ours), ("pymc-marketing", pymc_marketing)):
+    for name, run in (("mmm", fit_mmm), ("pymc-marketing", fit_pymc_marketing)):
         out = run(result, args)
         true = np.array([truth[c]["roas"] for c in out["channels"]])
         inside = np.array([truth[c]["in_window_share"] for c in out["channels"]])
