@@ -42,7 +42,7 @@ from mmm.transforms import lag_stack
 GEO_PRIORS: dict[str, Prior] = {
     "trend_geo_sd": Prior("HalfNormal", sigma=0.1),
     "season_amp_sd": Prior("HalfNormal", sigma=0.3),
-    "channel_coef_geo_sd": Prior("HalfNormal", sigma=0.3),  # log scale: 0.3 ~ geos within +-35% of the channel
+    "channel_coef_geo_sd": Prior("Gamma", alpha=2.0, beta=10.0),  # log scale; mean 0.2 ~ geos within +-20% of the channel
 }
 GEO_TERMS = ("intercept", "trend", "season_amp", "channel_coef")
 
