@@ -82,7 +82,7 @@ def test_one_geo_through_the_geo_path_matches_the_national_path():
     import xarray as xr
 
     data = generate(SynthSpec(n_periods=104, n_channels=3, controls=False, seed=4))
-    settings = {"draws": 500, "tune": 400, "chains": 2, "seed": 4}
+    settings = {"draws": 400, "tune": 300, "chains": 2, "seed": 4}
     national = fit(Config.from_dict({**data.config, "fit": settings}), data.data)
     panel = data.data.assign(region="all")
     geo_config = {**data.config, "data": {**data.config["data"], "geo": "region"}, "fit": settings}
