@@ -44,7 +44,6 @@ GEO_PRIORS: dict[str, Prior] = {
     "season_amp_sd": Prior("HalfNormal", sigma=0.3),
     "channel_coef_geo_sd": Prior("Gamma", alpha=2.0, beta=10.0),  # log scale; mean 0.2 ~ geos within +-20% of the channel
 }
-GEO_TERMS = ("intercept", "trend", "season_amp", "channel_coef")
 
 
 def hierarchical(n_geos: int) -> bool:

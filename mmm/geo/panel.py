@@ -10,7 +10,6 @@ that geo is not identified by the data and is carried by the pooled prior.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -189,7 +188,3 @@ def _population(frame: pd.DataFrame, column: str, geos: list[str], label: str) -
         raise DataError(f"{label}: population column {column!r} changes over time in geo(s) "
                         f"{checks.listing(varying)}; give one population per geo (e.g. the latest census figure).")
     return values[:, 0].copy()
-
-
-def panel_digest(frame: pd.DataFrame) -> str:
-    return hashlib.sha256(frame.to_csv(index=False, lineterminator="\n").encode()).hexdigest()

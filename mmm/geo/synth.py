@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 
 from mmm.atomic import write_text_atomically
-from mmm.synth import BUILTIN_CHANNELS, KPI_COLUMN, ChannelTruth, SynthResult, SynthSpec, generate
+from mmm.synth import BUILTIN_CHANNELS, ChannelTruth, SynthResult, SynthSpec, generate
 
 GEO_COLUMN = "geo"
 POPULATION_COLUMN = "population"
