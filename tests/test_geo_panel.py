@@ -17,8 +17,8 @@ from mmm.geo.synth import generate_panel
 from mmm.synth import SynthSpec
 
 MERIDIAN_GEO = Path("/work/shared/data/meridian/geo_media.csv")
-ROLES = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend"), "search": ChannelColumns("search_spend")},
-                  ("price",), geo="region")
+ROLES = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend"),
+                                      "search": ChannelColumns("search_spend", "search_clicks")}, ("price",), geo="region")
 
 
 def panel_frame(n: int = 60, geos=("north", "south", "west")) -> pd.DataFrame:
@@ -28,7 +28,8 @@ def panel_frame(n: int = 60, geos=("north", "south", "west")) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "region": name, "date": pd.date_range("2021-01-04", periods=n, freq="W-MON").strftime("%Y-%m-%d"),
             "revenue": rng.uniform(800, 1200, n) * (i + 1), "tv_spend": rng.uniform(0, 100, n),
-            "search_spend": rng.uniform(10, 50, n), "price": rng.normal(10, 1, n), "pop": 1000.0 * (i + 1)}))
+            "search_spend": rng.uniform(10, 50, n), "search_clicks": rng.uniform(100, 500, n),
+            "price": rng.normal(10, 1, n), "pop": 1000.0 * (i + 1)}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -51,6 +52,12 @@ def test_panel_keeps_the_geo_axis_in_first_appearance_order():
     national = panel.national()
     np.testing.assert_allclose(national.kpi, panel_frame().groupby("date")["revenue"].sum())
     assert panel.zero_spend == () and panel.notes == ()
+    np.testing.assert_allclose(panel.exposure["search"][g], south["search_clicks"])
+    back = panel.to_frame("date", "region", "revenue", {"tv": "tv_spend", "search": "search_spend"}, "pop",
+                          {"search": "search_clicks"})
+    again = load_panel(back, ROLES, population="pop")  # what a run folder stores loads back the same
+    np.testing.assert_allclose(again.spend, panel.spend)
+    np.testing.assert_allclose(again.exposure["search"], panel.exposure["search"])
 
 
 def test_gaps_are_listed_per_geo():

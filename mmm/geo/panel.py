@@ -10,7 +10,7 @@ that geo is not identified by the data and is carried by the pooled prior.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,9 @@ class GeoData:
         As in :class:`mmm.data.MMMData`.
     zero_spend
         ``(geo, channel)`` pairs with no spend in any period.
+    exposure
+        Channel name -> (G, T) exposure, for the channels that have an exposure column
+        (validated and stored with the run; not used by the model yet).
     """
 
     geos: list[str]
@@ -63,6 +66,7 @@ class GeoData:
     sha256: str
     notes: tuple[str, ...] = ()
     zero_spend: tuple[tuple[str, str], ...] = ()
+    exposure: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_geos(self) -> int:
@@ -99,16 +103,18 @@ class GeoData:
         """Periods up to and including ``end`` (a holdout's training rows)."""
         keep = np.asarray(self.dates <= pd.Timestamp(end))
         return replace(self, dates=self.dates[keep], kpi=self.kpi[:, keep], spend=self.spend[:, keep],
-                       controls=self.controls[:, keep])
+                       controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()})
 
     def to_frame(self, date: str = "date", geo: str = "geo", kpi: str = "kpi",
-                 spend_columns: dict[str, str] | None = None, population: str | None = None) -> pd.DataFrame:
+                 spend_columns: dict[str, str] | None = None, population: str | None = None,
+                 exposure_columns: dict[str, str] | None = None) -> pd.DataFrame:
         """The panel as a long table, one row per (geo, date), in the given column names."""
         spend_columns = spend_columns or {c: c for c in self.channels}
         rows = []
         for g, name in enumerate(self.geos):
             part = {geo: name, date: self.dates.strftime("%Y-%m-%d"), kpi: self.kpi[g]}
             part |= {spend_columns[c]: self.spend[g, :, k] for k, c in enumerate(self.channels)}
+            part |= {(exposure_columns or {}).get(c, c): v[g] for c, v in self.exposure.items()}
             part |= {c: self.controls[g, :, j] for j, c in enumerate(self.control_names)}
             if population is not None and self.population is not None:
                 part[population] = self.population[g]
@@ -154,6 +160,7 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
     controls = (np.stack([numbers(c) for c in roles.controls], axis=-1) if roles.controls
                 else np.zeros((len(geo_names), len(index), 0)))
     pop = _population(frame, population, geo_names, label) if population else None
+    exposure = {name: numbers(cols.exposure) for name, cols in roles.channels.items() if cols.exposure}
 
     notes = []
     zero = tuple((geo_names[g], channels[k]) for g, k in zip(*np.nonzero(~(spend > 0).any(axis=1)), strict=True))
@@ -171,7 +178,7 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
                         "scaling needs a positive mean per geo: drop those geos or fix the KPI.")
     return GeoData(geos=geo_names, dates=index, freq=validated.freq, channels=channels,
                    control_names=list(roles.controls), kpi=kpi, spend=spend, controls=controls, population=pop,
-                   source=label, sha256=digest, notes=tuple(notes), zero_spend=zero)
+                   source=label, sha256=digest, notes=tuple(notes), zero_spend=zero, exposure=exposure)
 
 
 def _population(frame: pd.DataFrame, column: str, geos: list[str], label: str) -> np.ndarray:

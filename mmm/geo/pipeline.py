@@ -97,7 +97,8 @@ class FittedGeoMMM:
         files: dict[str, Any] = {
             "config.yaml": config_text,
             "data.csv": self.data.to_frame(self.config.data.date, self.config.data.geo, self.config.data.kpi,
-                                           spend_columns, self.config.data.population),
+                                           spend_columns, self.config.data.population,
+                                           {c.name: c.exposure for c in self.config.channels if c.exposure}),
             "posterior.nc": self.fit.idata,
             "summary.json": self.summary(),
             "roi.csv": self.roi_table(),
