@@ -76,10 +76,15 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitRes
 
         compiled = compile_nutpie(model)
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
-                              cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
-                              progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
-                              adaptation=fit.adaptation)
+        from threadpoolctl import threadpool_limits
+
+        # chains already run in parallel; a multithreaded BLAS inside each gradient (the geo model's
+        # adstock matmul) would oversubscribe the cores and make the draws depend on thread timing
+        with threadpool_limits(limits=1, user_api="blas"):
+            idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
+                                  cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
+                                  progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
+                                  adaptation=fit.adaptation)
     else:
         extra = _jax_sampler(fit.sampler) if fit.sampler in JAX_SAMPLERS else {}
         t1 = time.perf_counter()
