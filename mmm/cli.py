@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--adstock", choices=("geometric", "delayed", "weibull"), default="geometric")
     synth.add_argument("--saturation", choices=("hill", "logistic"), default="logistic")
     synth.add_argument("--noise", type=float, default=0.06, help="noise sd as a share of mean KPI")
+    synth.add_argument("--geos", type=int, default=0,
+                       help="write a geo panel with this many geos (truth per geo and national); default: national")
     synth.add_argument("--force", action="store_true", help="overwrite existing files")
     synth.set_defaults(handler=_synth)
 
@@ -98,6 +100,8 @@ def _validate(args) -> int:
     print(f"ok: {args.config} — {data.n_periods} {'weeks' if data.freq == 'W' else 'days'} "
           f"({data.dates[0].date()} .. {data.dates[-1].date()}), channels: {', '.join(data.channels)}; "
           f"controls: {', '.join(config.controls) or 'none'}")
+    if getattr(data, "geos", None):  # a panel (mmm.geo): one hierarchical model over the geos
+        print(f"geo panel: {len(data.geos)} geos ({', '.join(data.geos[:5])}{' ...' if len(data.geos) > 5 else ''})")
     for note in data.notes:
         print(f"note: {note}")
     return EXIT_OK
@@ -146,7 +150,12 @@ def _synth(args) -> int:
     try:
         spec = SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq, adstock=args.adstock,
                          saturation=args.saturation, noise=args.noise, seed=args.seed)
-        result = generate(spec)
+        if getattr(args, "geos", 0):
+            from mmm.geo.synth import generate_panel, write_panel
+
+            result, write = generate_panel(spec, args.geos), write_panel
+        else:
+            result = generate(spec)
     except ValueError as err:  # the spec's own checks name the bad option
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

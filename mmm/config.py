@@ -22,7 +22,9 @@ from mmm.data import ChannelColumns, DataRoles
 from mmm.priors import Prior, PriorError
 from mmm.transforms import ADSTOCKS, SATURATIONS
 
-SAMPLERS = ("nutpie", "pymc")
+SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")  # the last two: optional extra mmm[jax]
+POSTERIOR_DTYPES = ("float64", "float32")
+GEO_ADSTOCKS = ("shared", "geo")
 ADAPTATIONS = ("diag", "low_rank")
 LIKELIHOODS = ("normal", "student_t")
 
@@ -99,6 +101,7 @@ class DataSpec:
     kpi_type: str = "revenue"
     geo: str | None = None
     min_periods: int | None = None
+    population: str | None = None  # panels only: per-geo population column; KPI and spend are modeled per capita
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class ModelOptions:
     priors: Mapping[str, Prior] = field(default_factory=dict)
     media_roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE
     roas_prior: Prior | None = None  # default ROAS prior of channels without their own (mmm.roi_prior)
+    geo_adstock: str = "shared"  # panels: "shared" adstock across geos, or "geo" (one per geo and channel)
 
     def prior(self, name: str) -> Prior:
         return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
@@ -151,6 +155,8 @@ class FitSpec:
     # nutpie's mass-matrix adaptation. "low_rank" takes ~1.5x fewer gradients on the default
     # synthetic case but gave half the ROAS ESS per second and more divergences, so "diag" is the default
     adaptation: str = "diag"
+    thin: int = 1  # keep every n-th draw (bounded posterior storage for large geo panels)
+    posterior_dtype: str = "float64"  # "float32" halves the stored posterior
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,8 @@ class Config:
             data["geo"] = self.data.geo
         if self.data.min_periods is not None:
             data["min_periods"] = self.data.min_periods
+        if self.data.population:
+            data["population"] = self.data.population
         model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS}
         return {
             "name": self.name,
@@ -248,7 +256,8 @@ class Config:
             "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
                       "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
                       "priors": model_priors,
-                      **({} if self.model.roas_prior is None else {"roas_prior": self.model.roas_prior.to_dict()})},
+                      **({} if self.model.roas_prior is None else {"roas_prior": self.model.roas_prior.to_dict()}),
+                      **({"geo": {"adstock": self.model.geo_adstock}} if self.data.geo else {})},
             "finance": {k: (dict(v) if isinstance(v := getattr(self.finance, k), Mapping) else v)
                         for k in FinanceSpec.__dataclass_fields__},
             "fit": _asdict_fit(self.fit),
@@ -284,7 +293,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
             raise ConfigError(f"{source}: missing `{key}` section (see the minimal config in README.md).")
     model_raw = raw.get("model") or {}
     _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood",
-                            "media_roas_scale", "priors", "roas_prior"),
+                            "media_roas_scale", "priors", "roas_prior", "geo"),
                 source, "model")
     defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
                 "max_lag": model_raw.get("max_lag", 8)}
@@ -352,7 +361,7 @@ def _iso(value: Any, source: str) -> str | None:
 
 
 def _data_spec(raw: Any, base_dir: Path, source: str) -> DataSpec:
-    _no_unknown(raw, ("path", "date", "kpi", "kpi_type", "geo", "min_periods"), source, "data")
+    _no_unknown(raw, ("path", "date", "kpi", "kpi_type", "geo", "min_periods", "population"), source, "data")
     for key in ("date", "kpi"):
         if not raw.get(key):
             raise ConfigError(f"{source}: data.{key} is required (the name of the {key} column)")
@@ -365,7 +374,8 @@ def _data_spec(raw: Any, base_dir: Path, source: str) -> DataSpec:
         resolved = Path(path) if Path(path).is_absolute() else (base_dir / path).resolve()
     min_periods = raw.get("min_periods")
     return DataSpec(path=resolved, date=str(raw["date"]), kpi=str(raw["kpi"]), kpi_type=kpi_type,
-                    geo=raw.get("geo"), min_periods=_whole(min_periods, "data.min_periods", source))
+                    geo=raw.get("geo"), min_periods=_whole(min_periods, "data.min_periods", source),
+                    population=raw.get("population"))
 
 
 def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[ChannelSpec, ...]:
@@ -446,8 +456,14 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
     if not isinstance(roas_scale, (int, float)) or not roas_scale > 0:
         raise ConfigError(f"{source}: model.media_roas_scale must be a positive number (a typical ROAS, e.g. 3); "
                           f"got {roas_scale!r}")
+    geo = raw.get("geo") or {}
+    _no_unknown(geo, ("adstock",), source, "model.geo")
+    geo_adstock = geo.get("adstock", "shared")
+    if geo_adstock not in GEO_ADSTOCKS:
+        raise ConfigError(f"{source}: model.geo.adstock must be one of {', '.join(GEO_ADSTOCKS)} (one adstock shared "
+                          f"by all geos, or one per geo); got {geo_adstock!r}")
     return ModelOptions(trend=trend, seasonality_order=order, likelihood=likelihood,
-                        priors=priors, media_roas_scale=float(roas_scale))
+                        priors=priors, media_roas_scale=float(roas_scale), geo_adstock=geo_adstock)
 
 
 def _finance_value(raw: Mapping, key: str, source: str) -> tuple[Any, str | None]:
@@ -594,9 +610,15 @@ def _fit_spec(raw: Mapping, source: str) -> FitSpec:
     if merged["adaptation"] not in ADAPTATIONS:
         raise ConfigError(f"{source}: fit.adaptation must be one of {', '.join(ADAPTATIONS)} (nutpie only); "
                           f"got {merged['adaptation']!r}")
+    if not _is_whole(merged["thin"]) or merged["thin"] < 1:
+        raise ConfigError(f"{source}: fit.thin must be a whole number >= 1 (keep every n-th draw); got {merged['thin']!r}")
+    if merged["posterior_dtype"] not in POSTERIOR_DTYPES:
+        raise ConfigError(f"{source}: fit.posterior_dtype must be one of {', '.join(POSTERIOR_DTYPES)}; "
+                          f"got {merged['posterior_dtype']!r}")
     return FitSpec(draws=int(merged["draws"]), tune=int(merged["tune"]), chains=int(merged["chains"]),
                    seed=int(merged["seed"]), sampler=merged["sampler"], target_accept=target_accept,
-                   adaptation=merged["adaptation"])
+                   adaptation=merged["adaptation"], thin=int(merged["thin"]),
+                   posterior_dtype=merged["posterior_dtype"])
 
 
 def _thresholds(raw: Mapping, source: str) -> DiagnosticThresholds:

@@ -308,8 +308,8 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
         Fewest periods accepted; default 52 for weekly and 180 for daily data.
     aggregate_geo
         For a panel (``roles.geo`` set): sum KPI, spend and exposure over geos and
-        average the controls per date, noted in ``notes``. This release fits
-        national models only, so False is an error.
+        average the controls per date, noted in ``notes``. False is an error: the
+        panel with its geo axis is :func:`mmm.geo.load_panel`'s job.
 
     Returns
     -------
@@ -343,8 +343,8 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     stop_if(checks.column_problems(frame.columns, _id_roles(roles) + [(c, r) for c, r, *_ in values_wanted]))
     if roles.geo is not None and not aggregate_geo:
         raise DataError(
-            f"{label}: geo-level models are not supported yet (geo column {roles.geo!r}). "
-            "Fit a national model: allow geo aggregation (aggregate_geo=True) or drop data.geo."
+            f"{label}: load_data returns national data; for the panel with geo column {roles.geo!r} use "
+            "mmm.geo.load_panel (a config with data.geo fits the geo model), or allow aggregate_geo=True."
         )
 
     dates, problems = checks.parse_dates(frame[roles.date], roles.date, lines)
@@ -372,7 +372,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
         geos = frame[roles.geo].unique()
         notes.append(
             f"Aggregated {len(geos)} geos ({checks.listing(geos)}) into one national series: KPI, spend and "
-            "exposure summed per date, controls averaged. This release fits national models only."
+            "exposure summed per date, controls averaged (mmm.geo.load_panel keeps the geo axis)."
         )
     else:
         stop_if(checks.duplicate_date_problems(dates, roles.date, lines))

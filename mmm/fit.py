@@ -76,18 +76,30 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitRes
 
         compiled = compile_nutpie(model)
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
-                              cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
-                              progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
-                              adaptation=fit.adaptation)
+        from threadpoolctl import threadpool_limits
+
+        # chains already run in parallel; a multithreaded BLAS inside each gradient (the geo model's
+        # adstock matmul) would oversubscribe the cores and make the draws depend on thread timing
+        with threadpool_limits(limits=1, user_api="blas"):
+            idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
+                                  cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
+                                  progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
+                                  adaptation=fit.adaptation)
     else:
+        extra = _jax_sampler(fit.sampler) if fit.sampler in JAX_SAMPLERS else {}
         t1 = time.perf_counter()
         with model:
             idata = pm.sample(draws=fit.draws, tune=fit.tune, chains=fit.chains, random_seed=fit.seed,
                               target_accept=fit.target_accept, progressbar=progress,
-                              cores=min(fit.chains, os.cpu_count() or 1), compute_convergence_checks=False)
+                              cores=min(fit.chains, os.cpu_count() or 1), compute_convergence_checks=False,
+                              **extra)
     t2 = time.perf_counter()
     idata = _keep_groups(idata)
+    if fit.thin > 1 or fit.posterior_dtype != "float64":
+        from mmm.storage import bound_posterior
+
+        idata = bound_posterior(idata, fit.thin, fit.posterior_dtype)
+        settings.update(thin=fit.thin, posterior_dtype=fit.posterior_dtype)
     diagnostics = diagnose(idata, config.diagnostics)
     settings["version"] = _version(fit.sampler)
     return FitResult(idata=idata, diagnostics=diagnostics, sampler=settings,
@@ -142,7 +154,24 @@ def _keep_groups(idata: xr.DataTree) -> xr.DataTree:
 def _version(sampler: str) -> str:
     from importlib.metadata import version
 
-    return version("nutpie" if sampler == "nutpie" else "pymc")
+    return version(sampler if sampler in ("nutpie", *JAX_SAMPLERS) else "pymc")
+
+
+JAX_SAMPLERS = ("numpyro", "blackjax")  # PyMC's JAX path; optional extra mmm[jax]; a GPU is used if JAX has one
+
+
+def _jax_sampler(name: str) -> dict:
+    """``pm.sample`` arguments for a JAX sampler, or a clear error if the optional extra is missing."""
+    import importlib.util
+
+    from mmm.config import ConfigError
+
+    missing = [m for m in ("jax", name) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"fit.sampler {name!r} needs {' and '.join(missing)}, which are not installed; "
+                          f"install the optional extra (pip install 'mmm[jax]') or use sampler nutpie")
+    # vectorized chains: one device (a GPU, or the CPU) runs all chains at once
+    return {"nuts_sampler": name, "nuts": {"chain_method": "vectorized"}}
 
 
 # ---- nutpie bridge ---------------------------------------------------------------------

@@ -44,6 +44,10 @@ def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> MMMDa
     source = data if data is not None else config.data.path
     if source is None:
         raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
+    if config.data.geo:  # a panel: validated with its geo axis kept (mmm.geo)
+        from mmm.geo.pipeline import load_geo
+
+        return load_geo(config, data)
     mmm_data = load_data(source, config.roles(), min_periods=config.data.min_periods)
     check_window(config, mmm_data)
     return mmm_data
@@ -235,6 +239,10 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     from mmm.fit import sample
     from mmm.model import build_model
 
+    if config.data.geo:  # a panel: the hierarchical geo model (mmm.geo); national figures are sums over geos
+        from mmm.geo.pipeline import fit_geo
+
+        return fit_geo(config, data, scaling=scaling, progress=progress)
     t0 = time.perf_counter()
     mmm_data = data if isinstance(data, MMMData) else load(config, data)
     n_train = _training_periods(config, mmm_data)

@@ -175,7 +175,7 @@ from test_config import MINIMAL_YAML as MINIMAL_DESIGN_CONFIG  # noqa: E402  (DE
 
 
 def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys):
-    """DESIGN.md's minimal config, verbatim, on a two-region panel: validated, summed to national, modelled."""
+    """DESIGN.md's minimal config, verbatim, on a two-region panel: validated with its geo axis, modelled per geo."""
     import numpy as np
 
     from mmm.data import Scaling
@@ -197,12 +197,15 @@ def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys)
 
     assert main(["validate", str(tmp_path / "config.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "60 weeks" in out and "note:" in out  # the geo aggregation is said, not silent
+    assert "60 weeks" in out and "2 geos (north, south)" in out
 
     config = load_config(tmp_path / "config.yaml")
     data = load(config)
-    assert data.spend["tv"].sum() == pytest.approx(sum(r["tv_spend"] for r in rows))
-    model = build_model(config, build_design(data, Scaling.compute(data), config.model.seasonality_order))
+    assert data.geos == ["north", "south"] and data.spend.shape == (2, 60, 2)
+    assert data.spend[..., 0].sum() == pytest.approx(sum(r["tv_spend"] for r in rows))
+    national = data.national()
+    assert national.spend["tv"].sum() == pytest.approx(sum(r["tv_spend"] for r in rows))
+    model = build_model(config, build_design(national, Scaling.compute(national), config.model.seasonality_order))
     names = {rv.name for rv in model.free_RVs}
     assert {"geometric_alpha", "logistic_lam", "channel_coef"} <= names
     assert {"hill_half_saturation", "hill_slope"} <= names  # search's own saturation

@@ -174,13 +174,15 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["controls"] == ["price_index", "promo"]
     assert resolved["model"] == {"trend": True, "seasonality": {"order": 2}, "likelihood": "normal",
                                  "media_roas_scale": DEFAULT_MEDIA_ROAS_SCALE,
-                                 "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()}}
+                                 "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()},
+                                 "geo": {"adstock": "shared"}}  # the config has data.geo
     assert resolved["finance"] == {"currency": "USD", "gross_margin": 0.6, "gross_margin_source": "config",
                                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue",
                                    "hurdle_rate": 0.0, "clv": None, "clv_source": None,
                                    "gross_margin_by_channel": {}, "gross_margin_by_channel_source": {}}
     assert resolved["fit"] == {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1, "sampler": "nutpie",
-                               "target_accept": 0.9, "adaptation": "diag"}
+                               "target_accept": 0.9, "adaptation": "diag", "thin": 1,
+                               "posterior_dtype": "float64"}
     assert resolved["diagnostics"] == {"max_rhat": 1.01, "min_ess_bulk_per_chain": 100.0, "max_divergences": 0}
     assert resolved["window"] == {"start": None, "end": None}
     assert resolved["report"] == {"interval": 0.9}
@@ -395,7 +397,7 @@ def test_finance_value_that_is_not_a_number():
 
 def test_bad_sampler():
     message = config_error(small(fit={"sampler": "stan"}))
-    assert "fit.sampler must be one of nutpie, pymc; got 'stan'" in message
+    assert "fit.sampler must be one of nutpie, pymc, numpyro, blackjax; got 'stan'" in message
 
 
 @pytest.mark.parametrize(("key", "value"), [("draws", 0), ("draws", -5), ("tune", 1.5), ("chains", "4"),

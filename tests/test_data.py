@@ -389,9 +389,9 @@ def test_geo_panel_sums_media_and_averages_controls():
     assert "Aggregated 3 geos (north, south, west)" in data.notes[0]
 
 
-def test_geo_models_not_supported_without_aggregation():
+def test_load_data_without_aggregation_points_to_the_panel_loader():
     message = error_of(geo_frame(), GEO_ROLES, aggregate_geo=False)
-    assert "geo-level models are not supported yet" in message and "'region'" in message
+    assert "mmm.geo.load_panel" in message and "'region'" in message
 
 
 def test_geos_with_different_dates():

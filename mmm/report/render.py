@@ -166,6 +166,7 @@ def _context(
         "total_row": _total_row(summary.get("totals")),
         "finance": _finance(finance, currency, kpi),
         "carryover_rows": _carryover_rows(summary["channels"]),
+        "geo": _geo_section(summary.get("geo")),
         "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors,
                             curves=_read_csv(run_dir, "response_curves.csv",
                                              ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"]),
@@ -251,6 +252,17 @@ def _roi_row(name: str, figures: Mapping[str, Any]) -> dict[str, str]:
         "p_profitable": _share(figures.get("p_profitable")),
         "roas_clv": _with_interval(figures.get("roas_clv"), _ratio),
     }
+
+
+def _geo_section(geo: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """ROI by geo and channel (geo runs only): the national table above is the sum of these, per draw."""
+    if not geo:
+        return None
+    rows = [{"geo": name, **_roi_row(channel, figures)}
+            for name, entry in geo.get("geos", {}).items() for channel, figures in entry.get("channels", {}).items()]
+    zero = [f"{z['geo']}/{z['channel']}" for z in geo.get("zero_spend", [])]
+    return {"n_geos": geo.get("n_geos", len(rows)), "rows": rows, "zero_spend": zero,
+            "per_capita": bool(geo.get("per_capita")), "adstock": geo.get("adstock", "shared")}
 
 
 def _total_row(totals: Mapping[str, Any] | None) -> dict[str, str] | None:

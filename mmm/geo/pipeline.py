@@ -1,0 +1,182 @@
+"""Geo workflow: panel + config -> hierarchical fit -> per-geo and national figures -> run folder.
+
+``mmm.pipeline.fit`` sends a config with ``data.geo`` here, so users call the
+same ``fit(config)`` for national and geo data::
+
+    result = fit(Config.load("panel/config.yaml"))
+    result.roi_table()      # national: sum over geos per draw
+    result.roi_by_geo()     # one row per (geo, channel), with intervals
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mmm.config import Config, ConfigError
+from mmm.effects import Effects, summarize
+from mmm.fit import FitResult
+from mmm.geo.design import GeoScaling, build_geo_design
+from mmm.geo.effects import GeoEffects, compute_geo_effects
+from mmm.geo.panel import GeoData, load_panel
+
+
+def load_geo(config: Config, data: pd.DataFrame | str | Path | None = None) -> GeoData:
+    source = data if data is not None else config.data.path
+    if source is None:
+        raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
+    return load_panel(source, config.roles(), population=config.data.population,
+                      min_periods=config.data.min_periods)
+
+
+@dataclass
+class FittedGeoMMM:
+    """A fitted geo model: national figures (``effects``) and per-geo figures (``geo_effects``)."""
+
+    config: Config
+    data: GeoData
+    scaling: GeoScaling
+    fit: FitResult
+    geo_effects: GeoEffects
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def effects(self) -> Effects:
+        return self.geo_effects.national
+
+    @property
+    def diagnostics(self):
+        return self.fit.diagnostics
+
+    @property
+    def posterior(self):
+        return self.fit.idata["posterior"].to_dataset()
+
+    def roi_table(self) -> pd.DataFrame:
+        """National ROI table: every figure is a sum over geos per draw (ratios of sums)."""
+        return self.effects.roi_table()
+
+    def roi_by_geo(self) -> pd.DataFrame:
+        return self.geo_effects.roi_by_geo()
+
+    def summary_frame(self) -> pd.DataFrame:
+        return self.effects.summary_frame()
+
+    def fit_table(self) -> pd.DataFrame:
+        return self.effects.fit_table()
+
+    def contributions(self, freq: str | None = None) -> pd.DataFrame:
+        from mmm.pipeline import aggregate_contributions
+
+        return self.effects.contributions_table() if freq is None else aggregate_contributions(self.effects, freq)
+
+    def summary(self) -> dict[str, Any]:
+        from mmm.summary import build_summary
+
+        wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
+        summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall)
+        summary["geo"] = geo_summary(self)
+        return summary
+
+    def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
+             parent_run: str | None = None) -> Path:
+        """Write the run folder atomically: the national files of a national run plus ``roi_by_geo.csv``."""
+        import yaml
+
+        from mmm.runs import default_run_dir, manifest, write_run
+
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
+        stored = self.config.to_dict()
+        stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled panel
+        config_text = yaml.safe_dump(stored, sort_keys=False)
+        spend_columns = {c.name: c.spend for c in self.config.channels}
+        files: dict[str, Any] = {
+            "config.yaml": config_text,
+            "data.csv": self.data.to_frame(self.config.data.date, self.config.data.geo, self.config.data.kpi,
+                                           spend_columns, self.config.data.population,
+                                           {c.name: c.exposure for c in self.config.channels if c.exposure}),
+            "posterior.nc": self.fit.idata,
+            "summary.json": self.summary(),
+            "roi.csv": self.roi_table(),
+            "roi_by_geo.csv": self.roi_by_geo(),
+            "contributions.csv": self.effects.contributions_table(),
+            "fit.csv": self.effects.fit_table(),
+            "contributions_month.csv": self.contributions("month"),
+            "contributions_quarter.csv": self.contributions("quarter"),
+        }
+        files["manifest.json"] = manifest(
+            run_id=run_dir.name, config_text=config_text, data=self.data.national(), seed=self.config.fit.seed,
+            sampler=self.fit.sampler, timings={**self.fit.timings, **self.timings},
+            diagnostics_ok=self.diagnostics.ok, scaling=self.scaling, parent_run=parent_run)
+        files["manifest.json"]["data"]["n_geos"] = self.data.n_geos
+
+        def finish(folder: Path) -> None:
+            from mmm.report.xlsx import write_roi_xlsx
+
+            write_roi_xlsx(folder / "roi.xlsx", self.effects, files["summary.json"], files["manifest.json"])
+            if report:
+                from mmm.report import write_report
+
+                write_report(folder)
+
+        return write_run(run_dir, files=files, force=force, finish=finish)
+
+
+def geo_summary(result: FittedGeoMMM) -> dict[str, Any]:
+    """``summary.json["geo"]``: per-geo, per-channel figures with intervals, and the zero-spend pairs."""
+    ge = result.geo_effects
+    geos: dict[str, Any] = {}
+    for g, geo in enumerate(ge.geos):
+        channels = {}
+        for k, channel in enumerate(ge.channels):
+            entry: dict[str, Any] = {"spend": float(ge.spend[g, k])}
+            for metric in ("incremental_kpi", "incremental_value"):
+                entry[metric] = summarize(ge.by_geo[metric][:, g, k], ge.interval)
+            if ge.spend[g, k] > 0:
+                for metric in ("roas", "profit_roi", "mroas", "immediate_share"):
+                    entry[metric] = summarize(ge.by_geo[metric][:, g, k], ge.interval)
+                entry["p_profitable"] = float((ge.by_geo["profit_roi"][:, g, k] > ge.hurdle_rate).mean())
+            channels[channel] = entry
+        geos[geo] = {"kpi_scale": float(result.scaling.kpi[g]), "fit_quality": ge.fit_quality.get(geo, {}),
+                     "channels": channels}
+    return {"n_geos": len(ge.geos), "geo_column": result.config.data.geo,
+            "per_capita": result.scaling.per_capita, "adstock": result.config.model.geo_adstock,
+            "national_is_sum_over_geos": True,
+            "zero_spend": [{"geo": g, "channel": c} for g, c in result.data.zero_spend],
+            "geos": geos}
+
+
+def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = None, *,
+            scaling: GeoScaling | None = None, progress: bool = False) -> FittedGeoMMM:
+    """Validate the panel, build the hierarchical model, sample, and compute every figure per geo and nationally."""
+    from mmm.fit import sample
+    from mmm.geo.model import build_geo_model
+    from mmm.pipeline import _training_periods, check_window
+
+    t0 = time.perf_counter()
+    panel = data if isinstance(data, GeoData) else load_geo(config, data)
+    national = panel.national()
+    n_train = _training_periods(config, national)
+    if n_train < panel.n_periods and config.window[1] is None:
+        config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
+    check_window(config, national)
+    scaling = scaling or GeoScaling.compute(panel.slice(panel.dates[n_train - 1]))
+    if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
+        raise ConfigError(f"{config.source}: the stored geo scaling covers geos {list(scaling.geos)} and channels "
+                          f"{list(scaling.channels)}, not this panel's; fit a new model")
+    design = build_geo_design(panel, scaling, config.model.seasonality_order)
+    model = build_geo_model(config, design, n_train=n_train)
+    t1 = time.perf_counter()
+    result = sample(model, config, progress=progress)
+    t2 = time.perf_counter()
+    geo_effects = compute_geo_effects(result.idata["posterior"].to_dataset(), config, panel, scaling, n_train=n_train)
+    t3 = time.perf_counter()
+    return FittedGeoMMM(config=config, data=panel, scaling=scaling, fit=result, geo_effects=geo_effects,
+                        timings={"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2})
+
+
+__all__ = ["FittedGeoMMM", "fit_geo", "load_geo"]
