@@ -88,7 +88,8 @@ def _fit_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tune", type=int)
     p.add_argument("--chains", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--sampler", choices=("nutpie", "pymc"))
+    p.add_argument("--sampler", choices=("nutpie", "pymc", "numpyro", "blackjax"),
+                   help="nutpie (default); numpyro/blackjax run through JAX (pip install 'mmm[jax]'; GPU if JAX has one)")
     p.add_argument("--no-progress", action="store_true", help="hide the sampling progress bar")
 
 
