@@ -79,6 +79,7 @@ class RunInputs:
         from mmm.pipeline import load
 
         run = load_run(path)
+        run.config.require_national("mmm compare")
         data = load(run.config)
         frame = pd.read_csv(run.path / "data.csv")
         return cls(run=run, config=run.config, data=data, frame=frame, scaling=run.scaling,

@@ -189,6 +189,12 @@ class Config:
     def channel_names(self) -> list[str]:
         return [c.name for c in self.channels]
 
+    def require_national(self, feature: str) -> None:
+        """Refuse ``feature`` for a geo (panel) config instead of silently modeling it as national."""
+        if self.data.geo:
+            raise ConfigError(f"{self.source}: {feature} is not available for geo (panel) models yet "
+                              f"(data.geo: {self.data.geo}); fit a national config (drop data.geo) to use it")
+
     def channel(self, name: str) -> ChannelSpec:
         for c in self.channels:
             if c.name == name:

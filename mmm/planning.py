@@ -48,6 +48,7 @@ def plan_model(source: Any, **options: Any) -> PlanModel:
         from mmm.runs import load_run
 
         run = load_run(source)
+        run.config.require_national("budget planning (mmm optimize / mmm scenario)")
         data = load(run.config)
         model = PlanModel(run.posterior()["posterior"].to_dataset(), run.config, data, run.scaling, **options)
         model.run_id = run.manifest.get("run_id", Path(source).name)

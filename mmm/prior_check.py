@@ -97,6 +97,7 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
     """Sample the priors only and summarize what they imply (no fitting, no compiling)."""
     from mmm.pipeline import load
 
+    config.require_national("mmm prior-check")
     mmm_data = data if isinstance(data, MMMData) else load(config, data)
     scaling = Scaling.compute(mmm_data)
     design = build_design(mmm_data, scaling, config.model.seasonality_order)

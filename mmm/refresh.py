@@ -87,6 +87,7 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     if mode not in MODES:
         raise ConfigError(f"unknown refresh mode {mode!r}; use one of {', '.join(MODES)}")
     parent = previous if isinstance(previous, Run) else load_run(previous)
+    parent.config.require_national("mmm refresh")
     if config is None:
         spec = parent.config
     else:

@@ -34,6 +34,7 @@ def run(args) -> int:
     if any(not f > 0 or f == 1.0 for f in args.factors):
         raise ConfigError(f"--factors must be positive and not 1 (1 is the run itself); got {args.factors}")
     run_ = load_run(args.run_dir)
+    run_.config.require_national("mmm sensitivity")
     out = args.out or args.run_dir
     paths = ({"psense": out / "psense.csv"} if args.psense else
              {"csv": out / "sensitivity.csv", "json": out / "sensitivity.json"})

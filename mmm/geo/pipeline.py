@@ -158,6 +158,9 @@ def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = N
     from mmm.pipeline import _training_periods, check_window
 
     t0 = time.perf_counter()
+    if config.experiments or config.model.roas_prior or any(c.roas_prior for c in config.channels):
+        raise ConfigError(f"{config.source}: ROAS priors and lift experiments are not available for geo (panel) "
+                          f"models yet; remove roas_prior/experiments, or fit a national config (drop data.geo)")
     panel = data if isinstance(data, GeoData) else load_geo(config, data)
     national = panel.national()
     n_train = _training_periods(config, national)
