@@ -127,6 +127,11 @@ def _fit(args, config_path: Path | None = None) -> int:
     diag = result.diagnostics
     print(f"run written: {run_dir}")
     print(f"report: {run_dir / 'report.html'}")
+    return diagnostics_exit(diag)
+
+
+def diagnostics_exit(diag) -> int:
+    """Print the diagnostics verdict of a fit; 1 (not trustworthy yet) when it failed, else 0."""
     if not diag.ok:
         print("DIAGNOSTICS FAILED — figures are not trustworthy yet:", file=sys.stderr)
         for problem in diag.problems:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -239,8 +238,6 @@ def render_comparison(result: dict[str, Any]) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    report_html = (TEMPLATE_DIR / "report.html").read_text(encoding="utf-8")
-    style = re.search(r"<style>.*?</style>", report_html, flags=re.S)
     rows = []
     for channel, entry in result["channels"].items():
         row = {"channel": channel, "flags": entry["flags"]}
@@ -254,7 +251,7 @@ def render_comparison(result: dict[str, Any]) -> str:
             row["attribution_interval"] = {k: f"{v['lo']:+.2f} to {v['hi']:+.2f}" for k, v in att["intervals"].items()}
         rows.append(row)
     return env.get_template("comparison.html").render(
-        style=style.group(0) if style else "", r=result, rows=rows, steps=STEPS, step_labels=STEP_LABELS,
+        r=result, rows=rows, steps=STEPS, step_labels=STEP_LABELS,
         interval=interval_label(result["interval"]), figure=_roas_figure(result),
         revisions=result["data_revisions"], changes=result["config_changes"],
         fmt=_number)

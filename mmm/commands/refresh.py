@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_DIAGNOSTICS = 0, 1
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -30,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args) -> int:
+    from mmm.cli import diagnostics_exit
     from mmm.refresh import refresh
     from mmm.runs import RunExistsError
 
@@ -51,12 +50,4 @@ def run(args) -> int:
         print(f"likelihood: {lk['periods']} periods {lk['start']} .. {lk['end']} (earlier periods: carry-in only)")
     if "warning" in record:
         print(f"warning: {record['warning']}", file=sys.stderr)
-    diag = result.fitted.diagnostics
-    if not diag.ok:
-        print("DIAGNOSTICS FAILED — figures are not trustworthy yet:", file=sys.stderr)
-        for problem in diag.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_DIAGNOSTICS
-    print(f"diagnostics ok: max R-hat {diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
-          f"{diag.divergences} divergences")
-    return EXIT_OK
+    return diagnostics_exit(result.fitted.diagnostics)
