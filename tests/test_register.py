@@ -247,3 +247,21 @@ def test_per_channel_gross_margins_are_registered(tmp_path):
     (run / "config.yaml").write_text(_yaml.safe_dump(config, sort_keys=False))
     row = next(r for r in register_of(run) if r["key"] == "finance.gross_margin.tv")
     assert row["value"] == 0.45 and row["source"] == "broadcast P&L" and row["status"] == "set"
+
+
+def test_roas_priors_and_lift_experiments_are_registered_with_their_quantiles(run_dir):
+    raw = yaml.safe_load((run_dir / "config.yaml").read_text())
+    raw["channels"]["tv"]["roas_prior"] = {"median": 2.0, "p90": 5.0}
+    raw["model"]["roas_prior"] = {"median": 1.2, "p90": 3.0}  # search inherits this one
+    raw["experiments"] = [{"channel": "search", "start": "2023-01-16", "end": "2023-01-30",
+                           "incremental_kpi": 420.0, "se": 60.0, "spend": 90.0}]
+    stored = Config.from_dict(raw, base_dir=run_dir).to_dict()  # as a run folder stores it (LogNormal form)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
+    rows = by_key(assumptions_register(run_dir))
+    tv = rows["channels.tv.roas_prior"]
+    assert tv["status"] == "set" and "median 2," in tv["display"] and "90% below 5" in tv["display"]
+    assert rows["model.roas_prior"]["channel"] == "search" and "median 1.2" in rows["model.roas_prior"]["display"]
+    assert "channels.tv.priors.coef" not in rows  # the coefficient follows from the ROAS prior
+    lift = rows["experiments[0]"]
+    assert lift["section"] == "experiment" and lift["status"] == "set"
+    assert "420 ± 60" in lift["display"] and "2023-01-16 to 2023-01-30" in lift["display"] and "90" in lift["display"]

@@ -92,6 +92,7 @@ def assumptions_register(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]
     rows = _finance_rows(config.get("finance") or {}, summary.get("finance") or {})
     rows += _model_prior_rows(config)
     rows += _channel_prior_rows(config)
+    rows += _experiment_rows(config)
     return rows
 
 
@@ -161,7 +162,14 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         adstock = ADSTOCKS[entry.get("adstock", "geometric")]
         saturation = SATURATIONS[entry.get("saturation", "logistic")]
         key = f"channels.{channel}.priors.coef"
-        if "coef" in written:
+        roas_key = f"channels.{channel}.roas_prior" if entry.get("roas_prior") is not None else "model.roas_prior"
+        roas_written = entry.get("roas_prior", model.get("roas_prior"))
+        if roas_written is not None:  # the coefficient follows from this prior on ROAS (mmm.roi_prior)
+            prior = _prior(roas_written, roas_key)
+            rows.append({"section": "channel prior", "channel": str(channel), "item": f"{channel}: ROAS prior",
+                         "key": roas_key, "value": prior.to_dict(), "display": roas_prior_text(prior),
+                         "source": f"config ({roas_key})", "status": SET})
+        elif "coef" in written:
             prior = _prior(written["coef"], key)
             rows.append(_prior_row(channel, "coef", "media coefficient", prior, key, SET))
         else:
@@ -180,6 +188,26 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
                 status = DEFAULT if prior == default else SET
                 rows.append(_prior_row(channel, param, f"{transform.name} {kind}: {param}", prior, key, status))
     return rows
+
+
+def _experiment_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each lift test the model was calibrated with: what was measured, when, and how precisely."""
+    rows = []
+    for i, e in enumerate(config.get("experiments") or []):
+        label = e.get("name") or f"{e['channel']} {e['start']}..{e['end']}"
+        spend = f"; test spend {float(e['spend']):,.0f}" if e.get("spend") is not None else ""
+        rows.append({"section": "experiment", "channel": str(e["channel"]), "item": f"{label}: measured lift",
+                     "key": f"experiments[{i}]", "value": dict(e),
+                     "display": f"incremental KPI {float(e['incremental_kpi']):,.0f} ± {float(e['se']):,.0f} (SE), "
+                                f"{e['start']} to {e['end']}, carry-over included{spend}",
+                     "source": f"config (experiments[{i}])", "status": SET})
+    return rows
+
+
+def roas_prior_text(prior: Prior) -> str:
+    """A ROAS prior in written form with the quantiles finance reads, e.g. ``LogNormal(...): median 2, 90% below 5``."""
+    dist = prior.scipy()
+    return f"{prior_text(prior)}: median {dist.median():.3g}, 10% below {dist.ppf(0.1):.3g}, 90% below {dist.ppf(0.9):.3g}"
 
 
 def _prior_row(channel: str, param: str, label: str, prior: Prior, key: str, status: str) -> dict[str, Any]:
