@@ -113,6 +113,12 @@ def test_a_geo_run_folder_holds_national_and_per_geo_figures(fitted, tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["data"]["n_geos"] == 10 and len(manifest["scaling"]["kpi"]) == 10
     assert (run / "report.html").is_file() and (run / "posterior.nc").is_file()
+    # the health card, on the national figures (sums over geos), is in the summary and the report
+    checks = {c["name"]: c for c in summary["health"]["checks"]}
+    assert {"rhat", "ess", "r2", "mape", "negative_baseline", "roas_mean", "prior_contraction"} <= set(checks)
+    assert checks["r2"]["value"] == pytest.approx({c.name: c.value for c in result.health()}["r2"])
+    assert checks["r2"]["value"] > 0.5  # the national fit of a panel the model generated
+    assert "Model health card" in (run / "report.html").read_text()
     # workflows built for national runs refuse a geo run clearly (exit 2), never model it as national
     from mmm.cli import main
 

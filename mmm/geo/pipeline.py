@@ -80,7 +80,19 @@ class FittedGeoMMM:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
         summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall)
         summary["geo"] = geo_summary(self)
+        from mmm.health import checks_to_dict, overall
+
+        checks = self.health()
+        summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
         return summary
+
+    def health(self) -> list:
+        """The model health card on the national figures (sums over geos): convergence, fit, baseline,
+        ROAS plausibility, how far the pooled channel coefficients moved from their prior, residuals."""
+        from mmm.health import health_checks
+
+        design = build_geo_design(self.data, self.scaling, self.config.model.seasonality_order)
+        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, design.spend_to_kpi)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None) -> Path:
