@@ -38,6 +38,16 @@ def _thin(draws: dict[str, np.ndarray], limit: int) -> dict[str, np.ndarray]:
 def response_curves(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling,
                     multipliers: np.ndarray = MULTIPLIERS, max_draws: int = MAX_CURVE_DRAWS) -> pd.DataFrame:
     """Tidy: channel, multiplier, spend, value_mean, value_lo, value_hi (currency over W and its tail)."""
+    gains, spend_w = response_gains(posterior, config, data, scaling, multipliers, max_draws)
+    return summarize_curves(gains, spend_w, multipliers, config)
+
+
+def response_gains(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling,
+                   multipliers: np.ndarray = MULTIPLIERS,
+                   max_draws: int = MAX_CURVE_DRAWS) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw, the incremental value of each multiplier of the window's spend: (M, D, K) currency,
+    and the window's spend (K,). Draws are thinned by position, so two posteriors with as many
+    draws keep the same ones (geo curves sum these over geos, draw by draw)."""
     data = in_config_order(data, config)
     design = build_design(data, scaling, config.model.seasonality_order)
     params = _thin(posterior_draws(posterior, config, design), max_draws)
@@ -54,10 +64,14 @@ def response_curves(posterior: xr.Dataset, config: Config, data: MMMData, scalin
         return media.contributions(scaled, channels, params).sum(axis=1) * value
 
     base = total(0.0)
+    return np.stack([total(float(m)) - base for m in multipliers]), spend_w
+
+
+def summarize_curves(gains: np.ndarray, spend_w: np.ndarray, multipliers: np.ndarray, config: Config) -> pd.DataFrame:
+    """The tidy curve table of :func:`response_curves` from per-draw gains (M, D, K)."""
     lo_q, hi_q = (1 - config.interval) / 2, (1 + config.interval) / 2
     rows = []
-    for m in multipliers:
-        gain = total(float(m)) - base
+    for m, gain in zip(multipliers, gains, strict=True):
         lo, hi = np.quantile(gain, [lo_q, hi_q], axis=0)
         for k, name in enumerate(config.channel_names):
             rows.append({"channel": name, "multiplier": float(m), "spend": float(m * spend_w[k]),

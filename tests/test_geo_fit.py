@@ -119,6 +119,17 @@ def test_a_geo_run_folder_holds_national_and_per_geo_figures(fitted, tmp_path):
     assert checks["r2"]["value"] == pytest.approx({c.name: c.value for c in result.health()}["r2"])
     assert checks["r2"]["value"] > 0.5  # the national fit of a panel the model generated
     assert "Model health card" in (run / "report.html").read_text()
+    # national response curves: every geo's spend scaled together, value summed over geos per draw
+    from mmm.geo.effects import geo_response_curves
+
+    curves = geo_response_curves(result.posterior, result.config, result.data, result.scaling, max_draws=10**6)
+    at_one = curves[curves["multiplier"] == 1.0].set_index("channel")
+    for k, channel in enumerate(result.config.channel_names):
+        assert at_one.loc[channel, "value_mean"] == pytest.approx(result.effects.incremental_value[:, k].mean(),
+                                                                  rel=1e-9)
+        assert at_one.loc[channel, "spend"] == pytest.approx(summary["channels"][channel]["spend"], rel=1e-9)
+        assert "break_even_spend" in summary["channels"][channel]
+    assert {"response_curves.csv", "carryover.csv"} <= {p.name for p in run.iterdir()}
     # workflows built for national runs refuse a geo run clearly (exit 2), never model it as national
     from mmm.cli import main
 

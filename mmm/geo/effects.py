@@ -162,3 +162,20 @@ def parts_payback(weighted: np.ndarray, weight: np.ndarray, last: np.ndarray, sh
     if shared:
         return last
     return np.divide(weighted, weight, out=last.copy(), where=weight > 0)
+
+
+def geo_response_curves(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,
+                        max_draws: int | None = None) -> pd.DataFrame:
+    """National response curves of a panel (:func:`mmm.curves.response_curves` semantics): each
+    channel's spend is scaled in every geo at once, and the incremental value is summed over
+    geos draw by draw before it is summarized (so the interval is the national one)."""
+    from mmm.curves import MAX_CURVE_DRAWS, MULTIPLIERS, response_gains, summarize_curves
+
+    n_geos = panel.n_geos
+    terms = draw_terms(posterior, n_geos)
+    gains = spend = 0.0
+    for g in range(n_geos):
+        geo_gains, geo_spend = response_gains(geo_posterior(posterior, config, g, n_geos, terms), config,
+                                              panel.geo(g), scaling.geo(g), MULTIPLIERS, max_draws or MAX_CURVE_DRAWS)
+        gains, spend = gains + geo_gains, spend + geo_spend
+    return summarize_curves(gains, spend, MULTIPLIERS, config)

@@ -21,7 +21,7 @@ from mmm.config import Config, ConfigError
 from mmm.effects import Effects, summarize
 from mmm.fit import FitResult
 from mmm.geo.design import GeoScaling, build_geo_design
-from mmm.geo.effects import GeoEffects, compute_geo_effects
+from mmm.geo.effects import GeoEffects, compute_geo_effects, geo_posterior, geo_response_curves
 from mmm.geo.panel import GeoData, load_panel
 
 
@@ -43,6 +43,7 @@ class FittedGeoMMM:
     fit: FitResult
     geo_effects: GeoEffects
     timings: dict[str, float] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def effects(self) -> Effects:
@@ -74,12 +75,35 @@ class FittedGeoMMM:
 
         return self.effects.contributions_table() if freq is None else aggregate_contributions(self.effects, freq)
 
+    def response_curves(self) -> pd.DataFrame:
+        """National incremental value vs spend multiplier per channel (sums over geos per draw)."""
+        if "response" not in self._cache:
+            self._cache["response"] = geo_response_curves(self.posterior, self.config, self.data, self.scaling)
+        return self._cache["response"]
+
+    def break_even_spend(self) -> dict[str, float | None]:
+        from mmm.curves import break_even_spend
+
+        return break_even_spend(self.response_curves(), {c: self.config.finance.margin_for(c)
+                                                         for c in self.config.channel_names})
+
+    def carryover_curves(self) -> pd.DataFrame | None:
+        """The carry-over curves when geos share the adstock (one curve per channel); None when each geo has its own."""
+        from mmm.curves import carryover_curves
+
+        if self.config.model.geo_adstock == "geo" and self.data.n_geos > 1:
+            return None
+        first = geo_posterior(self.posterior, self.config, 0, self.data.n_geos)
+        return carryover_curves(first, self.config, self.data.geo(0), self.scaling.geo(0))
+
     def summary(self) -> dict[str, Any]:
         from mmm.summary import build_summary
 
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
         summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall)
         summary["geo"] = geo_summary(self)
+        for channel, spend in self.break_even_spend().items():
+            summary["channels"][channel]["break_even_spend"] = spend  # national window spend where profit ROI = 0
         from mmm.health import checks_to_dict, overall
 
         checks = self.health()
@@ -119,7 +143,10 @@ class FittedGeoMMM:
             "fit.csv": self.effects.fit_table(),
             "contributions_month.csv": self.contributions("month"),
             "contributions_quarter.csv": self.contributions("quarter"),
+            "response_curves.csv": self.response_curves(),
         }
+        if (carryover := self.carryover_curves()) is not None:
+            files["carryover.csv"] = carryover
         files["manifest.json"] = manifest(
             run_id=run_dir.name, config_text=config_text, data=self.data.national(), seed=self.config.fit.seed,
             sampler=self.fit.sampler, timings={**self.fit.timings, **self.timings},
