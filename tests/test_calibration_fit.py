@@ -112,11 +112,14 @@ def test_summary_and_report_show_prior_vs_posterior_and_the_conflict(study, tmp_
 
 @pytest.mark.slow
 def test_sensitivity_cli_refits_with_scaled_priors(study, tmp_path, capsys):
+    from mmm.commands.sensitivity import sensitivity_dir
+
     run_dir = study["none"].save(tmp_path / "none", report=False)
     rc = main(["sensitivity", str(run_dir), "--factors", "2", "--draws", "150", "--tune", "150"])
     assert rc in (0, 1)  # 1: a refit's diagnostics failed at these tiny draws (the table is still written)
     printed = capsys.readouterr().out
-    result = json.loads((run_dir / "sensitivity.json").read_text())
+    assert not (run_dir / "sensitivity.json").exists()  # the run folder stays as it was written
+    result = json.loads((sensitivity_dir(run_dir) / "sensitivity.json").read_text())
     assert result["factors"] == [1.0, 2.0] and set(result["channels"]) == {"tv", "search", "display"}
     summary_roas = json.loads((run_dir / "summary.json").read_text())["channels"]["display"]["roas"]["mean"]
     row = next(r for r in result["table"] if r["channel"] == "display" and r["factor"] == 1.0)
@@ -124,7 +127,7 @@ def test_sensitivity_cli_refits_with_scaled_priors(study, tmp_path, capsys):
     assert "max shift" in printed
     assert main(["sensitivity", str(run_dir), "--factors", "1"]) == 2  # 1 is the run itself
     assert main(["sensitivity", str(run_dir), "--psense"]) == 0  # power-scaling: no refits
-    psense = pd.read_csv(run_dir / "psense.csv")
+    psense = pd.read_csv(sensitivity_dir(run_dir) / "psense.csv")
     assert list(psense["channel"]) == ["tv", "search", "display"]
     assert (psense[["prior_sensitivity", "likelihood_sensitivity"]] >= 0).all().all()
     assert psense["diagnosis"].isin(["prior-data conflict", "strong prior / weak data", "data dominate"]).all()

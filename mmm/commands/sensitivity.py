@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--draws", type=int, help="draws per refit (default: the run's)")
     p.add_argument("--tune", type=int)
     p.add_argument("--chains", type=int)
-    p.add_argument("--out", type=Path, help="folder for sensitivity.csv/.json (default: the run folder)")
+    p.add_argument("--out", type=Path, help="folder for sensitivity.csv/.json or psense.csv "
+                                            "(default: <RUN_DIR>-sensitivity beside the run)")
     p.add_argument("--force", action="store_true", help="replace existing sensitivity files")
     p.add_argument("--psense", action="store_true",
                    help="power-scaling sensitivity only (arviz_stats psense): no refits, seconds instead of minutes")
@@ -35,7 +36,7 @@ def run(args) -> int:
         raise ConfigError(f"--factors must be positive and not 1 (1 is the run itself); got {args.factors}")
     run_ = load_run(args.run_dir)
     run_.config.require_national("mmm sensitivity")
-    out = args.out or args.run_dir
+    out = args.out or sensitivity_dir(args.run_dir)  # beside the run: a run folder is never edited
     paths = ({"psense": out / "psense.csv"} if args.psense else
              {"csv": out / "sensitivity.csv", "json": out / "sensitivity.json"})
     existing = [p.name for p in paths.values() if p.exists()]
@@ -77,3 +78,8 @@ def run(args) -> int:
     for name, path in paths.items():
         print(f"wrote {name}: {path}")
     return 0 if bool(result.table["diagnostics_ok"].all()) else 1
+
+
+def sensitivity_dir(run_dir: Path) -> Path:
+    """Where ``mmm sensitivity`` writes by default: a sibling of the run folder, which stays as written."""
+    return run_dir.parent / f"{run_dir.name}-sensitivity"
