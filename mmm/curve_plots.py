@@ -43,16 +43,21 @@ def plot_response_curves(curves: pd.DataFrame, break_even: Mapping[str, float | 
         point = (break_even or {}).get(channel)
         if point is not None:
             ax.axvline(point, color="#c0392b", linestyle="--", linewidth=1, label="break-even (after margin)")
-        ax.set_title(channel)
-        ax.set_xlabel(f"spend in the window{unit}")
-        ax.set_ylabel(f"incremental value{unit}")
-        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
-        ax.yaxis.set_major_formatter(FuncFormatter(_compact))
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(labelsize=7)
-        if i == 0:
-            ax.legend(fontsize=6, loc="upper left")
+        style_curve_axes(ax, channel, f"spend in the window{unit}", f"incremental value{unit}", legend=i == 0)
     return fig
+
+
+def style_curve_axes(ax, title: str, xlabel: str, ylabel: str, *, legend: bool) -> None:
+    """One response-curve panel's title, labels and compact currency ticks (report and plan pages)."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=7)
+    if legend:
+        ax.legend(fontsize=6, loc="upper left")
 
 
 def _compact(value: float, _pos: int) -> str:

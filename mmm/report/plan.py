@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from mmm.curve_plots import _compact
+from mmm.curve_plots import style_curve_axes
 from mmm.plots import channel_colors, interval_label
 from mmm.report.render import _amount, _environment, _png, _ratio, _share, _with_interval
 
@@ -132,13 +131,5 @@ def plot_plan_curves(curves: pd.DataFrame, plans: Mapping[str, Mapping[str, Any]
             spend = curve["spend"].to_numpy()
             ax.plot(spend, spend / margin, ":", color="grey", linewidth=1, label="break-even (value x margin = spend)")
             ax.set_ylim(0, max(curve["value_hi"].max(), 1.0) * 1.05)
-        ax.set_title(channel)
-        ax.set_xlabel(f"plan spend{unit}")
-        ax.set_ylabel(f"incremental value{unit}")
-        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
-        ax.yaxis.set_major_formatter(FuncFormatter(_compact))
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(labelsize=7)
-        if i == 0:
-            ax.legend(fontsize=6, loc="upper left")
+        style_curve_axes(ax, channel, f"plan spend{unit}", f"incremental value{unit}", legend=i == 0)
     return fig
