@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 CATALOG_NAME = "catalog.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.n_geos
 METRICS = ("roas", "profit_roi", "mroas", "incremental_kpi")
 
 _SCHEMA = """
@@ -27,7 +27,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY, created_at TEXT, data_start TEXT, data_end TEXT, n_periods INTEGER,
     window_start TEXT, window_end TEXT, parent_run TEXT, mode TEXT, diagnostics_ok INTEGER,
-    interval REAL, sampler TEXT, data_sha256 TEXT, stamp TEXT
+    interval REAL, sampler TEXT, data_sha256 TEXT, stamp TEXT, n_geos INTEGER
 );
 CREATE TABLE figures (
     run_id TEXT REFERENCES runs(run_id) ON DELETE CASCADE, channel TEXT, metric TEXT,
@@ -106,7 +106,7 @@ def _update(db: sqlite3.Connection, runs_dir: Path, counts: dict[str, int]) -> N
             db.execute("DELETE FROM figures WHERE run_id = ?", (run_id,))
             db.execute("INSERT OR REPLACE INTO runs VALUES (:run_id, :created_at, :data_start, :data_end, "
                        ":n_periods, :window_start, :window_end, :parent_run, :mode, :diagnostics_ok, :interval, "
-                       ":sampler, :data_sha256, :stamp)", row)
+                       ":sampler, :data_sha256, :stamp, :n_geos)", row)
             db.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?)", figures)
             counts["updated" if run_id in known else "added"] += 1
 
@@ -156,6 +156,7 @@ def _read_run(folder: Path, stamp: str) -> tuple[dict[str, Any], list[tuple]]:
         "interval": summary.get("interval"),
         "sampler": f"{sampler.get('sampler', '?')} {sampler.get('chains', '?')}x{sampler.get('draws', '?')}",
         "data_sha256": data.get("sha256"), "stamp": stamp,
+        "n_geos": data.get("n_geos"),  # geo (panel) runs only
     }
     figures = []
     for channel, values in (summary.get("channels") or {}).items():
@@ -167,15 +168,18 @@ def _read_run(folder: Path, stamp: str) -> tuple[dict[str, Any], list[tuple]]:
 
 
 def history(runs_dir: str | Path, metric: str = "roas") -> pd.DataFrame:
-    """One row per run (oldest first): dates, data range, parent, mode, verdict and ``metric`` per channel.
+    """One row per run (oldest first): dates, data range, geos, parent, mode, verdict and ``metric`` per channel.
 
-    Channel columns hold ``"mean (lo–hi)"`` text; :func:`figures` gives the numbers.
+    ``n_geos`` is the number of geos of a geo (panel) run and empty for a national run; its
+    figures are national (sums over geos). Channel columns hold ``"mean (lo–hi)"`` text;
+    :func:`figures` gives the numbers.
     """
     with closing(_sync(runs_dir)[1]) as db:
         runs = pd.read_sql_query("SELECT * FROM runs ORDER BY created_at, run_id", db)
         values = pd.read_sql_query("SELECT * FROM figures WHERE metric = ?", db, params=(metric,))
-    table = runs[["run_id", "created_at", "data_start", "data_end", "n_periods", "parent_run", "mode",
+    table = runs[["run_id", "created_at", "data_start", "data_end", "n_periods", "n_geos", "parent_run", "mode",
                   "diagnostics_ok", "interval"]].copy()
+    table["n_geos"] = pd.Series([int(n) if pd.notna(n) else None for n in table["n_geos"]], dtype=object)
     table["diagnostics"] = table.pop("diagnostics_ok").map({1: "ok", 0: "FAILED"})
     for channel in dict.fromkeys(values["channel"]):
         rows = values[values["channel"] == channel].set_index("run_id")

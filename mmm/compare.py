@@ -25,6 +25,12 @@ datasets share (restated values; periods dropped by a rolling window leave the w
 
 Stability flag: a channel whose ROAS mean moved by more than the width of A's own interval.
 Change flag: ``P(increase)`` or ``P(decrease)`` above ``change_probability`` (default 0.9).
+
+Geo runs. Two geo runs compare as two national runs do on their national figures (sums over
+geos per draw), and also per (geo, channel): the same figures, differences, ``P(increase)``,
+flags and attribution parts, from each run's per-geo draws (:mod:`mmm.geo.compare`). The swap
+chain evaluates A's posterior on B's panel, so it needs the same geos in both runs; restated
+values are listed per (geo, date, column). A geo run and a national run are not compared.
 """
 
 from __future__ import annotations
@@ -39,10 +45,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmm.config import Config
+from mmm.config import Config, ConfigError
 from mmm.data import MMMData, Scaling
-from mmm.diffs import config_diff, data_revisions, periods
+from mmm.diffs import config_diff, data_revisions, periods, revision_columns
 from mmm.effects import Effects, compute_effects, summarize
+from mmm.geo.design import GeoScaling
+from mmm.geo.effects import GeoEffects, compute_geo_effects
+from mmm.geo.panel import GeoData
 from mmm.runs import Run, load_run
 
 CHANGE_PROBABILITY = 0.9
@@ -64,13 +73,17 @@ METHOD = (
 
 @dataclass
 class RunInputs:
-    """A run folder read back for re-evaluation: config, data, scaling and posterior."""
+    """A run folder read back for re-evaluation: config, data, scaling and posterior.
+
+    For a geo run, ``data`` is its :class:`~mmm.geo.GeoData` panel and ``scaling`` its
+    :class:`~mmm.geo.GeoScaling`.
+    """
 
     run: Run
     config: Config
-    data: MMMData
+    data: MMMData | GeoData
     frame: pd.DataFrame  # data.csv as stored, in the config's column names
-    scaling: Scaling
+    scaling: Scaling | GeoScaling
     posterior: xr.Dataset
 
     @classmethod
@@ -78,21 +91,37 @@ class RunInputs:
         from mmm.pipeline import load
 
         run = load_run(path)
-        run.config.require_national("mmm compare")
         data = load(run.config)
         frame = pd.read_csv(run.path / "data.csv")
         return cls(run=run, config=run.config, data=data, frame=frame, scaling=run.scaling,
                    posterior=run.posterior()["posterior"].to_dataset())
 
-    def effects(self, *, data: MMMData | None = None, window: tuple[str, str] | None = None,
-                finance_from: Config | None = None) -> Effects:
-        """This run's posterior evaluated on other data / window / finance inputs (its own by default)."""
+    @property
+    def geo(self) -> bool:
+        return bool(self.config.data.geo)
+
+    def evaluate(self, *, data: MMMData | GeoData | None = None, window: tuple[str, str] | None = None,
+                 finance_from: Config | None = None) -> Effects | GeoEffects:
+        """This run's posterior evaluated on other data / window / finance inputs (its own by default);
+        a geo run's per-geo figures, with the national ones (sums over geos per draw) as ``.national``."""
         config = self.config
         if window is not None:
             config = replace(config, window=window)
         if finance_from is not None:
             config = replace(config, finance=finance_from.finance)
-        return compute_effects(self.posterior, config, data if data is not None else self.data, self.scaling)
+        data = data if data is not None else self.data
+        if self.geo:
+            return compute_geo_effects(self.posterior, config, data, self.scaling)
+        return compute_effects(self.posterior, config, data, self.scaling)
+
+    def effects(self, **inputs: Any) -> Effects:
+        """The national figures of :meth:`evaluate`."""
+        return national(self.evaluate(**inputs))
+
+
+def national(result: Effects | GeoEffects) -> Effects:
+    """The national figures: a geo run's sums over geos per draw."""
+    return result.national if isinstance(result, GeoEffects) else result
 
 
 def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
@@ -100,42 +129,38 @@ def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
     """The comparison of two runs as a JSON-ready dict (what ``comparison.json`` holds)."""
     a = run_a if isinstance(run_a, RunInputs) else RunInputs.load(run_a)
     b = run_b if isinstance(run_b, RunInputs) else RunInputs.load(run_b)
+    _check_same_kind(a, b)
     interval = b.config.interval
-    effects_a, effects_b = a.effects(), b.effects()
+    full_a, full_b = a.evaluate(), b.evaluate()
+    effects_a, effects_b = national(full_a), national(full_b)
     shared = [c for c in a.config.channel_names if c in b.config.channel_names]
     rng = np.random.default_rng(seed)
     n = min(len(effects_a.roas), len(effects_b.roas))
-    pick_a = rng.permutation(len(effects_a.roas))[:n]
-    pick_b = rng.permutation(len(effects_b.roas))[:n]
-    attribution, attribution_note = _attribution(a, b, effects_a, effects_b, shared, (pick_a, pick_b), interval)
+    pairs = (rng.permutation(len(effects_a.roas))[:n], rng.permutation(len(effects_b.roas))[:n])
+    chain, attribution_note = _swap_chain(a, b, full_a, full_b)
 
     channels = {}
     for channel in shared:
         ka, kb = effects_a.channels.index(channel), effects_b.channels.index(channel)
         entry: dict[str, Any] = {"spend": {"a": float(effects_a.spend[ka]), "b": float(effects_b.spend[kb])}}
         for metric in METRICS:
-            draws_a = effects_a.metric(metric)[:, ka]
-            draws_b = effects_b.metric(metric)[:, kb]
-            diff = draws_b[pick_b] - draws_a[pick_a]
-            entry[metric] = {"a": summarize(draws_a, interval), "b": summarize(draws_b, interval),
-                             "difference": summarize(diff, interval),
-                             "p_increase": float(np.mean(diff > 0)), "p_decrease": float(np.mean(diff < 0))}
-        roas = entry["roas"]
-        width_a = roas["a"]["hi"] - roas["a"]["lo"]
-        moved = roas["b"]["mean"] - roas["a"]["mean"]
-        entry["flags"] = {
-            "changed": max(roas["p_increase"], roas["p_decrease"]) > change_probability,
-            "direction": "up" if moved > 0 else "down",
-            "unstable": abs(moved) > width_a,
-            "moved_over_interval_width": float(abs(moved) / width_a) if width_a > 0 else float("inf"),
-        }
-        if attribution is not None:
-            entry["attribution"] = {m: attribution[m][channel] for m in METRICS}
+            entry[metric] = change(effects_a.metric(metric)[:, ka], effects_b.metric(metric)[:, kb], pairs, interval)
+        entry["flags"] = flags(entry["roas"], change_probability)
+        if chain is not None:
+            entry["attribution"] = {m: chain_parts([national(e).metric(m)[:, national(e).channels.index(channel)]
+                                                    for e in chain], pairs, interval) for m in METRICS}
         channels[channel] = entry
 
-    revisions = data_revisions(a.frame, b.frame, a.config.data.date) \
-        if a.config.data.date in b.frame.columns else pd.DataFrame()
-    span = periods(a.frame, b.frame, a.config.data.date) if a.config.data.date in b.frame.columns else {}
+    date, geo = a.config.data.date, a.config.data.geo
+    keys_shared = date in b.frame.columns and (geo is None or geo in b.frame.columns)
+    revisions = data_revisions(a.frame, b.frame, date, geo=geo) if keys_shared \
+        else pd.DataFrame(columns=revision_columns(a.geo))
+    span = periods(a.frame, b.frame, date) if keys_shared else {}
+    geo_section = None
+    if a.geo:
+        from mmm.geo.compare import geo_changes
+
+        geo_section = geo_changes(full_a, full_b, shared, pairs, interval, change_probability, chain)
     return {
         "runs": {"a": _describe(a, effects_a), "b": _describe(b, effects_b)},
         "interval": interval,
@@ -152,58 +177,97 @@ def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
         "scaling_same": a.scaling.to_dict() == b.scaling.to_dict(),
         "attribution_method": METHOD,
         "attribution_note": attribution_note,
+        "geo": geo_section,
     }
+
+
+def change(draws_a: np.ndarray, draws_b: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+           interval: float) -> dict[str, Any]:
+    """A figure in A and B, and B − A over independent pairs of draws, with P(increase) and P(decrease)."""
+    pick_a, pick_b = pairs
+    diff = draws_b[pick_b] - draws_a[pick_a]
+    return {"a": summarize(draws_a, interval), "b": summarize(draws_b, interval),
+            "difference": summarize(diff, interval),
+            "p_increase": float(np.mean(diff > 0)), "p_decrease": float(np.mean(diff < 0))}
+
+
+def flags(roas: dict[str, Any], change_probability: float) -> dict[str, Any]:
+    """Change flag (P(increase) or P(decrease) above ``change_probability``) and stability flag (the mean
+    moved by more than the width of A's interval) of one ROAS :func:`change`."""
+    width_a = roas["a"]["hi"] - roas["a"]["lo"]
+    moved = roas["b"]["mean"] - roas["a"]["mean"]
+    return {
+        "changed": max(roas["p_increase"], roas["p_decrease"]) > change_probability,
+        "direction": "up" if moved > 0 else "down",
+        "unstable": abs(moved) > width_a,
+        "moved_over_interval_width": float(abs(moved) / width_a) if width_a > 0 else float("inf"),
+    }
+
+
+def _check_same_kind(a: RunInputs, b: RunInputs) -> None:
+    if a.geo != b.geo:
+        panel, flat = (a, b) if a.geo else (b, a)
+        raise ConfigError(f"{panel.run.path} is a geo (panel) run (data.geo: {panel.config.data.geo}, "
+                          f"{panel.data.n_geos} geos) and {flat.run.path} is national: their models, scaling and "
+                          f"posteriors differ in kind, so neither the differences per geo nor the attribution of "
+                          f"the change can be computed. Compare two geo runs (e.g. a geo run and its `mmm refresh`) "
+                          f"or two national runs.")
 
 
 def _describe(inputs: RunInputs, effects: Effects) -> dict[str, Any]:
     manifest = inputs.run.manifest
     return {"run_id": inputs.run.path.name, "path": str(inputs.run.path), "created_at": manifest.get("created_at"),
+            **({"n_geos": inputs.data.n_geos} if inputs.geo else {}),
             "data_start": inputs.data.dates[0].date().isoformat(), "data_end": inputs.data.dates[-1].date().isoformat(),
             "window": [effects.window[0].date().isoformat(), effects.window[1].date().isoformat()],
             "parent_run": manifest.get("parent_run"), "mode": (manifest.get("refresh") or {}).get("mode", "fit"),
             "diagnostics_ok": bool(inputs.run.summary.get("diagnostics", {}).get("ok"))}
 
 
-def _attribution(a: RunInputs, b: RunInputs, effects_a: Effects, effects_b: Effects, shared: list[str],
-                 pairs: tuple[np.ndarray, np.ndarray], interval: float
-                 ) -> tuple[dict[str, dict[str, dict[str, Any]]] | None, str | None]:
-    """Per metric and channel: the steps of the swap chain (see module doc), summing to B − A.
-
-    Each step's posterior-mean change, and its interval: steps 1-3 re-evaluate the same draws of
-    A's posterior, so their per-draw changes are paired; re-estimation pairs B's draws with
-    step 3's independently, as the differences B − A are.
-    """
+def _swap_chain(a: RunInputs, b: RunInputs, full_a: Effects | GeoEffects, full_b: Effects | GeoEffects
+                ) -> tuple[list[Effects | GeoEffects] | None, str | None]:
+    """The five evaluations of the swap chain (see module doc), or None and why it cannot be computed."""
     if set(a.config.channel_names) != set(b.config.channel_names) or set(a.config.controls) != set(b.config.controls):
         return None, ("not computed: the runs model different channels or controls, so A's posterior cannot be "
                       "evaluated on B's data")
-    window_a = tuple(d.date().isoformat() for d in effects_a.window)
-    window_b = tuple(d.date().isoformat() for d in effects_b.window)
+    data_b = b.data
+    if a.geo:
+        only_a, only_b = [g for g in a.data.geos if g not in b.data.geos], [g for g in b.data.geos if g not in a.data.geos]
+        if only_a or only_b:
+            return None, (f"not computed: the runs model different geos (only in A: {', '.join(only_a) or 'none'}; "
+                          f"only in B: {', '.join(only_b) or 'none'}), so A's posterior has no parameters for "
+                          f"B's panel")
+        data_b = b.data.select_geos(a.data.geos)  # A's posterior and scaling index geos in A's order
+    window_a = tuple(d.date().isoformat() for d in national(full_a).window)
+    window_b = tuple(d.date().isoformat() for d in national(full_b).window)
     overlap_start = max(a.data.dates[0], b.data.dates[0])
     overlap_end = min(a.data.dates[-1], b.data.dates[-1])
     if overlap_start > overlap_end:
         return None, "not computed: the two datasets share no periods"
-    history_b = b.data.slice(overlap_start, overlap_end)
+    history_b = data_b.slice(start=overlap_start, end=overlap_end)
     clipped = (max(pd.Timestamp(window_a[0]), overlap_start).date().isoformat(),
                min(pd.Timestamp(window_a[1]), overlap_end).date().isoformat())
-    chain = [effects_a,
-             a.effects(data=history_b, window=clipped),
-             a.effects(data=b.data, window=window_b),
-             a.effects(data=b.data, window=window_b, finance_from=b.config),
-             effects_b]
+    return [full_a,
+            a.evaluate(data=history_b, window=clipped),
+            a.evaluate(data=data_b, window=window_b),
+            a.evaluate(data=data_b, window=window_b, finance_from=b.config),
+            full_b], None
+
+
+def chain_parts(draws: list[np.ndarray], pairs: tuple[np.ndarray, np.ndarray], interval: float) -> dict[str, Any]:
+    """One figure's attribution: its draws at the five points of the swap chain -> the parts of B − A.
+
+    Each part's interval: steps 1-3 re-evaluate the same draws of A's posterior, so their per-draw
+    changes are paired; re-estimation pairs B's draws with step 3's independently, as the
+    differences B − A are.
+    """
     pick_a, pick_b = pairs
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for metric in METRICS:
-        out[metric] = {}
-        for channel in shared:
-            draws = [e.metric(metric)[:, e.channels.index(channel)] for e in chain]
-            means = [float(d.mean()) for d in draws]
-            parts = {step: means[i + 1] - means[i] for i, step in enumerate(STEPS)}
-            step_draws = [draws[i + 1] - draws[i] for i in range(3)] + [draws[4][pick_b] - draws[3][pick_a]]
-            intervals = {step: {k: summarize(d, interval)[k] for k in ("lo", "hi")}
-                         for step, d in zip(STEPS, step_draws, strict=True)}
-            out[metric][channel] = {"a": means[0], **parts, "b": means[-1], "total": means[-1] - means[0],
-                                    "intervals": intervals}
-    return out, None
+    means = [float(d.mean()) for d in draws]
+    parts = {step: means[i + 1] - means[i] for i, step in enumerate(STEPS)}
+    step_draws = [draws[i + 1] - draws[i] for i in range(3)] + [draws[4][pick_b] - draws[3][pick_a]]
+    intervals = {step: {k: summarize(d, interval)[k] for k in ("lo", "hi")}
+                 for step, d in zip(STEPS, step_draws, strict=True)}
+    return {"a": means[0], **parts, "b": means[-1], "total": means[-1] - means[0], "intervals": intervals}
 
 
 # ---- writing -----------------------------------------------------------------------------------
@@ -223,8 +287,7 @@ def write_comparison(run_a: str | Path, run_b: str | Path, out: str | Path | Non
     out = Path(out) if out is not None else default_out(run_a, run_b)
     result = compare(run_a, run_b, change_probability=change_probability)
     html = render_comparison(result)
-    revisions = pd.DataFrame(result["data_revisions"],
-                             columns=["date", "column", "before", "after", "change", "change_pct"])
+    revisions = pd.DataFrame(result["data_revisions"], columns=revision_columns(result["geo"] is not None))
     return write_run(out, files={"comparison.json": result, "comparison.html": html, "data_revisions.csv": revisions},
                      force=force)
 
@@ -238,23 +301,31 @@ def render_comparison(result: dict[str, Any]) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    rows = []
-    for channel, entry in result["channels"].items():
-        row = {"channel": channel, "flags": entry["flags"]}
-        for metric in METRICS:
-            m = entry[metric]
-            row[metric] = {"a": _stat(m["a"]), "b": _stat(m["b"]), "difference": _stat(m["difference"], sign=True),
-                           "p_increase": f"{m['p_increase']:.0%}", "p_decrease": f"{m['p_decrease']:.0%}"}
-        if "attribution" in entry:
-            att = entry["attribution"]["roas"]
-            row["attribution"] = {k: f"{att[k]:+.2f}" for k in (*STEPS, "total")}
-            row["attribution_interval"] = {k: f"{v['lo']:+.2f} to {v['hi']:+.2f}" for k, v in att["intervals"].items()}
-        rows.append(row)
+    rows = [_row(entry, channel=channel) for channel, entry in result["channels"].items()]
+    geo_rows = [_row(entry, channel=channel, geo=geo) for geo, by_channel in (result["geo"] or {}).get("geos", {}).items()
+                for channel, entry in by_channel.items()]
     return env.get_template("comparison.html").render(
-        r=result, rows=rows, steps=STEPS, step_labels=STEP_LABELS,
+        r=result, rows=rows, geo_rows=geo_rows, steps=STEPS, step_labels=STEP_LABELS,
         interval=interval_label(result["interval"]), figure=_roas_figure(result),
         revisions=result["data_revisions"], changes=result["config_changes"],
         fmt=_number)
+
+
+def _row(entry: dict[str, Any], **labels: str) -> dict[str, Any]:
+    """One table row of a channel's (or a geo's channel's) figures, as the page prints them."""
+    row: dict[str, Any] = {**labels, "note": entry.get("note")}
+    if row["note"]:
+        return row
+    row["flags"] = entry["flags"]
+    for metric in METRICS:
+        m = entry[metric]
+        row[metric] = {"a": _stat(m["a"]), "b": _stat(m["b"]), "difference": _stat(m["difference"], sign=True),
+                       "p_increase": f"{m['p_increase']:.0%}", "p_decrease": f"{m['p_decrease']:.0%}"}
+    if "attribution" in entry:
+        att = entry["attribution"]["roas"]
+        row["attribution"] = {k: f"{att[k]:+.2f}" for k in (*STEPS, "total")}
+        row["attribution_interval"] = {k: f"{v['lo']:+.2f} to {v['hi']:+.2f}" for k, v in att["intervals"].items()}
+    return row
 
 
 def _stat(stats: dict[str, float], sign: bool = False) -> str:

@@ -62,7 +62,7 @@ def _section(key: str) -> str:
             "refresh": "window", "report": "report"}.get(head, head)
 
 
-def data_revisions(before: pd.DataFrame, after: pd.DataFrame, date: str, *,
+def data_revisions(before: pd.DataFrame, after: pd.DataFrame, date: str, *, geo: str | None = None,
                    rtol: float = REVISION_RTOL) -> pd.DataFrame:
     """Values of periods present in both tables that changed: restated history.
 
@@ -72,33 +72,44 @@ def data_revisions(before: pd.DataFrame, after: pd.DataFrame, date: str, *,
         The two datasets, in the config's column names (a run folder's ``data.csv``).
     date : str
         The date column.
+    geo : str, optional
+        The geo column of a panel: rows are then matched per (geo, date).
 
     Returns
     -------
     DataFrame
-        One row per changed cell, in date then column order: ``date``, ``column``,
-        ``before``, ``after``, ``change`` (after - before) and ``change_pct`` (of before;
-        NaN when before is 0). Columns in only one table are not compared (the config diff
-        shows them); periods in only one table are new or dropped periods, not revisions.
+        One row per changed cell: ``date``, ``column``, ``before``, ``after``, ``change``
+        (after - before) and ``change_pct`` (of before; NaN when before is 0), in date then
+        column order; a panel's rows start with ``geo`` and are in geo, date, column order.
+        Columns in only one table are not compared (the config diff shows them); periods (or
+        geos) in only one table are new or dropped, not revisions.
     """
-    a = before.assign(**{date: pd.to_datetime(before[date])}).set_index(date)
-    b = after.assign(**{date: pd.to_datetime(after[date])}).set_index(date)
-    dates = a.index.intersection(b.index).sort_values()
+    keys = [geo, date] if geo else [date]
+    a = before.assign(**{date: pd.to_datetime(before[date])}).set_index(keys)
+    b = after.assign(**{date: pd.to_datetime(after[date])}).set_index(keys)
+    rows_in_both = a.index.intersection(b.index).sort_values()
     columns = [c for c in a.columns if c in b.columns]
     rows = []
     for column in columns:
-        old = pd.to_numeric(a.loc[dates, column], errors="coerce").to_numpy(dtype=float)
-        new = pd.to_numeric(b.loc[dates, column], errors="coerce").to_numpy(dtype=float)
+        old = pd.to_numeric(a.loc[rows_in_both, column], errors="coerce").to_numpy(dtype=float)
+        new = pd.to_numeric(b.loc[rows_in_both, column], errors="coerce").to_numpy(dtype=float)
         same = np.isclose(old, new, rtol=rtol, atol=0.0) | (np.isnan(old) & np.isnan(new))
         for i in np.flatnonzero(~same):
+            key = rows_in_both[i]
             change = new[i] - old[i]
-            rows.append({"date": dates[i].date().isoformat(), "column": column, "before": float(old[i]),
-                         "after": float(new[i]), "change": float(change),
+            rows.append({**({"geo": str(key[0])} if geo else {}),
+                         "date": (key[1] if geo else key).date().isoformat(), "column": column,
+                         "before": float(old[i]), "after": float(new[i]), "change": float(change),
                          "change_pct": float(change / old[i]) if old[i] != 0 else float("nan")})
-    frame = pd.DataFrame(rows, columns=["date", "column", "before", "after", "change", "change_pct"])
+    frame = pd.DataFrame(rows, columns=revision_columns(geo is not None))
     order = {c: i for i, c in enumerate(columns)}
-    return frame.sort_values(["date", "column"], key=lambda s: s.map(order) if s.name == "column" else s,
-                             ignore_index=True)
+    return frame.sort_values([*(["geo"] if geo else []), "date", "column"],
+                             key=lambda s: s.map(order) if s.name == "column" else s, ignore_index=True)
+
+
+def revision_columns(panel: bool) -> list[str]:
+    """The columns of :func:`data_revisions`' table (a panel's start with ``geo``)."""
+    return [*(["geo"] if panel else []), "date", "column", "before", "after", "change", "change_pct"]
 
 
 def periods(before: pd.DataFrame, after: pd.DataFrame, date: str) -> dict[str, list[str]]:

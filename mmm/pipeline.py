@@ -297,7 +297,11 @@ def _training_periods(config: Config, data: MMMData) -> int:
 
 
 def _data_frame(data: MMMData, config: Config) -> pd.DataFrame:
-    """The modeled data in the config's own column names (what the stored config.yaml reads)."""
+    """The modeled data in the config's own column names (what the stored config.yaml reads); a panel long."""
+    if config.data.geo:
+        from mmm.geo.pipeline import panel_frame
+
+        return panel_frame(data, config)
     frame = pd.DataFrame({config.data.date: data.dates.strftime("%Y-%m-%d"), config.data.kpi: data.kpi.to_numpy()})
     for ch in config.channels:
         frame[ch.spend] = data.spend[ch.name].to_numpy()

@@ -20,8 +20,13 @@ Two modes (``mmm refresh PREV_RUN --data NEW.csv --mode refit|update``):
     old periods are not refitted); the record says so, and ``refit`` is the mode to use.
 
 Either way the new run folder's ``manifest.json`` records ``parent_run`` and a ``refresh``
-entry: the mode, both data ranges and hashes, the new periods, the periods in the
-likelihood, the config changes and (update) the prior approximation.
+entry: the mode, both data ranges and hashes, the new periods, the restated values, the
+periods in the likelihood, the config changes and (update) the prior approximation.
+
+A geo (panel) run refreshes the same way, per geo: refit keeps the parent's per-geo scaling,
+update carries every per-geo and pooled parameter forward, restated values are listed per
+(geo, date, column), and the national figures stay the sums over geos per draw. The panel
+must hold the parent's geos (see :mod:`mmm.geo.refresh`).
 """
 
 from __future__ import annotations
@@ -37,10 +42,12 @@ import xarray as xr
 
 from mmm.config import Config, ConfigError
 from mmm.data import DataError, MMMData, Scaling
-from mmm.diffs import config_diff, data_revisions, periods
+from mmm.diffs import config_diff, data_revisions, periods, revision_columns
+from mmm.geo.panel import GeoData
 from mmm.runs import Run, load_run
 
 MODES = ("refit", "update")
+REVISIONS_LISTED = 500  # restated cells listed in the record (all are counted)
 
 
 @dataclass
@@ -74,7 +81,8 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
         The parent run folder.
     data : path or DataFrame
         The new dataset, in the parent config's column names (usually the full history plus
-        the new periods, possibly with restated history).
+        the new periods, possibly with restated history); for a geo run, a panel of the
+        parent's geos.
     mode : {"refit", "update"}
     config : Config or path, optional
         A changed spec (e.g. new finance inputs); default the parent's config. It must name the
@@ -87,7 +95,6 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     if mode not in MODES:
         raise ConfigError(f"unknown refresh mode {mode!r}; use one of {', '.join(MODES)}")
     parent = previous if isinstance(previous, Run) else load_run(previous)
-    parent.config.require_national("mmm refresh")
     if config is None:
         spec = parent.config
     else:
@@ -96,10 +103,14 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     if parent.config.holdout_periods and spec.window[1] is not None:
         # a holdout pinned the parent's window end to its last fitted period; the new run gets its own
         spec = replace(spec, window=(spec.window[0], None))
+    _check_same_inputs(spec, parent)
     new_data = _rolling(load(spec, data), spec)
     parent_data = load(parent.config)  # the run folder's own copy of what it modeled
     scaling = parent.scaling
-    _check_same_inputs(spec, scaling, parent)
+    if spec.data.geo:
+        from mmm.geo.refresh import match_parent_geos
+
+        new_data = match_parent_geos(new_data, scaling, parent.path.name)
     record = _record(parent, parent_data, spec, new_data, mode)
     if mode == "refit":
         from mmm.pipeline import fit
@@ -112,30 +123,35 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     return Refreshed(fitted=fitted, parent=parent, record=record)
 
 
-def update(parent: Run, parent_data: MMMData, config: Config, data: MMMData, *,
+def update(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MMMData | GeoData, *,
            progress: bool = False) -> tuple[Any, dict[str, Any]]:
-    """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc)."""
-    from mmm.design import build_design
-    from mmm.effects import compute_effects
+    """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc).
+
+    ``parent_data`` and ``data`` are :class:`~mmm.geo.GeoData` panels for a geo run.
+    """
     from mmm.fit import FitResult, diagnose, sample
-    from mmm.model import build_model, free_parameter_names
-    from mmm.pipeline import FittedMMM, check_window
-    from mmm.update_prior import EPS_NAME, apply_to_model, posterior_to_prior
+    from mmm.pipeline import check_window
+    from mmm.update_prior import EPS_NAME
 
     t0 = time.perf_counter()
     scaling = parent.scaling
+    geo = bool(config.data.geo)
     fit_start, n_train = likelihood_periods(parent, parent_data, config, data)
     if n_train < data.n_periods and config.window[1] is None:
         config = replace(config, window=(config.window[0], data.dates[n_train - 1].date().isoformat()))
-    check_window(config, data)
-    design = build_design(data, scaling, config.model.seasonality_order)
-    names = free_parameter_names(config, design)
+    check_window(config, data.national() if geo else data)
     previous = parent.posterior()["posterior"].to_dataset()
-    prior = posterior_to_prior(previous, config, names, intercept_shift=_intercept_shift(
-        previous, config, parent_data, data, scaling))
     model_config, used = update_model_config(parent.config, config)
-    model = apply_to_model(build_model(model_config, design, n_train=n_train, fit_start=fit_start), prior)
-    n_observed = len(model["kpi"].get_value())
+    moved = _time_moved(parent_data, data, scaling.time_origin)
+    if geo:
+        from mmm.geo.refresh import geo_update_model
+
+        model, prior = geo_update_model(previous, model_config, data, scaling, n_train=n_train,
+                                        fit_start=fit_start, moved_years=moved)
+    else:
+        model, prior = _national_update_model(previous, config, model_config, data, scaling, n_train=n_train,
+                                              fit_start=fit_start, moved_years=moved)
+    n_observed = model["kpi"].get_value().shape[-1]
     if n_observed != n_train - fit_start:  # the guard against counting old data twice
         raise AssertionError(f"update likelihood holds {n_observed} periods, expected {n_train - fit_start}")
     t1 = time.perf_counter()
@@ -150,11 +166,7 @@ def update(parent: Run, parent_data: MMMData, config: Config, data: MMMData, *,
     sampler = {**result.sampler, "refresh_mode": "update"}
     fit_result = FitResult(idata=idata, diagnostics=diagnose(idata, config.diagnostics), sampler=sampler,
                            timings=result.timings)
-    effects = compute_effects(posterior, config, data, scaling)
-    effects.n_train = n_train
-    t3 = time.perf_counter()
-    fitted = FittedMMM(config=config, data=data, scaling=scaling, fit=fit_result, effects=effects,
-                       timings={"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2})
+    fitted = _fitted(config, data, scaling, fit_result, n_train, {"build_s": t1 - t0, "fit_s": t2 - t1})
     details = {
         "likelihood": {"start": data.dates[fit_start].date().isoformat(),
                        "end": data.dates[n_train - 1].date().isoformat(), "periods": n_train - fit_start,
@@ -165,7 +177,45 @@ def update(parent: Run, parent_data: MMMData, config: Config, data: MMMData, *,
         "experiments": {"in_prior": [e.label for e in used],
                         "in_likelihood": [e.label for e in model_config.experiments]},
     }
+    if prior.n_draws < 5 * prior.n_params:
+        details["update_prior"]["warning"] = (
+            f"the prior's covariance over {prior.n_params} parameters was matched to {prior.n_draws} draws "
+            f"(fewer than 5 per parameter), so it is noisy; refit (--mode refit), or fit the parent with more draws")
     return fitted, details
+
+
+def _national_update_model(previous: xr.Dataset, config: Config, model_config: Config, data: MMMData,
+                           scaling: Scaling, *, n_train: int, fit_start: int, moved_years: float):
+    """The national model observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior."""
+    from mmm.design import build_design
+    from mmm.model import build_model, free_parameter_names
+    from mmm.update_prior import apply_to_model, posterior_to_prior
+
+    design = build_design(data, scaling, config.model.seasonality_order)
+    names = free_parameter_names(config, design)
+    prior = posterior_to_prior(previous, config, names, intercept_shift=_intercept_shift(previous, config, moved_years))
+    return apply_to_model(build_model(model_config, design, n_train=n_train, fit_start=fit_start), prior), prior
+
+
+def _fitted(config: Config, data: MMMData | GeoData, scaling: Any, fit_result: Any, n_train: int,
+            timings: dict[str, float]):
+    """The fitted run (national or geo) from an update's posterior: every figure computed from its draws."""
+    t0 = time.perf_counter()
+    posterior = fit_result.idata["posterior"].to_dataset()
+    if config.data.geo:
+        from mmm.geo.effects import compute_geo_effects
+        from mmm.geo.pipeline import FittedGeoMMM
+
+        geo_effects = compute_geo_effects(posterior, config, data, scaling, n_train=n_train)
+        return FittedGeoMMM(config=config, data=data, scaling=scaling, fit=fit_result, geo_effects=geo_effects,
+                            timings={**timings, "effects_s": time.perf_counter() - t0})
+    from mmm.effects import compute_effects
+    from mmm.pipeline import FittedMMM
+
+    effects = compute_effects(posterior, config, data, scaling)
+    effects.n_train = n_train
+    return FittedMMM(config=config, data=data, scaling=scaling, fit=fit_result, effects=effects,
+                     timings={**timings, "effects_s": time.perf_counter() - t0})
 
 
 def update_model_config(parent_config: Config, config: Config) -> tuple[Config, list[Any]]:
@@ -200,15 +250,20 @@ def likelihood_periods(parent: Run, parent_data: MMMData, config: Config, data: 
     return fit_start, n_train
 
 
-def _intercept_shift(previous: xr.Dataset, config: Config, parent_data: MMMData, data: MMMData,
-                     scaling: Scaling) -> np.ndarray | float:
-    """Per draw, how the intercept moves when time is centred over the new data instead of the old."""
+def _intercept_shift(previous: xr.Dataset, config: Config, moved_years: float) -> np.ndarray | float:
+    """Per draw, how the intercept moves when time is centred ``moved_years`` later (see :func:`_time_moved`)."""
     if not config.model.trend:
         return 0.0
-    moved = float(np.mean(data.years_since(scaling.time_origin)) - np.mean(parent_data.years_since(
-        scaling.time_origin)))
-    trend = np.asarray(previous["trend"].stack(sample=("chain", "draw")).values, dtype=float)
-    return trend * moved
+    return moved_years * np.asarray(previous["trend"].stack(sample=("chain", "draw")).values, dtype=float)
+
+
+def _time_moved(parent_data: MMMData | GeoData, data: MMMData | GeoData, time_origin: str) -> float:
+    """Years by which the mean time of ``data`` lies after the parent's: each model centres time over its
+    own data, so the same baseline has an intercept moved by ``trend × this`` (per draw, and per geo)."""
+    def mean_years(d: MMMData | GeoData) -> float:
+        return float(np.mean((d.national() if isinstance(d, GeoData) else d).years_since(time_origin)))
+
+    return mean_years(data) - mean_years(parent_data)
 
 
 def _rolling(data: MMMData, config: Config) -> MMMData:
@@ -218,25 +273,41 @@ def _rolling(data: MMMData, config: Config) -> MMMData:
     return data.slice(start=data.dates[-n])
 
 
-def _check_same_inputs(config: Config, scaling: Scaling, parent: Run) -> None:
-    missing = [c for c in config.channel_names if c not in scaling.spend]
+def _check_same_inputs(config: Config, parent: Run) -> None:
+    """The refreshed spec models what the parent modeled: its channels and controls (its scaling constants)
+    and, for a geo run, a panel again with the channels in the parent's order (its per-geo arrays)."""
+    name = parent.path.name
+    if bool(config.data.geo) != bool(parent.config.data.geo):
+        kind = "a geo (panel)" if parent.config.data.geo else "a national"
+        raise ConfigError(f"{config.source}: run {name} is {kind} model and this config "
+                          f"{'is not' if parent.config.data.geo else 'is'} (data.geo); a refresh keeps the "
+                          f"parent's model. Fit a new model to change between national and geo.")
+    scaling = parent.scaling
+    channels = list(scaling.channels) if config.data.geo else list(scaling.spend)
+    missing = [c for c in config.channel_names if c not in channels]
     missing += [c for c in config.controls if c not in scaling.control_center]
     if missing:
-        raise ConfigError(f"{config.source}: {', '.join(missing)} not in run {parent.path.name}; a refresh keeps "
+        raise ConfigError(f"{config.source}: {', '.join(missing)} not in run {name}; a refresh keeps "
                           f"the parent's channels and controls (its scaling constants). Fit a new model to add them.")
+    if config.data.geo and config.channel_names != channels:
+        raise ConfigError(f"{config.source}: channels {', '.join(config.channel_names)} must be run {name}'s, in "
+                          f"its order ({', '.join(channels)}); list them in that order.")
 
 
-def _record(parent: Run, parent_data: MMMData, config: Config, data: MMMData, mode: str) -> dict[str, Any]:
+def _record(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MMMData | GeoData,
+            mode: str) -> dict[str, Any]:
     from mmm.pipeline import _data_frame
 
-    def describe(d: MMMData) -> dict[str, Any]:
-        return {"path": d.source, "sha256": d.sha256, "start": d.dates[0].date().isoformat(),
-                "end": d.dates[-1].date().isoformat(), "n_periods": d.n_periods}
+    def describe(d: MMMData | GeoData) -> dict[str, Any]:
+        out = {"path": d.source, "sha256": d.sha256, "start": d.dates[0].date().isoformat(),
+               "end": d.dates[-1].date().isoformat(), "n_periods": d.n_periods}
+        return out | ({"n_geos": d.n_geos} if config.data.geo else {})
 
     before = _data_frame(parent_data, parent.config)
     after = _data_frame(data, config)
-    revisions = data_revisions(before, after, config.data.date) if config.data.date == parent.config.data.date \
-        else pd.DataFrame()
+    same_keys = (config.data.date, config.data.geo) == (parent.config.data.date, parent.config.data.geo)
+    revisions = data_revisions(before, after, config.data.date, geo=config.data.geo) if same_keys \
+        else pd.DataFrame(columns=revision_columns(bool(config.data.geo)))
     span = periods(before, after, config.data.date)
     record = {
         "mode": mode,
@@ -249,6 +320,10 @@ def _record(parent: Run, parent_data: MMMData, config: Config, data: MMMData, mo
         "dropped_periods": len(span["dropped"]),
         "revised_values": int(len(revisions)),
         "revised_dates": sorted(set(revisions["date"])) if len(revisions) else [],
+        # each restated cell (a panel's per geo), before and after; `mmm compare` lists them all
+        "revisions": revisions.head(REVISIONS_LISTED).to_dict(orient="records"),
+        **({"geos": list(data.geos), "revised_geos": sorted(set(revisions["geo"])) if len(revisions) else []}
+           if config.data.geo else {}),
         "rolling_window_periods": config.refresh_window_periods,
         "config_changes": config_diff(parent.config, config),
     }

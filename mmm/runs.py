@@ -169,6 +169,11 @@ class Run:
 
     @property
     def scaling(self) -> Scaling:
+        """The run's scaling constants: :class:`mmm.geo.GeoScaling` (per geo) for a geo run."""
+        if self.config.data.geo:
+            from mmm.geo.design import GeoScaling
+
+            return GeoScaling.from_dict(self.manifest["scaling"])
         return Scaling.from_dict(self.manifest["scaling"])
 
     def posterior(self) -> xr.DataTree:

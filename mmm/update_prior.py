@@ -134,15 +134,16 @@ def parameter_bounds(config: Config) -> dict[str, tuple[Any, Any]]:
     not depend on the data's scale.
     """
     opts = config.model
-    out = {name: _bounds(opts.prior(prior)) for name, prior in MODEL_PRIOR_NAMES.items()}
+    out = {name: prior_bounds(opts.prior(prior)) for name, prior in MODEL_PRIOR_NAMES.items()}
     for name, param, _dim, idx in media.parameter_layout(config.channels):
         priors = [config.channels[i].prior(param) or default_coef_prior(1.0) for i in idx]
-        pairs = [_bounds(p) for p in priors]
+        pairs = [prior_bounds(p) for p in priors]
         out[name] = (np.array([lo for lo, _ in pairs], dtype=float), np.array([hi for _, hi in pairs], dtype=float))
     return out
 
 
-def _bounds(prior: Prior) -> tuple[float, float]:
+def prior_bounds(prior: Prior) -> tuple[float, float]:
+    """The (lower, upper) of ``prior``'s support."""
     support = prior.support
     if support == "positive":
         return 0.0, np.inf
@@ -204,7 +205,8 @@ def constrain_pt(z, lower: np.ndarray, upper: np.ndarray):
 
 
 def posterior_to_prior(posterior: xr.Dataset, config: Config, names: list[str], *,
-                       intercept_shift: np.ndarray | float = 0.0) -> UpdatePrior:
+                       intercept_shift: np.ndarray | float = 0.0,
+                       bounds: dict[str, tuple[Any, Any]] | None = None) -> UpdatePrior:
     """Moment-match one multivariate normal to ``posterior``'s draws of ``names`` (unconstrained).
 
     Parameters
@@ -215,23 +217,26 @@ def posterior_to_prior(posterior: xr.Dataset, config: Config, names: list[str], 
         The spec it was fitted under (its priors give each parameter's bounds).
     names : list of str
         The parameters, in the order of the model (:func:`mmm.model.free_parameter_names`).
-    intercept_shift : float
+    intercept_shift : float or array
         Added to the intercept draws first: the model centres time over its data, so when the
         data grow the same baseline has another intercept (``trend × (new mean time − old)``,
-        computed per draw by the caller).
+        computed per draw by the caller; shaped like the intercept's draws, e.g. (draws, geos)).
+    bounds : dict, optional
+        Per parameter name, its (lower, upper); default :func:`parameter_bounds` of ``config``
+        (a model with more parameters, like the geo model, passes its own).
     """
     missing = [n for n in names if n not in posterior.data_vars]
     if missing:
         raise ValueError(f"the previous posterior lacks parameter(s) {', '.join(missing)}; it was fitted with "
                          f"another model spec. Refresh with --mode refit instead.")
-    bounds = parameter_bounds(config)
+    bounds = parameter_bounds(config) if bounds is None else bounds
     stacked = posterior.stack(sample=("chain", "draw"))
     blocks, columns, offset = [], [], 0
     for name in names:
         da = stacked[name].transpose("sample", ...)
         values = np.asarray(da.values, dtype=float)
         if name == "intercept":
-            values = values + np.asarray(intercept_shift, dtype=float).reshape(-1)
+            values = values + np.asarray(intercept_shift, dtype=float)
         shape = values.shape[1:]
         flat = values.reshape(len(values), -1)
         lo, hi = bounds[name]

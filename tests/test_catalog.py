@@ -14,11 +14,12 @@ from mmm.cli import main
 
 
 def _run(root, run_id, *, roas, parent=None, mode=None, ok=True, created="2026-01-01T00:00:00+00:00",
-         end="2025-12-29"):
+         end="2025-12-29", n_geos=None):
     folder = root / run_id
     folder.mkdir()
     manifest = {"run_id": run_id, "created_at": created, "parent_run": parent, "diagnostics_ok": ok,
-                "data": {"start": "2023-01-02", "end": end, "n_periods": 156, "sha256": "x"},
+                "data": {"start": "2023-01-02", "end": end, "n_periods": 156, "sha256": "x",
+                         **({"n_geos": n_geos} if n_geos else {})},
                 "sampler": {"sampler": "nutpie", "chains": 4, "draws": 500}}
     if mode:
         manifest["refresh"] = {"mode": mode}
@@ -52,6 +53,28 @@ def test_history_lists_runs_with_parent_mode_verdict_and_figures(runs):
     assert (runs / CATALOG_NAME).is_file()
     tidy = figures(runs)
     assert len(tidy) == 3 * 2 * 2  # runs x channels x (roas, profit_roi)
+
+
+def test_history_lists_geo_runs_with_their_number_of_geos(runs, capsys):
+    _run(runs, "g1", roas={"tv": 1.3, "search": 3.1}, created="2026-02-01T00:00:00+00:00", n_geos=12)
+    _run(runs, "g2", roas={"tv": 1.4, "search": 3.0}, parent="g1", mode="update",
+         created="2026-05-01T00:00:00+00:00", n_geos=12)
+    table = history(runs).set_index("run_id")
+    assert table.loc["g1", "n_geos"] == 12 and table.loc["g2", "n_geos"] == 12
+    assert table["n_geos"].isna().sum() == 3  # national runs have no geo axis
+    assert table.loc["g2", "parent_run"] == "g1" and table.loc["g2", "mode"] == "update"
+    assert table.loc["g2", "roas:tv"] == "1.40 (0.90–1.90)"  # the national figure (sum over geos)
+    assert main(["history", str(runs)]) == 0
+    out = capsys.readouterr().out
+    assert "n_geos" in out and " 12 " in out
+
+
+def test_an_older_catalog_schema_is_rebuilt_with_the_geo_column(runs):
+    history(runs)
+    with sqlite3.connect(runs / CATALOG_NAME) as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    assert sync(runs)["rebuilt"] == 1
+    assert "n_geos" in history(runs).columns
 
 
 def test_history_rebuilds_a_deleted_catalog(runs):

@@ -70,3 +70,26 @@ def test_refresh_window_config_key(synthetic, tmp_path):
         Config.from_dict({**synthetic.config, "refresh": {"window_periods": 10}}, base_dir=tmp_path)
     with pytest.raises(ConfigError, match="window_period"):
         Config.from_dict({**synthetic.config, "refresh": {"window_period": 52}}, base_dir=tmp_path)
+
+
+def test_panel_revisions_are_listed_per_geo_date_and_column():
+    """A panel repeats every date once per geo: a restated value belongs to one (geo, date, column)."""
+    from mmm.geo.synth import generate_panel
+
+    panel = generate_panel(SynthSpec(n_periods=40, n_channels=2, controls=False, seed=12), 3).data
+    before = panel[pd.to_datetime(panel["date"]) < pd.to_datetime(panel["date"]).iloc[30]].copy()
+    after = panel.sample(frac=1.0, random_state=0).reset_index(drop=True)  # row order is not the key
+    rows = {(g, d): i for i, (g, d) in enumerate(zip(after["geo"], pd.to_datetime(after["date"])))}
+    dates = sorted(set(pd.to_datetime(before["date"])))
+    edits = {("geo_001", dates[4], "revenue"): 1.05, ("geo_002", dates[4], "tv_spend"): 0.8,
+             ("geo_000", dates[20], "search_spend"): 1.25}
+    for (geo, date, column), factor in edits.items():
+        after.loc[rows[(geo, date)], column] *= factor
+    after.loc[rows[("geo_000", pd.to_datetime(after["date"]).max())], "revenue"] *= 2  # a new period: not a revision
+    found = data_revisions(before, after, "date", geo="geo")
+    assert list(found.columns[:3]) == ["geo", "date", "column"]
+    assert list(zip(found["geo"], found["date"], found["column"])) == sorted(
+        (g, d.date().isoformat(), c) for g, d, c in edits)  # exactly those cells (not the other geos' same date)
+    for (geo, date, column), factor in edits.items():
+        row = found[(found["geo"] == geo) & (found["column"] == column)].iloc[0]
+        assert row["change_pct"] == pytest.approx(factor - 1) and row["after"] == pytest.approx(row["before"] * factor)

@@ -61,7 +61,7 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
 
     from mmm.data import Scaling
     from mmm.effects import compute_effects
-    from mmm.refresh import _intercept_shift
+    from mmm.refresh import _intercept_shift, _time_moved
     from mmm.truth import truth_posterior
 
     config, old, new = quarters
@@ -70,7 +70,7 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
     posterior = truth_posterior(truth, config, old, n_draws=3)
     posterior["trend"] = posterior["trend"] * xr.DataArray(np.array([[0.5, 1.0, 2.0]]), dims=("chain", "draw"))
     scaling = Scaling.from_dict(truth["scaling"])
-    shift = _intercept_shift(posterior, config, old, new, scaling)
+    shift = _intercept_shift(posterior, config, _time_moved(old, new, scaling.time_origin))
     moved = posterior.copy()
     moved["intercept"] = posterior["intercept"] + xr.DataArray(np.reshape(shift, (1, 3)), dims=("chain", "draw"))
     before = compute_effects(posterior, config, old, scaling).mu

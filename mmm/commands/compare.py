@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Write comparison.json and comparison.html: per channel ROAS and "
                                           "profit ROI in A and B with the difference and P(increase), data "
                                           "revisions, config changes, attribution of the ROAS change and "
-                                          "stability flags.")
+                                          "stability flags. Two geo runs are also compared per (geo, channel); "
+                                          "a geo run and a national run are not compared.")
     p.add_argument("run_a", type=Path, metavar="RUN_A", help="the earlier run folder")
     p.add_argument("run_b", type=Path, metavar="RUN_B", help="the later run folder")
     p.add_argument("--out", type=Path, help="folder to write (default: compare-<A>-vs-<B> beside RUN_B)")
@@ -45,6 +46,11 @@ def run(args) -> int:
         print(f"{channel:>12}: ROAS {roas['a']['mean']:.2f} -> {roas['b']['mean']:.2f} "
               f"(diff {roas['difference']['mean']:+.2f}, {roas['difference']['lo']:+.2f} to "
               f"{roas['difference']['hi']:+.2f}; P(increase) {roas['p_increase']:.2f}) {' '.join(flags)}")
+    if result["geo"]:
+        geo = result["geo"]
+        pairs = sum(len(by_channel) for by_channel in geo["geos"].values())
+        changed = ", ".join(f"{f['geo']}/{f['channel']} ({f['direction']})" for f in geo["flagged_changed"]) or "none"
+        print(f"per geo: {pairs} (geo, channel) pairs compared over {len(geo['geos'])} geos; changed: {changed}")
     print(f"data revisions: {len(result['data_revisions'])} value(s) on {len(result['data_revised_dates'])} date(s); "
           f"config changes: {len(result['config_changes'])}")
     print(f"comparison: {out / 'comparison.html'}")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("history", help="list the runs in a folder: dates, data range, parent, figures",
-                              description="One row per run folder: created, data range, parent run, mode, "
+                              description="One row per run folder: created, data range, number of geos (geo "
+                                          "runs; their figures are national sums over geos), parent run, mode, "
                                           "diagnostics verdict and a headline figure per channel (mean and "
                                           "interval). Reads a catalog.sqlite beside the runs, rebuilt from the "
                                           "run folders when missing or stale.")

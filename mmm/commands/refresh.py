@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Rerun PREV_RUN's model on NEW.csv. refit: the same spec on the new data with the parent's "
                     "scaling constants fixed. update: the parent's posterior (moment-matched multivariate normal) "
                     "is the prior and only the periods after the parent's last fitted period are in the "
-                    "likelihood; old data are never counted twice.")
+                    "likelihood; old data are never counted twice. A geo run refreshes per geo on a panel of "
+                    "its geos (a geo added or removed needs a new fit).")
     p.add_argument("previous", type=Path, metavar="PREV_RUN", help="the parent run folder")
     p.add_argument("--data", type=Path, required=True, help="the new dataset (CSV, the parent config's columns)")
     p.add_argument("--mode", choices=("refit", "update"), default="refit")
@@ -45,9 +46,12 @@ def run(args) -> int:
     run_dir = result.save(args.out, force=args.force)  # default: beside the parent run
     print(f"run written: {run_dir} (parent {record['parent_run']}, {record['new_periods']} new periods, "
           f"{record['revised_values']} restated value(s), {len(record['config_changes'])} config change(s))")
+    if record.get("revised_geos"):
+        print(f"restated values in geo(s): {', '.join(record['revised_geos'])}")
     if "likelihood" in record:
         lk = record["likelihood"]
         print(f"likelihood: {lk['periods']} periods {lk['start']} .. {lk['end']} (earlier periods: carry-in only)")
-    if "warning" in record:
-        print(f"warning: {record['warning']}", file=sys.stderr)
+    for warning in (record.get("warning"), record.get("update_prior", {}).get("warning")):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     return diagnostics_exit(result.fitted.diagnostics)

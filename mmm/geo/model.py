@@ -75,8 +75,9 @@ def geo_terms(values: Mapping[str, Any], n_geos: int, xp: Any = np) -> dict[str,
     return out
 
 
-def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = None) -> pm.Model:
-    """Build the PyMC geo model on ``design`` (model units per geo); ``n_train`` as in the national model."""
+def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = None, fit_start: int = 0) -> pm.Model:
+    """Build the PyMC geo model on ``design`` (model units per geo); ``n_train`` and ``fit_start`` (a sequential
+    update: earlier periods feed the adstock carry-in only) as in :func:`mmm.model.build_model`."""
     names = config.channel_names
     coords = {"geo": list(design.geos), "date": np.asarray(design.dates), "channel": names,
               "control": list(design.controls), "fourier": list(design.fourier_names)}
@@ -97,8 +98,10 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         else:  # one adstock for all geos: the lag stack as (channel, geo x date, lag) for a batched matmul
             spend_lags = pm.Data("spend_lags_by_channel", channel_major_lags(design.spend, max_lag))
         n_fit = design.n_periods if n_train is None else n_train
-        model.add_coord("fit_date", np.asarray(design.dates)[:n_fit])
-        kpi = pm.Data("kpi", design.kpi[:, :n_fit], dims=("geo", "fit_date"))
+        if not 0 <= fit_start < n_fit:
+            raise ValueError(f"fit_start={fit_start} leaves no period to fit (periods to fit end at {n_fit})")
+        model.add_coord("fit_date", np.asarray(design.dates)[fit_start:n_fit])
+        kpi = pm.Data("kpi", design.kpi[:, fit_start:n_fit], dims=("geo", "fit_date"))
 
         values: dict[str, Any] = {"intercept": opts.prior("intercept").to_pymc("intercept",
                                                                               dims="geo" if pooled else None)}
@@ -145,9 +148,9 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         sigma = opts.prior("sigma").to_pymc("sigma", dims="geo")[:, None]
         if opts.likelihood == "student_t":
             nu = opts.prior("nu").to_pymc("nu")
-            pm.StudentT("kpi_obs", nu=nu, mu=mu[:, :n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
+            pm.StudentT("kpi_obs", nu=nu, mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
         else:
-            pm.Normal("kpi_obs", mu=mu[:, :n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
+            pm.Normal("kpi_obs", mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
     return model
 
 

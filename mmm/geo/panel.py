@@ -99,11 +99,27 @@ class GeoData:
                                   columns=self.control_names),
             source=self.source, sha256=self.sha256, notes=self.notes)
 
-    def slice(self, end: pd.Timestamp) -> GeoData:
-        """Periods up to and including ``end`` (a holdout's training rows)."""
-        keep = np.asarray(self.dates <= pd.Timestamp(end))
+    def slice(self, end: pd.Timestamp | str | None = None, *, start: pd.Timestamp | str | None = None) -> GeoData:
+        """Periods from ``start`` to ``end``, both inclusive; None leaves that side open (as ``MMMData.slice``)."""
+        keep = np.ones(self.n_periods, dtype=bool)
+        if end is not None:
+            keep &= np.asarray(self.dates <= pd.Timestamp(end))
+        if start is not None:
+            keep &= np.asarray(self.dates >= pd.Timestamp(start))
         return replace(self, dates=self.dates[keep], kpi=self.kpi[:, keep], spend=self.spend[:, keep],
                        controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()})
+
+    def select_geos(self, geos: list[str] | tuple[str, ...]) -> GeoData:
+        """The panel with its geos in the order ``geos`` (each must be in the panel), e.g. a stored scaling's order."""
+        index = [self.geos.index(g) for g in geos]
+        if index == list(range(self.n_geos)):
+            return self
+        return replace(self, geos=list(geos), kpi=self.kpi[index], spend=self.spend[index],
+                       controls=self.controls[index],
+                       population=None if self.population is None else self.population[index],
+                       exposure={c: v[index] for c, v in self.exposure.items()},
+                       zero_spend=tuple(sorted((pair for pair in self.zero_spend if pair[0] in geos),
+                                               key=lambda pair: list(geos).index(pair[0]))))
 
     def to_frame(self, date: str = "date", geo: str = "geo", kpi: str = "kpi",
                  spend_columns: dict[str, str] | None = None, population: str | None = None,

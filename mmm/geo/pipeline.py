@@ -119,8 +119,11 @@ class FittedGeoMMM:
         return health_checks(self.effects, self.diagnostics, self.posterior, self.config, design.spend_to_kpi)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
-             parent_run: str | None = None) -> Path:
-        """Write the run folder atomically: the national files of a national run plus ``roi_by_geo.csv``."""
+             parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
+        """Write the run folder atomically: the national files of a national run plus ``roi_by_geo.csv``.
+
+        ``manifest_extra`` adds keys to manifest.json (e.g. a refresh's mode and what changed).
+        """
         import yaml
 
         from mmm.runs import default_run_dir, manifest, write_run
@@ -129,12 +132,9 @@ class FittedGeoMMM:
         stored = self.config.to_dict()
         stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled panel
         config_text = yaml.safe_dump(stored, sort_keys=False)
-        spend_columns = {c.name: c.spend for c in self.config.channels}
         files: dict[str, Any] = {
             "config.yaml": config_text,
-            "data.csv": self.data.to_frame(self.config.data.date, self.config.data.geo, self.config.data.kpi,
-                                           spend_columns, self.config.data.population,
-                                           {c.name: c.exposure for c in self.config.channels if c.exposure}),
+            "data.csv": panel_frame(self.data, self.config),
             "posterior.nc": self.fit.idata,
             "summary.json": self.summary(),
             "roi.csv": self.roi_table(),
@@ -152,6 +152,7 @@ class FittedGeoMMM:
             sampler=self.fit.sampler, timings={**self.fit.timings, **self.timings},
             diagnostics_ok=self.diagnostics.ok, scaling=self.scaling, parent_run=parent_run)
         files["manifest.json"]["data"]["n_geos"] = self.data.n_geos
+        files["manifest.json"].update(manifest_extra or {})
 
         def finish(folder: Path) -> None:
             from mmm.report.xlsx import write_roi_xlsx
@@ -163,6 +164,13 @@ class FittedGeoMMM:
                 write_report(folder)
 
         return write_run(run_dir, files=files, force=force, finish=finish)
+
+
+def panel_frame(panel: GeoData, config: Config) -> pd.DataFrame:
+    """The modeled panel in the config's own column names (what a run's data.csv and config.yaml read)."""
+    return panel.to_frame(config.data.date, config.data.geo, config.data.kpi,
+                          {c.name: c.spend for c in config.channels}, config.data.population,
+                          {c.name: c.exposure for c in config.channels if c.exposure})
 
 
 def geo_summary(result: FittedGeoMMM) -> dict[str, Any]:
