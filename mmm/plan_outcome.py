@@ -51,17 +51,25 @@ def saturate(adstocked: np.ndarray, channels, params: Mapping[str, np.ndarray], 
     The values come from the registered transforms (the model's own definitions); the
     slopes are their analytic derivatives (checked against finite differences in tests).
     """
+    groups = media.groups(channels, "saturation")
+    if len(groups) == 1:  # every channel of one kind: no gathering of columns (the optimizer calls this often)
+        return _saturate_kind(next(iter(groups)), adstocked, params, slope)
     out = np.empty_like(adstocked)
     grad = np.empty_like(adstocked) if slope else None
-    for kind, idx in media.groups(channels, "saturation").items():
-        transform = SATURATIONS[kind]
-        kind_params = {p: params[media.var_name(kind, p)] for p in transform.param_names}
-        x = adstocked[..., idx]
-        value = transform(x, kind_params)
-        out[..., idx] = value
+    for kind, idx in groups.items():
+        parts = _saturate_kind(kind, adstocked[..., idx], params, slope)
         if slope:
-            grad[..., idx] = _saturation_slope(kind, x, value, kind_params, transform)
+            out[..., idx], grad[..., idx] = parts
+        else:
+            out[..., idx] = parts
     return (out, grad) if slope else out
+
+
+def _saturate_kind(kind: str, x: np.ndarray, params: Mapping[str, np.ndarray], slope: bool):
+    transform = SATURATIONS[kind]
+    kind_params = {p: params[media.var_name(kind, p)] for p in transform.param_names}
+    value = transform(x, kind_params)
+    return (value, _saturation_slope(kind, x, value, kind_params, transform)) if slope else value
 
 
 def _saturation_slope(kind: str, x: np.ndarray, value: np.ndarray, params: Mapping[str, np.ndarray],

@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def plan_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--periods", type=int, help="plan horizon in periods (default: a quarter: 13 weeks or 91 days)")
     p.add_argument("--bounds", type=Path, help="CSV or YAML of per-channel limits: min, max, min_change, "
-                                               "max_change (vs the current run-rate), locked")
+                                               "max_change (vs the current run-rate), locked; with --by-geo an "
+                                               "optional geo column bounds one geo's spend on the channel")
     p.add_argument("--flighting", default="constant",
                    help="spend pattern within the plan: constant (default), last-year, or a date YYYY-MM-DD "
                         "where a reference stretch of data starts")
@@ -45,7 +46,7 @@ def plan_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by-geo", action="store_true",
                    help="geo runs: optimize the spend of every (geo, channel) cell, moving money between markets "
                         "(default: the national budget per channel, split over geos by their recent shares); "
-                        "each cell stays within ±30%% of its current-mix spend unless the bounds file (optional "
+                        "each cell stays between 0.5x and 2x its current-mix spend unless the bounds file (optional "
                         "geo column) says otherwise")
 
 

@@ -14,8 +14,9 @@ Two ways to plan:
   reference stretch; with constant flighting, the lookback that sets the current run-rate);
 - **by geo** (``mmm optimize --by-geo``, :attr:`GeoPlanModel.cells`): the decision is each
   cell's spend, so money moves between markets, within per-cell limits. Default limits keep
-  each cell within ±30% of its spend in the current mix at the plan's budget, where the
-  curves were informed by data; a cell with no spend there stays at 0.
+  each cell between half and twice its spend in the current mix at the plan's budget (the
+  national split of that budget is inside them, so planning by geo returns at least what the
+  split does in most cases); a cell with no spend there stays at 0: the data say nothing of it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from mmm.geo.panel import GeoData
 from mmm.optimize import ChannelBounds, OptimizedPlan
 from mmm.plan_outcome import MAX_PLAN_DRAWS, PlanModel, PlanOutcome, mix_at
 
-DEFAULT_CELL_CHANGE = 0.3  # by-geo default limits: ±30% of a cell's current-mix spend (Meridian's default too)
+# by-geo default limits on a cell's spend, as multiples of its spend in the current mix at the plan's budget
+# (Robyn's default channel range): wide enough for the national plan's moves, near the data's range
+DEFAULT_CELL_RANGE = (0.5, 2.0)
 
 
 def cell_name(geo: str, channel: str) -> str:
@@ -75,7 +78,8 @@ class GeoCells(PlanModel):
         channel by that channel's row, and for one cell by a row that names its geo."""
         out: dict[str, ChannelBounds] = {}
         if budget is not None:
-            out = {cell: ChannelBounds(min=(1 - DEFAULT_CELL_CHANGE) * spend, max=(1 + DEFAULT_CELL_CHANGE) * spend)
+            low, high = DEFAULT_CELL_RANGE
+            out = {cell: ChannelBounds(min=low * spend, max=high * spend)
                    for cell, spend in zip(self.channels, self.current_mix(budget))}
         per_cell = {}
         for key, limits in (bounds or {}).items():

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmm.geo.plan import DEFAULT_CELL_CHANGE, GeoPlanModel, cell_name
+from mmm.geo.plan import DEFAULT_CELL_RANGE, GeoPlanModel, cell_name
 from mmm.optimize import OptimizedPlan, ScenarioComparison
 from mmm.plan_outcome import PlanOutcome
 from mmm.planning import CVAR_ALPHA, allocation_table, flighting_table, with_total
@@ -33,8 +33,9 @@ def geo_plan_files(model: GeoPlanModel, result: OptimizedPlan) -> tuple[Optimize
     section["decision"] = ("spend per (geo, channel) cell (--by-geo)" if by_geo
                            else "national budget per channel, split over geos by budget_split")
     if by_geo:
-        section["default_cell_limits"] = (f"each cell within ±{DEFAULT_CELL_CHANGE:.0%} of its spend in the current "
-                                          "mix at this budget, unless a bounds row sets its channel or the cell")
+        section["default_cell_limits"] = (f"each cell between {DEFAULT_CELL_RANGE[0]:g}x and {DEFAULT_CELL_RANGE[1]:g}x "
+                                          "its spend in the current mix at this budget, unless a bounds row sets "
+                                          "its channel or the cell")
     k = len(model.channels)
     section["bounds"] = {geo: {c: {"lower": float(cells.lower[g * k + j]), "locked": cell_name(geo, c) in cells.locked,
                                    "upper": float(cells.upper[g * k + j]) if np.isfinite(cells.upper[g * k + j])
