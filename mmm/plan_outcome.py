@@ -7,6 +7,7 @@ into a :class:`PlanOutcome` (incremental KPI, value, profit and mROAS per draw a
 summed over the plan periods and their carry-over tail. The media response is
 :mod:`mmm.media`'s (the model's own adstock and saturation); channels are additive, so
 channel outcomes sum exactly to the plan's total. :mod:`mmm.optimize` searches over these.
+:meth:`PlanModel.side_by_side` evaluates several such models as one (a geo plan's cells).
 """
 
 from __future__ import annotations

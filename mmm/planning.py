@@ -11,7 +11,9 @@ Python use::
     write_plan("reports/my-plan", model, result)                 # plan.csv, plan.json, plan.html
 
 Inputs are matched to the run's channels by *name*; a file naming an unknown channel is an
-error that names the file and lists the run's channels.
+error that names the file and lists the run's channels. A geo run plans per (geo, channel)
+(:mod:`mmm.geo.plan`): bounds and plan files may then name geos, and the plan folder adds
+its per-geo files (:mod:`mmm.geo.plan_outputs`).
 """
 
 from __future__ import annotations

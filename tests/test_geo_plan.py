@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
+from synthetic_runs import write_synthetic_run
 from test_optimize import _grid_optimum
 
 from mmm import media
@@ -26,7 +27,7 @@ from mmm.geo.synth import generate_panel
 from mmm.geo.truth import truth_geo_posterior
 from mmm.optimize import ChannelBounds, optimize
 from mmm.plan_outcome import PlanModel
-from mmm.planning import load_bounds, load_plans, plan_model, write_plan
+from mmm.planning import load_bounds, load_plans, plan_model
 from mmm.synth import SynthSpec, generate
 from mmm.truth import truth_posterior
 
@@ -227,15 +228,7 @@ def test_geo_plans_file_and_errors(tmp_path):
 def geo_run(tmp_path_factory, three_geos):
     """A geo run folder (the contract files) holding the spread-around-truth posterior."""
     result, config, panel, scaling, posterior, _ = three_geos
-    folder = tmp_path_factory.mktemp("geo") / "geo-run"
-    folder.mkdir()
-    result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "data.csv", index=False)
-    (folder / "config.yaml").write_text(yaml.safe_dump(result.config, sort_keys=False))
-    xr.DataTree.from_dict({"posterior": posterior}).to_netcdf(folder / "posterior.nc", engine="h5netcdf")
-    (folder / "manifest.json").write_text(json.dumps({"run_id": folder.name, "diagnostics_ok": True,
-                                                      "scaling": scaling.to_dict()}))
-    (folder / "summary.json").write_text("{}")
-    return folder
+    return write_synthetic_run(tmp_path_factory.mktemp("geo") / "geo-run", result, posterior, scaling)
 
 
 def _reconciles(folder, by_geo_name="plan_by_geo.csv", national_name="plan.csv", plan=None):
@@ -293,14 +286,8 @@ def test_cli_by_geo_on_a_national_run_is_refused(tmp_path, capsys):
     synthetic = generate(SynthSpec(seed=1, n_periods=60, n_channels=2, controls=False))
     config = Config.from_dict(synthetic.config)
     data = load_data(synthetic.data, config.roles())
-    folder = tmp_path / "national"
-    folder.mkdir()
-    synthetic.data.assign(date=synthetic.data["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "data.csv", index=False)
-    (folder / "config.yaml").write_text(yaml.safe_dump(synthetic.config))
-    xr.DataTree.from_dict({"posterior": truth_posterior(synthetic.truth, config, data)}).to_netcdf(
-        folder / "posterior.nc", engine="h5netcdf")
-    (folder / "manifest.json").write_text(json.dumps({"scaling": Scaling.compute(data).to_dict()}))
-    (folder / "summary.json").write_text("{}")
+    folder = write_synthetic_run(tmp_path / "national", synthetic, truth_posterior(synthetic.truth, config, data),
+                                 Scaling.compute(data))
     assert main(["optimize", str(folder), "--budget", "1e5", "--by-geo", "--out", str(tmp_path / "plan")]) == 2
     assert "--by-geo plans per (geo, channel), but" in capsys.readouterr().err
     assert not (tmp_path / "plan").exists()
