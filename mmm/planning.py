@@ -47,10 +47,9 @@ def plan_model(source: Any, **options: Any) -> PlanModel:
     ``options`` go to :class:`~mmm.optimize.PlanModel` (``periods``, ``flighting``, ``lookback``, ``max_draws``).
     """
     if isinstance(source, (str, Path)):
+        from mmm.geo.design import GeoScaling
         from mmm.pipeline import load
         from mmm.runs import load_run
-
-        from mmm.geo.design import GeoScaling
 
         run = load_run(source)
         scaling = GeoScaling.from_dict(run.manifest["scaling"]) if run.config.data.geo else run.scaling
