@@ -118,6 +118,22 @@ def test_each_cell_is_its_geos_own_plan_and_national_is_the_sum_per_draw(three_g
         np.testing.assert_allclose(outcome.mroas, expected, rtol=1e-9)
 
 
+def test_geos_with_their_own_adstock_carry_over_in_their_own_way():
+    from test_geo_panel import random_posterior
+
+    result, _, panel, scaling = _panel(seed=3, n_geos=3)
+    config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": "geo"}}})
+    posterior = random_posterior(3, config.channel_names, per_geo_adstock=True)
+    model = GeoPlanModel(posterior, config, panel, scaling)
+    spend = model.cells.current_mix(model.run_rate.sum())
+    values = model.per_geo(model.cells.channel_values(spend))
+    for g in range(3):
+        own = PlanModel(geo_posterior(posterior, config, g, 3), config, panel.geo(g), scaling.geo(g))
+        np.testing.assert_allclose(values[:, g], own.channel_values(model.per_geo(spend)[g]), rtol=1e-12)
+    alphas = posterior["geometric_alpha"].values[0, 0]  # (geo, channel): they differ, so must the carry-in
+    assert not np.allclose(alphas[0], alphas[1])
+
+
 def test_national_budgets_split_by_each_geos_share_of_the_reference_spend(three_geos):
     result, config, panel, scaling, posterior, model = three_geos
     recent = panel.spend[:, -model.lookback:, :].sum(axis=1)  # the lookback that sets the current run-rate
@@ -274,6 +290,10 @@ def test_cli_optimize_a_geo_run_nationally_and_by_geo(geo_run, three_geos, tmp_p
     assert periods.groupby(["geo", "channel"])["spend"].sum().to_numpy() == pytest.approx(
         cells.set_index(["geo", "channel"]).sort_index()["spend"].to_numpy(), rel=1e-9)
     assert "Allocation per geo and channel" in (tmp_path / "by-geo" / "plan.html").read_text()
+    assert main(["optimize", str(geo_run), "--target-roi", "0.2", "--by-geo", "--out", str(tmp_path / "target")]) == 0
+    target = json.loads((tmp_path / "target" / "plan.json").read_text())
+    assert target["target"]["reached"] >= 0.2 and target["geo"]["decision"].startswith("spend per (geo, channel)")
+    _reconciles(tmp_path / "target")
 
     bounds.write_text(f"geo,channel,max\nnowhere,{config.channel_names[1]},5000\n")
     assert main(["optimize", str(geo_run), "--budget", "1e6", "--by-geo", "--bounds", str(bounds), "--out",
