@@ -1,12 +1,13 @@
-"""Budget optimization speed: 8 channels, 1000 posterior draws, 13-week plan.
+"""Budget optimization speed: 8 channels, 1000 posterior draws, 13-week plan; then a geo
+run's plans: 10 geos x 5 channels x 1000 draws, by geo (50 cells) and national.
 
 The posterior is the synthetic truth with independent lognormal spread per draw
 (sd 0.2 on every media parameter), so no fit is needed; the optimizer sees exactly
-the shapes a fitted posterior gives (D draws x K channels). Prints, per objective:
-wall time of one optimization (both starts), SLSQP iterations, and the checks that
-matter (spend = budget, channel outcomes sum to the total).
+the shapes a fitted posterior gives (D draws x K channels, or x G geos). Prints, per
+objective: wall time of one optimization (both starts), SLSQP iterations, and the
+checks that matter (spend = budget, channel outcomes sum to the total).
 
-    python bench/optimize_speed.py [--draws 1000] [--channels 8] [--repeat 3]
+    python bench/optimize_speed.py [--draws 1000] [--channels 8] [--repeat 3] [--geos 10 --geo-channels 5]
 """
 
 from __future__ import annotations
@@ -23,8 +24,26 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--channels", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--geos", type=int, default=10, help="geos of the geo case (0: skip it)")
+    parser.add_argument("--geo-channels", type=int, default=5)
     args = parser.parse_args()
+    national(args)
+    if args.geos:
+        geo(args)
 
+
+def spread(posterior, names, sd: float = 0.2, seed: int = 0):
+    """Independent lognormal noise per draw on each named parameter (adstock alphas kept below 1)."""
+    rng = np.random.default_rng(seed)
+    for name in names:
+        values = posterior[name].values * np.exp(rng.normal(0.0, sd, posterior[name].shape))
+        if name.endswith("_alpha"):
+            values = np.clip(values, 0.01, 0.95)
+        posterior[name] = posterior[name].copy(data=values)
+    return posterior
+
+
+def national(args) -> None:
     from mmm import media
     from mmm.config import Config
     from mmm.data import Scaling, load_data
@@ -41,13 +60,8 @@ def main() -> None:
     config = Config.from_dict(result.config)
     data = load_data(result.data, config.roles())
     scaling = Scaling.compute(data)
-    posterior = truth_posterior(result.truth, config, data, n_draws=args.draws)
-    rng = np.random.default_rng(0)
-    for name, *_ in media.parameter_layout(config.channels):
-        values = posterior[name].values * np.exp(rng.normal(0.0, 0.2, posterior[name].shape))
-        if name.endswith("_alpha"):
-            values = np.clip(values, 0.01, 0.95)
-        posterior[name] = posterior[name].copy(data=values)
+    posterior = spread(truth_posterior(result.truth, config, data, n_draws=args.draws),
+                       [name for name, *_ in media.parameter_layout(config.channels)])
 
     print(f"{args.channels} channels, {args.draws} draws, 13-week plan; os.cpu_count()={os.cpu_count()}, "
           f"affinity={len(os.sched_getaffinity(0))} cores")
@@ -77,6 +91,44 @@ def main() -> None:
     target = optimize_to_target(model, "profit_roi", 0.3)
     print(f"target mode (profit ROI 0.3 by bisection): {time.perf_counter() - t:.2f} s -> budget "
           f"{target.budget:,.0f} (reached {target.target['reached']:.3f})")
+
+
+def geo(args) -> None:
+    """A geo run's plans: the national budget split over geos, and by geo (every (geo, channel) cell)."""
+    from mmm import media
+    from mmm.config import Config
+    from mmm.geo import GeoScaling, load_panel
+    from mmm.geo.plan import GeoPlanModel
+    from mmm.geo.synth import generate_panel
+    from mmm.geo.truth import truth_geo_posterior
+    from mmm.optimize import optimize
+    from mmm.synth import SynthSpec
+
+    result = generate_panel(SynthSpec(seed=1, n_periods=104, n_channels=args.geo_channels, controls=False), args.geos)
+    config = Config.from_dict(result.config)
+    panel = load_panel(result.data, config.roles())
+    names = [name for name, *_ in media.parameter_layout(config.channels)] + ["channel_coef_geo_sd"]
+    posterior = spread(truth_geo_posterior(result.truth, config, panel, n_draws=args.draws), names)
+    print(f"\ngeo run: {args.geos} geos x {args.geo_channels} channels ({args.geos * args.geo_channels} cells), "
+          f"{args.draws} draws, 13-week plan")
+    t0 = time.perf_counter()
+    model = GeoPlanModel(posterior, config, panel, GeoScaling.compute(panel), periods=13)
+    print(f"geo plan model (one plan model per geo, cells side by side): {time.perf_counter() - t0:.3f} s")
+    budget = model.run_rate.sum() * 1.2
+    for objective in ("mean", "profit", "cvar:0.1"):
+        for label, target in (("national", model), ("by geo", model.cells)):
+            times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                res = optimize(target, budget, objective=objective)
+                times.append(time.perf_counter() - t)
+            view = model.national_view(res)
+            gap = np.abs(view.plan.value - model.per_geo(view.plan.cells.value).sum(axis=1)).max()
+            iters = "+".join(str(s["iterations"]) for s in res.starts)
+            print(f"optimize {objective:<9} {label:<9}: best {min(times):6.3f} s, median {np.median(times):6.3f} s "
+                  f"(SLSQP iterations {iters}); spend/budget - 1 = {view.plan.budget / budget - 1:+.1e}; "
+                  f"national - sum over geos {gap:.1e}; gain vs current mix "
+                  f"{(view.plan.total_value.mean() / view.current.total_value.mean() - 1):+.1%}")
 
 
 if __name__ == "__main__":

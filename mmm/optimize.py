@@ -101,10 +101,13 @@ class ChannelBounds:
     locked: bool = False
 
 
-def resolve_bounds(model: PlanModel, bounds: Mapping[str, ChannelBounds] | None,
-                   source: str = "bounds") -> tuple[np.ndarray, np.ndarray]:
-    """(lo, hi) spend per channel in the model's order; bounds are matched by channel name."""
-    bounds = dict(bounds or {})
+def resolve_bounds(model: PlanModel, bounds: Mapping[str, ChannelBounds] | None, source: str = "bounds",
+                   budget: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) spend per channel in the model's order; bounds are matched by channel name.
+
+    ``budget``: the plan's budget, where the model's default limits depend on it (a by-geo plan's).
+    """
+    bounds = model.expand_bounds(bounds, budget, source)
     unknown = sorted(set(bounds) - set(model.channels))
     if unknown:
         raise ConfigError(f"{source}: unknown channel(s) {', '.join(unknown)}; the run's channels are "
@@ -214,7 +217,7 @@ def optimize(model: PlanModel, budget: float, *, bounds: Mapping[str, ChannelBou
     t0 = time.perf_counter()
     objective = Objective.parse(objective)
     budget = float(budget)
-    lo, hi = resolve_bounds(model, bounds, bounds_source)
+    lo, hi = resolve_bounds(model, bounds, bounds_source, budget)
     _check_budget(budget, lo, hi, model.channels)
     fixed = lo >= hi
     free = ~fixed

@@ -7,12 +7,13 @@ into a :class:`PlanOutcome` (incremental KPI, value, profit and mROAS per draw a
 summed over the plan periods and their carry-over tail. The media response is
 :mod:`mmm.media`'s (the model's own adstock and saturation); channels are additive, so
 channel outcomes sum exactly to the plan's total. :mod:`mmm.optimize` searches over these.
+:meth:`PlanModel.side_by_side` evaluates several such models as one (a geo plan's cells).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -51,17 +52,25 @@ def saturate(adstocked: np.ndarray, channels, params: Mapping[str, np.ndarray], 
     The values come from the registered transforms (the model's own definitions); the
     slopes are their analytic derivatives (checked against finite differences in tests).
     """
+    groups = media.groups(channels, "saturation")
+    if len(groups) == 1:  # every channel of one kind: no gathering of columns (the optimizer calls this often)
+        return _saturate_kind(next(iter(groups)), adstocked, params, slope)
     out = np.empty_like(adstocked)
     grad = np.empty_like(adstocked) if slope else None
-    for kind, idx in media.groups(channels, "saturation").items():
-        transform = SATURATIONS[kind]
-        kind_params = {p: params[media.var_name(kind, p)] for p in transform.param_names}
-        x = adstocked[..., idx]
-        value = transform(x, kind_params)
-        out[..., idx] = value
+    for kind, idx in groups.items():
+        parts = _saturate_kind(kind, adstocked[..., idx], params, slope)
         if slope:
-            grad[..., idx] = _saturation_slope(kind, x, value, kind_params, transform)
+            out[..., idx], grad[..., idx] = parts
+        else:
+            out[..., idx] = parts
     return (out, grad) if slope else out
+
+
+def _saturate_kind(kind: str, x: np.ndarray, params: Mapping[str, np.ndarray], slope: bool):
+    transform = SATURATIONS[kind]
+    kind_params = {p: params[media.var_name(kind, p)] for p in transform.param_names}
+    value = transform(x, kind_params)
+    return (value, _saturation_slope(kind, x, value, kind_params, transform)) if slope else value
 
 
 def _saturation_slope(kind: str, x: np.ndarray, value: np.ndarray, params: Mapping[str, np.ndarray],
@@ -97,6 +106,7 @@ class PlanOutcome:
     value_per_kpi: float
     interval: float
     mroas: np.ndarray  # (D, K) marginal value per extra unit of spend at this plan
+    cells: PlanOutcome | None = None  # a geo plan's same outcome per (geo, channel) cell; channels sum them per draw
 
     @property
     def budget(self) -> float:
@@ -210,9 +220,16 @@ class PlanModel:
         self.lookback = lookback
         self.run_rate = recent.mean(axis=0).to_numpy(dtype=float) * self.periods  # currency over the horizon
         self.current_window = (data.dates[-lookback].date().isoformat(), data.dates[-1].date().isoformat())
-        self.flighting_name, self.flighting, self.flighting_notes = _flighting(flighting, data, self.channels,
-                                                                               self.dates, step)
+        self.flighting_name, self.flighting, self.flighting_notes, reference = _flighting(
+            flighting, data, self.channels, self.dates, step)
+        # each channel's spend over the reference periods of the flighting; with constant flighting its run-rate
+        # (the lookback's spend, rescaled to the plan periods): a geo plan splits channel budgets in these shares
+        self.reference_window = (tuple(d.date().isoformat() for d in reference[[0, -1]]) if reference is not None
+                                 else self.current_window)
+        self.reference_spend = (data.spend.loc[reference, self.channels].sum(axis=0).to_numpy(dtype=float)
+                                if reference is not None else self.run_rate.copy())
 
+        self.specs = list(config.channels)  # the transforms of each channel (cell) of the plan
         design = build_design(data, scaling, config.model.seasonality_order)
         draws = posterior_draws(posterior, config, design)
         params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
@@ -231,25 +248,67 @@ class PlanModel:
         # adstock is linear: the plan's adstocked input is carry_in + spend_k × unit_gain
         self._carry = np.ascontiguousarray(carry_in[:, n_hist:, :])
         self._unit = np.ascontiguousarray(unit_gain[:, n_hist:, :])
-        self._base = saturate(self._carry, config.channels, self.params).sum(axis=1)  # (D, K)
+        self._base = saturate(self._carry, self.specs, self.params).sum(axis=1)  # (D, K)
         self._scale = self.params[media.COEF] * scaling.kpi * self.value_per_kpi  # (D, K) currency per saturation
         self.history_periods = n_hist
         self.tail_periods = tail
+
+    @classmethod
+    def side_by_side(cls, models: Sequence[PlanModel], names: Sequence[str]) -> PlanModel:
+        """One plan model whose channels are ``models``' channels side by side, renamed ``names``.
+
+        E.g. the (geo, channel) cells of a geo plan: one national-shaped model per geo (its own
+        carry-in, scaling and parameter draws), evaluated together. Channels stay additive, so
+        each cell's outcome is exactly what its own model gives. The models must share the plan
+        periods, the carry-over tail and the number of draws.
+        """
+        first = models[0]
+        for m in models[1:]:
+            if not (m.dates.equals(first.dates) and m.tail_periods == first.tail_periods
+                    and m.n_draws == first.n_draws):
+                raise ValueError("side_by_side needs models with the same plan periods, tail and draws")
+        specs = [spec for m in models for spec in m.specs]
+        if len(names) != len(specs) or len(set(names)) != len(names):
+            raise ValueError(f"side_by_side needs {len(specs)} distinct names; got {len(names)}")
+        out = cls.__new__(cls)
+        out.__dict__.update(vars(first))
+        out.channels = list(names)
+        out.specs = [replace(spec, name=name) for spec, name in zip(specs, names)]
+        # every parameter group lists its channels in channel order, so per-model blocks side by side keep it
+        out.params = {name: np.concatenate([m.params[name] for m in models], axis=-1) for name in first.params}
+        for name in ("margins", "run_rate", "reference_spend"):
+            setattr(out, name, np.concatenate([getattr(m, name) for m in models]))
+        out.flighting = np.concatenate([m.flighting for m in models], axis=1)
+        out.flighting_notes = [note for m in models for note in m.flighting_notes]
+        for name in ("_carry", "_unit", "_base", "_scale"):
+            setattr(out, name, np.ascontiguousarray(np.concatenate([getattr(m, name) for m in models], axis=-1)))
+        return out
 
     @property
     def period_word(self) -> str:
         return {"W": "week", "D": "day"}.get(self.freq, "period")
 
+    def national_view(self, result: Any) -> Any:
+        """An optimized plan (:class:`mmm.optimize.OptimizedPlan`) over the run's channels: itself here;
+        a geo plan's optimized per (geo, channel) is summed over geos per draw."""
+        return result
+
+    def expand_bounds(self, bounds: Mapping[str, Any] | None, budget: float | None = None,
+                      source: str = "bounds") -> dict[str, Any]:
+        """Bounds keyed by this model's channels, at ``budget``; a national plan takes them as given.
+        (A by-geo plan adds default limits per cell and spreads a channel's row over its geos.)"""
+        return dict(bounds or {})
+
     # ---- per-draw values -------------------------------------------------------------------
     def channel_values(self, spend: np.ndarray) -> np.ndarray:
         """(D, K) incremental value (currency) of spending ``spend`` (K,) over the plan periods."""
         x = self._carry + np.asarray(spend, dtype=float) * self._unit
-        return (saturate(x, self.config.channels, self.params).sum(axis=1) - self._base) * self._scale
+        return (saturate(x, self.specs, self.params).sum(axis=1) - self._base) * self._scale
 
     def channel_values_and_slopes(self, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(D, K) values and their derivatives in each channel's own spend (value per currency unit)."""
         x = self._carry + np.asarray(spend, dtype=float) * self._unit
-        sat, slope = saturate(x, self.config.channels, self.params, slope=True)
+        sat, slope = saturate(x, self.specs, self.params, slope=True)
         values = (sat.sum(axis=1) - self._base) * self._scale
         return values, (slope * self._unit).sum(axis=1) * self._scale
 
@@ -288,12 +347,7 @@ class PlanModel:
 
     def current_mix(self, budget: float | None = None) -> np.ndarray:
         """The recent run-rate's mix over the horizon, scaled to ``budget`` (default: the run-rate itself)."""
-        if budget is None:
-            return self.run_rate.copy()
-        total = self.run_rate.sum()
-        if total <= 0:
-            return np.full(len(self.channels), budget / len(self.channels))
-        return self.run_rate / total * budget
+        return mix_at(self.run_rate, budget)
 
     def response_curve(self, channel: str, spends: np.ndarray) -> pd.DataFrame:
         """Incremental value of ``channel`` over the plan periods at each spend, with its interval."""
@@ -310,6 +364,16 @@ class PlanModel:
         return pd.DataFrame(rows)
 
 
+def mix_at(run_rate: np.ndarray, budget: float | None) -> np.ndarray:
+    """``run_rate``'s mix scaled to ``budget`` (an even split when nothing runs; the run-rate itself for None)."""
+    if budget is None:
+        return run_rate.copy()
+    total = run_rate.sum()
+    if total <= 0:
+        return np.full(len(run_rate), budget / len(run_rate))
+    return run_rate / total * budget
+
+
 def _thin(params: dict[str, np.ndarray], limit: int | None) -> dict[str, np.ndarray]:
     n = next(iter(params.values())).shape[0]
     if not n:
@@ -321,12 +385,12 @@ def _thin(params: dict[str, np.ndarray], limit: int | None) -> dict[str, np.ndar
 
 
 def _flighting(flighting: Any, data: MMMData, channels: list[str], dates: pd.DatetimeIndex,
-               step: pd.Timedelta) -> tuple[str, np.ndarray, list[str]]:
-    """(name, (N, K) shares of each channel's plan spend per period summing to 1, notes)."""
+               step: pd.Timedelta) -> tuple[str, np.ndarray, list[str], pd.DatetimeIndex | None]:
+    """(name, (N, K) shares of each channel's plan spend per period summing to 1, notes, reference dates)."""
     n = len(dates)
     constant = np.full((n, len(channels)), 1.0 / n)
     if flighting is None or (isinstance(flighting, str) and flighting.strip().lower() == "constant"):
-        return "constant", constant, []
+        return "constant", constant, [], None
     if isinstance(flighting, str) and flighting.strip().lower() == "last-year":
         start = dates[0] - (pd.Timedelta(weeks=52) if step == pd.Timedelta(weeks=1) else pd.Timedelta(days=364))
         name = "last-year"
@@ -347,4 +411,4 @@ def _flighting(flighting: Any, data: MMMData, channels: list[str], dates: pd.Dat
     pattern = np.where(totals > 0, reference / np.where(totals > 0, totals, 1.0), 1.0 / n)
     notes = [f"{c} had no spend in the reference periods; its plan spend is spread evenly"
              for c, t in zip(channels, totals) if t <= 0]
-    return name, pattern, notes
+    return name, pattern, notes, data.dates[first:first + n]

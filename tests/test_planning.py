@@ -11,8 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
-import yaml
+from synthetic_runs import write_synthetic_run
 
 from mmm import media
 from mmm.cli import main
@@ -41,15 +40,7 @@ def run_dir(tmp_path_factory):
     for name, *_ in media.parameter_layout(config.channels):
         noise = np.exp(rng.normal(0.0, 0.15, posterior[name].shape))
         posterior[name] = posterior[name] * noise
-    folder = tmp_path_factory.mktemp("run") / "synthetic-run"
-    folder.mkdir()
-    result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "data.csv", index=False)
-    (folder / "config.yaml").write_text(yaml.safe_dump(result.config, sort_keys=False))
-    xr.DataTree.from_dict({"posterior": posterior}).to_netcdf(folder / "posterior.nc", engine="h5netcdf")
-    (folder / "manifest.json").write_text(json.dumps({"run_id": folder.name, "diagnostics_ok": True,
-                                                      "scaling": scaling.to_dict()}))
-    (folder / "summary.json").write_text("{}")
-    return folder
+    return write_synthetic_run(tmp_path_factory.mktemp("run") / "synthetic-run", result, posterior, scaling)
 
 
 def test_bounds_files_csv_and_yaml_match_channels_by_name(tmp_path):

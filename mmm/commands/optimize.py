@@ -35,22 +35,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def plan_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--periods", type=int, help="plan horizon in periods (default: a quarter: 13 weeks or 91 days)")
     p.add_argument("--bounds", type=Path, help="CSV or YAML of per-channel limits: min, max, min_change, "
-                                               "max_change (vs the current run-rate), locked")
+                                               "max_change (vs the current run-rate), locked; with --by-geo an "
+                                               "optional geo column bounds one geo's spend on the channel")
     p.add_argument("--flighting", default="constant",
                    help="spend pattern within the plan: constant (default), last-year, or a date YYYY-MM-DD "
                         "where a reference stretch of data starts")
     p.add_argument("--lookback", type=int, help="periods of recent spend that define the current run-rate "
                                                 "(default: the plan periods)")
     p.add_argument("--max-draws", type=int, default=2000, help="posterior draws used (thinned evenly beyond it)")
+    p.add_argument("--by-geo", action="store_true",
+                   help="geo runs: optimize the spend of every (geo, channel) cell, moving money between markets "
+                        "(default: the national budget per channel, split over geos by their recent shares); "
+                        "each cell stays between 0.5x and 2x its current-mix spend unless the bounds file (optional "
+                        "geo column) says otherwise")
 
 
 def build_model(args):
+    """(the plan model, the bounds, the model the optimizer searches: the geo cells with --by-geo)."""
+    from mmm.config import ConfigError
     from mmm.planning import load_bounds, plan_model
 
     model = plan_model(args.run_dir, periods=args.periods, flighting=args.flighting, lookback=args.lookback,
                        max_draws=args.max_draws)
-    bounds = load_bounds(args.bounds, model.channels) if args.bounds else None
-    return model, bounds
+    geos = getattr(model, "geos", None)
+    if args.by_geo and geos is None:
+        raise ConfigError(f"--by-geo plans per (geo, channel), but {args.run_dir} is a national run (its config has "
+                          "no data.geo); drop --by-geo, or fit the geo panel")
+    bounds = load_bounds(args.bounds, model.channels, geos) if args.bounds else None
+    return model, bounds, (model.cells if args.by_geo else model)
 
 
 def run(args) -> int:
@@ -61,18 +73,18 @@ def run(args) -> int:
     out = args.out or default_out_dir(args.run_dir, "plan")
     if out.exists() and not args.force:
         raise RunExistsError(f"{out} already exists; choose another --out, or pass --force to replace it")
-    model, bounds = build_model(args)
+    model, bounds, decisions = build_model(args)
     source = str(args.bounds) if args.bounds else "bounds"
     targets = {"profit_roi": args.target_roi, "mroas": args.target_mroas, "value": args.target_value}
     target = next(((k, v) for k, v in targets.items() if v is not None), None)
     if target:
-        result = optimize_to_target(model, target[0], target[1], bounds=bounds, objective=args.objective,
+        result = optimize_to_target(decisions, target[0], target[1], bounds=bounds, objective=args.objective,
                                     bounds_source=source)
     else:
-        result = optimize(model, args.budget, bounds=bounds, objective=args.objective, bounds_source=source)
+        result = optimize(decisions, args.budget, bounds=bounds, objective=args.objective, bounds_source=source)
     path = write_plan(out, model, result, force=args.force)
-    print_plan(model, result)
-    print(f"plan written: {path} (plan.csv, plan.json, plan.html)")
+    print_plan(model, model.national_view(result))
+    print(f"plan written: {path} (plan.csv, plan.json, plan.html{', plan_by_geo.csv' if model.config.data.geo else ''})")
     if not model.diagnostics_ok:
         print("WARNING: the run failed its diagnostics; this plan rests on figures that are not trustworthy yet",
               file=sys.stderr)

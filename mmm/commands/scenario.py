@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scenario", help="compare plans (plan,channel,spend CSV) with the optimized plan: outcomes, risk, P(A beats B)",
         description="Evaluate each plan of PLANS_CSV (long: plan,channel,spend; or wide: plan plus one column per "
                     "channel; spend over the plan periods) on the same posterior draws, beside the optimized plan. "
-                    "Writes scenarios.csv, scenario_pairs.csv, scenario_channels.csv, scenarios.json, scenarios.html.")
+                    "For a geo run, a geo column gives a plan per (geo, channel); plans without it are national, "
+                    "split over geos by their shares. Writes scenarios.csv, scenario_pairs.csv, "
+                    "scenario_channels.csv, scenarios.json, scenarios.html (geo runs: also scenario_by_geo.csv).")
     p.add_argument("run_dir", type=Path)
     p.add_argument("plans", type=Path)
     plan_flags(p)
@@ -34,13 +36,14 @@ def run(args) -> int:
     out = args.out or default_out_dir(args.run_dir, "scenarios")
     if out.exists() and not args.force:
         raise RunExistsError(f"{out} already exists; choose another --out, or pass --force to replace it")
-    model, bounds = build_model(args)
-    plans = load_plans(args.plans, model.channels)
+    model, bounds, decisions = build_model(args)
+    plans = load_plans(args.plans, model.channels, getattr(model, "geos", None))
     extra = []
     if not args.no_optimized:
         budget = args.budget if args.budget is not None else sum(next(iter(plans.values())).values())
-        extra.append(optimize(model, budget, bounds=bounds, objective=args.objective,
-                              bounds_source=str(args.bounds or "bounds")).plan)
+        result = optimize(decisions, budget, bounds=bounds, objective=args.objective,
+                          bounds_source=str(args.bounds or "bounds"))
+        extra.append(model.national_view(result).plan)
         if "optimized" in plans:
             extra[0].name = "optimized (mmm)"
     comparison = compare_plans(model, plans, extra=extra)

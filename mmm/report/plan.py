@@ -51,6 +51,7 @@ def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: An
                                         margins=inputs.get("margins"))),
         "notes": inputs.get("flighting_notes", []),
         "diagnostics_ok": inputs.get("diagnostics_ok", True),
+        "geo": _geo(summary.get("geo"), channels, optimized),
     }
     if context["p_beats"] is not None:
         context["p_beats"] = _share(context["p_beats"])
@@ -79,6 +80,24 @@ def _allocation(summary: Mapping[str, Any], channels: Sequence[str]) -> list[dic
                  "profit": _with_interval(totals["profit"], _amount),
                  "roas": _with_interval(totals.get("roas"), _ratio), "mroas": "", "total": True})
     return rows
+
+
+def _geo(geo: Mapping[str, Any] | None, channels: Sequence[str], optimized: bool) -> dict[str, Any] | None:
+    """A geo plan's per-geo outcome of each plan and, for an optimized plan, its allocation per (geo, channel)."""
+    if not geo:
+        return None
+    beats = geo.get("comparison_by_geo", {})
+    totals = [{"name": name, "rows": [_plan_row(g, plan) | {"p_beats": _share(beats.get(g, {}).get(
+        "p_optimized_beats_current_mix")) if name == "optimized" and beats else None} for g, plan in per_geo.items()]}
+        for name, per_geo in geo["plans"].items()]
+    cells = []
+    if optimized:
+        for g, plan in geo["plans"]["optimized"].items():
+            one = {"plans": {"optimized": plan, "current mix": geo["plans"]["current mix"][g]},
+                   "inputs": {"bounds": geo["bounds"][g]}}
+            cells += [row | {"geo": g} for row in _allocation(one, channels)]
+    return {"decision": geo.get("decision"), "rule": geo["budget_split"]["rule"],
+            "default_limits": geo.get("default_cell_limits"), "totals": totals, "cells": cells}
 
 
 def _plan_row(name: str, plan: Mapping[str, Any]) -> dict[str, str]:
