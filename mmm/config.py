@@ -341,7 +341,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         refresh_window_periods=_refresh_window(raw.get("refresh") or {}, source),
         name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
-        experiments=parse_experiments(raw.get("experiments"), channel_names, base_dir, source),
+        experiments=parse_experiments(raw.get("experiments"), channel_names, base_dir, source, data.geo),
     )
 
 
