@@ -135,10 +135,9 @@ def test_a_geo_run_folder_holds_national_and_per_geo_figures(fitted, tmp_path):
 
     for argv in (["optimize", str(run), "--budget", "1000", "--out", str(tmp_path / "plan")],
                  ["compare", str(run), str(run), "--out", str(tmp_path / "cmp")],
-                 ["sensitivity", str(run), "--out", str(tmp_path / "sens")],
                  ["refresh", str(run), "--data", str(run / "data.csv"), "--out", str(tmp_path / "next")]):
         assert main(argv) == 2, argv
-        assert not any((tmp_path / name).exists() for name in ("plan", "cmp", "sens", "next"))
+        assert not any((tmp_path / name).exists() for name in ("plan", "cmp", "next"))
 
 
 def test_same_panel_config_and_seed_give_the_same_draws():
