@@ -13,7 +13,9 @@ and the model samples ``roas_k`` from its prior and sets ``channel_coef_k = roas
 per draw (:func:`mmm.roi_prior.coef_from_sampled_roas`, shared with the national model).
 The national ROAS the effects report is then the sampled one, whatever the geo spread:
 the requested prior *is* the implied national ROAS prior; how it splits over geos is
-left to the data and the pooling.
+left to the data and the pooling. The multipliers come from ``geo_terms`` itself (with a
+pooled coefficient of 1), so this holds for any per-geo parameterization that keeps each
+geo's coefficient linear in the pooled one.
 """
 
 from __future__ import annotations
