@@ -72,15 +72,21 @@ def experiment_checks(config, design, posterior, reference_posterior=None) -> li
     ``reference_posterior``: the posterior of the same config fitted *without* experiments,
     on the same data and scaling (exact check); without it, the cavity approximation.
     """
-    from arviz_stats.base import array_stats
-    from scipy import stats
-
     from mmm.experiments import incremental_draws
 
     if not getattr(config, "experiments", ()):
         return []
     delta = incremental_draws(config, design, posterior)  # (D, E) KPI units
     reference = None if reference_posterior is None else incremental_draws(config, design, reference_posterior)
+    return checks_from_draws(config, delta, reference)
+
+
+def checks_from_draws(config, delta: np.ndarray, reference: np.ndarray | None = None) -> list[ExperimentCheck]:
+    """:func:`experiment_checks` from the model's incremental KPI of each test, (D, E) draws in KPI
+    units: with the experiments (``delta``) and, for the exact check, without them (``reference``)."""
+    from arviz_stats.base import array_stats
+    from scipy import stats
+
     out = []
     for i, e in enumerate(config.experiments):
         d = delta[:, i]
@@ -145,3 +151,52 @@ def overlap(a: np.ndarray, b: np.ndarray, bins: int = 60) -> float:
     pa = np.histogram(np.clip(a, lo, hi), edges)[0] / len(a)
     pb = np.histogram(np.clip(b, lo, hi), edges)[0] / len(b)
     return float(np.minimum(pa, pb).sum())
+
+
+class CalibrationViews:
+    """Prior vs posterior and the lift-test checks of a fitted run, national or geo (a mixin).
+
+    The run provides ``config``, ``effects`` (its headline figures: national for a panel),
+    ``_cache``, ``_prior_figures(n_draws)`` (the same figures under the priors alone) and
+    ``experiment_checks()``; this adds them to its health card and summary the same way.
+    """
+
+    PRIOR_DRAWS = 1000
+
+    def prior_effects(self, n_draws: int = PRIOR_DRAWS):
+        """The figures the priors alone imply (same window and finance inputs), e.g. prior ROAS."""
+        if n_draws != self.PRIOR_DRAWS:
+            return self._prior_figures(n_draws)
+        if "prior_effects" not in self._cache:
+            self._cache["prior_effects"] = self._prior_figures(n_draws)
+        return self._cache["prior_effects"]
+
+    def prior_vs_posterior(self) -> dict[str, dict[str, Any]]:
+        """Per channel: prior ROAS and how far the data moved it (see the module docstring)."""
+        if "prior_posterior" not in self._cache:
+            self._cache["prior_posterior"] = prior_vs_posterior(self.prior_effects().roas, self.effects.roas,
+                                                                self.effects.channels, self.config.interval)
+        return self._cache["prior_posterior"]
+
+    def with_calibration_checks(self, checks: list) -> list:
+        """The health card plus the prior's overlap, prior-data conflict and, with experiments, their conflict."""
+        from dataclasses import replace
+
+        from mmm.health import experiment_conflict, prior_conflict
+
+        moved = self.prior_vs_posterior()
+        overlaps = "; overlap with the prior (1 = unchanged): " + ", ".join(
+            f"{c} {v['overlap']:.2f} ({v['verdict']})" for c, v in moved.items())
+        checks = [replace(c, detail=c.detail + overlaps) if c.name == "prior_contraction" else c for c in checks]
+        checks.append(prior_conflict(moved))
+        if self.config.experiments:
+            checks.append(experiment_conflict(self.experiment_checks()))
+        return checks
+
+    def add_calibration(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """``summary`` with each channel's ``prior_posterior`` and, with experiments, their checks."""
+        for channel, moved in self.prior_vs_posterior().items():
+            summary["channels"][channel]["prior_posterior"] = moved  # is this figure the data or our prior?
+        if self.config.experiments:
+            summary["experiments"] = [c.to_dict() for c in self.experiment_checks()]
+        return summary

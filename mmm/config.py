@@ -189,12 +189,6 @@ class Config:
     def channel_names(self) -> list[str]:
         return [c.name for c in self.channels]
 
-    def require_national(self, feature: str) -> None:
-        """Refuse ``feature`` for a geo (panel) config instead of silently modeling it as national."""
-        if self.data.geo:
-            raise ConfigError(f"{self.source}: {feature} is not available for geo (panel) models yet "
-                              f"(data.geo: {self.data.geo}); fit a national config (drop data.geo) to use it")
-
     def channel(self, name: str) -> ChannelSpec:
         for c in self.channels:
             if c.name == name:
@@ -341,7 +335,7 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
         refresh_window_periods=_refresh_window(raw.get("refresh") or {}, source),
         name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
-        experiments=parse_experiments(raw.get("experiments"), channel_names, base_dir, source),
+        experiments=parse_experiments(raw.get("experiments"), channel_names, base_dir, source, data.geo),
     )
 
 

@@ -10,6 +10,7 @@ Config::
         se: 20000                  # its standard error (KPI units)
         spend: 90000               # optional: the test's spend (reported beside the model's)
         name: tv-geo-q1            # optional label
+        geo: north                 # geo (panel) models only: the test ran in this geo alone
 
 or ``experiments: path/to.csv`` with those columns (one row per experiment). A
 lift may be given as a share of a baseline instead: ``lift: 0.08, lift_se: 0.015,
@@ -21,6 +22,11 @@ with its actual spend minus the response with its spend zeroed **only inside
 [start, end]**, through adstock *and* saturation, summed over the test and its
 carry-over tail (the same definition as DESIGN.md's incremental KPI, on the
 test window).
+
+In a geo (panel) model an experiment may name a ``geo``: then δ_e is the counterfactual
+in that geo alone (the usual geo lift test). Without one, the test is national: the
+channel's spend is zeroed in every geo over the test and δ_e is the lift summed over
+geos (:mod:`mmm.geo.experiments`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +42,13 @@ import numpy as np
 import pandas as pd
 
 from mmm import media
+from mmm.roi_prior import extended_spend, tail_length
 from mmm.transforms import lag_stack
 
 OBS_VAR = "experiment_obs"
 INCREMENTAL_VAR = "experiment_incremental"
-FIELDS = ("channel", "start", "end", "incremental_kpi", "se", "lift", "lift_se", "baseline_kpi", "spend", "name")
+FIELDS = ("channel", "start", "end", "incremental_kpi", "se", "lift", "lift_se", "baseline_kpi", "spend", "name",
+          "geo")
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,12 @@ class Experiment:
     se: float
     spend: float | None = None
     name: str = ""
+    geo: str | None = None  # geo (panel) models: the one geo the test ran in; None: every geo (national)
+    origin: str = field(default="", compare=False, repr=False)  # where it was written (file and row), for errors
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.channel} {self.start}..{self.end}"
+        return self.name or f"{self.channel}{f' {self.geo}' if self.geo else ''} {self.start}..{self.end}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"channel": self.channel, "start": self.start, "end": self.end,
@@ -66,11 +76,18 @@ class Experiment:
             out["spend"] = self.spend
         if self.name:
             out["name"] = self.name
+        if self.geo:
+            out["geo"] = self.geo
         return out
 
 
-def parse_experiments(raw: Any, channels: tuple[str, ...], base_dir: Path, source: str) -> tuple[Experiment, ...]:
-    """Validate ``experiments:`` (a list of mappings or a CSV path) into :class:`Experiment` objects."""
+def parse_experiments(raw: Any, channels: tuple[str, ...], base_dir: Path, source: str,
+                      geo_column: str | None = None) -> tuple[Experiment, ...]:
+    """Validate ``experiments:`` (a list of mappings or a CSV path) into :class:`Experiment` objects.
+
+    ``geo_column``: the config's ``data.geo``; an experiment may name a geo only when it is set
+    (whether that geo exists is checked against the data, :func:`check_against_data`).
+    """
     from mmm.config import ConfigError
 
     if raw is None or raw == []:
@@ -93,12 +110,12 @@ def parse_experiments(raw: Any, channels: tuple[str, ...], base_dir: Path, sourc
     else:
         raise ConfigError(f"{source}: `experiments` is a list of mappings (channel, start, end, incremental_kpi, se) "
                           f"or the path of a CSV with those columns; got {raw!r}")
-    parsed = tuple(_one(row, at, channels) for row, at in zip(rows, where, strict=True))
+    parsed = tuple(_one(row, at, channels, geo_column) for row, at in zip(rows, where, strict=True))
     _no_overlap(parsed, where)
     return parsed
 
 
-def _one(row: Any, where: str, channels: tuple[str, ...]) -> Experiment:
+def _one(row: Any, where: str, channels: tuple[str, ...], geo_column: str | None) -> Experiment:
     from mmm.config import ConfigError
 
     if not isinstance(row, Mapping):
@@ -152,8 +169,13 @@ def _one(row: Any, where: str, channels: tuple[str, ...]) -> Experiment:
     spend = number("spend")
     if spend is not None and spend <= 0:
         raise ConfigError(f"{where}: spend of the test must be positive; got {spend:g}")
+    geo = None if row.get("geo") in (None, "") else str(row["geo"])
+    if geo is not None and geo_column is None:
+        raise ConfigError(f"{where}: names geo {geo!r}, but this is a national model (data.geo is not set), which "
+                          f"has no geos; drop `geo` and state the lift and spend for the whole modeled market, or "
+                          f"fit the geo panel (set data.geo)")
     return Experiment(channel=channel, start=start, end=end, incremental_kpi=float(incremental), se=float(se),
-                      spend=spend, name=str(row.get("name") or ""))
+                      spend=spend, name=str(row.get("name") or ""), geo=geo, origin=where)
 
 
 def _date(value: Any, where: str, key: str) -> str:
@@ -173,23 +195,40 @@ def _no_overlap(experiments: tuple[Experiment, ...], where: list[str]) -> None:
     for i, a in enumerate(experiments):
         for j in range(i + 1, len(experiments)):
             b = experiments[j]
-            if a.channel == b.channel and a.start <= b.end and b.start <= a.end:
+            # tests in different geos may run at once; a national test covers every geo
+            same_market = a.geo is None or b.geo is None or a.geo == b.geo
+            if a.channel == b.channel and same_market and a.start <= b.end and b.start <= a.end:
                 raise ConfigError(f"{where[j]}: overlaps {a.label} ({a.start}..{a.end}) on channel {a.channel}; "
-                                  f"two tests of one channel cannot share periods — merge them into one "
-                                  f"experiment or fix the dates")
+                                  f"two tests of one channel in one market cannot share periods — merge them into "
+                                  f"one experiment or fix the dates")
 
 
 SPEND_TOLERANCE = 0.10  # a test's stated spend may differ this much from the data's spend in its window
 
 
-def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | None = None) -> None:
+def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | None = None, panel=None) -> None:
     """Every experiment must lie inside the data and hold at least one period; a stated test spend
-    must match the channel's spend in the data over the test (within ``SPEND_TOLERANCE``)."""
+    must match the channel's spend in the data over the test (within ``SPEND_TOLERANCE``).
+
+    ``spend`` is the modeled market's (for a panel: summed over geos); ``panel``
+    (:class:`mmm.geo.panel.GeoData`) is needed for tests that name a geo: the geo must be in
+    the data, and the test's spend is that geo's.
+    """
     from mmm.config import ConfigError
 
     first, last = dates[0], dates[-1]
     for i, e in enumerate(getattr(config, "experiments", ())):
-        at = f"{config.source}: experiments[{i}] ({e.label})"
+        at = f"{e.origin or f'{config.source}: experiments[{i}]'} ({e.label})"
+        tested = spend  # the spend the test switched off: the modeled market's, or its geo's
+        if e.geo is not None:
+            geos = list(getattr(panel, "geos", None) or [])
+            if e.geo not in geos:
+                known = (f"the data's geos are {', '.join(geos[:12])}{' ...' if len(geos) > 12 else ''}" if geos
+                         else "the data has no geo column")
+                raise ConfigError(f"{at}: geo {e.geo!r} is not in the data ({known}); fix the geo name (as written "
+                                  f"in the data's {getattr(config.data, 'geo', None) or 'geo'} column), or drop "
+                                  f"`geo` for a test that ran in every geo")
+            tested = panel.geo(e.geo).spend
         start, end = pd.Timestamp(e.start), pd.Timestamp(e.end)
         if start < first or end > last:
             raise ConfigError(f"{at}: dates {e.start}..{e.end} are outside the data ({first.date()}..{last.date()}); "
@@ -197,14 +236,20 @@ def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | No
         if not ((dates >= start) & (dates <= end)).any():
             raise ConfigError(f"{at}: no period of the data falls in {e.start}..{e.end}; use the data's period "
                               f"labels (e.g. the week-start dates) for start and end")
-        if e.spend is not None and spend is not None:
-            modeled = float(spend.loc[(dates >= start) & (dates <= end), e.channel].sum())
+        if e.spend is not None and tested is not None:
+            modeled = float(tested.loc[(dates >= start) & (dates <= end), e.channel].sum())
             if abs(modeled - e.spend) > SPEND_TOLERANCE * max(modeled, e.spend):
+                if panel is None:
+                    market, fix = "the data", ("scale a regional test's lift up to the modeled market (and its "
+                                               "spend), or fix the window")
+                elif e.geo:
+                    market, fix = f"geo {e.geo}", "check the geo and the window"
+                else:
+                    market, fix = "all geos together", "name the geo it ran in (`geo`), or fix the window"
                 raise ConfigError(
-                    f"{at}: the test's spend {e.spend:,.0f} differs from {e.channel}'s spend in the data over "
+                    f"{at}: the test's spend {e.spend:,.0f} differs from {e.channel}'s spend in {market} over "
                     f"{e.start}..{e.end} ({modeled:,.0f}) by more than {SPEND_TOLERANCE:.0%}. The model compares "
-                    f"incremental_kpi with switching off *all* of that spend: scale a regional test's lift up to "
-                    f"the modeled market (and its spend), or fix the window")
+                    f"incremental_kpi with switching off *all* of that spend: {fix}")
 
 
 # ---- the model side --------------------------------------------------------------------
@@ -214,9 +259,10 @@ def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | No
 class ExperimentRows:
     """Lag-stack rows whose signed sums give every experiment's unit incremental.
 
-    lags (R, K, L): for each experiment, the rows of its test and carry-over tail
-    with actual spend, then the same rows with its channel zeroed in the test;
-    selector (E, R) holds +1/−1 on its rows; channel (E,) its channel position.
+    lags (..., R, K, L): for each experiment, the rows of its test and carry-over tail
+    with actual spend, then the same rows with its channel zeroed in the test (leading
+    dims: geos, each zeroed in the test); selector (E, R) holds +1/−1 on its rows;
+    channel (E,) its channel position.
     """
 
     lags: np.ndarray
@@ -227,24 +273,25 @@ class ExperimentRows:
     labels: list[str]
 
 
-def experiment_rows(config, design) -> ExperimentRows:
+def experiment_rows(config, dates: pd.DatetimeIndex, spend: np.ndarray) -> ExperimentRows:
+    """The rows of every experiment from ``spend`` (..., T, K) in model units (leading dims: geos)."""
     experiments = config.experiments
     names = config.channel_names
-    tail = max(c.max_lag for c in config.channels) - 1
-    spend = np.vstack([design.spend, np.zeros((tail, len(names)))])
+    tail = tail_length(config)
+    spend = extended_spend(config, spend)
     max_lag = tail + 1
     actual_stack = lag_stack(spend, max_lag)
     blocks, spans = [], []
     for e in experiments:
         k = names.index(e.channel)
-        mask = experiment_mask(e, design.dates, tail)
+        mask = experiment_mask(e, dates, tail)
         rows = np.arange(np.flatnonzero(mask)[0], np.flatnonzero(mask)[-1] + tail + 1)
         counterfactual = spend.copy()
-        counterfactual[mask, k] = 0.0
-        blocks += [actual_stack[rows], lag_stack(counterfactual, max_lag)[rows]]
+        counterfactual[..., mask, k] = 0.0
+        blocks += [actual_stack[..., rows, :, :], lag_stack(counterfactual, max_lag)[..., rows, :, :]]
         spans.append(len(rows))
-    lags = np.concatenate(blocks)
-    selector = np.zeros((len(experiments), len(lags)))
+    lags = np.concatenate(blocks, axis=-3)
+    selector = np.zeros((len(experiments), lags.shape[-3]))
     offset = 0
     for i, n in enumerate(spans):
         selector[i, offset:offset + n] = 1.0
@@ -262,25 +309,45 @@ def experiment_mask(experiment: Experiment, dates: pd.DatetimeIndex, tail: int) 
     return np.concatenate([inside, np.zeros(tail, dtype=bool)])
 
 
-def add_likelihood(config, design, params: dict[str, Any]) -> None:
-    """Add one Normal term per experiment to the model in context (model units: KPI / kpi_scale)."""
+def unit_lift(config, rows: ExperimentRows, params: dict[str, Any]) -> Any:
+    """(..., E) each test's lift per unit of its channel's coefficient, model units (PyTensor, in the model).
+
+    The channel's saturated response with actual spend minus the one with its spend zeroed in the
+    test, summed over the test and its carry-over tail; leading dims (geos) as in ``rows.lags``.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
-    if not config.experiments:
-        return
-    kpi_scale = _kpi_scale(design)
-    rows = experiment_rows(config, design)
     model = pm.modelcontext(None)
     model.add_coord("experiment", rows.labels)
-    model.add_coord("experiment_row", np.arange(len(rows.lags)))
-    lags = pm.Data("experiment_lags", rows.lags, dims=("experiment_row", "channel", "lag"))
-    _, saturated = media.media_response(lags, config.channels, params, xp=pt, lagged=True)  # (R, K)
-    per_channel = pt.dot(pt.as_tensor(rows.selector), saturated)  # (E, K)
-    picked = per_channel[np.arange(len(rows.channel)), rows.channel] * params[media.COEF][rows.channel]
-    pm.Deterministic(INCREMENTAL_VAR, picked * kpi_scale, dims="experiment")  # KPI units (pymc sampler keeps it)
-    observed = pm.Data("experiment_incremental_kpi", rows.observed / kpi_scale, dims="experiment")
-    pm.Normal(OBS_VAR, mu=picked, sigma=rows.se / kpi_scale, observed=observed, dims="experiment")
+    model.add_coord("experiment_row", np.arange(rows.lags.shape[-3]))
+    dims = ("experiment_row", "channel", "lag") if rows.lags.ndim == 3 else ("geo", "experiment_row", "channel", "lag")
+    lags = pm.Data("experiment_lags", rows.lags, dims=dims)
+    _, saturated = media.media_response(lags, config.channels, params, xp=pt, lagged=True)  # (..., R, K)
+    per_channel = pt.tensordot(saturated, pt.as_tensor(rows.selector), axes=[[-2], [1]])  # (..., K, E)
+    return per_channel[..., rows.channel, np.arange(len(rows.channel))]
+
+
+def observe(incremental: Any, rows: ExperimentRows, scale: Any) -> None:
+    """The likelihood terms: measured lift ~ Normal(model lift, se), in units of ``scale`` (KPI per unit).
+
+    ``incremental`` (E,): the model's lift of each test in those units; ``scale`` a float or (E,).
+    """
+    import pymc as pm
+
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), rows.observed.shape)
+    pm.Deterministic(INCREMENTAL_VAR, incremental * scale, dims="experiment")  # KPI units (pymc sampler keeps it)
+    observed = pm.Data("experiment_incremental_kpi", rows.observed / scale, dims="experiment")
+    pm.Normal(OBS_VAR, mu=incremental, sigma=rows.se / scale, observed=observed, dims="experiment")
+
+
+def add_likelihood(config, design, params: dict[str, Any]) -> None:
+    """Add one Normal term per experiment to the model in context (model units: KPI / kpi_scale)."""
+    if not config.experiments:
+        return
+    rows = experiment_rows(config, design.dates, design.spend)
+    lift = unit_lift(config, rows, params) * params[media.COEF][rows.channel]
+    observe(lift, rows, _kpi_scale(design))
 
 
 def incremental_draws(config, design, posterior) -> np.ndarray:
@@ -292,8 +359,8 @@ def incremental_draws(config, design, posterior) -> np.ndarray:
 
     draws = posterior_draws(posterior, config, design)
     params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
-    tail = max(c.max_lag for c in config.channels) - 1
-    spend = np.vstack([design.spend, np.zeros((tail, len(config.channels)))])
+    tail = tail_length(config)
+    spend = extended_spend(config, design.spend)
     _, actual = media.media_response(spend, config.channels, params)
     out = np.zeros((actual.shape[0], len(config.experiments)))
     for i, e in enumerate(config.experiments):

@@ -12,6 +12,7 @@ Notebooks and the CLI both go through here::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from mmm.curves import break_even_spend, carryover_curves, response_curves
 from mmm.effects import Effects, compute_effects
 from mmm.fit import FitResult
 from mmm.prior_sample import sample_prior
-from mmm.health import Check, checks_to_dict, experiment_conflict, health_checks, overall, prior_conflict
-from mmm.calibration import experiment_checks, prior_vs_posterior
+from mmm.health import Check, checks_to_dict, health_checks, overall
+from mmm.calibration import CalibrationViews, experiment_checks
+from mmm.roi_prior import coef_from_roas
 from mmm.runs import default_run_dir, manifest, write_run
 from mmm.summary import build_summary
 
@@ -53,8 +55,11 @@ def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> MMMDa
     return mmm_data
 
 
-def check_window(config: Config, data: MMMData) -> None:
-    """The analysis window must overlap the data, and every channel must spend inside it."""
+def check_window(config: Config, data: MMMData, panel=None) -> None:
+    """The analysis window must overlap the data, and every channel must spend inside it.
+
+    ``panel``: the geo panel behind ``data`` (its national sum), for lift tests that name a geo.
+    """
     first, last = data.dates[0], data.dates[-1]
     start = pd.Timestamp(config.window[0]) if config.window[0] else first
     end = pd.Timestamp(config.window[1]) if config.window[1] else last
@@ -66,7 +71,7 @@ def check_window(config: Config, data: MMMData) -> None:
     inside = (data.dates >= start) & (data.dates <= end)
     from mmm.experiments import check_against_data
 
-    check_against_data(config, data.dates, data.spend)  # lift tests must lie inside the data
+    check_against_data(config, data.dates, data.spend, panel)  # lift tests must lie inside the data
     silent = [c for c in data.channels if not (data.spend.loc[inside, c] > 0).any()]
     if silent:
         raise ConfigError(f"{config.source}: channel(s) {', '.join(silent)} have no spend inside the window "
@@ -75,7 +80,7 @@ def check_window(config: Config, data: MMMData) -> None:
 
 
 @dataclass
-class FittedMMM:
+class FittedMMM(CalibrationViews):
     """A fitted model: its inputs, posterior, diagnostics and every figure, per draw."""
 
     config: Config
@@ -131,32 +136,14 @@ class FittedMMM:
             summary["channels"][channel]["break_even_spend"] = spend  # window spend where profit ROI = 0
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
-        for channel, moved in self.prior_vs_posterior().items():
-            summary["channels"][channel]["prior_posterior"] = moved  # is this figure the data or our prior?
-        if self.config.experiments:
-            summary["experiments"] = [c.to_dict() for c in self.experiment_checks()]
-        return summary
+        return self.add_calibration(summary)
 
     def health(self) -> list[Check]:
-        """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals."""
+        """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals,
+        prior–data and experiment conflicts (:mod:`mmm.calibration`)."""
         spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
-        checks = health_checks(self.effects, self.diagnostics, self.posterior, self.config, spend_to_kpi,
-                               prior_roas=self.prior_effects().roas)
-        moved = self.prior_vs_posterior()
-        overlaps = "; overlap with the prior (1 = unchanged): " + ", ".join(
-            f"{c} {v['overlap']:.2f} ({v['verdict']})" for c, v in moved.items())
-        checks = [replace(c, detail=c.detail + overlaps) if c.name == "prior_contraction" else c for c in checks]
-        checks.append(prior_conflict(moved))
-        if self.config.experiments:
-            checks.append(experiment_conflict(self.experiment_checks()))
-        return checks
-
-    def prior_vs_posterior(self) -> dict[str, dict[str, Any]]:
-        """Per channel: prior ROAS and how far the data moved it (:mod:`mmm.calibration`)."""
-        if "prior_posterior" not in self._cache:
-            self._cache["prior_posterior"] = prior_vs_posterior(self.prior_effects().roas, self.effects.roas,
-                                                                self.effects.channels, self.config.interval)
-        return self._cache["prior_posterior"]
+        return self.with_calibration_checks(health_checks(self.effects, self.diagnostics, self.posterior, self.config,
+                                                          spend_to_kpi, prior_roas=self.prior_effects().roas))
 
     def experiment_checks(self) -> list:
         """Per lift experiment: measured vs what the prior and KPI data alone say (:mod:`mmm.calibration`)."""
@@ -166,16 +153,10 @@ class FittedMMM:
                                                            self.reference_posterior)
         return self._cache["experiments"]
 
-    def prior_effects(self, n_draws: int = 1000) -> Effects:
-        """The figures the priors alone imply (same window and finance inputs), e.g. prior ROAS."""
-        if n_draws == 1000 and "prior_effects" in self._cache:
-            return self._cache["prior_effects"]
+    def _prior_figures(self, n_draws: int) -> Effects:
         design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
         prior = sample_prior(self.config, design, n_draws=n_draws, seed=self.config.fit.seed)
-        effects = compute_effects(prior, self.config, self.data, self.scaling)
-        if n_draws == 1000:
-            self._cache["prior_effects"] = effects
-        return effects
+        return compute_effects(prior, self.config, self.data, self.scaling)
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
@@ -242,7 +223,7 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     if config.data.geo:  # a panel: the hierarchical geo model (mmm.geo); national figures are sums over geos
         from mmm.geo.pipeline import fit_geo
 
-        return fit_geo(config, data, scaling=scaling, progress=progress)
+        return fit_geo(config, data, scaling=scaling, progress=progress, reference=reference)
     t0 = time.perf_counter()
     mmm_data = data if isinstance(data, MMMData) else load(config, data)
     n_train = _training_periods(config, mmm_data)
@@ -255,32 +236,47 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     model = build_model(config, design, n_train=n_train)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress)
-    result = _with_roas_coefficients(result, config, design)
+    result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, design, posterior))
     t2 = time.perf_counter()
     effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)
     effects.n_train = n_train
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
-    reference_posterior = None
-    if config.experiments and reference is not False:
-        if not isinstance(reference, FittedMMM):
-            reference = fit(replace(config, experiments=()), mmm_data, scaling=scaling, progress=progress)
-            timings["reference_fit_s"] = sum(reference.timings.values())
-        if reference.config.experiments or reference.scaling != scaling:
-            raise ValueError("reference must be a fit without experiments on the same data and scaling "
-                             "(pass scaling=reference.scaling)")
-        reference_posterior = reference.posterior
+    reference_posterior = data_only_posterior(
+        config, reference, scaling, lambda without: fit(without, mmm_data, scaling=scaling, progress=progress),
+        timings)
     return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings,
                      reference_posterior=reference_posterior)
 
 
-def _with_roas_coefficients(result: FitResult, config: Config, design) -> FitResult:
-    """Store ``channel_coef`` of ROAS-prior channels in the posterior (the sampler keeps free parameters only)."""
-    from mmm.roi_prior import coef_from_roas, roas_channels
+def data_only_posterior(config: Config, reference: Any, scaling: Any, refit: Callable[[Config], Any],
+                        timings: dict[str, float]) -> xr.Dataset | None:
+    """The posterior of ``config`` without its experiments (what the data alone say about each test).
+
+    None without experiments or with ``reference=False``; ``reference`` None/True runs
+    ``refit(config without experiments)``; a fitted run is reused after checking that it has no
+    experiments and the same scaling.
+    """
+    if not config.experiments or reference is False:
+        return None
+    if reference is None or reference is True:
+        reference = refit(replace(config, experiments=()))
+        timings["reference_fit_s"] = sum(reference.timings.values())
+    if reference.config.experiments or reference.scaling.to_dict() != scaling.to_dict():
+        raise ValueError("reference must be a fit without experiments on the same data and scaling "
+                         "(pass scaling=reference.scaling)")
+    return reference.posterior
+
+
+def with_roas_coefficients(result: FitResult, config: Config,
+                           fill: Callable[[xr.Dataset], xr.Dataset]) -> FitResult:
+    """Store ``channel_coef`` of ROAS-prior channels in the posterior (the sampler keeps free parameters
+    only); ``fill`` computes it (:func:`mmm.roi_prior.coef_from_roas` or its geo twin)."""
+    from mmm.roi_prior import roas_channels
 
     if not roas_channels(config):
         return result
-    posterior = coef_from_roas(config, design, result.idata["posterior"].to_dataset())
+    posterior = fill(result.idata["posterior"].to_dataset())
     groups = {"/" + g: result.idata[g].to_dataset() for g in result.idata.children}
     groups["/posterior"] = posterior
     return replace(result, idata=xr.DataTree.from_dict(groups))

@@ -10,6 +10,10 @@ contribution shares and KPI range per channel in the units they think in::
     check.table            # one row per channel (+ "all media"): prior ROAS, share of KPI, incremental KPI
     check.kpi              # implied expected KPI per period vs the observed KPI
     check.figure()         # matplotlib Figure
+
+A geo (panel) config samples the geo model's priors (:mod:`mmm.geo.prior_sample`): the
+table holds the *national* figures they imply (sums over geos per draw, ROAS as a ratio of
+sums) and ``check.by_geo`` the prior ROAS of every (geo, channel).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class PriorCheck:
     table: pd.DataFrame
     kpi: pd.DataFrame  # date, actual, prior expected KPI median / lo / hi
     experiments: pd.DataFrame | None = None  # per lift test: measured vs the priors' incremental KPI of the test
+    by_geo: pd.DataFrame | None = None  # geo configs: prior ROAS per (geo, channel)
 
     def figure(self) -> Figure:
         from mmm.plots import channel_colors, interval_label
@@ -77,6 +82,8 @@ class PriorCheck:
                  "plot": out_dir / "prior_check.png"}
         if self.experiments is not None:
             paths["experiments"] = out_dir / "prior_check_experiments.csv"
+        if self.by_geo is not None:
+            paths["by_geo"] = out_dir / "prior_check_by_geo.csv"
         existing = [p.name for p in paths.values() if p.exists()]
         if existing and not force:
             raise FileExistsError(f"{out_dir}: {', '.join(existing)} already exist(s); choose another --out or "
@@ -86,6 +93,8 @@ class PriorCheck:
         write_text_atomically(paths["kpi"], self.kpi.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d"))
         if self.experiments is not None:
             write_text_atomically(paths["experiments"], self.experiments.to_csv(index=False, lineterminator="\n"))
+        if self.by_geo is not None:
+            write_text_atomically(paths["by_geo"], self.by_geo.to_csv(index=False, lineterminator="\n"))
         buffer = io.BytesIO()
         self.figure().savefig(buffer, format="png")
         write_atomically(paths["plot"], lambda handle: handle.write(buffer.getvalue()))
@@ -94,26 +103,46 @@ class PriorCheck:
 
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
-    """Sample the priors only and summarize what they imply (no fitting, no compiling)."""
+    """Sample the priors only and summarize what they imply (no fitting; a geo config compiles its
+    model's forward sampler only)."""
+    from mmm.experiments import incremental_draws
     from mmm.pipeline import load
 
-    config.require_national("mmm prior-check")
+    seed = config.fit.seed if seed is None else seed
+    if config.data.geo:
+        return _geo_prior_check(config, data, n_draws, seed)
     mmm_data = data if isinstance(data, MMMData) else load(config, data)
     scaling = Scaling.compute(mmm_data)
     design = build_design(mmm_data, scaling, config.model.seasonality_order)
-    prior = sample_prior(config, design, n_draws=n_draws, seed=config.fit.seed if seed is None else seed)
+    prior = sample_prior(config, design, n_draws=n_draws, seed=seed)
     effects = compute_effects(prior, config, mmm_data, scaling)
+    delta = incremental_draws(config, design, prior) if config.experiments else None
     return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
-                      experiments=_experiments(config, design, prior, effects.interval))
+                      experiments=_experiments(config, delta, effects.interval))
 
 
-def _experiments(config: Config, design, prior, interval: float) -> pd.DataFrame | None:
-    """Measured lift vs what the priors alone imply for the same test (before the data speak)."""
-    if not config.experiments:
+def _geo_prior_check(config: Config, data, n_draws: int, seed: int) -> PriorCheck:
+    """The priors of the geo model: national figures (sums over geos) and prior ROAS per (geo, channel)."""
+    from mmm.geo.design import GeoScaling
+    from mmm.geo.experiments import incremental_draws
+    from mmm.geo.panel import GeoData
+    from mmm.geo.pipeline import load_geo
+    from mmm.geo.prior_sample import prior_geo_effects
+
+    panel = data if isinstance(data, GeoData) else load_geo(config, data)
+    scaling = GeoScaling.compute(panel)
+    geo_effects, prior = prior_geo_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
+    effects = geo_effects.national
+    delta = incremental_draws(config, panel, scaling, prior) if config.experiments else None
+    by_geo = geo_effects.roi_by_geo()[["geo", "channel", "spend", "roas_median", "roas_lo", "roas_hi"]]
+    return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
+                      experiments=_experiments(config, delta, effects.interval), by_geo=by_geo)
+
+
+def _experiments(config: Config, delta: np.ndarray | None, interval: float) -> pd.DataFrame | None:
+    """Measured lift vs what the priors alone imply for the same test (``delta``: (D, E) draws, KPI units)."""
+    if delta is None:
         return None
-    from mmm.experiments import incremental_draws
-
-    delta = incremental_draws(config, design, prior)
     lo, med, hi = np.quantile(delta, [(1 - interval) / 2, 0.5, (1 + interval) / 2], axis=0)
     return pd.DataFrame({"experiment": [e.label for e in config.experiments],
                          "measured": [e.incremental_kpi for e in config.experiments],
@@ -130,9 +159,11 @@ def _table(config: Config, e: Effects) -> pd.DataFrame:
     share_all = e.contribution_share.sum(axis=1)
     for k, channel in enumerate(e.channels):
         own = roas_prior(config, channel)
-        source = (f"roas_prior {own.dist}({', '.join(f'{p}={float(np.asarray(v)):.3g}' for p, v in own.params.items())})"
-                  if own is not None else "coefficient prior" + (" (override)" if "coef" in config.channel(channel).priors
-                                                                 else " (default)"))
+        if own is not None:
+            params = ", ".join(f"{p}={float(np.asarray(v)):.3g}" for p, v in own.params.items())
+            source = f"{'national ' if config.data.geo else ''}roas_prior {own.dist}({params})"
+        else:
+            source = "coefficient prior" + (" (override)" if "coef" in config.channel(channel).priors else " (default)")
         row = {"channel": channel, "prior": source, "spend": float(e.spend[k])}
         for metric, values in (("roas", e.roas[:, k]), ("contribution_share", e.contribution_share[:, k]),
                                ("incremental_kpi", e.incremental_kpi[:, k])):

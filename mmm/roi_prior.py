@@ -36,6 +36,11 @@ reports is then ``roas_k`` itself (to floating-point rounding) whatever θ is:
 the implied ROAS prior *is* the requested prior. ``channel_coef`` keeps its
 name, so effects, curves and reports read it unchanged; the sampled ROAS is
 stored as ``channel_roas``.
+
+In general the model only needs each channel's *unit ROAS* r_k(θ) — the ROAS it would
+have with a coefficient of 1 — and sets ``channel_coef_k = roas_k / r_k(θ)``
+(:func:`coef_from_sampled_roas`). A geo model's r_k sums over geos
+(:mod:`mmm.geo.roi_prior`), so there the prior is on the *national* ROAS.
 """
 
 from __future__ import annotations
@@ -134,9 +139,11 @@ def tail_length(config) -> int:
     return max(c.max_lag for c in config.channels) - 1
 
 
-def extended_spend(config, design) -> np.ndarray:
-    """(T + tail, K) spend in model units followed by zeros, so carry-over after the data is counted."""
-    return np.vstack([design.spend, np.zeros((tail_length(config), len(config.channels)))])
+def extended_spend(config, spend: np.ndarray) -> np.ndarray:
+    """(..., T + tail, K) spend in model units followed by zeros, so carry-over after the data is counted."""
+    spend = np.asarray(spend, dtype=float)
+    tail = np.zeros((*spend.shape[:-2], tail_length(config), spend.shape[-1]))
+    return np.concatenate([spend, tail], axis=-2)
 
 
 def spend_over_kpi(config, design) -> np.ndarray:
@@ -145,36 +152,50 @@ def spend_over_kpi(config, design) -> np.ndarray:
     return design.spend[in_w].sum(axis=0) * design.spend_to_kpi
 
 
-def window_rows(config, design) -> tuple[np.ndarray, np.ndarray]:
+def window_rows(config, dates, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lag-stack rows whose difference is U_k for every channel at once (PyTensor side).
 
-    Returns ``(lags, sign)``: lags (R, K, L) — the rows of W + tail with actual
-    spend, then the same rows with every channel zeroed in W (channels are
-    additive, so column k of the second block is k's own counterfactual) —
-    and sign (R,) of +1 / −1.
+    ``spend`` is (..., T, K) in model units (leading dims: geos). Returns ``(lags, sign)``:
+    lags (..., R, K, L) — the rows of W + tail with actual spend, then the same rows with
+    every channel zeroed in W (channels are additive, so column k of the second block is
+    k's own counterfactual) — and sign (R,) of +1 / −1.
     """
-    spend = extended_spend(config, design)
-    mask = window_mask(config, design.dates)
+    spend = extended_spend(config, spend)
+    mask = window_mask(config, dates)
     rows = np.flatnonzero(mask)
     rows = np.arange(rows[0], len(mask))  # W and everything after it (the tail); earlier rows cancel out
     max_lag = max(c.max_lag for c in config.channels)
-    actual = lag_stack(spend, max_lag)[rows]
-    counterfactual = lag_stack(spend * ~mask[:, None], max_lag)[rows]
+    actual = lag_stack(spend, max_lag)[..., rows, :, :]
+    counterfactual = lag_stack(spend * ~mask[:, None], max_lag)[..., rows, :, :]
     # rows with no spend at all respond 0 (every saturation is 0 at 0): drop them, e.g. the whole
     # counterfactual block when W is the data range, which halves the work per gradient
-    counterfactual = counterfactual[counterfactual.any(axis=(1, 2))]
-    lags = np.concatenate([actual, counterfactual])
-    sign = np.concatenate([np.ones(len(actual)), -np.ones(len(counterfactual))])
+    spent = counterfactual.reshape(-1, *counterfactual.shape[-3:]).any(axis=(0, 2, 3))
+    lags = np.concatenate([actual, counterfactual[..., spent, :, :]], axis=-3)
+    sign = np.concatenate([np.ones(actual.shape[-3]), -np.ones(int(spent.sum()))])
     return lags, sign
 
 
 def unit_incremental_np(config, design, params: Mapping[str, np.ndarray]) -> np.ndarray:
     """(D, K) U_k per draw with NumPy (``params``: media parameter draws, (D, Kg) each)."""
-    spend = extended_spend(config, design)
+    spend = extended_spend(config, design.spend)
     mask = window_mask(config, design.dates)
     _, actual = media.media_response(spend, config.channels, params)
     _, without = media.media_response(spend * ~mask[:, None], config.channels, params)
     return (actual - without).sum(axis=-2)
+
+
+def unit_incremental_graph(config, dates, spend: np.ndarray, params: dict[str, Any]) -> Any:
+    """(..., K) U_k as a PyTensor expression (``spend`` (..., T, K) in model units, leading dims: geos)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    lags, sign = window_rows(config, dates, spend)
+    model = pm.modelcontext(None)
+    model.add_coord("roi_row", np.arange(len(sign)))
+    lag_dims = ("roi_row", "channel", "lag") if lags.ndim == 3 else ("geo", "roi_row", "channel", "lag")
+    lag_data = pm.Data("roi_window_lags", lags, dims=lag_dims)
+    _, saturated = media.media_response(lag_data, config.channels, params, xp=pt, lagged=True)  # (..., R, K)
+    return pt.tensordot(saturated, pt.as_tensor(sign), axes=[[-2], [0]])
 
 
 # ---- the model graph ------------------------------------------------------------------
@@ -183,6 +204,18 @@ def unit_incremental_np(config, design, params: Mapping[str, np.ndarray]) -> np.
 def channel_coef(config, design, params: dict[str, Any], coef_prior) -> Any:
     """``channel_coef`` (K,) for the PyMC model: ROAS-prior channels through the reparameterization,
     the others from ``coef_prior(idx)`` (a :class:`Prior` for those positions). Call inside the model."""
+    unit = unit_incremental_graph(config, design.dates, design.spend, params)  # (K,)
+    return coef_from_sampled_roas(config, unit * float(config.finance.value_per_kpi) / spend_over_kpi(config, design),
+                                  coef_prior)
+
+
+def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
+    """Sample ``channel_roas`` and set ``channel_coef`` (K,) = ROAS / ``unit_roas`` for the ROAS-prior channels.
+
+    ``unit_roas`` (K,), a PyTensor expression: the ROAS each channel would have with a coefficient
+    of 1 (ROAS is linear in the coefficient), over W and its tail. The other channels' coefficients
+    come from ``coef_prior(idx)``. Call inside the model; the national and the geo model share it.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -190,20 +223,11 @@ def channel_coef(config, design, params: dict[str, Any], coef_prior) -> Any:
     roi_idx = roas_channels(config)
     free_idx = [i for i in range(len(names)) if i not in roi_idx]
     model = pm.modelcontext(None)
-
-    lags, sign = window_rows(config, design)
-    model.add_coord("roi_row", np.arange(len(sign)))
-    lag_data = pm.Data("roi_window_lags", lags, dims=("roi_row", "channel", "lag"))
-    _, saturated = media.media_response(lag_data, config.channels, params, xp=pt, lagged=True)
-    unit = pt.dot(pt.as_tensor(sign), saturated)  # (K,)
-    value = float(config.finance.value_per_kpi)
-
     roas_dim = "channel" if not free_idx else ROAS_DIM
     if roas_dim != "channel":
         model.add_coord(roas_dim, [names[i] for i in roi_idx])
     roas = _stacked([roas_prior(config, names[i]) for i in roi_idx], names, roi_idx).to_pymc(ROAS_VAR, dims=roas_dim)
-    scale = spend_over_kpi(config, design)[roi_idx] / value
-    from_roas = roas * scale / unit[roi_idx]
+    from_roas = roas / unit_roas[roi_idx]
     if not free_idx:
         return pm.Deterministic(media.COEF, from_roas, dims="channel")
     model.add_coord(FREE_DIM, [names[i] for i in free_idx])
@@ -237,26 +261,36 @@ def coef_from_roas(config, design, posterior: xr.Dataset) -> xr.Dataset:
     coefficient with the NumPy media response (the one :mod:`mmm.effects` uses).
     Configs without ROAS priors come back unchanged.
     """
-    roi_idx = roas_channels(config)
-    if not roi_idx or ROAS_VAR not in posterior:
+    if not roas_channels(config) or ROAS_VAR not in posterior:
         return posterior
+    draws = media_draws(config, posterior)
+    unit = unit_incremental_np(config, design, draws)
+    return coef_given_unit_roas(config, posterior, unit * config.finance.value_per_kpi / spend_over_kpi(config, design))
+
+
+def media_draws(config, posterior: xr.Dataset) -> dict[str, np.ndarray]:
+    """Adstock and saturation parameter draws, (S, Kg) each, samples chain-major."""
     names = config.channel_names
     stacked = posterior.stack(sample=("chain", "draw"))
-    params = {}
-    for name, _param, dim, idx in media.parameter_layout(config.channels):
-        if name == media.COEF:
-            continue
-        params[name] = np.asarray(stacked[name].sel({dim: [names[i] for i in idx]}).transpose("sample", ...).values,
-                                  dtype=float)
+    return {name: np.asarray(stacked[name].sel({dim: [names[i] for i in idx]}).transpose("sample", ...).values,
+                             dtype=float)
+            for name, _param, dim, idx in media.parameter_layout(config.channels) if name != media.COEF}
+
+
+def coef_given_unit_roas(config, posterior: xr.Dataset, unit_roas: np.ndarray) -> xr.Dataset:
+    """``posterior`` with ``channel_coef`` = sampled ROAS / ``unit_roas`` ((S, K) draws, chain-major: the
+    ROAS each channel would have with a coefficient of 1) for the ROAS-prior channels, and the sampled
+    free coefficients for the others. The NumPy twin of :func:`coef_from_sampled_roas`."""
+    roi_idx = roas_channels(config)
+    names = config.channel_names
+    stacked = posterior.stack(sample=("chain", "draw"))
     roas_da = stacked[ROAS_VAR]
     roas_dim = next(d for d in roas_da.dims if d != "sample")
     roas = np.asarray(roas_da.sel({roas_dim: [names[i] for i in roi_idx]}).transpose("sample", ...).values,
                       dtype=float)
-    unit = unit_incremental_np(config, design, params)[:, roi_idx]
-    coef_roi = roas * spend_over_kpi(config, design)[roi_idx] / (config.finance.value_per_kpi * unit)
     n_samples = roas.shape[0]
     coef = np.zeros((n_samples, len(names)))
-    coef[:, roi_idx] = coef_roi
+    coef[:, roi_idx] = roas / unit_roas[:, roi_idx]
     free_idx = [i for i in range(len(names)) if i not in roi_idx]
     if free_idx:
         free = stacked[FREE_VAR]

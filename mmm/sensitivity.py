@@ -10,6 +10,9 @@ left as they are.
 
 A channel whose posterior mean ROAS moves by more than ``SENSITIVE_SHIFT`` (20%)
 between factors is "prior-sensitive": that figure leans on the assumption.
+
+A geo run is refitted as a panel and compared on its national ROAS (sums over geos);
+its power-scaling check is :func:`mmm.geo.sensitivity.geo_power_scaling`.
 """
 
 from __future__ import annotations
@@ -117,7 +120,6 @@ def power_scaling(config: Config, data, scaling, posterior, effects: Effects | N
     with likelihood sensitivity ≥ 0.05 suggests prior–data conflict; prior ≥ 0.05 with likelihood
     < 0.05 a strong prior and weak data; otherwise the data dominate.
     """
-    import arviz_stats as azs
     import xarray as xr
 
     from mmm.design import build_design
@@ -152,10 +154,23 @@ def power_scaling(config: Config, data, scaling, posterior, effects: Effects | N
         se = np.array([e.se for e in config.experiments])
         log_lik["experiment_obs"] = xr.DataArray(stats.norm.logpdf(obs, delta, se).reshape(*shape, -1),
                                                  dims=("chain", "draw", "experiment"))
+    return psense_table(effects, xr.Dataset(log_prior), xr.Dataset(log_lik))
+
+
+def psense_table(effects: Effects, log_prior, log_likelihood) -> pd.DataFrame:
+    """Prior and likelihood power-scaling sensitivity of each channel's ROAS in ``effects``, and its reading.
+
+    ``log_prior`` and ``log_likelihood``: Datasets of per-draw log densities (dims chain, draw, ...),
+    in the chain-major order of the effects' draws.
+    """
+    import arviz_stats as azs
+    import xarray as xr
+
+    shape = (log_prior.sizes["chain"], log_prior.sizes["draw"])
     roas = xr.DataArray(effects.roas.reshape(*shape, -1), dims=("chain", "draw", "channel"),
                         coords={"channel": effects.channels})
-    tree = xr.DataTree.from_dict({"/posterior": xr.Dataset({"roas": roas}), "/log_prior": xr.Dataset(log_prior),
-                                  "/log_likelihood": xr.Dataset(log_lik)})
+    tree = xr.DataTree.from_dict({"/posterior": xr.Dataset({"roas": roas}), "/log_prior": log_prior,
+                                  "/log_likelihood": log_likelihood})
     rows = []
     prior_s = azs.psense(tree, var_names=["roas"], group="prior")["roas"]
     like_s = azs.psense(tree, var_names=["roas"], group="likelihood")["roas"]

@@ -248,27 +248,3 @@ def test_effects_from_parameter_draws_sum_over_geos(adstock):
     assert ((payback >= 0) & (payback <= 7)).all()
     if adstock == "geo":  # geos carry over differently, so the national payback is a weighted mean, not an integer
         assert not np.allclose(payback, np.round(payback))
-
-
-@pytest.mark.parametrize("extra", [
-    {"model": {"roas_prior": {"median": 2.0, "p90": 5.0}}},
-    {"experiments": "lift"},
-])
-def test_geo_fit_refuses_roas_priors_and_experiments_it_cannot_model(extra):
-    from mmm.pipeline import fit
-    from mmm.prior_check import prior_check
-
-    truth = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
-    raw = {**truth.config}
-    if "experiments" in extra:
-        dates = sorted(truth.data["date"].unique())
-        channel = next(iter(raw["channels"]))
-        raw["experiments"] = [{"channel": channel, "start": str(dates[10])[:10], "end": str(dates[13])[:10],
-                               "incremental_kpi": 1000.0, "se": 100.0}]
-    else:
-        raw["model"] = {**raw.get("model", {}), **extra["model"]}
-    config = Config.from_dict(raw)
-    with pytest.raises(ConfigError, match="not available for geo"):
-        fit(config, truth.data)  # before any sampling: never silently dropped
-    with pytest.raises(ConfigError, match="not available for geo"):
-        prior_check(config, truth.data)

@@ -29,6 +29,9 @@ def run(args) -> int:
     check = prior_check(config, n_draws=args.draws, seed=args.seed)
     label = interval_label(config.interval)
     print(f"prior check of {config.name}: {args.draws} draws from the priors alone (median [{label} interval])")
+    if check.by_geo is not None:
+        print(f"geo panel: national figures are sums over {check.by_geo['geo'].nunique()} geos per draw "
+              f"(prior ROAS per geo in prior_check_by_geo.csv)")
     print(f"{'channel':14s} {'ROAS':>22s} {'share of KPI':>24s} {'incremental KPI':>34s}  prior")
     for row in check.table.itertuples():
         print(f"{row.channel:14s} {row.roas_median:7.2f} [{row.roas_lo:5.2f}, {row.roas_hi:6.2f}] "

@@ -27,30 +27,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     from mmm.atomic import write_text_atomically
     from mmm.config import ConfigError
-    from mmm.effects import compute_effects
-    from mmm.pipeline import load
     from mmm.runs import load_run
     from mmm.sensitivity import SENSITIVE_SHIFT, prior_sensitivity
 
     if any(not f > 0 or f == 1.0 for f in args.factors):
         raise ConfigError(f"--factors must be positive and not 1 (1 is the run itself); got {args.factors}")
     run_ = load_run(args.run_dir)
-    run_.config.require_national("mmm sensitivity")
     out = args.out or sensitivity_dir(args.run_dir)  # beside the run: a run folder is never edited
     paths = ({"psense": out / "psense.csv"} if args.psense else
              {"csv": out / "sensitivity.csv", "json": out / "sensitivity.json"})
     existing = [p.name for p in paths.values() if p.exists()]
     if existing and not args.force:
         raise FileExistsError(f"{out}: {', '.join(existing)} already exist(s); pass --force to replace them")
-    data = load(run_.config)
-    scaling = run_.scaling
-    posterior = run_.posterior()["posterior"].to_dataset()
-    baseline = compute_effects(posterior, run_.config, data, scaling)
+    data, scaling, posterior, baseline = run_inputs(run_)
     if args.psense:
         from mmm.sensitivity import PSENSE_THRESHOLD, power_scaling
 
-        table = power_scaling(run_.config, data, scaling, posterior, baseline)
-        print(f"power-scaling sensitivity of ROAS (≥ {PSENSE_THRESHOLD} means the posterior reacts):")
+        if run_.config.data.geo:  # a panel: the geo model's own densities, on the national ROAS
+            from mmm.geo.sensitivity import geo_power_scaling
+
+            table = geo_power_scaling(run_.config, data, scaling, posterior, baseline)
+        else:
+            table = power_scaling(run_.config, data, scaling, posterior, baseline)
+        print(f"power-scaling sensitivity of {'national ' if run_.config.data.geo else ''}ROAS "
+              f"(≥ {PSENSE_THRESHOLD} means the posterior reacts):")
         for row in table.itertuples():
             print(f"  {row.channel:14s} prior {row.prior_sensitivity:.3f}  likelihood "
                   f"{row.likelihood_sensitivity:.3f}  {row.diagnosis}")
@@ -78,6 +78,23 @@ def run(args) -> int:
     for name, path in paths.items():
         print(f"wrote {name}: {path}")
     return 0 if bool(result.table["diagnostics_ok"].all()) else 1
+
+
+def run_inputs(run_) -> tuple:
+    """A run's data, scaling, posterior and headline figures (national; for a panel, sums over geos)."""
+    from mmm.effects import compute_effects
+    from mmm.pipeline import load
+
+    data = load(run_.config)
+    posterior = run_.posterior()["posterior"].to_dataset()
+    if run_.config.data.geo:
+        from mmm.geo.design import GeoScaling
+        from mmm.geo.effects import compute_geo_effects
+
+        scaling = GeoScaling.from_dict(run_.manifest["scaling"])
+        return data, scaling, posterior, compute_geo_effects(posterior, run_.config, data, scaling).national
+    scaling = run_.scaling
+    return data, scaling, posterior, compute_effects(posterior, run_.config, data, scaling)
 
 
 def sensitivity_dir(run_dir: Path) -> Path:

@@ -109,6 +109,8 @@ class GeoDesign:
     fourier: np.ndarray  # (T, F)
     fourier_names: list[str]
     spend_to_kpi: np.ndarray  # (K,) mean over geos of spend scale / KPI scale (sets the pooled coef prior)
+    kpi_scale: np.ndarray | None = None  # (G,) KPI units per model unit, per geo (ROAS priors, lift tests)
+    spend_scale: np.ndarray | None = None  # (G, K) currency per unit of scaled spend, per geo
 
     @property
     def n_periods(self) -> int:
@@ -128,7 +130,7 @@ def build_geo_design(panel: GeoData, scaling: GeoScaling, seasonality_order: int
         kpi=np.stack([d.kpi for d in designs]), spend=np.stack([d.spend for d in designs]),
         control_values=np.stack([d.control_values for d in designs]), time=first.time, fourier=first.fourier,
         fourier_names=first.fourier_names,
-        spend_to_kpi=_pooled_spend_to_kpi(panel, scaling),
+        spend_to_kpi=_pooled_spend_to_kpi(panel, scaling), kpi_scale=scaling.kpi, spend_scale=scaling.spend,
     )
 
 

@@ -18,6 +18,10 @@ Saturation is shared across geos; adstock is shared (default) or one per geo
 (``model.geo.adstock: geo``). With one geo there is nothing to pool: the model
 is exactly the national model (same variables, same priors).
 
+ROAS priors set the pooled ``channel_coef`` from a sampled *national* ROAS
+(:mod:`mmm.geo.roi_prior`); lift tests, per geo or national, add likelihood terms
+(:mod:`mmm.geo.experiments`).
+
 :func:`geo_terms` is the one definition of the per-geo terms; the model uses it
 on PyTensor variables and the effects on NumPy draws, so the two cannot drift.
 """
@@ -31,8 +35,10 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mmm import media
+from mmm import media, roi_prior
 from mmm.config import Config, default_coef_prior
+from mmm.geo import experiments as geo_experiments
+from mmm.geo import roi_prior as geo_roi_prior
 from mmm.geo.design import GeoDesign
 from mmm.model import _group_prior
 from mmm.priors import Prior
@@ -111,16 +117,22 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
                 values["trend_geo_sd"] = GEO_PRIORS["trend_geo_sd"].to_pymc("trend_geo_sd")
                 values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
         defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
+        roas_priors = bool(roi_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
         params = {}
         for name, param, dim, idx in media.parameter_layout(config.channels):
+            if roas_priors and name == media.COEF:
+                continue
             prior = _group_prior(config.channels, param, idx, defaults)
             per_geo = geo_adstock and name.split("_")[0] in media.groups(config.channels, "adstock")
             params[name] = prior.to_pymc(name, dims=("geo", dim) if per_geo else dim)
-        values[media.COEF] = params[media.COEF]
         if pooled:
             values["channel_coef_geo_sd"] = GEO_PRIORS["channel_coef_geo_sd"].to_pymc("channel_coef_geo_sd",
                                                                                       dims="channel")
             values["channel_coef_geo_z"] = pm.Normal("channel_coef_geo_z", 0.0, 1.0, dims=("geo", "channel"))
+        values[media.COEF] = params[media.COEF] = (  # ROAS priors: mmm.geo.roi_prior
+            geo_roi_prior.channel_coef(config, design, params, values,
+                                       lambda idx: _group_prior(config.channels, "coef", idx, defaults))
+            if roas_priors else params[media.COEF])
         if design.fourier.shape[1] and pooled:
             values["season_amp_sd"] = GEO_PRIORS["season_amp_sd"].to_pymc("season_amp_sd")
             values["season_amp_z"] = pm.Normal("season_amp_z", 0.0, 1.0, dims="geo")
@@ -138,6 +150,7 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
             controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
             mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
         media_params = {**params, media.COEF: terms[media.COEF]}
+        geo_experiments.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.geo.experiments)
         if geo_adstock:
             contributions = media.contributions(spend_lags, config.channels, media_params, xp=pt, lagged=True)
         else:

@@ -6,6 +6,10 @@ same ``fit(config)`` for national and geo data::
     result = fit(Config.load("panel/config.yaml"))
     result.roi_table()      # national: sum over geos per draw
     result.roi_by_geo()     # one row per (geo, channel), with intervals
+
+ROAS priors (on the national ROAS) and lift tests (per geo or national) calibrate the
+panel as they do a national model; the health card compares the national figures with
+what the priors alone imply and each test with what the panel alone says.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from mmm.calibration import CalibrationViews
 from mmm.config import Config, ConfigError
 from mmm.effects import Effects, summarize
 from mmm.fit import FitResult
@@ -29,12 +34,16 @@ def load_geo(config: Config, data: pd.DataFrame | str | Path | None = None) -> G
     source = data if data is not None else config.data.path
     if source is None:
         raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
-    return load_panel(source, config.roles(), population=config.data.population,
-                      min_periods=config.data.min_periods)
+    from mmm.pipeline import check_window
+
+    panel = load_panel(source, config.roles(), population=config.data.population,
+                       min_periods=config.data.min_periods)
+    check_window(config, panel.national(), panel)  # the window, and lift tests (their geos) against the data
+    return panel
 
 
 @dataclass
-class FittedGeoMMM:
+class FittedGeoMMM(CalibrationViews):
     """A fitted geo model: national figures (``effects``) and per-geo figures (``geo_effects``)."""
 
     config: Config
@@ -44,6 +53,8 @@ class FittedGeoMMM:
     geo_effects: GeoEffects
     timings: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # posterior of the same config without its experiments (same panel and scaling): what the data alone say
+    reference_posterior: Any = None
 
     @property
     def effects(self) -> Effects:
@@ -108,15 +119,36 @@ class FittedGeoMMM:
 
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
-        return summary
+        return self.add_calibration(summary)
 
     def health(self) -> list:
         """The model health card on the national figures (sums over geos): convergence, fit, baseline,
-        ROAS plausibility, how far the pooled channel coefficients moved from their prior, residuals."""
+        ROAS plausibility, how far the national ROAS moved from what the priors imply, residuals,
+        prior–data and lift-test conflicts (:mod:`mmm.calibration`)."""
         from mmm.health import health_checks
 
         design = build_geo_design(self.data, self.scaling, self.config.model.seasonality_order)
-        return health_checks(self.effects, self.diagnostics, self.posterior, self.config, design.spend_to_kpi)
+        return self.with_calibration_checks(health_checks(self.effects, self.diagnostics, self.posterior, self.config,
+                                                          design.spend_to_kpi, prior_roas=self.prior_effects().roas))
+
+    def _prior_figures(self, n_draws: int) -> Effects:
+        """National figures (sums over geos) of draws from the geo model's priors (:mod:`mmm.geo.prior_sample`)."""
+        from mmm.geo.prior_sample import prior_geo_effects
+
+        return prior_geo_effects(self.config, self.data, self.scaling, n_draws=n_draws,
+                                 seed=self.config.fit.seed)[0].national
+
+    def experiment_checks(self) -> list:
+        """Per lift test: measured vs what the prior and the panel alone say (:mod:`mmm.calibration`)."""
+        from mmm.calibration import checks_from_draws
+        from mmm.geo.experiments import incremental_draws
+
+        if "experiments" not in self._cache:
+            delta = incremental_draws(self.config, self.data, self.scaling, self.posterior)
+            reference = (None if self.reference_posterior is None else
+                         incremental_draws(self.config, self.data, self.scaling, self.reference_posterior))
+            self._cache["experiments"] = checks_from_draws(self.config, delta, reference)
+        return self._cache["experiments"]
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
@@ -198,22 +230,25 @@ def geo_summary(result: FittedGeoMMM) -> dict[str, Any]:
 
 
 def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = None, *,
-            scaling: GeoScaling | None = None, progress: bool = False) -> FittedGeoMMM:
-    """Validate the panel, build the hierarchical model, sample, and compute every figure per geo and nationally."""
+            scaling: GeoScaling | None = None, progress: bool = False,
+            reference: FittedGeoMMM | bool | None = None) -> FittedGeoMMM:
+    """Validate the panel, build the hierarchical model, sample, and compute every figure per geo and nationally.
+
+    ``reference`` as in :func:`mmm.pipeline.fit`: with lift tests, the same config fitted without
+    them tells what the panel alone says about each test (by default it is fitted here).
+    """
     from mmm.fit import sample
     from mmm.geo.model import build_geo_model
-    from mmm.pipeline import _training_periods, check_window
+    from mmm.geo.roi_prior import coef_from_roas
+    from mmm.pipeline import _training_periods, check_window, data_only_posterior, with_roas_coefficients
 
     t0 = time.perf_counter()
-    if config.experiments or config.model.roas_prior or any(c.roas_prior for c in config.channels):
-        raise ConfigError(f"{config.source}: ROAS priors and lift experiments are not available for geo (panel) "
-                          f"models yet; remove roas_prior/experiments, or fit a national config (drop data.geo)")
     panel = data if isinstance(data, GeoData) else load_geo(config, data)
     national = panel.national()
     n_train = _training_periods(config, national)
     if n_train < panel.n_periods and config.window[1] is None:
         config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
-    check_window(config, national)
+    check_window(config, national, panel)
     scaling = scaling or GeoScaling.compute(panel.slice(panel.dates[n_train - 1]))
     if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
         raise ConfigError(f"{config.source}: the stored geo scaling covers geos {list(scaling.geos)} and channels "
@@ -222,11 +257,16 @@ def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = N
     model = build_geo_model(config, design, n_train=n_train)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress)
+    result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, panel, scaling, posterior))
     t2 = time.perf_counter()
     geo_effects = compute_geo_effects(result.idata["posterior"].to_dataset(), config, panel, scaling, n_train=n_train)
     t3 = time.perf_counter()
+    timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
+    reference_posterior = data_only_posterior(
+        config, reference, scaling, lambda without: fit_geo(without, panel, scaling=scaling, progress=progress),
+        timings)
     return FittedGeoMMM(config=config, data=panel, scaling=scaling, fit=result, geo_effects=geo_effects,
-                        timings={"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2})
+                        timings=timings, reference_posterior=reference_posterior)
 
 
 __all__ = ["FittedGeoMMM", "fit_geo", "load_geo"]
