@@ -7,7 +7,8 @@
 #     pymc==6.4.0 pytensor==3.3.8 arviz==1.3.0 arviz-base==1.3.1 arviz-stats==1.3.3 arviz-plots==1.3.2 \
 #     better-optimize==0.5.1 'cachetools<7' xarray-einstats h5netcdf openpyxl et-xmlfile blackjax
 # There (the image has JAX with CUDA, numpyro, numba, numpy, pandas, scipy, xarray, matplotlib):
-#   bash bench/device_geo_jax.sh            # GEOS="40 200" CASE_TIMEOUT=200 by default
+#   bash bench/device_geo_jax.sh   # GEOS="40 200" TUNE=DRAWS=200 CASE_TIMEOUT=240 by default: fits a 15-minute lease
+# (4 x (1000 + 1000) took over 200 s per case on an H100; set TUNE/DRAWS for longer leases)
 # Writes the bench's JSON lines and table to $OUT/geo_scale_gpu.log (or ./geo_scale_gpu.log).
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -26,4 +27,4 @@ if ! python3 -c "$versions" 2>&1 | tee -a "$log"; then
   python3 -c "$versions" 2>&1 | tee -a "$log" || exit 4
 fi
 python3 bench/geo_scale.py --geos ${GEOS:-40 200} --sampler ${SAMPLER:-numpyro} --float32 \
-  --draws ${DRAWS:-1000} --tune ${TUNE:-1000} --timeout ${CASE_TIMEOUT:-200} 2>&1 | grep -v Warning | tee -a "$log"
+  --draws ${DRAWS:-200} --tune ${TUNE:-200} --timeout ${CASE_TIMEOUT:-240} 2>&1 | grep -v Warning | tee -a "$log"
