@@ -20,7 +20,9 @@ from mmm.synth import SynthSpec, generate
 
 pytestmark = pytest.mark.slow
 SEEDS = (1, 2)
-FIT = {"draws": 400, "tune": 400, "chains": 2, "adaptation": "low_rank"}
+# diag: at 2 x (400 + 400) low_rank left a chain stuck on seed 1 (R-hat 1.18, ESS 8 on a geo spread); diag
+# gave R-hat 1.04 and 3/3 covered on both seeds, in less time
+FIT = {"draws": 400, "tune": 400, "chains": 2, "adaptation": "diag"}
 
 
 @pytest.fixture(scope="module")
