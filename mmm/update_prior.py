@@ -156,14 +156,18 @@ def prior_bounds(prior: Prior) -> tuple[float, float]:
     return -np.inf, np.inf
 
 
+def _bound_kinds(lower: np.ndarray, upper: np.ndarray, shape: tuple[int, ...]):
+    """Bounds broadcast to ``shape`` and masks of the two-sided, lower-only and upper-only entries."""
+    lower, upper = np.broadcast_to(lower, shape), np.broadcast_to(upper, shape)
+    lo, hi = np.isfinite(lower), np.isfinite(upper)
+    return lower, upper, lo & hi, lo & ~hi, ~lo & hi
+
+
 def unconstrain(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Map values inside (lower, upper) to the real line (elementwise; bounds broadcast on the last axis)."""
     x = np.asarray(x, dtype=float)
-    lower, upper = np.broadcast_to(lower, x.shape[-1:]), np.broadcast_to(upper, x.shape[-1:])
+    lower, upper, both, only_lo, only_hi = _bound_kinds(lower, upper, x.shape[-1:])
     out = x.copy()
-    both = np.isfinite(lower) & np.isfinite(upper)
-    only_lo = np.isfinite(lower) & ~np.isfinite(upper)
-    only_hi = ~np.isfinite(lower) & np.isfinite(upper)
     if both.any():
         u = np.clip((x[..., both] - lower[both]) / (upper[both] - lower[both]), _EDGE, 1 - _EDGE)
         out[..., both] = np.log(u) - np.log1p(-u)
@@ -177,11 +181,8 @@ def unconstrain(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarr
 def constrain(z: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """The inverse of :func:`unconstrain`."""
     z = np.asarray(z, dtype=float)
-    lower, upper = np.broadcast_to(lower, z.shape[-1:]), np.broadcast_to(upper, z.shape[-1:])
+    lower, upper, both, only_lo, only_hi = _bound_kinds(lower, upper, z.shape[-1:])
     out = z.copy()
-    both = np.isfinite(lower) & np.isfinite(upper)
-    only_lo = np.isfinite(lower) & ~np.isfinite(upper)
-    only_hi = ~np.isfinite(lower) & np.isfinite(upper)
     if both.any():
         out[..., both] = lower[both] + (upper[both] - lower[both]) / (1 + np.exp(-z[..., both]))
     if only_lo.any():
