@@ -193,7 +193,7 @@ def test_shared_adstock_matmul_equals_the_media_definition():
     expected = media.contributions(lag_stack(spend, 6), channels, params, lagged=True)
     tensors = {k: pt.as_tensor_variable(v) for k, v in params.items()}
     got = shared_adstock_contributions(pt.as_tensor_variable(channel_major_lags(spend, 6)), channels, tensors, 4, 30)
-    np.testing.assert_allclose(got.eval(), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got.eval().transpose(1, 2, 0), expected, rtol=1e-12, atol=1e-14)
 
 
 def random_posterior(geos: int, channels: list[str], per_geo_adstock: bool, draws: int = 20) -> "xr.Dataset":
