@@ -213,7 +213,10 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     adstocked, saturated = media.media_response(spend_ext, channels, params)
     coef = params[media.COEF][:, None, :]
     actual = saturated * coef * scaling.kpi
-    adstocked_cf, saturated_cf = media.media_response(counterfactual, channels, params)
+    # W covering every period with spend (the default) leaves no media at all: one zero period
+    # broadcasts to the same numbers without a second pass over (draws, periods, channels)
+    adstocked_cf, saturated_cf = media.media_response(counterfactual if counterfactual.any() else counterfactual[:1],
+                                                      channels, params)
     cf = saturated_cf * coef * scaling.kpi
     up = media.contributions(bumped, channels, params) * scaling.kpi
     # additive channels: channel k's column of `cf` is exactly "k zeroed in W, others as they were"

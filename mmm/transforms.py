@@ -169,7 +169,25 @@ def adstock_np(x: Any, weights: Any) -> np.ndarray:
     -------
     adstocked : ndarray (..., T, K), in the units of ``x``.
     """
-    return _adstock(np.asarray(x, dtype=float), np.asarray(weights, dtype=float), np)
+    x = np.asarray(x, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if x.ndim == 2 and weights.ndim > 2:  # one spend path, many draws: the effects' and curves' case
+        return _adstock_draws(x, weights)
+    return _adstock(x, weights, np)
+
+
+def _adstock_draws(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`adstock_np` of one spend path (T, K) under many weight draws (..., K, L): one matrix
+    product per channel (draws x lags @ lags x periods) instead of L passes over a (..., T, K) buffer,
+    ~10x faster at 4000 draws."""
+    n_periods, n_channels = x.shape
+    lead = weights.shape[:-2]
+    w = weights.reshape(-1, n_channels, weights.shape[-1])  # (D, K, L)
+    lags = lag_stack(x, w.shape[-1])  # (T, K, L)
+    out = np.empty((w.shape[0], n_periods, n_channels))
+    for k in range(n_channels):
+        out[:, :, k] = w[:, k, :] @ lags[:, k, :].T
+    return out.reshape(*lead, n_periods, n_channels)
 
 
 def adstock_pt(x: Any, weights: Any) -> Any:

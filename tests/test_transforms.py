@@ -151,6 +151,9 @@ def test_adstock_matches_naive_double_loop(seed):
     spend = _random_spend(rng)
     weights = delayed_weights(*_random_params(rng, "delayed"), MAX_LAG)
     np.testing.assert_allclose(adstock_np(spend, weights), _naive_adstock(spend, weights), rtol=1e-12)
+    by_chain = weights[None]  # (chain, draw, K, L): the matmul path keeps lead dims
+    np.testing.assert_allclose(adstock_np(spend, by_chain), _naive_adstock(spend, weights)[None],
+                               rtol=1e-12)
     batched_spend = np.stack([spend, 2 * spend, spend[::-1]])  # (D, T, K) with (D, K, L)
     np.testing.assert_allclose(adstock_np(batched_spend, weights), _naive_adstock(batched_spend, weights))
 
