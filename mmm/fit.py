@@ -10,6 +10,7 @@ data (``with_data``). PyMC's own NUTS is available as ``sampler="pymc"``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 import hashlib
 import os
 import threading
@@ -63,8 +64,14 @@ class FitResult:
     timings: dict[str, float]
 
 
-def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitResult:
-    """Draw from the posterior of ``model`` with the settings in ``config.fit``."""
+def sample(model: pm.Model, config: Config, *, progress: bool = False,
+           reported: Mapping[str, str] | None = None) -> FitResult:
+    """Draw from the posterior of ``model`` with the settings in ``config.fit``.
+
+    ``reported`` maps free variables sampled in a better-conditioned form to the Deterministic that
+    the posterior stores instead (e.g. :data:`mmm.geo.model.SAMPLED_FORMS`); diagnostics see the latter.
+    """
+    reported = dict(reported or {})
     fit = config.fit
     settings = {"sampler": fit.sampler, "chains": fit.chains, "draws": fit.draws, "tune": fit.tune,
                 "seed": fit.seed, "target_accept": fit.target_accept}
@@ -74,7 +81,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitRes
     if fit.sampler == "nutpie":
         import nutpie
 
-        compiled = compile_nutpie(model)
+        compiled = compile_nutpie(model, reported)
         t1 = time.perf_counter()
         from threadpoolctl import threadpool_limits
 
@@ -94,7 +101,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False) -> FitRes
                               cores=min(fit.chains, os.cpu_count() or 1), compute_convergence_checks=False,
                               **extra)
     t2 = time.perf_counter()
-    idata = _keep_groups(idata)
+    idata = _keep_groups(idata, drop=reported)
     if fit.thin > 1 or fit.posterior_dtype != "float64":
         from mmm.storage import bound_posterior
 
@@ -146,8 +153,9 @@ def _extreme(stat: xr.Dataset, pick) -> tuple[float, str]:
     return nan[0] if nan else pick(entries, key=lambda e: e[0])
 
 
-def _keep_groups(idata: xr.DataTree) -> xr.DataTree:
+def _keep_groups(idata: xr.DataTree, drop: Iterable[str] = ()) -> xr.DataTree:
     keep = {"/" + g: idata[g].to_dataset() for g in ("posterior", "sample_stats") if g in idata}
+    keep["/posterior"] = keep["/posterior"].drop_vars(list(drop), errors="ignore")
     return xr.DataTree.from_dict(keep)
 
 
@@ -177,8 +185,12 @@ def _jax_sampler(name: str) -> dict:
 # ---- nutpie bridge ---------------------------------------------------------------------
 
 
-def compile_nutpie(model: pm.Model):
-    """A nutpie model for ``model``: compiled once per structure, then reused with new data."""
+def compile_nutpie(model: pm.Model, reported: Mapping[str, str] | None = None):
+    """A nutpie model for ``model``: compiled once per structure, then reused with new data.
+
+    Its draws hold the free variables, each key of ``reported`` replaced by the Deterministic it names.
+    """
+    reported = dict(reported or {})
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     model = freeze_dims_and_data(model, data=[])  # static shapes; data stay inputs
@@ -186,10 +198,10 @@ def compile_nutpie(model: pm.Model):
     # C order always: numba specializes on memory layout, and a new layout means a recompile
     data_values = {d.name: np.ascontiguousarray(d.get_value()) for d in data_vars}
     logp = model.logp()
-    key = _structure_key(model, logp)
+    key = _structure_key(model, logp) + repr(sorted(reported.items()))
     if key in _COMPILED:
         return _COMPILED[key].with_data(**data_values)
-    compiled = _compile_nutpie(model, logp, data_vars, data_values)
+    compiled = _compile_nutpie(model, logp, data_vars, data_values, reported)
     _COMPILED[key] = compiled
     return compiled
 
@@ -215,7 +227,8 @@ def _structure_key(model: pm.Model, logp=None) -> str:
     return digest.hexdigest()
 
 
-def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray]):
+def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray],
+                    reported: Mapping[str, str]):
     from nutpie.compiled_pyfunc import from_pyfunc
     from pymc.initial_point import make_initial_point_fn
 
@@ -240,13 +253,13 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=_nogil_numba_mode(), trust_input=True,
                                 on_unused_input="ignore")
 
-    free_names = [rv.name for rv in model.free_RVs]
-    constrained = [v for v in model.unobserved_value_vars if v.name in free_names]
-    constrained = sorted(constrained, key=lambda v: free_names.index(v.name))
-    expand_fn = pytensor.function(inputs, clone_replace(constrained, replacements), mode="NUMBA",
-                                  trust_input=True, on_unused_input="ignore")
-    out_shapes = shapes  # PyMC's default transforms (log, logodds) keep a variable's shape
+    out_names = [reported.get(rv.name, rv.name) for rv in model.free_RVs]
+    by_name = {v.name: v for v in model.unobserved_value_vars}
+    expand_fn = pytensor.function(inputs, clone_replace([by_name[n] for n in out_names], replacements),
+                                  mode="NUMBA", trust_input=True, on_unused_input="ignore")
     data_order = [d.name for d in data_vars]
+    start = np.concatenate([np.asarray(point[v.name], dtype="float64").ravel() for v in value_vars])
+    out_shapes = [np.shape(v) for v in expand_fn(start, *(data_values[n] for n in data_order))]
     logp_jit = _jit(logp_fn)
     expand_jit = _jit(expand_fn)
 
@@ -265,7 +278,7 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
         def expand(x, **shared):
             values = expand_jit(x, *(shared[n] for n in data_order))
             return {n: np.asarray(v, dtype="float64").reshape(s)
-                    for n, v, s in zip(free_names, values, out_shapes, strict=True)}
+                    for n, v, s in zip(out_names, values, out_shapes, strict=True)}
 
         return expand
 
@@ -278,7 +291,7 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
             values = initial_point(seed)
         return np.concatenate([np.asarray(values[v.name], dtype="float64").ravel() for v in value_vars])
 
-    dims = {rv.name: tuple(model.named_vars_to_dims.get(rv.name, ())) for rv in model.free_RVs}
+    dims = {n: tuple(model.named_vars_to_dims.get(n, ())) for n in out_names}
     used = {d for ds in dims.values() for d in ds}
     coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
     return from_pyfunc(
@@ -286,9 +299,9 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
         make_logp_fn=make_logp_fn,
         make_expand_fn=make_expand_fn,
         make_initial_point_fn=make_initial_points,
-        expanded_dtypes=[np.dtype("float64")] * len(free_names),
+        expanded_dtypes=[np.dtype("float64")] * len(out_names),
         expanded_shapes=out_shapes,
-        expanded_names=free_names,
+        expanded_names=out_names,
         shared_data=data_values,
         dims=dims,
         coords=coords,

@@ -5,6 +5,14 @@ Expected KPI, in model units (KPI divided by its mean)::
     mu_t = intercept + trend * years_t + fourier_t @ season + controls_t @ control_coef
            + sum_k channel_coef_k * saturation_k(adstock_k(spend_tk / mean_spend_k))
 
+For sampling (``centered_baseline``), the intercept is drawn as the *level* ``intercept +
+mean media`` over the fitted periods: the data pin the level whatever the media parameters are,
+so a saturation or coefficient move no longer drags the intercept along (a saturated always-on
+channel looks like baseline). The posterior is the same: ``intercept = level - mean media`` has
+unit Jacobian, the level has a flat prior and the intercept's prior enters as a potential; the
+posterior reports the intercept (:data:`SAMPLED_FORMS`). Forward prior sampling cannot draw a
+flat variable, so everything but the fit builds the plain model.
+
 Every input is ``pm.Data`` (so the compiled log-density is cached on disk and
 reused across processes and refits), every coordinate is named, and nothing
 depends on the position of a channel in the user's file.
@@ -24,14 +32,20 @@ from mmm.design import Design
 from mmm.priors import Prior
 from mmm.transforms import lag_stack
 
+LEVEL = "level"  # the intercept's sampled form: intercept + mean media contribution over the fitted periods
+SAMPLED_FORMS = {LEVEL: "intercept"}  # sampled free variable -> the Deterministic the posterior reports
 
-def build_model(config: Config, design: Design, n_train: int | None = None, fit_start: int = 0) -> pm.Model:
+
+def build_model(config: Config, design: Design, n_train: int | None = None, fit_start: int = 0, *,
+                centered_baseline: bool = False) -> pm.Model:
     """Build the PyMC model for ``config`` on ``design`` (model units).
 
     With ``n_train``, only the first ``n_train`` periods enter the likelihood (a holdout);
     the rest still carry spend into the adstock and are predicted, not fitted.
     With ``fit_start``, the periods before it stay out of the likelihood too (a sequential
     update, :mod:`mmm.refresh`): their spend still feeds the adstock carry-in.
+    With ``centered_baseline``, the intercept is sampled as the level (module docstring); sample such a
+    model with ``reported=SAMPLED_FORMS`` (:func:`mmm.fit.sample`).
     """
     if list(design.channels) != config.channel_names:
         raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
@@ -57,7 +71,10 @@ def build_model(config: Config, design: Design, n_train: int | None = None, fit_
         model.add_coord("fit_date", np.asarray(design.dates)[fit_start:n_fit])
         kpi = pm.Data("kpi", design.kpi[fit_start:n_fit], dims="fit_date")
 
-        mu = opts.prior("intercept").to_pymc("intercept")
+        centered = centered_baseline and can_center(opts.prior("intercept"))
+        mu = (pm.Flat(LEVEL, initval=design.kpi[fit_start:n_fit].mean()) if centered
+              else opts.prior("intercept").to_pymc("intercept"))
+        level = mu
         if opts.trend:
             time = pm.Data("time", design.time, dims="date")
             mu = mu + opts.prior("trend").to_pymc("trend") * time
@@ -77,7 +94,10 @@ def build_model(config: Config, design: Design, n_train: int | None = None, fit_
             params[media.COEF] = roi_prior.channel_coef(
                 config, design, params, lambda idx: _group_prior(config.channels, "coef", idx, defaults))
         experiments.add_likelihood(config, design, params)  # lift tests, if any (mmm.experiments)
-        mu = mu + media.contributions(spend_lags, config.channels, params, xp=pt, lagged=True).sum(axis=-1)
+        media_total = media.contributions(spend_lags, config.channels, params, xp=pt, lagged=True).sum(axis=-1)
+        if centered:
+            mu = mu + centered_intercept(level, media_total[fit_start:n_fit].mean(), opts.prior("intercept"), None) - level
+        mu = mu + media_total
 
         sigma = opts.prior("sigma").to_pymc("sigma")
         if opts.likelihood == "student_t":
@@ -86,6 +106,18 @@ def build_model(config: Config, design: Design, n_train: int | None = None, fit_
         else:
             pm.Normal("kpi_obs", mu=mu[fit_start:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
     return model
+
+
+def can_center(intercept_prior: Prior) -> bool:
+    """A bounded intercept prior would put a hard wall in the level's flat space: sample it plainly."""
+    return intercept_prior.support == "real"
+
+
+def centered_intercept(level, media_mean, prior: Prior, dims):
+    """The intercept a sampled level implies, as a Deterministic, with ``prior`` added as its potential."""
+    intercept = pm.Deterministic("intercept", level - media_mean, dims=dims)
+    pm.Potential("intercept_prior", prior.logp(intercept).sum())
+    return intercept
 
 
 def free_parameter_names(config: Config, design: Design) -> list[str]:

@@ -218,7 +218,7 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     on the same data and scaling to reuse it, or False to skip it (approximate check).
     """
     from mmm.fit import sample
-    from mmm.model import build_model
+    from mmm.model import SAMPLED_FORMS, build_model
 
     if config.data.geo:  # a panel: the hierarchical geo model (mmm.geo); national figures are sums over geos
         from mmm.geo.pipeline import fit_geo
@@ -233,9 +233,9 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     check_window(config, mmm_data)
     scaling = scaling or Scaling.compute(mmm_data.slice(end=mmm_data.dates[n_train - 1]))
     design = build_design(mmm_data, scaling, config.model.seasonality_order)
-    model = build_model(config, design, n_train=n_train)
+    model = build_model(config, design, n_train=n_train, centered_baseline=True)
     t1 = time.perf_counter()
-    result = sample(model, config, progress=progress)
+    result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)
     result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, design, posterior))
     t2 = time.perf_counter()
     effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)

@@ -3,7 +3,7 @@
 A :class:`Prior` is what a config writes (``{dist: Beta, alpha: 2, beta: 3}``),
 what a transform declares as its default, and what the model turns into a PyMC
 random variable. It knows nothing else; PyMC is touched only in
-:meth:`Prior.to_pymc`.
+:meth:`Prior.to_pymc` and :meth:`Prior.logp`.
 """
 
 from __future__ import annotations
@@ -137,6 +137,13 @@ class Prior:
 
         params = {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
         return getattr(pm, self.dist)(name, **params, dims=dims)
+
+    def logp(self, value: Any) -> Any:
+        """PyTensor log density at ``value`` (elementwise), for a prior placed on a derived quantity."""
+        import pymc as pm
+
+        params = {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
+        return pm.logp(getattr(pm, self.dist).dist(**params), value)
 
     def scipy(self) -> Any:
         """The frozen SciPy distribution (for prior checks and synthetic draws)."""

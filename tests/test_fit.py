@@ -84,3 +84,33 @@ def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_p
         bumped[i] += step
         numeric = (logp(bumped, **compiled._shared_data)[0] - value) / step
         assert gradient[i] == pytest.approx(numeric, rel=1e-3, abs=1e-3)
+
+
+def test_sampling_the_level_keeps_the_national_posterior_exactly():
+    """The fit samples the level (intercept + mean media over the fitted periods): at any point its log
+    density equals the plain model's at the intercept the level implies (unit Jacobian, same priors)."""
+    from mmm.model import LEVEL
+
+    result = generate(SynthSpec(seed=0, n_channels=3))
+    config = Config.from_dict(result.config)
+    mmm_data = load_data(result.data, config.roles())
+    design = build_design(mmm_data, Scaling.compute(mmm_data), 2)
+    plain = build_model(config, design, n_train=140, fit_start=4)
+    centered = build_model(config, design, n_train=140, fit_start=4, centered_baseline=True)
+    assert LEVEL in centered.named_vars and "intercept" not in {rv.name for rv in centered.free_RVs}
+    implied = centered.compile_fn(centered.replace_rvs_by_values([centered["intercept"]])[0],
+                                  inputs=centered.value_vars, on_unused_input="ignore")
+    logp_plain, logp_centered = plain.compile_logp(), centered.compile_logp()
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        point = {k: v + rng.normal(0.0, 0.3, np.shape(v)) for k, v in centered.initial_point().items()}
+        intercept = implied(point)
+        assert abs(point[LEVEL] - intercept) > 1e-3  # the media shift is real, so a wrong one would show
+        plain_point = {("intercept" if k == LEVEL else k): (intercept if k == LEVEL else v) for k, v in point.items()}
+        assert logp_centered(point) == pytest.approx(logp_plain(plain_point), rel=1e-10)
+        assert abs(logp_plain({**plain_point, "intercept": intercept + 0.01}) - logp_centered(point)) > 1e-3
+
+    bounded = {**result.config, "model": {**result.config["model"], "priors": {
+        "intercept": {"dist": "TruncatedNormal", "mu": 0.7, "sigma": 0.5, "lower": 0.0, "upper": 5.0}}}}
+    walled = build_model(Config.from_dict(bounded), design, centered_baseline=True)
+    assert "intercept" in {rv.name for rv in walled.free_RVs}  # a bounded prior is sampled as it is

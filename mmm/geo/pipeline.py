@@ -239,6 +239,7 @@ def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = N
     """
     from mmm.fit import sample
     from mmm.geo.model import build_geo_model
+    from mmm.model import SAMPLED_FORMS
     from mmm.geo.roi_prior import coef_from_roas
     from mmm.pipeline import _training_periods, check_window, data_only_posterior, with_roas_coefficients
 
@@ -254,9 +255,9 @@ def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = N
         raise ConfigError(f"{config.source}: the stored geo scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this panel's; fit a new model")
     design = build_geo_design(panel, scaling, config.model.seasonality_order)
-    model = build_geo_model(config, design, n_train=n_train)
+    model = build_geo_model(config, design, n_train=n_train, centered_baseline=True)
     t1 = time.perf_counter()
-    result = sample(model, config, progress=progress)
+    result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)
     result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, panel, scaling, posterior))
     t2 = time.perf_counter()
     geo_effects = compute_geo_effects(result.idata["posterior"].to_dataset(), config, panel, scaling, n_train=n_train)
