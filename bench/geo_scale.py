@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sampler", default="nutpie", choices=("nutpie", "pymc", "numpyro", "blackjax"))
-    parser.add_argument("--adaptation", default="low_rank", choices=("diag", "low_rank"))
+    parser.add_argument("--adaptation", default="diag", choices=("diag", "low_rank"))
     parser.add_argument("--float32", action="store_true", help="store the posterior as float32")
     parser.add_argument("--thin", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per case")

@@ -74,8 +74,6 @@ def generate_panel(spec: SynthSpec, n_geos: int, *, size_spread: float = 0.5, ro
     first = generate(replace(spec, channels=base, seed=spec.seed))  # the national config layout
     config = {**first.config, "name": f"synthetic-geo{n_geos}-seed{spec.seed}"}
     config["data"] = {**config["data"], "geo": GEO_COLUMN}
-    # geo baselines and always-on channels correlate across geos; low-rank mass matrix adaptation follows that
-    config["fit"] = {**config["fit"], "adaptation": "low_rank"}
     truth: dict[str, Any] = {"seed": spec.seed, "n_geos": n_geos, "figures": national, "geos": geo_truth,
                              "window": first.truth["window"],
                              "spec": {**first.truth["spec"], "n_geos": n_geos, "size_spread": size_spread,
