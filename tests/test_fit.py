@@ -56,8 +56,6 @@ MIXED = ALL_MIXED[:3]  # weibull/hill, geometric/logistic, delayed/hill with the
 )
 def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_prior):
     """Per-channel transform kinds and lags are assembled by name inside the graph, too."""
-    from pymc.model.transform.optimization import freeze_dims_and_data
-
     from mmm.fit import compile_nutpie
 
     result = generate(spec)
@@ -69,13 +67,7 @@ def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_p
     x = compiled._make_initial_points(3)
     value, gradient = logp(x, **compiled._shared_data)
 
-    frozen = freeze_dims_and_data(model, data=[])  # the variable order the bridge uses
-    start = frozen.initial_point()
-    point, offset = {}, 0
-    for rv in frozen.free_RVs:
-        name = frozen.rvs_to_values[rv].name
-        point[name] = x[offset:offset + start[name].size].reshape(start[name].shape)
-        offset += start[name].size
+    frozen, point = nutpie_point(model, x)
     assert value == pytest.approx(frozen.compile_logp()(point), rel=1e-10)
 
     step = 1e-6
@@ -86,29 +78,52 @@ def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_p
         assert gradient[i] == pytest.approx(numeric, rel=1e-3, abs=1e-3)
 
 
-def test_sampling_the_level_keeps_the_national_posterior_exactly():
-    """The fit samples the level (intercept + mean media over the fitted periods): at any point its log
-    density equals the plain model's at the intercept the level implies (unit Jacobian, same priors)."""
+def nutpie_point(model, x: np.ndarray):
+    """The frozen model the nutpie bridge compiles and ``x``, a flat vector it samples, as a point of it."""
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    frozen = freeze_dims_and_data(model, data=[])  # the variable order the bridge uses
+    start = frozen.initial_point()
+    point, offset = {}, 0
+    for rv in frozen.free_RVs:
+        name = frozen.rvs_to_values[rv].name
+        point[name] = x[offset:offset + start[name].size].reshape(start[name].shape)
+        offset += start[name].size
+    return frozen, point
+
+
+def implied_intercept(model):
+    """The intercept a level-form model implies, as a function of a point of its value variables."""
+    return model.compile_fn(model.replace_rvs_by_values([model["intercept"]])[0], inputs=model.value_vars,
+                            on_unused_input="ignore")
+
+
+def assert_level_form_keeps_the_density(plain, centered) -> None:
+    """At random points, the level-form model's log density equals the plain model's at the intercept the
+    level implies (unit Jacobian, same priors), and a wrong intercept would show."""
     from mmm.model import LEVEL
 
-    result = generate(SynthSpec(seed=0, n_channels=3))
-    config = Config.from_dict(result.config)
-    mmm_data = load_data(result.data, config.roles())
-    design = build_design(mmm_data, Scaling.compute(mmm_data), 2)
-    plain = build_model(config, design, n_train=140, fit_start=4)
-    centered = build_model(config, design, n_train=140, fit_start=4, centered_baseline=True)
     assert LEVEL in centered.named_vars and "intercept" not in {rv.name for rv in centered.free_RVs}
-    implied = centered.compile_fn(centered.replace_rvs_by_values([centered["intercept"]])[0],
-                                  inputs=centered.value_vars, on_unused_input="ignore")
+    implied = implied_intercept(centered)
     logp_plain, logp_centered = plain.compile_logp(), centered.compile_logp()
     rng = np.random.default_rng(0)
     for _ in range(3):
         point = {k: v + rng.normal(0.0, 0.3, np.shape(v)) for k, v in centered.initial_point().items()}
         intercept = implied(point)
-        assert abs(point[LEVEL] - intercept) > 1e-3  # the media shift is real, so a wrong one would show
+        assert np.all(np.abs(point[LEVEL] - intercept) > 1e-3)  # the media shift is real
         plain_point = {("intercept" if k == LEVEL else k): (intercept if k == LEVEL else v) for k, v in point.items()}
         assert logp_centered(point) == pytest.approx(logp_plain(plain_point), rel=1e-10)
         assert abs(logp_plain({**plain_point, "intercept": intercept + 0.01}) - logp_centered(point)) > 1e-3
+
+
+def test_sampling_the_level_keeps_the_national_posterior_exactly():
+    """The fit samples the level (intercept + mean media over the fitted periods), with the same posterior."""
+    result = generate(SynthSpec(seed=0, n_channels=3))
+    config = Config.from_dict(result.config)
+    mmm_data = load_data(result.data, config.roles())
+    design = build_design(mmm_data, Scaling.compute(mmm_data), 2)
+    assert_level_form_keeps_the_density(build_model(config, design, n_train=140, fit_start=4),
+                                        build_model(config, design, n_train=140, fit_start=4, centered_baseline=True))
 
     bounded = {**result.config, "model": {**result.config["model"], "priors": {
         "intercept": {"dist": "TruncatedNormal", "mu": 0.7, "sigma": 0.5, "lower": 0.0, "upper": 5.0}}}}

@@ -177,56 +177,32 @@ def test_one_geo_model_is_the_national_model():
 def test_sampling_the_level_keeps_the_posterior_exactly(adstock, n_geos):
     """The fit samples each geo's level (intercept + mean media over the fitted periods): at any point its
     log density equals the plain model's at the intercept the level implies (unit Jacobian, same priors)."""
-    from mmm.model import LEVEL
+    from test_fit import assert_level_form_keeps_the_density  # tests/ is on sys.path under pytest
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), n_geos)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
     design = build_geo_design(panel, GeoScaling.compute(panel), 2)
-    plain = build_geo_model(config, design, n_train=50)
-    centered = build_geo_model(config, design, n_train=50, centered_baseline=True)
-    assert LEVEL in centered.named_vars and "intercept" not in {rv.name for rv in centered.free_RVs}
-    implied = centered.compile_fn(centered.replace_rvs_by_values([centered["intercept"]])[0],
-                                  inputs=centered.value_vars, on_unused_input="ignore")
-    logp_plain, logp_centered = plain.compile_logp(), centered.compile_logp()
-    rng = np.random.default_rng(0)
-    for _ in range(3):
-        point = {k: v + rng.normal(0.0, 0.3, np.shape(v)) for k, v in centered.initial_point().items()}
-        intercept = implied(point)
-        media_mean = point[LEVEL] - intercept
-        assert np.all(np.abs(media_mean) > 1e-3)  # the shift is real, so a wrong one would show
-        plain_point = {("intercept" if k == LEVEL else k): (intercept if k == LEVEL else v) for k, v in point.items()}
-        np.testing.assert_allclose(logp_centered(point), logp_plain(plain_point), rtol=1e-10)
-        shifted = {**plain_point, "intercept": intercept + 0.01}  # a level off by 0.01 is a different density
-        assert abs(logp_plain(shifted) - logp_centered(point)) > 1e-3
+    assert_level_form_keeps_the_density(build_geo_model(config, design, n_train=50),
+                                        build_geo_model(config, design, n_train=50, centered_baseline=True))
 
 
 def test_nutpie_draws_report_the_intercept_not_the_level():
     """The compiled sampler's draws carry the Deterministic intercept in the sampled level's place."""
-    from pymc.model.transform.optimization import freeze_dims_and_data
-
     from mmm.fit import compile_nutpie
     from mmm.model import LEVEL, SAMPLED_FORMS
+    from test_fit import implied_intercept, nutpie_point
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
-    design = build_geo_design(panel, GeoScaling.compute(panel), 2)
-    model = build_geo_model(config, design, centered_baseline=True)
+    model = build_geo_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2), centered_baseline=True)
     compiled = compile_nutpie(model, SAMPLED_FORMS)
     x = np.random.default_rng(1).normal(0.0, 0.2, compiled.n_dim)
     expanded = compiled._make_expand_func(0, 0, 0)(x, **compiled._shared_data)
     assert LEVEL not in expanded and expanded["intercept"].shape == (3,)
-    model = freeze_dims_and_data(model, data=[])  # the free-variable order of the flat vector nutpie samples
-    start = model.initial_point()
-    point, offset = {}, 0
-    for rv in model.free_RVs:
-        name = model.rvs_to_values[rv].name
-        point[name] = x[offset:offset + start[name].size].reshape(start[name].shape)
-        offset += start[name].size
-    implied = model.compile_fn(model.replace_rvs_by_values([model["intercept"]])[0], inputs=model.value_vars,
-                               on_unused_input="ignore")
-    np.testing.assert_allclose(expanded["intercept"], implied(point), rtol=1e-12)
+    frozen, point = nutpie_point(model, x)
+    np.testing.assert_allclose(expanded["intercept"], implied_intercept(frozen)(point), rtol=1e-12)
     assert not np.allclose(expanded["intercept"], point[LEVEL])
 
 
