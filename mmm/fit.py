@@ -10,11 +10,11 @@ data (``with_data``). PyMC's own NUTS is available as ``sampler="pymc"``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import hashlib
 import os
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
     """Draw from the posterior of ``model`` with the settings in ``config.fit``.
 
     ``reported`` maps free variables sampled in a better-conditioned form to the Deterministic that
-    the posterior stores instead (e.g. :data:`mmm.geo.model.SAMPLED_FORMS`); diagnostics see the latter.
+    the posterior stores instead (e.g. :data:`mmm.model.SAMPLED_FORMS`); diagnostics see the latter.
     """
     reported = dict(reported or {})
     fit = config.fit

@@ -118,11 +118,12 @@ def _time_axis(value: Any, xp: Any) -> Any:
     return value[..., None, :]
 
 
-def _assemble(parts: dict[str, Any], index: dict[str, list[int]], n_channels: int, xp: Any) -> Any:
-    """Put per-kind column blocks back into channel order."""
+def _assemble(parts: dict[str, Any], index: dict[str, list[int]], n_channels: int, xp: Any, axis: int = -1) -> Any:
+    """Put per-kind blocks back into channel order along ``axis``: the last (columns, the default) or
+    the first (channel-major rows)."""
     if len(parts) == 1:
         return next(iter(parts.values()))
     order = [i for kind in parts for i in index[kind]]
-    joined = xp.concatenate(list(parts.values()), axis=-1)
+    joined = xp.concatenate(list(parts.values()), axis=axis)
     inverse = np.argsort(order)
-    return joined[..., inverse]
+    return joined[inverse] if axis == 0 else joined[..., inverse]

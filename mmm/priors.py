@@ -135,19 +135,20 @@ class Prior:
         """Create the PyMC random variable (inside a model context)."""
         import pymc as pm
 
-        params = {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
-        return getattr(pm, self.dist)(name, **params, dims=dims)
+        return getattr(pm, self.dist)(name, **self._float_params(), dims=dims)
+
+    def _float_params(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
 
     def logp(self, value: Any) -> Any:
         """PyTensor log density at ``value`` (elementwise), for a prior placed on a derived quantity."""
         import pymc as pm
 
-        params = {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
-        return pm.logp(getattr(pm, self.dist).dist(**params), value)
+        return pm.logp(getattr(pm, self.dist).dist(**self._float_params()), value)
 
     def scipy(self) -> Any:
         """The frozen SciPy distribution (for prior checks and synthetic draws)."""
-        p = {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
+        p = self._float_params()
         match self.dist:
             case "Normal":
                 return stats.norm(p["mu"], p["sigma"])

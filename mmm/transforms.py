@@ -178,8 +178,8 @@ def adstock_np(x: Any, weights: Any) -> np.ndarray:
 
 def _adstock_draws(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """:func:`adstock_np` of one spend path (T, K) under many weight draws (..., K, L): one matrix
-    product per channel (draws x lags @ lags x periods) instead of L passes over a (..., T, K) buffer,
-    ~10x faster at 4000 draws."""
+    product per channel (draws x lags @ lags x periods) instead of L passes over a (..., T, K) buffer:
+    ~2.5x faster at 4000 draws x 163 periods x 5 channels (48 against 118 ms a call)."""
     n_periods, n_channels = x.shape
     lead = weights.shape[:-2]
     w = weights.reshape(-1, n_channels, weights.shape[-1])  # (D, K, L)

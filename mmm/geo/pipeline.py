@@ -239,8 +239,8 @@ def fit_geo(config: Config, data: GeoData | pd.DataFrame | str | Path | None = N
     """
     from mmm.fit import sample
     from mmm.geo.model import build_geo_model
-    from mmm.model import SAMPLED_FORMS
     from mmm.geo.roi_prior import coef_from_roas
+    from mmm.model import SAMPLED_FORMS
     from mmm.pipeline import _training_periods, check_window, data_only_posterior, with_roas_coefficients
 
     t0 = time.perf_counter()
