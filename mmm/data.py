@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -258,12 +259,19 @@ class Scaling:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV file; DataError if it is missing, unreadable or has no rows."""
+    """Read a data file (CSV, or an .xlsx workbook with one sheet); DataError if it is missing, unreadable or
+    has no rows."""
     return _read_csv(Path(path))[0]
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, bytes]:
-    """The parsed table and the file's bytes (hashed for the run manifest)."""
+    """The parsed table and the file's bytes (hashed for the run manifest).
+
+    A CSV may be comma-, semicolon- or tab-separated (the header line decides). A semicolon
+    file is a European spreadsheet export: its numbers are read with a decimal comma when any
+    cell has one (``1.234,56`` is 1234.56), see :func:`_semicolon_numbers`. An ``.xlsx`` workbook
+    with exactly one sheet is read as that sheet.
+    """
     if not path.exists():
         raise DataError(
             f"data file not found: {path} (looked at {path.resolve()}). Check data.path in the config; "
@@ -271,27 +279,125 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, bytes]:
         )
     if path.is_dir():
         raise DataError(f"{path} is a folder, not a CSV file; point data.path at the CSV file.")
+    suffix = path.suffix.lower()
+    if suffix in _OTHER_WORKBOOKS:
+        raise DataError(f"{path} is a {_OTHER_WORKBOOKS[suffix]} file, which mmm does not read. Save it as .xlsx "
+                        "or export the sheet as 'CSV UTF-8', and point data.path at that file.")
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise DataError(f"cannot read data file {path}: {err.strerror}. Check that it is readable.") from None
     if not raw.strip():
         raise DataError(f"data file {path} is empty; expected a CSV with a header row and one row per period.")
+    if suffix in (".xlsx", ".xlsm"):
+        frame = _read_workbook(path, raw)
+    else:
+        frame = _read_text(path, raw)
+    if frame.empty:
+        raise DataError(f"data file {path} has a header but no data rows.")
+    return frame, raw
+
+
+_OTHER_WORKBOOKS = {".xls": "legacy Excel (.xls)", ".xlsb": "binary Excel (.xlsb)", ".ods": "OpenDocument (.ods)",
+                    ".numbers": "Apple Numbers"}
+
+
+def _read_text(path: Path, raw: bytes) -> pd.DataFrame:
     try:
-        # only blank cells are missing: pandas' default markers would turn a geo "NA" into NaN
-        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+        header = raw.decode("utf-8-sig").lstrip().splitlines()[0]
     except UnicodeDecodeError:
         raise DataError(
-            f"{path} is not UTF-8 text. Save it as 'CSV UTF-8' (an Excel workbook must be exported to CSV)."
+            f"{path} is not UTF-8 text. Save it as 'CSV UTF-8' (or give the .xlsx workbook itself)."
         ) from None
+    sep = next((s for s in (",", ";", "\t") if s in header), ",")
+    try:
+        # only blank cells are missing: pandas' default markers would turn a geo "NA" into NaN
+        frame = pd.read_csv(io.BytesIO(raw), sep=sep, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
+                            dtype=str if sep == ";" else None)
     except pd.errors.ParserError as err:
         raise DataError(
             f"{path} is not a readable CSV: {err}. Check the quoting and that every row has as many fields "
             "as the header."
         ) from None
-    if frame.empty:
-        raise DataError(f"data file {path} has a header but no data rows.")
-    return frame, raw
+    if sep != ";":
+        return frame
+    frame = _semicolon_numbers(frame, path)
+    frame.attrs["note"] = (f"Read {path.name} as a semicolon-separated file with "
+                           + ("decimal commas (1.234,56 = 1234.56)." if frame.attrs.pop("european")
+                              else "decimal points (12.5 = 12.5)."))
+    return frame
+
+
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")  # 1.234 or 12.345.678: dots that may group thousands
+_COMMA_DECIMAL = re.compile(r"^[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+),\d+$")  # 1.234,56 or 12,5
+
+
+def _semicolon_numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Numbers of a semicolon-separated file, read as the spreadsheet that wrote it meant them.
+
+    With a decimal comma in any cell, the file is European: ``1.234,56`` is 1234.56 and ``1.234``
+    is 1234; a cell such as ``12.5`` then contradicts the file's own convention and is refused.
+    Without any decimal comma, dots are decimal points, except in a column whose every dotted
+    value looks like thousands grouping: with a value such as ``1.234.567`` the dots group
+    thousands; with only values such as ``1.234`` (1.234 or 1234?) the column is refused as
+    ambiguous. Cells that are not numbers stay text, for the column checks to report.
+    """
+    text = frame.apply(lambda column: column.str.strip())
+    comma = text.apply(lambda column: column.str.match(_COMMA_DECIMAL.pattern, na=False))
+    european = bool(comma.to_numpy().any())
+    lines = pd.Series(np.arange(2, len(frame) + 2))
+    out = {}
+    for name in frame.columns:
+        cells = text[name]
+        dotted = cells.str.contains(".", regex=False, na=False)
+        grouped = cells.str.match(_GROUPED.pattern, na=False)
+        if european:
+            plain = cells.str.match(_PLAIN.pattern, na=False) & dotted & ~grouped & ~comma[name]
+            if plain.any():
+                i = int(np.flatnonzero(plain.to_numpy())[0])
+                raise DataError(
+                    f"{path}: column {name!r} mixes decimal marks: {cells.iloc[i]!r} (line {lines.iloc[i]}) has a "
+                    f"decimal point, but this semicolon-separated file writes decimals with a comma "
+                    f"(e.g. {text.where(comma).stack().iloc[0]!r}). Write {cells.iloc[i].replace('.', ',')!r} "
+                    "there, or export the whole sheet again with one decimal mark."
+                )
+            numbers = cells.where(~(grouped | comma[name]), cells.str.replace(".", "", regex=False)
+                                  .str.replace(",", ".", regex=False))
+        else:
+            multi = cells.str.count(r"\.") > 1
+            only_grouped = dotted.any() and bool((grouped | ~dotted).all())
+            if only_grouped and not multi.any():
+                i = int(np.flatnonzero(grouped.to_numpy())[0])
+                raise DataError(
+                    f"{path}: column {name!r} is ambiguous: {cells.iloc[i]!r} (line {lines.iloc[i]}) reads as "
+                    f"{cells.iloc[i]} with a decimal point or {cells.iloc[i].replace('.', '')} with a thousands "
+                    "separator, and no cell of this semicolon-separated file settles which. Export the numbers "
+                    "without thousands separators (Excel: Format Cells > Number, untick 'Use 1000 Separator'), "
+                    "or as a comma-separated 'CSV UTF-8' file."
+                )
+            numbers = cells.str.replace(".", "", regex=False) if only_grouped else cells
+        parsed = pd.to_numeric(numbers, errors="coerce")
+        out[name] = parsed.where(parsed.notna(), frame[name]) if parsed.notna().any() else frame[name]
+    out = pd.DataFrame(out)
+    out.attrs["european"] = european
+    return out
+
+
+def _read_workbook(path: Path, raw: bytes) -> pd.DataFrame:
+    try:
+        sheets = pd.read_excel(io.BytesIO(raw), sheet_name=None, engine="openpyxl", keep_default_na=False,
+                               na_values=[""])
+    except Exception as err:  # openpyxl raises several kinds for a damaged or mislabelled file
+        raise DataError(f"{path} is not a readable .xlsx workbook ({type(err).__name__}: {err}). Open it in Excel "
+                        "and save it again, or export the sheet as 'CSV UTF-8'.") from None
+    if len(sheets) != 1:
+        raise DataError(f"{path} has {len(sheets)} sheets ({checks.listing(map(repr, sheets))}); mmm reads a "
+                        "workbook with exactly one sheet, so it never guesses which one holds the data. Delete the "
+                        "other sheets, or export the data sheet as 'CSV UTF-8'.")
+    frame = next(iter(sheets.values()))
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
 
 
 def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_periods: int | None = None,
@@ -329,6 +435,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
         frame, raw = _read_csv(Path(source))
         label, digest = str(source), hashlib.sha256(raw).hexdigest()
         lines = "line " + pd.Series(np.arange(2, len(frame) + 2)).astype(str)  # the header is line 1
+    notes = [frame.attrs["note"]] if frame.attrs.get("note") else []
 
     def stop_if(problems: list[str]) -> None:
         if len(problems) == 1:
@@ -352,18 +459,18 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     labels = dates.dt.strftime("%Y-%m-%d")
     if roles.geo is not None:
         labels = labels + " (geo " + frame[roles.geo].astype(str) + ")"
+    file_lines = None if label == _FRAME_SOURCE else lines  # a spreadsheet's row numbers, beside the dates
     table = pd.DataFrame({"date": dates.to_numpy()})
     problems = []
     for column, role, missing_fix, negative_fix in values_wanted:
         what = f"column {column!r} ({role})"
-        table[column], found = checks.parse_numbers(frame[column], what, labels)
+        table[column], found = checks.parse_numbers(frame[column], what, labels, lines=file_lines)
         # non-numbers read as NaN: report them once, as text, not again as missing
         problems += found or checks.value_problems(
-            table[column], what, labels, missing_fix=missing_fix, negative_fix=negative_fix
+            table[column], what, labels, missing_fix=missing_fix, negative_fix=negative_fix, lines=file_lines
         )
     stop_if(problems)
 
-    notes = []
     if roles.geo is not None:
         stop_if(checks.geo_problems(dates, frame[roles.geo], roles.geo, lines))
         summed = [roles.kpi] + [c for cols in roles.channels.values() for c in (cols.spend, cols.exposure) if c]

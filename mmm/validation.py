@@ -36,14 +36,20 @@ def _examples(shown: Sequence[str], total: int) -> str:
     return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
 
 
-def _where(labels: pd.Series, mask: np.ndarray, values: pd.Series | None = None) -> str:
-    """The labels of the first flagged rows, each with its raw value (quoted if text) when given."""
+def _where(labels: pd.Series, mask: np.ndarray, values: pd.Series | None = None,
+           lines: pd.Series | None = None) -> str:
+    """The labels of the first flagged rows, each with its raw value (quoted if text) when given,
+    then the file lines of the same rows when given: ``2021-02-08, 2021-02-15 (lines 7, 8)``."""
     positions = np.flatnonzero(mask)
     first = positions[:SHOWN]
     names = labels.iloc[first].tolist()
     if values is not None:
         names = [f"{name} ({_show(value)})" for name, value in zip(names, values.iloc[first].tolist())]
-    return _examples(names, len(positions))
+    shown = _examples(names, len(positions))
+    if lines is None:
+        return shown
+    numbers = [str(line).removeprefix("line ") for line in lines.iloc[first]]
+    return f"{shown} ({'line' if len(positions) == 1 else 'lines'} {_examples(numbers, len(positions))})"
 
 
 def _show(value: object) -> str:
@@ -132,8 +138,12 @@ def parse_dates(raw: pd.Series, column: str, lines: pd.Series) -> tuple[pd.Serie
     ]
 
 
-def parse_numbers(raw: pd.Series, what: str, labels: pd.Series) -> tuple[pd.Series, list[str]]:
-    """Read a column as float; text that is not a number is a problem (blanks stay NaN)."""
+def parse_numbers(raw: pd.Series, what: str, labels: pd.Series, *,
+                  lines: pd.Series | None = None) -> tuple[pd.Series, list[str]]:
+    """Read a column as float; text that is not a number is a problem (blanks stay NaN).
+
+    ``lines`` (``"line 7"`` per row), when given, are named after the offending rows' labels.
+    """
     if pd.api.types.is_bool_dtype(raw):
         return raw.astype(float), []
     values = pd.to_numeric(raw, errors="coerce").astype(float)
@@ -150,27 +160,29 @@ def parse_numbers(raw: pd.Series, what: str, labels: pd.Series) -> tuple[pd.Seri
         fix = "Remove currency symbols and % signs so the cells hold plain numbers."
     else:
         fix = "Replace them with plain numbers."
-    return values, [f"{what} has {bad.sum()} value(s) that are not numbers: {_where(labels, bad, raw)}. {fix}"]
+    return values, [f"{what} has {bad.sum()} value(s) that are not numbers: {_where(labels, bad, raw, lines)}. {fix}"]
 
 
 def value_problems(values: pd.Series, what: str, labels: pd.Series, *, missing_fix: str,
-                   negative_fix: str | None = None) -> list[str]:
+                   negative_fix: str | None = None, lines: pd.Series | None = None) -> list[str]:
     """Missing and infinite values, and negatives unless `negative_fix` is None (negatives allowed)."""
     array = values.to_numpy()
     problems = []
     missing = np.isnan(array)
     if missing.any():
-        problems.append(f"{what} is missing on {missing.sum()} date(s): {_where(labels, missing)}. {missing_fix}")
+        problems.append(
+            f"{what} is missing on {missing.sum()} date(s): {_where(labels, missing, lines=lines)}. {missing_fix}"
+        )
     infinite = np.isinf(array)
     if infinite.any():
         problems.append(
-            f"{what} is infinite on {infinite.sum()} date(s): {_where(labels, infinite)}. "
+            f"{what} is infinite on {infinite.sum()} date(s): {_where(labels, infinite, lines=lines)}. "
             "Fix these values at the source (often a division by zero in a spreadsheet)."
         )
     negative = array < 0
     if negative_fix is not None and negative.any():
         problems.append(
-            f"{what} is negative on {negative.sum()} date(s): {_where(labels, negative, values)}. {negative_fix}"
+            f"{what} is negative on {negative.sum()} date(s): {_where(labels, negative, values, lines)}. {negative_fix}"
         )
     return problems
 
@@ -243,6 +255,17 @@ def infer_frequency(dates: pd.DatetimeIndex, column: str) -> tuple[str | None, l
             "weekly data are supported. Aggregate the data to weekly (or daily) periods."
         ]
     freq = _STEP_FREQ[step]
+    daily, weekly = np.flatnonzero(steps == 1), np.flatnonzero(steps == 7)
+    if len(daily) >= 2 and len(weekly) >= 2:  # one calendar appended to another, not a typo
+        def stretch(at: np.ndarray) -> str:
+            return f"{dates[at[0]]:%Y-%m-%d} to {dates[at[-1] + 1]:%Y-%m-%d}"
+
+        return freq, [
+            f"date column {column!r} mixes weekly and daily periods: {len(weekly)} steps of 7 days (weekly, "
+            f"{stretch(weekly)}) and {len(daily)} steps of 1 day (daily, {stretch(daily)}). A model has one "
+            "period length: sum the daily rows into weeks (KPI and spend summed, controls averaged), or "
+            "supply daily rows throughout."
+        ]
     jumps = [f"{a:%Y-%m-%d} to {b:%Y-%m-%d} ({s:g} days)" for a, b, s in zip(dates[:-1], dates[1:], steps)]
     uneven = np.flatnonzero(steps % step != 0)
     if len(uneven):
@@ -279,6 +302,11 @@ def national_problems(kpi: pd.Series, kpi_column: str, spend: pd.DataFrame, spen
             f"KPI column {kpi_column!r} has mean {kpi_mean:g}; the model scales the KPI by its mean, so the "
             "mean must be positive. Check that this is the right KPI column (not a differenced or centred series)."
         )
+    if kpi_mean > 0 and kpi.max() == kpi.min():
+        problems.append(
+            f"KPI column {kpi_column!r} is constant ({kpi.iloc[0]:g} on every date), so there is no variation "
+            "for media or anything else to explain. Check that data.kpi names the right column."
+        )
     constant = controls.columns[(controls.max() == controls.min()).to_numpy()]
     for control in constant:
         problems.append(
@@ -290,6 +318,14 @@ def national_problems(kpi: pd.Series, kpi_column: str, spend: pd.DataFrame, spen
         problems.append(
             f"the data has {len(kpi)} {FREQ_WORDS[freq]} periods ({kpi.index[0]:%Y-%m-%d} to "
             f"{kpi.index[-1]:%Y-%m-%d}); at least {needed} are needed to tell media effects from trend and "
-            "seasonality. Supply more history, or lower min_periods knowingly."
+            "seasonality. Supply more history, or lower data.min_periods in the config knowingly."
+        )
+    terms = spend.shape[1] + controls.shape[1]
+    if terms >= len(kpi):
+        problems.append(
+            f"the data has {len(kpi)} periods but {spend.shape[1]} channel(s) and {controls.shape[1]} control(s) "
+            f"to tell apart, besides the baseline; with at least as many drivers as periods any fit is "
+            f"arbitrary. Supply more periods (the default minimum is {DEFAULT_MIN_PERIODS[freq]} "
+            f"{FREQ_WORDS[freq]}), or model fewer channels (merge small ones)."
         )
     return problems
