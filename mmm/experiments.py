@@ -97,7 +97,7 @@ def parse_experiments(raw: Any, channels: tuple[str, ...], base_dir: Path, sourc
         if not path.is_file():
             raise ConfigError(f"{source}: experiments file not found: {path}. Fix the path (relative to the config) "
                               f"or list the experiments inline")
-        with path.open(newline="") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's CSV may start with a BOM
             reader = csv.DictReader(handle)
             unknown = [c for c in reader.fieldnames or [] if c not in FIELDS]
             if unknown:
