@@ -97,6 +97,7 @@ def _validate(args) -> int:
     from mmm.pipeline import load, load_config
 
     config = load_config(args.config)
+    warn_ignored(config)
     data = load(config)
     print(f"ok: {args.config} — {data.n_periods} {'weeks' if data.freq == 'W' else 'days'} "
           f"({data.dates[0].date()} .. {data.dates[-1].date()}), channels: {', '.join(data.channels)}; "
@@ -117,6 +118,7 @@ def _fit(args, config_path: Path | None = None) -> int:
         draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler)
     if args.out is not None and args.out.exists() and not args.force:  # say so before an hour of sampling
         raise RunExistsError(f"{args.out} already exists; choose another --out, or pass --force to replace it")
+    warn_ignored(config)
     f = config.fit
     print(f"fitting {config.name}: {len(config.channels)} channels, {f.sampler}, {f.chains} chains x "
           f"({f.tune} tune + {f.draws} draws), seed {f.seed}", flush=True)
@@ -128,6 +130,14 @@ def _fit(args, config_path: Path | None = None) -> int:
     print(f"run written: {run_dir}")
     print(f"report: {run_dir / 'report.html'}")
     return diagnostics_exit(diag)
+
+
+def warn_ignored(config) -> None:
+    """Say on stderr which config keys the model reads but does not use yet (one line each)."""
+    from mmm.config import ignored_config_notes
+
+    for note in ignored_config_notes(config):
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def diagnostics_exit(diag) -> int:
@@ -174,7 +184,9 @@ def _synth(args) -> int:
 def _report(args) -> int:
     from mmm.report import write_report
     from mmm.report.register import ReconciliationError, reconcile
+    from mmm.runs import verify_run
 
+    verify_run(args.run_dir)  # never re-render a run whose files were changed or never finished
     path = write_report(args.run_dir)
     print(f"report: {path}")
     rc = EXIT_OK

@@ -281,6 +281,16 @@ class Config:
         return hashlib.sha256(self.to_yaml().encode()).hexdigest()
 
 
+def ignored_config_notes(config: Config) -> list[str]:
+    """One sentence per config key that is read and validated but does not change the model yet.
+
+    ``mmm validate`` and ``mmm fit`` print each as a warning; a report can list them beside
+    the assumptions. Empty when every key the config sets is used.
+    """
+    return [f"channels.{c.name}.exposure ({c.exposure!r}) is read and validated but not used by the model yet; "
+            "ROAS is modelled from spend only" for c in config.channels if c.exposure]
+
+
 # ---- parsing ----------------------------------------------------------------------
 
 

@@ -278,7 +278,9 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str, channels: tuple[str,
                           f"finance.value_per_kpi or set data.kpi_type: count")
     if kpi_type == "count" and value is None:
         raise ConfigError(f"{source}: data.kpi_type is count, so finance.value_per_kpi (currency per KPI unit, "
-                          f"e.g. average order value) is required to turn KPI into revenue")
+                          f"e.g. average order value) is required to turn KPI into revenue: add it under finance "
+                          f"(e.g. value_per_kpi: {{value: 45, source: \"FY25 AOV\"}}), or set data.kpi_type: revenue "
+                          f"if the KPI is already in currency")
     if value is not None and value <= 0:
         raise ConfigError(f"{source}: finance.value_per_kpi must be positive; got {value!r}")
     if clv is not None and clv <= 0:
