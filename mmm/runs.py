@@ -4,6 +4,12 @@ A run is written into a hidden temporary sibling folder and renamed into place
 only when every file is complete, so a crash never leaves a half-written run.
 An existing run is never replaced unless ``force=True``; even then the old run
 is moved aside first and removed only after the new one is in place.
+
+``manifest.json`` records the SHA-256 of every other file of the run as written
+(``files``; ``report.html`` and ``report.pdf`` are left out: ``mmm report``
+re-renders them). :func:`load_run` checks them and refuses a run whose files
+were edited, truncated or replaced, and refuses the temporary folder a killed
+write leaves behind. A run written before checksums were recorded still loads.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,15 +34,23 @@ import xarray as xr
 import yaml
 
 from mmm.config import Config
-from mmm.data import MMMData, Scaling
+from mmm.data import DataError, MMMData, Scaling
 
 RUN_FILES = ("manifest.json", "config.yaml", "posterior.nc", "summary.json", "roi.csv", "report.html")
 DEPENDENCIES = ("pymc", "pytensor", "arviz", "arviz-base", "arviz-stats", "nutpie", "numba", "numpy", "pandas",
                 "xarray", "scipy")
 
 
+UNCHECKED_FILES = ("manifest.json", "report.html", "report.pdf")  # re-rendered by `mmm report`
+_UNFINISHED = re.compile(r"^\.(?P<run>.+)\.(tmp|old)-\d+$")  # write_run's temporary and set-aside names
+
+
 class RunExistsError(FileExistsError):
     pass
+
+
+class RunIntegrityError(DataError):
+    """A run folder's files are not the ones it was written with (or it was never finished)."""
 
 
 def default_run_dir(config: Config, root: str | Path = "reports") -> Path:
@@ -78,6 +93,8 @@ def write_run(
             _write_one(tmp / name, content)
         if finish is not None:
             finish(tmp)
+        if isinstance(files.get("manifest.json"), dict):  # a run: record what every file must hash to
+            _write_one(tmp / "manifest.json", {**files["manifest.json"], "files": _checksums(tmp)})
         for written in tmp.iterdir():  # on disk before the rename makes the run visible
             with open(written, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -177,25 +194,100 @@ class Run:
         return Scaling.from_dict(self.manifest["scaling"])
 
     def posterior(self) -> xr.DataTree:
-        return xr.open_datatree(self.path / "posterior.nc", engine="h5netcdf").load()
+        path = self.path / "posterior.nc"
+        try:
+            with xr.open_datatree(path, engine="h5netcdf") as tree:  # closed: no handle cached past the read
+                return tree.load()
+        except (OSError, ValueError) as err:  # h5py and h5netcdf report a damaged file as either
+            raise RunIntegrityError(f"{path} is not a readable posterior ({type(err).__name__}: {err}); "
+                                    f"{_REFIT}") from None
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_csv(self.path / name)
 
 
 def load_run(run_dir: str | Path) -> Run:
+    """Read a run folder back, after :func:`verify_run` has checked it is whole and unchanged."""
     run_dir = Path(run_dir)
-    for name in ("manifest.json", "config.yaml", "summary.json", "posterior.nc"):
+    manifest_ = verify_run(run_dir)
+    for name in ("config.yaml", "summary.json", "posterior.nc"):
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"{run_dir} is not a complete run folder: {name} is missing")
-    config = Config.from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()), base_dir=run_dir,
-                              source=str(run_dir / "config.yaml"))
-    return Run(path=run_dir, config=config, manifest=json.loads((run_dir / "manifest.json").read_text()),
-               summary=json.loads((run_dir / "summary.json").read_text()))
+    try:
+        raw = yaml.safe_load((run_dir / "config.yaml").read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise RunIntegrityError(f"{run_dir / 'config.yaml'} is not readable YAML ({err}); {_REFIT}") from None
+    config = Config.from_dict(raw, base_dir=run_dir, source=str(run_dir / "config.yaml"))
+    return Run(path=run_dir, config=config, manifest=manifest_, summary=_read_json(run_dir / "summary.json"))
+
+
+_REFIT = ("a run folder is never edited after it is written: restore the folder from a backup, "
+          "or fit again (mmm fit) for a run you can trust")
+
+
+def verify_run(run_dir: str | Path) -> dict[str, Any]:
+    """``run_dir``'s manifest, once the folder is known to be a finished run whose files match it.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder or its ``manifest.json`` does not exist.
+    RunIntegrityError
+        The folder is the temporary folder of an unfinished write, or a file differs from
+        (or lacks) the SHA-256 recorded in ``manifest.json`` when the run was written.
+    """
+    run_dir = Path(run_dir)
+    unfinished = _UNFINISHED.match(run_dir.name)
+    if unfinished and run_dir.is_dir():
+        raise RunIntegrityError(
+            f"{run_dir} is the temporary folder of a run that was never finished (the process writing "
+            f"{run_dir.parent / unfinished['run']} stopped before moving it into place); it is not a run. "
+            "Delete it and fit again."
+        )
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} does not exist; pass a folder written by `mmm fit` "
+                                "or `mmm refresh`")
+    if not (run_dir / "manifest.json").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a complete run folder: manifest.json is missing")
+    manifest_ = _read_json(run_dir / "manifest.json")
+    recorded = manifest_.get("files")
+    if recorded is None:  # written before checksums were recorded: nothing to check against
+        return manifest_
+    if not isinstance(recorded, dict):
+        raise RunIntegrityError(f"{run_dir / 'manifest.json'}: `files` must map file names to SHA-256 checksums; "
+                                f"{_REFIT}")
+    for name, expected in recorded.items():
+        path = run_dir / name
+        if not path.is_file():
+            raise RunIntegrityError(f"{run_dir} lacks {name}, which manifest.json lists as part of the run; {_REFIT}")
+        if file_sha256(path) != expected:
+            raise RunIntegrityError(
+                f"{path} was changed after the run was written: its SHA-256 differs from the one manifest.json "
+                f"recorded (the file was edited, truncated or replaced); {_REFIT}"
+            )
+    return manifest_
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    return {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name not in UNCHECKED_FILES}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunIntegrityError(f"{path} is not valid JSON ({err}); {_REFIT}") from None
+    if not isinstance(content, dict):
+        raise RunIntegrityError(f"{path} holds {type(content).__name__}, not a JSON object; {_REFIT}")
+    return content
 
 
 def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _slug(name: str) -> str:

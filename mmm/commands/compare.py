@@ -28,13 +28,23 @@ def run(args) -> int:
 
     from mmm.compare import default_out, write_comparison
 
+    from mmm.config import ConfigError
+
     for path in (args.run_a, args.run_b):
         if not (path / "manifest.json").is_file():
             raise FileNotFoundError(f"{path} is not a run folder (no manifest.json); pass folders written by "
                                     f"`mmm fit` or `mmm refresh`")
-    if not 0.5 <= args.change_probability < 1:
-        from mmm.config import ConfigError
+    from mmm.runs import verify_run
 
+    for path in (args.run_a, args.run_b):
+        verify_run(path)  # a changed or unfinished run is refused before anything is compared
+    if args.run_a.resolve() == args.run_b.resolve():
+        raise ConfigError(f"RUN_A and RUN_B are the same folder ({args.run_a}); compare a run with another one, "
+                          "e.g. its refresh (mmm refresh) or a refit with a changed config")
+    if (args.run_a / "manifest.json").read_bytes() == (args.run_b / "manifest.json").read_bytes():
+        raise ConfigError(f"{args.run_b} is a copy of {args.run_a} (identical manifest.json): the same run twice. "
+                          "Compare a run with another one, e.g. its refresh (mmm refresh)")
+    if not 0.5 <= args.change_probability < 1:
         raise ConfigError("--change-probability must be in [0.5, 1), e.g. 0.9")
     out = write_comparison(args.run_a, args.run_b, args.out or default_out(args.run_a, args.run_b),
                            force=args.force, change_probability=args.change_probability)
