@@ -112,6 +112,13 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
 
         new_data = match_parent_geos(new_data, scaling, parent.path.name)
     record = _record(parent, parent_data, spec, new_data, mode)
+    changed = [c for c in record["config_changes"] if c["section"] not in ("fit", "diagnostics")]  # not the model
+    if mode == "refit" and not (record["new_periods"] or record["revised_values"] or record["dropped_periods"]
+                                or changed):
+        raise DataError(f"{new_data.source}: nothing to refresh: it holds the same periods as run {parent.path.name} "
+                        f"(up to {record['data']['parent']['end']}) with the same values, and the model's config is "
+                        "unchanged (sampler settings aside). Append the new periods to the data, or pass a changed "
+                        "--config.")
     if mode == "refit":
         from mmm.pipeline import fit
 
@@ -289,6 +296,12 @@ def _check_same_inputs(config: Config, parent: Run) -> None:
     if missing:
         raise ConfigError(f"{config.source}: {', '.join(missing)} not in run {name}; a refresh keeps "
                           f"the parent's channels and controls (its scaling constants). Fit a new model to add them.")
+    dropped = [c for c in channels if c not in config.channel_names]
+    dropped += [c for c in scaling.control_center if c not in config.controls]
+    if dropped:
+        raise ConfigError(f"{config.source}: run {name} also models {', '.join(dropped)}, which this config drops; "
+                          f"a refresh keeps the parent's channels and controls, so its figures stay comparable. "
+                          f"Keep them (0 spend where a channel stopped), or fit a new model without them.")
     if config.data.geo and config.channel_names != channels:
         raise ConfigError(f"{config.source}: channels {', '.join(config.channel_names)} must be run {name}'s, in "
                           f"its order ({', '.join(channels)}); list them in that order.")

@@ -70,6 +70,11 @@ def run(args) -> int:
     from mmm.planning import default_out_dir, write_plan
     from mmm.runs import RunExistsError
 
+    if args.budget is not None and not args.budget > 0:  # NaN too
+        from mmm.config import ConfigError
+
+        raise ConfigError(f"--budget must be a positive amount (currency over the plan periods); got {args.budget:g}. "
+                          "To see what cutting all media would cost, give a zero plan to `mmm scenario`.")
     out = args.out or default_out_dir(args.run_dir, "plan")
     if out.exists() and not args.force:
         raise RunExistsError(f"{out} already exists; choose another --out, or pass --force to replace it")
