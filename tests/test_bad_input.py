@@ -328,6 +328,16 @@ def test_exposure_is_validated_and_said_to_be_unused(tmp_path, raw_config, frame
     assert ignored_config_notes(Config.load(config)) == [warning.removeprefix("warning: ")]
 
 
+def test_geo_only_keys_on_national_data_are_said_to_be_unused(tmp_path, raw_config, frame, capsys):
+    config = project(tmp_path, raw_config, frame.assign(people=1000), model={"geo": {"adstock": "geo"}},
+                     data={**raw_config["data"], "population": "people"})
+    assert main(["validate", str(config)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert ("warning: data.population ('people') is not used: only a geo panel (data.geo) is modelled per capita; "
+            "set data.geo or drop data.population") in err
+    assert any(line.startswith("warning: model.geo.adstock ('geo') is not used") for line in err)
+
+
 def test_exposure_column_with_bad_cells_is_bad_input(tmp_path, raw_config, frame, capsys):
     channels = {**raw_config["channels"], "search": {"spend": "search_spend", "exposure": "search_clicks"}}
     clicks = (frame["search_spend"] / 2).where(frame.index != 8, -1.0)

@@ -49,7 +49,7 @@ def test_validate_ok_and_bad_input_exit_2(synth_dir, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
+def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
     run = tmp_path / "run"
     code = main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), "--seed", "1", *SMALL_FIT])
     assert code in (0, 1)  # 1 = diagnostics failed on purpose-small draws; the run is still written
@@ -107,10 +107,16 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path):
                     "Model health card"):
         assert section in html, section
     assert "Reconciliation failed" not in html
-    # a tampered run folder fails loudly: in the report and in the exit code
+    # a tampered run folder is refused: its checksum no longer matches the manifest's
     data = pd.read_csv(run / "data.csv")
     data.loc[3, "tv_spend"] += 1.0
     data.to_csv(run / "data.csv", index=False)
+    assert main(["report", str(run)]) == 2
+    assert f"{run / 'data.csv'} was changed after the run was written" in capsys.readouterr().err
+    # ...and a run from before checksums fails loudly too: in the report and in the exit code
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["files"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
     assert main(["report", str(run)]) == 2
     assert "Reconciliation failed" in (run / "report.html").read_text()
 
