@@ -6,6 +6,13 @@ instead compile the log-density and its gradient with PyTensor's numba backend
 (disk-cached across processes, since all data enter as inputs) and hand nutpie
 plain callables; the compiled model is kept in-process and reused with new
 data (``with_data``). PyMC's own NUTS is available as ``sampler="pymc"``.
+
+Importing this module turns PyTensor's numba fastmath off for the process. Its
+value-changing flags (reassociation, contraction to FMA, approximate functions)
+let LLVM round differently depending on what is compiled together: a freshly
+compiled log-density and the same one loaded from the disk cache differed in the
+last bits, and NUTS turns such bits into different draws. Same inputs and seed
+must give the same figures whether or not anything was cached (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import xarray as xr
 from pytensor.graph import clone_replace, rewrite_graph
 
 from mmm.config import Config, DiagnosticThresholds
+
+pytensor.config.numba__fastmath = False  # IEEE arithmetic: compiled and cache-loaded code agree (see above)
 
 _COMPILED: dict[str, Any] = {}  # structural key -> nutpie compiled model (compile once, reuse)
 
