@@ -21,11 +21,10 @@ from mmm.data import (
     scale,
 )
 
-SHARED = Path("/work/shared/data")
-PYMC_EXAMPLE = SHARED / "pymc-marketing" / "mmm_example.csv"
-ROBYN_WEEKLY = SHARED / "robyn" / "dt_simulated_weekly.csv"
-MERIDIAN_GEO = SHARED / "meridian" / "geo_media.csv"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="shared public datasets not present")
+REPO = Path(__file__).resolve().parent.parent
+PYMC_EXAMPLE = REPO / "tests" / "data" / "pymc_marketing_mmm_example.csv"  # origins: tests/data/README.md
+ROBYN_WEEKLY = REPO / "data" / "robyn_weekly" / "dt_simulated_weekly.csv"
+MERIDIAN_GEO = REPO / "tests" / "data" / "meridian_geo_media.csv"
 
 ROLES = DataRoles(
     date="date",
@@ -129,7 +128,6 @@ def test_without_exposure_or_controls():
     assert scaled["controls"].shape == (60, 0) and scaled["spend"].shape == (60, 1)
 
 
-@needs_shared
 def test_pymc_marketing_example_csv():
     roles = DataRoles("date_week", "y", {"x1": ChannelColumns("x1"), "x2": ChannelColumns("x2")},
                       controls=("event_1", "event_2"))
@@ -140,7 +138,6 @@ def test_pymc_marketing_example_csv():
     assert data.source == str(PYMC_EXAMPLE)
 
 
-@needs_shared
 def test_robyn_weekly_csv_with_exposure():
     roles = DataRoles("DATE", "revenue", {
         "tv": ChannelColumns("tv_S"),
@@ -151,7 +148,6 @@ def test_robyn_weekly_csv_with_exposure():
     assert data.n_periods == 208 and list(data.exposure.columns) == ["facebook", "search"]
 
 
-@needs_shared
 def test_meridian_geo_panel_is_aggregated_with_a_note():
     roles = DataRoles("time", "conversions", {f"ch{i}": ChannelColumns(f"Channel{i}_spend") for i in range(4)},
                       controls=("sentiment_score_control",), geo="geo")

@@ -16,7 +16,7 @@ from mmm.geo.model import build_geo_model
 from mmm.geo.synth import generate_panel
 from mmm.synth import SynthSpec
 
-MERIDIAN_GEO = Path("/work/shared/data/meridian/geo_media.csv")
+MERIDIAN_GEO = Path(__file__).parent / "data" / "meridian_geo_media.csv"  # origin: tests/data/README.md
 ROLES = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend"),
                                       "search": ChannelColumns("search_spend", "search_clicks")}, ("price",), geo="region")
 
@@ -118,7 +118,6 @@ def test_per_capita_scaling_uses_population():
     assert scaling.per_capita and GeoScaling.from_dict(scaling.to_dict()).to_dict() == scaling.to_dict()
 
 
-@pytest.mark.skipif(not MERIDIAN_GEO.exists(), reason="shared Meridian geo dataset not present")
 def test_meridian_geo_panel_loads_with_population():
     roles = DataRoles("time", "conversions", {f"ch{i}": ChannelColumns(f"Channel{i}_spend") for i in range(4)},
                       controls=("sentiment_score_control",), geo="geo")
