@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -121,20 +120,7 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
     assert "Reconciliation failed" in (run / "report.html").read_text()
 
 
-@pytest.mark.slow
-def test_same_data_config_seed_gives_identical_summary(synth_dir, tmp_path):
-    """Two separate processes, same inputs and seed: every figure identical (timings aside)."""
-    summaries = []
-    for name in ("a", "b"):
-        out = tmp_path / name
-        subprocess.run([sys.executable, "-m", "mmm.cli", "fit", str(synth_dir / "config.yaml"), "--out", str(out),
-                        "--seed", "7", *SMALL_FIT], check=False, capture_output=True)
-        summary = json.loads((out / "summary.json").read_text())
-        summary["fit"].pop("wall_s")
-        summaries.append(summary)
-    assert summaries[0] == summaries[1]
-    roi_a, roi_b = (tmp_path / n / "roi.csv" for n in "ab")
-    assert roi_a.read_bytes() == roi_b.read_bytes()
+# same data, config and seed -> identical figures, cold or warm compile caches: tests/test_determinism.py
 
 
 def test_no_command_prints_help_and_exits_2(capsys):
