@@ -42,7 +42,8 @@ def test_pymc_sampler_gives_figures_consistent_with_nutpie():
         fitted = fit(config, result.data)
         assert fitted.fit.sampler["sampler"] == sampler
         figures[sampler] = fitted.effects.roas.mean(axis=0)
-    # two samplers, one posterior: posterior means agree within Monte-Carlo error
+    # two samplers, one posterior: posterior means agree within Monte-Carlo error. The gate is not asserted:
+    # 2 x 300 draws is what CI affords for PyMC's slower sampler, and a miss there widens the tolerance used here
     np.testing.assert_allclose(figures["pymc"], figures["nutpie"], rtol=0.25)
 
 

@@ -2,7 +2,7 @@
 
 Panels of 10 geos x 104 weeks x 3 channels (tv flighted, search always-on,
 social pulsed) with geo sizes, spend mixes and true ROAS varying by geo; two
-seeds, 2 chains x 400 draws each (kept small for CI; fits are shared by the tests).
+seeds, 4 chains x 1500 draws each (the least that passes the convergence gate; fits are shared by the tests).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from mmm.synth import SynthSpec, generate
 
 pytestmark = pytest.mark.slow
 SEEDS = (1, 2)
-# diag: at 2 x (400 + 400) low_rank left a chain stuck on seed 1 (R-hat 1.18, ESS 8 on a geo spread); diag
-# gave R-hat 1.04 and 3/3 covered on both seeds, in less time
-FIT = {"draws": 400, "tune": 400, "chains": 2, "adaptation": "diag"}
+# diag: at 2 x (400 + 400) low_rank left a chain stuck on seed 1 (R-hat 1.18, ESS 8 on a geo spread). diag at
+# 2 x (400 + 400) missed the package's gate (R-hat 1.03 on season_amp_sd, ESS 82), so did 4 x (800 + 800) on seed 1 (R-hat 1.015, ESS 296); 4 chains x (1500 + 1000) is
+# what the gate needs, and the figures below are only asserted on fits that pass it
+FIT = {"draws": 1500, "tune": 1000, "chains": 4, "adaptation": "diag"}
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,8 @@ def test_national_roas_intervals_cover_the_truth(fitted, seed):
         print(f"  {channel:7s} true {true:5.2f}  mean {row.roas_mean:5.2f}  90% [{row.roas_lo:5.2f}, {row.roas_hi:5.2f}]")
         if not row.roas_lo <= true <= row.roas_hi:
             missed.append(channel)
+    assert result.diagnostics.ok, result.diagnostics.problems  # the package's own gate
     assert not missed, f"seed {seed}: national ROAS of {missed} not covered"
-    assert result.diagnostics.max_rhat < 1.1
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -76,7 +77,7 @@ def test_national_figures_are_the_sum_over_geos_per_draw(fitted):
     np.testing.assert_allclose(national.roas * national.spend, by_geo["incremental_value"].sum(axis=1), rtol=1e-12)
     # expected KPI per period: the national series is the geos' sum
     np.testing.assert_allclose(national.actual, result.data.kpi.sum(axis=0), rtol=1e-12)
-    assert national.mu.shape == (800, 104)
+    assert national.mu.shape == (6000, 104)
 
 
 def test_one_geo_through_the_geo_path_matches_the_national_path():

@@ -75,4 +75,6 @@ def test_numpyro_sampler_fits_through_pymcs_jax_path():
     fitted = fit(config, result.data)
     assert fitted.fit.sampler["sampler"] == "numpyro" and fitted.fit.sampler["posterior_dtype"] == "float32"
     assert fitted.posterior["channel_coef"].dtype == np.float32
-    assert fitted.diagnostics.max_rhat < 1.1 and np.isfinite(fitted.effects.roas).all()
+    # a smoke test of the JAX path (2 x 200 draws), not of its convergence: R-hat is held to the health card's
+    # fail line, not to the gate (1.01) that a full fit must pass
+    assert fitted.diagnostics.max_rhat < 1.05 and np.isfinite(fitted.effects.roas).all()
