@@ -48,6 +48,7 @@ class Effects:
     hurdle_rate: float
     chains: int = 1  # draws are chain-major: reshape(chains, -1) restores (chain, draw)
     n_train: int | None = None  # periods in the likelihood; the rest were a holdout
+    margins: np.ndarray | None = None  # (K,) gross margin per channel; None: gross_margin for every channel
 
     # ---- derived per-draw figures --------------------------------------------------
     @property
@@ -57,6 +58,24 @@ class Effects:
     @property
     def roas_lasting(self) -> np.ndarray:
         return self.roas * (1.0 - self.immediate_share)
+
+    @property
+    def channel_margins(self) -> np.ndarray:
+        return np.full(len(self.channels), self.gross_margin) if self.margins is None else self.margins
+
+    @property
+    def marginal_profit_roi(self) -> np.ndarray:
+        """(D, K) profit of the next unit of spend per unit: mROAS x margin - 1 (DESIGN.md).
+
+        The next unit pays for itself when this beats the hurdle rate, i.e. when
+        mROAS > (1 + hurdle) / margin, not when mROAS > 1.
+        """
+        return self.mroas * self.channel_margins - 1.0
+
+    @property
+    def mroas_break_even(self) -> np.ndarray:
+        """(K,) the mROAS at which the next unit of spend just clears the hurdle: (1 + hurdle) / margin."""
+        return (1.0 + self.hurdle_rate) / self.channel_margins
 
     @property
     def p_profitable(self) -> np.ndarray:
@@ -80,7 +99,8 @@ class Effects:
     def metric(self, name: str) -> np.ndarray:
         return getattr(self, name)
 
-    PER_CHANNEL = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "immediate_share",
+    PER_CHANNEL = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+                   "immediate_share",
                    "roas_immediate", "roas_lasting", "in_window_share", "payback_50", "payback_90",
                    "contribution_share")
 
@@ -96,8 +116,8 @@ class Effects:
     def roi_table(self) -> pd.DataFrame:
         """One row per channel: spend and each headline figure's mean, median and interval."""
         table = pd.DataFrame({"channel": self.channels, "spend": self.spend})
-        for metric in ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "immediate_share",
-                       "roas_immediate", "roas_lasting"):
+        for metric in ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+                       "immediate_share", "roas_immediate", "roas_lasting"):
             values = self.metric(metric)
             for stat in ("mean", "median", "lo", "hi"):
                 table[f"{metric}_{stat}"] = [summarize(values[:, k], self.interval)[stat]
@@ -251,7 +271,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
         payback_50=payback_periods(weights, 0.5).astype(float), payback_90=payback_periods(weights, 0.9).astype(float),
         contributions=contributions, mu=baseline * scaling.kpi + contributions.sum(axis=-1),
         actual=data.kpi.to_numpy(dtype=float), gross_margin=config.finance.margin,
-        hurdle_rate=config.finance.hurdle_rate, chains=int(posterior.sizes.get("chain", 1)),
+        hurdle_rate=config.finance.hurdle_rate, chains=int(posterior.sizes.get("chain", 1)), margins=margins,
     )
 
 

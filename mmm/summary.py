@@ -22,9 +22,15 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
             entry[metric] = summarize(effects.metric(metric)[:, k], effects.interval)
         entry["p_profitable"] = float(p_profitable[k])
         entry["gross_margin"] = finance.margin_for(name)
+        entry["mroas_break_even"] = float(effects.mroas_break_even[k])  # (1 + hurdle) / margin
         if finance.clv is not None and config.data.kpi_type == "count":
             entry["roas_clv"] = summarize(effects.incremental_kpi[:, k] * finance.clv / effects.spend[k],
                                           effects.interval)
+            # the next unit on the same basis: each extra customer valued at the CLV, not the first purchase
+            mroas_clv = effects.mroas[:, k] * finance.clv / finance.value_per_kpi
+            entry["mroas_clv"] = summarize(mroas_clv, effects.interval)
+            entry["marginal_profit_roi_clv"] = summarize(mroas_clv * effects.channel_margins[k] - 1.0,
+                                                         effects.interval)
         channels[name] = entry
     notes = list(data.notes)
     if finance.gross_margin is None:

@@ -14,7 +14,8 @@ from mmm.cli import main
 from mmm.runs import RUN_FILES
 
 SMALL_FIT = ["--draws", "150", "--tune", "150", "--chains", "2", "--no-progress"]
-SUMMARY_CHANNEL_KEYS = {"spend", "incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "p_profitable"}
+SUMMARY_CHANNEL_KEYS = {"spend", "incremental_kpi", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+                        "immediate_share", "p_profitable"}
 INTERVAL_KEYS = {"mean", "lo", "hi"}
 
 
@@ -64,6 +65,14 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
         for key in SUMMARY_CHANNEL_KEYS - {"spend", "p_profitable"}:
             assert INTERVAL_KEYS <= set(figures[key])
             assert figures[key]["lo"] <= figures[key]["mean"] <= figures[key]["hi"]
+    margin = summary["finance"]["gross_margin"]
+    roi = pd.read_csv(run / "roi.csv").set_index("channel")
+    for name, figures in summary["channels"].items():  # mROAS x margin - 1 per draw; the map keeps quantiles
+        for stat in ("mean", "lo", "hi"):
+            assert figures["marginal_profit_roi"][stat] == pytest.approx(figures["mroas"][stat] * margin - 1)
+            assert roi.loc[name, f"marginal_profit_roi_{stat}"] == pytest.approx(figures["marginal_profit_roi"][stat])
+        assert figures["mroas_break_even"] == pytest.approx((1 + summary["finance"]["hurdle_rate"]) / margin)
+    assert "Marginal profit ROI" in (run / "report.html").read_text()
     assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(summary["diagnostics"])
     health = summary["health"]
     assert health["overall"] in ("PASS", "REVIEW", "FAIL")

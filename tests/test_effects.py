@@ -175,3 +175,23 @@ def test_per_channel_gross_margin_drives_each_channels_profit_roi():
     for k, channel in enumerate(effects.channels):
         margin = {"tv": 0.3, "search": 0.8}.get(channel, 0.5)
         assert effects.profit_roi[0, k] == pytest.approx(truth[channel]["roas"] * margin - 1, rel=RTOL)
+
+
+def test_marginal_profit_roi_is_mroas_times_each_channels_margin_less_one():
+    result, _, data, scaling = _setup(SynthSpec(seed=0))
+    raw = dict(result.config)
+    first = list(raw["channels"])[0]
+    raw["finance"] = {"gross_margin": 0.6, "gross_margin_by_channel": {first: 0.9}, "hurdle_rate": 0.1}
+    config = Config.from_dict(raw)
+    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
+    truth = result.truth["figures"]  # the generator's own finite difference, not the model's
+    table = effects.roi_table().set_index("channel")
+    for k, channel in enumerate(effects.channels):
+        margin = 0.9 if channel == first else 0.6
+        expected = truth[channel]["mroas"] * margin - 1
+        assert effects.marginal_profit_roi[0, k] == pytest.approx(expected, rel=RTOL)
+        assert effects.mroas_break_even[k] == pytest.approx(1.1 / margin)
+        # pays at the margin exactly when mROAS clears (1 + hurdle) / margin, not 1
+        assert (effects.marginal_profit_roi[0, k] > 0.1) == (truth[channel]["mroas"] > 1.1 / margin)
+        assert table.loc[channel, "marginal_profit_roi_mean"] == pytest.approx(expected, rel=RTOL)
+    assert "marginal_profit_roi" in effects.PER_CHANNEL  # so summary.json carries it per channel

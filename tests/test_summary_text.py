@@ -111,14 +111,59 @@ def test_band_thresholds_are_the_named_constants():
     assert band_of(None) is None and band_of(float("nan")) is None
 
 
-def test_best_mroas_and_channels_below_break_even(summary):
+def test_next_unit_is_judged_on_profit_not_on_mroas_above_one(summary):
+    """At a 60% margin the next unit pays only above an mROAS of 1 / 0.6 = 1.67, not above 1."""
     facts = executive_summary(summary)
-    best = facts["best_mroas"]
-    assert best["channel"] == "search"
-    assert (best["text"], best["interval_text"]) == ("2.21", "1.91 to 2.51")
-    # radio's mROAS interval crosses 1, so only social's upper bound is below 1
-    assert [c["channel"] for c in facts["mroas_below_one"]] == ["social"]
-    assert facts["mroas_below_one"][0]["hi_text"] == "0.86"
+    best = facts["best_next_unit"]
+    assert best["channel"] == "search" and facts["best_pays"]
+    assert (best["text"], best["interval_text"]) == ("+0.33", "+0.15 to +0.51")  # 2.21 x 0.6 - 1, ...
+    assert best["break_even_text"] == "1.67"
+    verdicts = {e["channel"]: e["verdict"] for e in facts["next_unit"]}
+    # radio's mROAS interval (0.60 to 1.40) crosses 1 but lies below 1.67: it loses at the margin
+    assert verdicts == {"tv": "pays_on_average", "search": "pays", "radio": "loses", "social": "loses"}
+    assert [e["channel"] for e in facts["next_unit_losing"]] == ["radio", "social"]
+
+
+def _with_mroas(summary: dict, mroas: dict[str, tuple[float, float, float]], **finance) -> dict:
+    out = copy.deepcopy(summary)
+    out["finance"].update(finance)
+    for name, figures in out["channels"].items():
+        figures["mroas"] = stats(*mroas[name])
+    return out
+
+
+def test_an_mroas_between_one_and_the_break_even_is_not_worth_another_dollar(summary):
+    # the bundled demo's case: every mROAS above 1, none above 1 / margin
+    case = _with_mroas(summary, {"tv": (1.16, 1.02, 1.31), "search": (1.24, 1.12, 1.36),
+                                 "radio": (1.20, 1.05, 1.35), "social": (1.10, 1.01, 1.20)})
+    facts = executive_summary(case)
+    assert not facts["best_pays"] and facts["best_next_unit"]["channel"] == "search"
+    text = text_of(render(facts))
+    assert "does most in" not in text
+    assert "In no channel does the next USD of spend pay for itself on average" in text
+    assert "The least loss is in search : marginal profit ROI -0.26 (90% interval: -0.33 to -0.18)" in text
+    assert "from an mROAS of 1.24 against a break-even of 1.67" in text
+    assert ("In tv (at most -0.21), search (at most -0.18), radio (at most -0.19), social (at most -0.28), "
+            "the next USD loses money after cost of goods, even at the top of the interval") in text
+
+
+def test_the_hurdle_rate_raises_the_break_even(summary):
+    # search: mROAS 2.21 -> marginal profit ROI +0.33; a 40% hurdle needs mROAS (1 + 0.4) / 0.6 = 2.33
+    facts = executive_summary({**summary, "finance": {**summary["finance"], "hurdle_rate": 0.4}})
+    assert not facts["best_pays"]
+    assert facts["best_next_unit"]["break_even_text"] == "2.33"
+    assert "does most in" not in text_of(render(facts))
+    facts = executive_summary({**summary, "finance": {**summary["finance"], "hurdle_rate": 0.1}})
+    assert facts["best_pays"] and "does most in search" in text_of(render(facts))
+
+
+def test_a_stored_marginal_profit_roi_is_used_and_a_per_channel_margin_counts(summary):
+    case = copy.deepcopy(summary)
+    case["channels"]["radio"]["gross_margin"] = 0.9  # radio: 1.05 x 0.9 - 1 = -0.055 on average
+    case["channels"]["tv"]["marginal_profit_roi"] = stats(0.5, 0.45, 0.55)  # stored figures win over mROAS
+    entries = {e["channel"]: e for e in executive_summary(case)["next_unit"]}
+    assert entries["radio"]["text"] == "-0.05" and entries["radio"]["break_even_text"] == "1.11"
+    assert entries["tv"]["text"] == "+0.50" and entries["tv"]["verdict"] == "pays"
 
 
 def test_immediate_and_later_shares(summary):
@@ -154,12 +199,13 @@ def test_rendered_summary_states_the_figures(summary):
     assert "USD 2,140,000" in text
     assert "USD 4,987,500" in text and "90% interval: USD 4,500,000 to USD 5,400,000" in text
     assert "2.33 (90% interval: 2.10 to 2.52)" in text
-    assert "does most in search" in text and "2.21 (90% interval: 1.91 to 2.51)" in text
+    assert "does most in search" in text and "+0.33 (90% interval: +0.15 to +0.51)" in text
     assert "very likely profitable : tv (93% probability)" in text
     assert "likely profitable : search (75% probability)" in text
     assert "uncertain : radio (45% probability)" in text
     assert "likely unprofitable : social (12% probability)" in text
-    assert "In social (at most 0.86), the next USD returns less than it costs" in text
+    assert "In radio (at most -0.16), social (at most -0.48), the next USD loses money after cost of goods" in text
+    assert "In tv" not in text  # tv's next unit pays on average: +0.04
     assert "tv 35% at once, 65% later" in text
     assert "same week" in text
     assert WARNING not in text and REVIEW not in text

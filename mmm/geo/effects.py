@@ -25,7 +25,8 @@ from mmm.geo.model import geo_terms
 from mmm.geo.panel import GeoData
 
 # per-geo figures kept per draw, (D, G, K)
-BY_GEO = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "immediate_share")
+BY_GEO = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+          "immediate_share")
 
 
 @dataclass
@@ -152,7 +153,8 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, s
         payback_50=parts_payback(payback50, weight, eff.payback_50, shared_adstock),
         payback_90=parts_payback(payback90, weight, eff.payback_90, shared_adstock),
         contributions=sums["contributions"], mu=sums["mu"], actual=sums["actual"],
-        gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train)
+        gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train,
+        margins=margins)
     return GeoEffects(geos=list(panel.geos), channels=config.channel_names, interval=config.interval, spend=spend,
                       by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality)
 

@@ -216,7 +216,7 @@ def geo_summary(result: FittedGeoMMM) -> dict[str, Any]:
             for metric in ("incremental_kpi", "incremental_value"):
                 entry[metric] = summarize(ge.by_geo[metric][:, g, k], ge.interval)
             if ge.spend[g, k] > 0:
-                for metric in ("roas", "profit_roi", "mroas", "immediate_share"):
+                for metric in ("roas", "profit_roi", "mroas", "marginal_profit_roi", "immediate_share"):
                     entry[metric] = summarize(ge.by_geo[metric][:, g, k], ge.interval)
                 entry["p_profitable"] = float((ge.by_geo["profit_roi"][:, g, k] > ge.hurdle_rate).mean())
             channels[channel] = entry

@@ -93,7 +93,7 @@ def roi_frame_from_summary(summary: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for name, figures in summary["channels"].items():
         row: dict[str, Any] = {"channel": name, "spend": figures.get("spend")}
-        for metric in ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share",
+        for metric in ("incremental_kpi", "roas", "profit_roi", "mroas", "marginal_profit_roi", "immediate_share",
                        "roas_immediate", "roas_lasting"):
             stats = figures.get(metric)
             if isinstance(stats, Mapping):
@@ -248,6 +248,7 @@ def _roi_row(name: str, figures: Mapping[str, Any]) -> dict[str, str]:
         "roas": _with_interval(figures.get("roas"), _ratio),
         "profit_roi": _with_interval(figures.get("profit_roi"), _ratio),
         "mroas": _with_interval(figures.get("mroas"), _ratio),
+        "marginal_profit_roi": _with_interval(figures.get("marginal_profit_roi"), _ratio),
         "immediate_share": _with_interval(figures.get("immediate_share"), _share),
         "p_profitable": _share(figures.get("p_profitable")),
         "roas_clv": _with_interval(figures.get("roas_clv"), _ratio),

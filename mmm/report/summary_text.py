@@ -27,7 +27,6 @@ BANDS = (  # (key, words), in reading order
     ("uncertain", "uncertain"),
     ("likely_unprofitable", "likely unprofitable"),
 )
-MROAS_BREAK_EVEN = 1.0  # the next unit of spend returns less than it costs when mROAS's upper bound is below this
 WARN_STATUSES = ("FAIL", "REVIEW")
 FREQ_WORDS = {"D": "day", "W": "week", "M": "month", "MS": "month", "ME": "month", "Q": "quarter"}
 MISSING = "n/a"
@@ -58,9 +57,16 @@ def executive_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
           "band", "band_words", "immediate", "immediate_text", "later_text"}``.
         - ``bands``: ``{band key: [channel names, most probable first]}`` for every key in :data:`BANDS`;
           ``band_list``: the non-empty bands as ``{"key", "words", "channels": [{"name", "p_text"}]}``.
-        - ``best_mroas``: ``None`` or ``{"channel", "mean", "lo", "hi", "text", "interval_text"}``
-          (highest mROAS mean).
-        - ``mroas_below_one``: ``[{"channel", "hi", "hi_text"}]``: channels whose mROAS upper bound is below 1.
+        - ``next_unit``: per channel, in the summary's order, the next unit of spend on the profit
+          basis (DESIGN.md): ``{"channel", "marginal" (marginal profit ROI stats: mROAS x margin - 1),
+          "text", "interval_text", "mroas_text", "break_even" (mROAS at which the next unit just
+          clears the hurdle: (1 + hurdle) / margin), "break_even_text", "verdict"}``; verdict is
+          ``"pays"`` (the whole interval above the hurdle), ``"loses"`` (the whole interval below it),
+          ``"pays_on_average"`` or ``"loses_on_average"`` (mean above / below, interval across it).
+        - ``best_next_unit``: the ``next_unit`` entry with the highest marginal profit ROI mean, or
+          ``None``; ``best_pays`` (bool): whether its mean clears the hurdle.
+        - ``next_unit_losing``: ``next_unit`` entries whose verdict is ``"loses"``;
+          ``next_unit_losing_on_average``: those (other than the best) whose verdict is ``"loses_on_average"``.
         - ``timing``: ``[{"channel", "immediate_text", "later_text"}]`` for channels with an immediate share.
         - ``clv``: ``[{"channel", "text"}]``: CLV-basis ROAS where the summary has it.
     """
@@ -115,13 +121,7 @@ def executive_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "channels": channels,
         "bands": bands,
         "band_list": band_list,
-        "best_mroas": _best_mroas(channels_in),
-        "mroas_below_one": [
-            {"channel": str(name), "hi": f["mroas"]["hi"], "hi_text": _ratio(f["mroas"]["hi"])}
-            for name, f in channels_in.items()
-            if isinstance(f.get("mroas"), Mapping) and _is_number(f["mroas"].get("hi"))
-            and f["mroas"]["hi"] < MROAS_BREAK_EVEN
-        ],
+        **_next_unit(channels_in, finance),
         "timing": [{"channel": c["name"], "immediate_text": c["immediate_text"], "later_text": c["later_text"]}
                    for c in channels if c["immediate"] is not None],
         "clv": [{"channel": str(name), "text": _with_interval(f["roas_clv"], _ratio)}
@@ -191,19 +191,41 @@ def _totals(totals: Mapping[str, Any] | None, channels: Mapping[str, Mapping[str
     }
 
 
-def _best_mroas(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
-    best = None
+def _next_unit(channels: Mapping[str, Mapping[str, Any]], finance: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the next unit of spend pays, on the profit basis: marginal profit ROI against the hurdle.
+
+    Runs written before ``marginal_profit_roi`` was stored get it from their mROAS: the map
+    mROAS x margin - 1 is increasing, so it carries the mean and both interval ends exactly.
+    """
+    hurdle = float(finance.get("hurdle_rate") or 0.0) if _is_number(finance.get("hurdle_rate")) else 0.0
+    entries = []
     for name, figures in channels.items():
-        stats = figures.get("mroas")
-        if not isinstance(stats, Mapping) or not _is_number(stats.get("mean")):
+        mroas = figures.get("mroas")
+        margin = figures.get("gross_margin", finance.get("gross_margin"))
+        margin = float(margin) if _is_number(margin) and margin > 0 else 1.0
+        marginal = figures.get("marginal_profit_roi")
+        if not isinstance(marginal, Mapping) and isinstance(mroas, Mapping):
+            marginal = {k: v * margin - 1.0 for k, v in mroas.items() if _is_number(v)}
+        if not isinstance(marginal, Mapping) or not _is_number(marginal.get("mean")):
             continue
-        if best is None or stats["mean"] > best[1]["mean"]:
-            best = (str(name), stats)
-    if best is None:
-        return None
-    name, stats = best
-    return {"channel": name, "mean": stats["mean"], "lo": stats.get("lo"), "hi": stats.get("hi"),
-            "text": _ratio(stats["mean"]), "interval_text": _interval(stats, _ratio)}
+        lo, hi, mean = marginal.get("lo"), marginal.get("hi"), marginal["mean"]
+        if _is_number(lo) and lo > hurdle:
+            verdict = "pays"
+        elif _is_number(hi) and hi <= hurdle:
+            verdict = "loses"
+        else:
+            verdict = "pays_on_average" if mean > hurdle else "loses_on_average"
+        break_even = (1.0 + hurdle) / margin
+        entries.append({"channel": str(name), "marginal": dict(marginal), "text": _signed(mean),
+                        "interval_text": _interval(marginal, _signed), "hi_text": _signed(hi),
+                        "mroas_text": _ratio(_mean(mroas)), "break_even": break_even,
+                        "break_even_text": _ratio(break_even), "verdict": verdict})
+    best = max(entries, key=lambda e: e["marginal"]["mean"], default=None)  # first of equals: summary order
+    return {"next_unit": entries, "best_next_unit": best,
+            "best_pays": best is not None and best["marginal"]["mean"] > hurdle,
+            "next_unit_losing": [e for e in entries if e["verdict"] == "loses"],
+            "next_unit_losing_on_average": [e for e in entries if e["verdict"] == "loses_on_average"
+                                            and e is not best]}
 
 
 # ---------------------------------------------------------------- number formats (as in render.py)
@@ -233,6 +255,10 @@ def _money(value: Any, currency: str) -> str:
 
 def _ratio(value: Any) -> str:
     return f"{value:,.2f}" if _is_number(value) else MISSING
+
+
+def _signed(value: Any) -> str:
+    return f"{value:+,.2f}" if _is_number(value) else MISSING
 
 
 def _share(value: Any) -> str:

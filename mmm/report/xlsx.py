@@ -137,12 +137,16 @@ def _roi_columns(units: _Units, clv: bool) -> list[tuple[str, str, str]]:
         ("roas", "ROAS", f"{c} per {c}", RATIO),
         ("profit_roi", "Profit ROI", f"{c} profit per {c} spent; 0 = break-even", RATIO),
         ("mroas", "mROAS", f"{c} per extra {c}", RATIO),
+        ("marginal_profit_roi", "Marginal profit ROI", f"{c} profit per extra {c} spent; pays above the hurdle",
+         RATIO),
         ("immediate_share", "Immediate share", "% of return", SHARE),
         ("roas_immediate", "ROAS immediate", f"{c} per {c}", RATIO),
         ("roas_lasting", "ROAS lasting", f"{c} per {c}", RATIO),
     ]
     if clv:
         cols.append(("roas_clv", "ROAS, CLV basis", f"{c} per {c}", RATIO))
+        cols.append(("marginal_profit_roi_clv", "Marginal profit ROI, CLV basis",
+                     f"{c} profit per extra {c} spent", RATIO))
     return cols
 
 
@@ -157,10 +161,13 @@ def roi_rows(effects: Effects, summary: Mapping[str, Any]) -> list[dict[str, Any
     clv_value = _clv(summary) if any("roas_clv" in f for f in channels.values()) else None
     spend = np.asarray(effects.spend, dtype=float)
     per_draw = {m: np.asarray(effects.metric(m), dtype=float) for m in
-                ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "immediate_share",
-                 "roas_immediate", "roas_lasting")}
+                ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+                 "immediate_share", "roas_immediate", "roas_lasting")}
+    margins = np.asarray(effects.channel_margins, dtype=float)
     if clv_value is not None:
         per_draw["roas_clv"] = per_draw["incremental_kpi"] * clv_value / spend
+        value_per_kpi = float((summary.get("finance") or {}).get("value_per_kpi") or 1.0)
+        per_draw["marginal_profit_roi_clv"] = per_draw["mroas"] * clv_value / value_per_kpi * margins - 1.0
     p_profitable = effects.p_profitable
 
     rows = []
@@ -183,12 +190,16 @@ def roi_rows(effects: Effects, summary: Mapping[str, Any]) -> list[dict[str, Any
         "roas": value / total_spend,
         "profit_roi": profit_roi,
         "mroas": (per_draw["mroas"] * spend).sum(axis=1) / total_spend,
+        # the next unit spread over channels like today's spend: the margin-weighted extra value, less the unit
+        "marginal_profit_roi": (per_draw["mroas"] * margins * spend).sum(axis=1) / total_spend - 1.0,
         "immediate_share": np.divide(immediate, inc_kpi, out=np.ones_like(immediate), where=inc_kpi != 0),
         "roas_immediate": (per_draw["roas_immediate"] * spend).sum(axis=1) / total_spend,
         "roas_lasting": (per_draw["roas_lasting"] * spend).sum(axis=1) / total_spend,
     }
     if clv_value is not None:
         totals["roas_clv"] = inc_kpi * clv_value / total_spend
+        totals["marginal_profit_roi_clv"] = ((per_draw["marginal_profit_roi_clv"] + 1.0) * spend).sum(axis=1) \
+            / total_spend - 1.0
     total: dict[str, Any] = {"channel": TOTAL_LABEL, "spend": total_spend,
                              "p_profitable": float(np.mean(profit_roi > effects.hurdle_rate))}
     for metric, values in totals.items():
