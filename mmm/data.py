@@ -356,10 +356,11 @@ def _semicolon_numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             plain = cells.str.match(_PLAIN.pattern, na=False) & dotted & ~grouped & ~comma[name]
             if plain.any():
                 i = int(np.flatnonzero(plain.to_numpy())[0])
+                row, col = (a[0] for a in np.nonzero(comma.to_numpy()))  # the first decimal-comma cell
                 raise DataError(
                     f"{path}: column {name!r} mixes decimal marks: {cells.iloc[i]!r} (line {lines.iloc[i]}) has a "
                     f"decimal point, but this semicolon-separated file writes decimals with a comma "
-                    f"(e.g. {text.where(comma).stack().iloc[0]!r}). Write {cells.iloc[i].replace('.', ',')!r} "
+                    f"(e.g. {text.iat[row, col]!r}, line {lines.iloc[row]}). Write {cells.iloc[i].replace('.', ',')!r} "
                     "there, or export the whole sheet again with one decimal mark."
                 )
             numbers = cells.where(~(grouped | comma[name]), cells.str.replace(".", "", regex=False)

@@ -21,6 +21,8 @@ deterministically.
 
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import shutil
@@ -181,6 +183,8 @@ def test_semicolon_file_mixing_decimal_marks_is_refused(tmp_path, raw_config, fr
     text.loc[4, "revenue"] = "1234.5"
     err = fit_refused(project(tmp_path, raw_config, text=text.to_csv(index=False, sep=";")), capsys)
     assert "column 'revenue' mixes decimal marks: '1234.5' (line 6)" in err and "Write '1234,5' there" in err
+    example = re.search(r"with a comma \(e\.g\. '([^']*)', line (\d+)\)", err)
+    assert example and "," in example[1], err  # a real decimal-comma cell of the file, and where it is
 
 
 def test_xlsx_with_two_sheets_is_refused(tmp_path, raw_config, frame, capsys):
