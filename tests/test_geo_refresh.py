@@ -16,6 +16,7 @@ import pandas as pd
 import pymc as pm
 import pytest
 import xarray as xr
+from synthetic_runs import reseal
 
 from mmm.cli import main
 from mmm.compare import compare, write_comparison
@@ -249,6 +250,7 @@ def test_geo_comparison_page_and_restated_values_per_geo(two_geo_runs, tmp_path)
     for geo, date, column in edits:
         frame.loc[at[(geo, date)], column] = round(frame.loc[at[(geo, date)], column] * 1.2, 2)
     frame.to_csv(tampered / "data.csv", index=False, float_format="%.17g")
+    reseal(tampered)  # a run of the restated data, not an edited run folder
     assert main(["compare", str(b), str(tampered), "--out", str(tmp_path / "cmp")]) == 0
     result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert [(r["geo"], r["date"], r["column"]) for r in result["data_revisions"]] == sorted(edits)
@@ -269,6 +271,7 @@ def test_a_changed_margin_is_an_assumption_change_in_every_geo(two_geo_runs, tmp
     text = (changed / "config.yaml").read_text()
     assert "gross_margin: 0.6" in text
     (changed / "config.yaml").write_text(text.replace("gross_margin: 0.6", "gross_margin: 0.5"))
+    reseal(changed)
     result = compare(a, changed)
     for channels in result["geo"]["geos"].values():
         for entry in channels.values():
