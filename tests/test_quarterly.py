@@ -15,6 +15,7 @@ import shutil
 
 import pandas as pd
 import pytest
+from synthetic_runs import reseal
 
 from mmm.catalog import history
 from mmm.cli import main
@@ -156,6 +157,7 @@ def test_compare_lists_exactly_the_restated_values(quarters, tmp_path):
     for (row, column), factor in edits.items():
         frame.loc[row, column] = round(frame.loc[row, column] * factor, 2)
     frame.to_csv(tampered / "data.csv", index=False, float_format="%.17g")
+    reseal(tampered)  # a run of the restated data, not an edited run folder
     out = write_comparison(runs / "q1", tampered, tmp_path / "comparison")
     result = json.loads((out / "comparison.json").read_text())
     expected = sorted((frame.loc[row, "date"], column) for row, column in edits)
@@ -176,6 +178,7 @@ def test_compare_shows_a_changed_assumption(quarters, tmp_path):
     shutil.copytree(runs / "q2", changed)
     text = (changed / "config.yaml").read_text().replace("gross_margin: 0.6", "gross_margin: 0.5")
     (changed / "config.yaml").write_text(text)
+    reseal(changed)
     assert main(["compare", str(runs / "q2"), str(changed), "--out", str(tmp_path / "cmp")]) == 0
     result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert [c["key"] for c in result["config_changes"]] == ["finance.gross_margin"]
