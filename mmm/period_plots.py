@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmm.plots import BASELINE_COLOR, _figure, _require_columns, channel_colors
+from mmm.plots import BASELINE_COLOR, MIN_FONT_PT, _figure, _require_columns, channel_colors
+
+MAX_PERIOD_TICKS = 12  # period labels shown at most; the rest of the bars keep their place unlabelled
 
 
 def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter", kpi: str = "KPI",
@@ -19,7 +23,8 @@ def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter"
     components = ["baseline", *[c for c in dict.fromkeys(table["component"]) if c != "baseline"]]
     wide = wide[components]
     colors = dict(colors) if colors is not None else channel_colors(components[1:])
-    fig, ax = _figure(max(6.0, 0.35 * len(wide) + 2), 3.6)
+    # fixed width: a figure wider than the report column is scaled down and its text with it
+    fig, ax = _figure(8.0, 3.8)
     bottom = np.zeros(len(wide))
     x = np.arange(len(wide))
     for component in components:
@@ -27,11 +32,12 @@ def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter"
         ax.bar(x, values, bottom=bottom, color=BASELINE_COLOR if component == "baseline" else colors.get(component),
                label=component, width=0.8)
         bottom = bottom + values
-    step = max(1, len(wide) // 12)
-    ax.set_xticks(x[::step], [str(p) for p in wide.index[::step]], rotation=45, ha="right", fontsize=7)
+    step = max(1, math.ceil(len(wide) / MAX_PERIOD_TICKS))
+    ax.set_xticks(x[::step], [str(p) for p in wide.index[::step]], rotation=45, ha="right", fontsize=MIN_FONT_PT)
+    ax.tick_params(axis="y", labelsize=MIN_FONT_PT)
     ax.set_ylabel(f"{kpi} per {period}")
     ax.set_title(f"Contributions to {kpi} by {period} (posterior means)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=MIN_FONT_PT, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
@@ -55,7 +61,10 @@ def plot_waterfall(totals: Mapping[str, Mapping[str, float]], *, kpi: str = "KPI
         level += mean
     total = totals["total"]
     ax.bar(len(steps), float(total["mean"]), color="#555555", width=0.7)
-    ax.set_xticks(range(len(steps) + 1), [*steps, "total"], rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(range(len(steps) + 1), [*steps, "total"], rotation=30, ha="right", fontsize=MIN_FONT_PT)
+    ax.tick_params(axis="y", labelsize=MIN_FONT_PT)
     ax.set_ylabel(f"{kpi} over the window")
-    ax.set_title(f"Where the window's {kpi} comes from (means; whiskers: interval of each part)")
+    # wrapped: one line of this title is wider than the figure, and constrained layout does not shrink titles
+    ax.set_title(textwrap.fill(f"Where the window's {kpi} comes from (means; whiskers: interval of each part)",
+                               width=60))
     return fig

@@ -39,6 +39,10 @@ CHANNEL_PALETTE: tuple[str, ...] = (
 BASELINE_COLOR = "#BDBDBD"
 ACTUAL_COLOR = "#222222"
 DPI = 100
+# The report shows a figure at its natural size up to this width (report body 1100px less padding) and
+# scales wider ones down; text must stay at least MIN_FONT_PT at the displayed size.
+REPORT_WIDTH_PX = 1052
+MIN_FONT_PT = 9.0
 
 # metric -> (short name, axis wording with {currency}, default break-even)
 _METRICS: dict[str, tuple[str, str, float | None]] = {
