@@ -159,7 +159,7 @@ def test_diagnostics_table_and_fit_quality(ok_report):
 def test_provenance_is_printed(ok_report):
     _, html = ok_report
     assert "ab" * 32 in html and "cd" * 32 in html
-    assert "data/example.csv" in html
+    assert "<code>example.csv</code>" in html and "data/example.csv" not in html  # the file, not its folder
     assert "nutpie" in html and "0.16.0" in html
     assert "Holiday weeks are flagged" in html
     assert "Gross margin 60% (source: config)" in html

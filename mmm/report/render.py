@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from matplotlib.figure import Figure
 
 from mmm import curve_plots, period_plots, plots
 from mmm.atomic import write_text_atomically
+from mmm.config import Config, ConfigError, ignored_config_notes
 from mmm.report.register import ReconciliationError, assumptions_register, reconcile
 from mmm.report.summary_text import executive_summary
 
@@ -184,6 +186,7 @@ def _context(
         "exec": executive_summary(summary),
         **_register(run_dir),
         "provenance": _provenance(manifest),
+        "config_notes": _config_notes(run_dir),
         "notes": [str(n) for n in summary.get("notes", [])],
     }
 
@@ -356,20 +359,76 @@ def _fit_quality(quality: Mapping[str, Any], kpi: str, kpi_unit: str) -> list[di
 
 def _provenance(manifest: Mapping[str, Any]) -> dict[str, Any]:
     data = manifest.get("data") or {}
-    versions = dict(manifest.get("versions") or {})
+    path = data.get("path")
+    # the file name only: the folder it was read from is the analyst's machine, not part of the result
+    data_file = re.split(r"[\\/]", str(path).rstrip("\\/"))[-1] if path else MISSING
+    versions: dict[str, str] = {}
+    for name, version in (manifest.get("versions") or {}).items():
+        key = str(name).lower()
+        if key != "mmm" and key not in versions:  # mmm's own version has its own line
+            versions[key] = str(version)
     return {
         "package_version": manifest.get("package_version", MISSING),
         "python": manifest.get("python", MISSING),
-        "versions": sorted((str(k), str(v)) for k, v in versions.items()),
-        "data_path": data.get("path", MISSING),
+        "versions": sorted(versions.items()),
+        "data_file": data_file,
         "data_sha256": data.get("sha256", MISSING),
         "config_sha256": manifest.get("config_sha256", MISSING),
         "seed": manifest.get("seed", MISSING),
-        "sampler": _flat(manifest.get("sampler")),
-        "timings": _flat(manifest.get("timings")),
+        "sampler": _sampler_text(manifest.get("sampler")),
+        "timings": _timings_text(manifest.get("timings")),
         "diagnostics_ok": manifest.get("diagnostics_ok", MISSING),
         "parent_run": manifest.get("parent_run") or "none (first run)",
     }
+
+
+# manifest sampler key -> label; keys not listed are shown with their underscores as spaces
+SAMPLER_LABELS = {"chains": "chains", "draws": "draws per chain", "tune": "tuning draws per chain",
+                  "seed": "seed", "target_accept": "target acceptance", "adaptation": "adaptation"}
+
+
+def _sampler_text(sampler: Any) -> str:
+    """``{"sampler": "nutpie", "chains": 4, ...}`` -> ``"nutpie: 4 chains, 1000 draws per chain, ..."``."""
+    if not isinstance(sampler, Mapping):
+        return MISSING if sampler is None else str(sampler)
+    settings = dict(sampler)
+    name = settings.pop("sampler", None) or settings.pop("name", None)
+    parts = []
+    for key, value in settings.items():
+        label = SAMPLER_LABELS.get(str(key), str(key).replace("_", " "))
+        shown = _provenance_value(value)
+        parts.append(f"{shown} {label}" if key in ("chains", "draws", "tune") else f"{label} {shown}")
+    return ": ".join(p for p in (str(name) if name else "", ", ".join(parts)) if p) or MISSING
+
+
+def _timings_text(timings: Any) -> str:
+    """``{"compile_s": 9.0148, "sampling_s": 3.21}`` -> ``"compile 9.0 s, sampling 3.2 s"``."""
+    if not isinstance(timings, Mapping) or not timings:
+        return MISSING
+    parts = []
+    for key, value in timings.items():
+        label = str(key).removesuffix("_s").replace("_", " ")
+        parts.append(f"{label} {float(value):,.1f} s" if _is_number(value) else f"{label} {MISSING}")
+    return ", ".join(parts)
+
+
+def _provenance_value(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.3g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _config_notes(run_dir: Path) -> list[str]:
+    """Config keys the run's config sets that the model reads but does not use yet (empty when none)."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return []
+    try:
+        return [str(n) for n in ignored_config_notes(Config.load(path))]
+    except ConfigError:
+        return []  # an unreadable config is the register's and reconciliation's to report
 
 
 # ---------------------------------------------------------------- figures
@@ -486,12 +545,6 @@ def _with_interval(stats: Any, fmt) -> str:
     if _is_number(stats.get("lo")) and _is_number(stats.get("hi")):
         return f"{point} ({fmt(stats['lo'])} to {fmt(stats['hi'])})"
     return point
-
-
-def _flat(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, Mapping):
-        return [(str(k), json.dumps(v) if isinstance(v, (dict, list)) else str(v)) for k, v in value.items()]
-    return [] if value is None else [("value", str(value))]
 
 
 def _environment() -> jinja2.Environment:
