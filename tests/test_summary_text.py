@@ -142,9 +142,39 @@ def test_an_mroas_between_one_and_the_break_even_is_not_worth_another_dollar(sum
     assert "does most in" not in text
     assert "In no channel does the next USD of spend pay for itself on average" in text
     assert "The least loss is in search : marginal profit ROI -0.26 (90% interval: -0.33 to -0.18)" in text
-    assert "from an mROAS of 1.24 against a break-even of 1.67" in text
+    assert ("Each extra USD there brings back an estimated USD 1.24 of revenue (mROAS 1.24), but it needs USD 1.67 "
+            "to pay for itself (the break-even mROAS): at a 60% gross margin, USD 1.67 of revenue leaves USD 1.00 "
+            "of gross profit, the extra USD spent.") in text
     assert ("In tv (at most -0.21), search (at most -0.18), radio (at most -0.19), social (at most -0.28), "
             "the next USD loses money after cost of goods, even at the top of the interval") in text
+    assert "pays for itself in" not in text and "where it pays" not in text
+
+
+def test_a_channel_above_the_break_even_is_said_to_pay(summary):
+    # search mROAS 2.21 > (1 + 0.1) / 0.6 = 1.83: pays across its interval; tv (1.73) now falls short on average
+    facts = executive_summary({**summary, "finance": {**summary["finance"], "hurdle_rate": 0.1}})
+    text = text_of(render(facts))
+    assert "The next USD of spend does most in search , where it pays for itself: marginal profit ROI +0.33" in text
+    assert ("but" not in text.split("does most in search")[1].split("break-even mROAS")[0]
+            and "and it needs USD 1.83 to pay for itself" in text)
+    assert "leaves USD 1.10 of gross profit, the extra USD spent plus the 10% hurdle" in text
+    assert "In tv (+0.04), the next USD falls short of the 10% hurdle rate on average" in text
+    assert "loses money" not in text  # +0.04 is a profit, only below the hurdle
+
+
+def test_other_channels_that_pay_are_named(summary):
+    case = _with_mroas(summary, {"tv": (2.0, 1.9, 2.1), "search": (2.21, 1.91, 2.51),
+                                 "radio": (1.8, 1.5, 2.1), "social": (0.56, 0.26, 0.86)})
+    text = text_of(render(executive_summary(case)))
+    assert "does most in search , where it pays for itself:" in text
+    assert "It also pays for itself in tv (+0.20), radio (+0.08 on average)." in text
+
+
+def test_the_best_channel_paying_only_on_average_is_said_so(summary):
+    case = _with_mroas(summary, {"tv": (1.73, 1.0, 2.4), "search": (1.0, 0.9, 1.1),
+                                 "radio": (1.0, 0.9, 1.1), "social": (1.0, 0.9, 1.1)})
+    text = text_of(render(executive_summary(case)))
+    assert "does most in tv , where it pays for itself on average: marginal profit ROI +0.04" in text
 
 
 def test_the_hurdle_rate_raises_the_break_even(summary):
@@ -262,6 +292,22 @@ def test_defaulted_margin_and_clv_are_stated(summary):
     assert facts["margin_defaulted"] and facts["clv"] == [{"channel": "tv", "text": "4.10 (3.20 to 5.00)"}]
     text = text_of(render(facts))
     assert "No gross margin was given" in text and "tv 4.10 (3.20 to 5.00)" in text
+    # the next unit is judged on the same 100% margin profit ROI uses, and said to be
+    assert "the next unit is judged at a 100% margin" in text
+    assert "it needs USD 1.00 to pay for itself" in text and "at a 100% gross margin" in text
+
+
+def test_the_next_unit_on_the_clv_basis_gets_the_same_verdict(summary):
+    summary["channels"]["tv"]["mroas_clv"] = stats(3.0, 2.0, 4.0)  # x 0.6 - 1: +0.80 (+0.20 to +1.40)
+    summary["channels"]["radio"]["marginal_profit_roi_clv"] = stats(-0.1, -0.3, 0.2)
+    facts = executive_summary(summary)
+    assert [(e["channel"], e["verdict"]) for e in facts["next_unit_clv"]] == [("tv", "pays"),
+                                                                             ("radio", "loses_on_average")]
+    assert facts["best_next_unit"]["channel"] == "search"  # the ranking stays on the first-purchase basis
+    text = text_of(render(facts))
+    assert ("Counting the lifetime value of acquired customers (CLV basis), the next USD's marginal profit ROI is "
+            "tv +0.80 (+0.20 to +1.40): it pays for itself; radio -0.10 (-0.30 to +0.20): it loses money on "
+            "average.") in text
 
 
 def test_count_kpi_without_totals_value_has_no_currency(summary):

@@ -59,14 +59,20 @@ def executive_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
           ``band_list``: the non-empty bands as ``{"key", "words", "channels": [{"name", "p_text"}]}``.
         - ``next_unit``: per channel, in the summary's order, the next unit of spend on the profit
           basis (DESIGN.md): ``{"channel", "marginal" (marginal profit ROI stats: mROAS x margin - 1),
-          "text", "interval_text", "mroas_text", "break_even" (mROAS at which the next unit just
-          clears the hurdle: (1 + hurdle) / margin), "break_even_text", "verdict"}``; verdict is
-          ``"pays"`` (the whole interval above the hurdle), ``"loses"`` (the whole interval below it),
+          "text", "interval_text", "hi_text", "mroas_text", "mroas_money_text", "break_even" (mROAS at
+          which the next unit just clears the hurdle: (1 + hurdle) / margin), "break_even_text",
+          "break_even_money_text", "margin_text", "recovered_money_text" (1 + hurdle: the gross profit
+          the break-even leaves), "verdict"}``; verdict is ``"pays"`` (the whole
+          interval above the hurdle), ``"loses"`` (the whole interval at or below it),
           ``"pays_on_average"`` or ``"loses_on_average"`` (mean above / below, interval across it).
         - ``best_next_unit``: the ``next_unit`` entry with the highest marginal profit ROI mean, or
           ``None``; ``best_pays`` (bool): whether its mean clears the hurdle.
-        - ``next_unit_losing``: ``next_unit`` entries whose verdict is ``"loses"``;
-          ``next_unit_losing_on_average``: those (other than the best) whose verdict is ``"loses_on_average"``.
+        - ``next_unit_paying``: the other entries whose verdict is ``"pays"`` or ``"pays_on_average"``;
+          ``next_unit_losing``: entries whose verdict is ``"loses"``; ``next_unit_losing_on_average``:
+          those (other than the best) whose verdict is ``"loses_on_average"``.
+        - ``next_unit_clv``: ``next_unit`` entries on the CLV basis (``mroas_clv`` /
+          ``marginal_profit_roi_clv``) where the summary has them; ``hurdle_is_zero`` (bool): a shortfall
+          is then a loss of money, otherwise a return below the hurdle.
         - ``timing``: ``[{"channel", "immediate_text", "later_text"}]`` for channels with an immediate share.
         - ``clv``: ``[{"channel", "text"}]``: CLV-basis ROAS where the summary has it.
     """
@@ -121,7 +127,7 @@ def executive_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "channels": channels,
         "bands": bands,
         "band_list": band_list,
-        **_next_unit(channels_in, finance),
+        **_next_unit(channels_in, finance, currency),
         "timing": [{"channel": c["name"], "immediate_text": c["immediate_text"], "later_text": c["later_text"]}
                    for c in channels if c["immediate"] is not None],
         "clv": [{"channel": str(name), "text": _with_interval(f["roas_clv"], _ratio)}
@@ -191,41 +197,63 @@ def _totals(totals: Mapping[str, Any] | None, channels: Mapping[str, Mapping[str
     }
 
 
-def _next_unit(channels: Mapping[str, Mapping[str, Any]], finance: Mapping[str, Any]) -> dict[str, Any]:
+def _next_unit(channels: Mapping[str, Mapping[str, Any]], finance: Mapping[str, Any],
+               currency: str) -> dict[str, Any]:
     """Where the next unit of spend pays, on the profit basis: marginal profit ROI against the hurdle.
 
     Runs written before ``marginal_profit_roi`` was stored get it from their mROAS: the map
     mROAS x margin - 1 is increasing, so it carries the mean and both interval ends exactly.
+    Without a gross margin the margin is 1 (as for profit ROI), so the break-even is 1 + hurdle.
     """
-    hurdle = float(finance.get("hurdle_rate") or 0.0) if _is_number(finance.get("hurdle_rate")) else 0.0
-    entries = []
+    hurdle = float(finance["hurdle_rate"]) if _is_number(finance.get("hurdle_rate")) else 0.0
+    entries, clv = [], []
     for name, figures in channels.items():
-        mroas = figures.get("mroas")
         margin = figures.get("gross_margin", finance.get("gross_margin"))
         margin = float(margin) if _is_number(margin) and margin > 0 else 1.0
-        marginal = figures.get("marginal_profit_roi")
-        if not isinstance(marginal, Mapping) and isinstance(mroas, Mapping):
-            marginal = {k: v * margin - 1.0 for k, v in mroas.items() if _is_number(v)}
-        if not isinstance(marginal, Mapping) or not _is_number(marginal.get("mean")):
-            continue
-        lo, hi, mean = marginal.get("lo"), marginal.get("hi"), marginal["mean"]
-        if _is_number(lo) and lo > hurdle:
-            verdict = "pays"
-        elif _is_number(hi) and hi <= hurdle:
-            verdict = "loses"
-        else:
-            verdict = "pays_on_average" if mean > hurdle else "loses_on_average"
-        break_even = (1.0 + hurdle) / margin
-        entries.append({"channel": str(name), "marginal": dict(marginal), "text": _signed(mean),
-                        "interval_text": _interval(marginal, _signed), "hi_text": _signed(hi),
-                        "mroas_text": _ratio(_mean(mroas)), "break_even": break_even,
-                        "break_even_text": _ratio(break_even), "verdict": verdict})
+        entry = _next_unit_entry(str(name), figures.get("mroas"), figures.get("marginal_profit_roi"),
+                                 margin, hurdle, currency)
+        if entry:
+            entries.append(entry)
+        entry = _next_unit_entry(str(name), figures.get("mroas_clv"), figures.get("marginal_profit_roi_clv"),
+                                 margin, hurdle, currency)
+        if entry:
+            clv.append(entry)
     best = max(entries, key=lambda e: e["marginal"]["mean"], default=None)  # first of equals: summary order
-    return {"next_unit": entries, "best_next_unit": best,
-            "best_pays": best is not None and best["marginal"]["mean"] > hurdle,
+    best_pays = best is not None and best["marginal"]["mean"] > hurdle
+    return {"next_unit": entries, "best_next_unit": best, "best_pays": best_pays,
+            "next_unit_paying": [e for e in entries if e["verdict"] in ("pays", "pays_on_average")
+                                 and e is not best],
             "next_unit_losing": [e for e in entries if e["verdict"] == "loses"],
             "next_unit_losing_on_average": [e for e in entries if e["verdict"] == "loses_on_average"
-                                            and e is not best]}
+                                            and e is not best],
+            "next_unit_clv": clv, "hurdle_is_zero": hurdle == 0.0}
+
+
+def _next_unit_entry(name: str, mroas: Any, marginal: Any, margin: float, hurdle: float,
+                     currency: str) -> dict[str, Any] | None:
+    """One channel's next unit on one basis, or None when the summary has neither figure."""
+    if not isinstance(marginal, Mapping) and isinstance(mroas, Mapping):
+        marginal = {k: v * margin - 1.0 for k, v in mroas.items() if _is_number(v)}
+    if not isinstance(marginal, Mapping) or not _is_number(marginal.get("mean")):
+        return None
+    lo, hi, mean = marginal.get("lo"), marginal.get("hi"), marginal["mean"]
+    if _is_number(lo) and lo > hurdle:
+        verdict = "pays"
+    elif _is_number(hi) and hi <= hurdle:
+        verdict = "loses"
+    else:
+        verdict = "pays_on_average" if mean > hurdle else "loses_on_average"
+    mroas_mean = _mean(mroas)
+    if mroas_mean is None:  # a stored marginal profit ROI alone: its mean is the mean mROAS x margin - 1
+        mroas_mean = (mean + 1.0) / margin
+    break_even = (1.0 + hurdle) / margin
+    return {"channel": name, "marginal": dict(marginal), "text": _signed(mean),
+            "interval_text": _interval(marginal, _signed), "hi_text": _signed(hi),
+            "mroas_text": _ratio(mroas_mean), "mroas_money_text": _money(mroas_mean, currency),
+            "break_even": break_even, "break_even_text": _ratio(break_even),
+            "break_even_money_text": _money(break_even, currency), "margin_text": _share(margin),
+            "recovered_money_text": _money(1.0 + hurdle, currency),
+            "verdict": verdict}
 
 
 # ---------------------------------------------------------------- number formats (as in render.py)
