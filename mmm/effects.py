@@ -114,7 +114,8 @@ class Effects:
         return pd.DataFrame(rows)
 
     def roi_table(self) -> pd.DataFrame:
-        """One row per channel: spend and each headline figure's mean, median and interval."""
+        """One row per channel: spend, each headline figure's mean, median and interval, P(profitable) and
+        the break-even mROAS, (1 + hurdle) / margin."""
         table = pd.DataFrame({"channel": self.channels, "spend": self.spend})
         for metric in ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
                        "immediate_share", "roas_immediate", "roas_lasting"):
@@ -123,6 +124,7 @@ class Effects:
                 table[f"{metric}_{stat}"] = [summarize(values[:, k], self.interval)[stat]
                                              for k in range(len(self.channels))]
         table["p_profitable"] = self.p_profitable
+        table["mroas_break_even"] = self.mroas_break_even  # the next unit pays when mROAS is above this
         return table
 
     def contributions_table(self) -> pd.DataFrame:

@@ -194,4 +194,5 @@ def test_marginal_profit_roi_is_mroas_times_each_channels_margin_less_one():
         # pays at the margin exactly when mROAS clears (1 + hurdle) / margin, not 1
         assert (effects.marginal_profit_roi[0, k] > 0.1) == (truth[channel]["mroas"] > 1.1 / margin)
         assert table.loc[channel, "marginal_profit_roi_mean"] == pytest.approx(expected, rel=RTOL)
+        assert table.loc[channel, "mroas_break_even"] == pytest.approx(1.1 / margin)  # roi.csv states it
     assert "marginal_profit_roi" in effects.PER_CHANNEL  # so summary.json carries it per channel

@@ -287,6 +287,58 @@ def test_clv_basis_roas_column_appears_beside_first_purchase_roas(tmp_path):
     assert roi_section.count("7.25 (5.50 to 9.00)") == len(summary["channels"])
 
 
+def test_clv_basis_marginal_profit_roi_appears_beside_marginal_profit_roi(tmp_path):
+    run = make_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    for figures in summary["channels"].values():
+        figures["roas_clv"] = {"mean": 7.25, "median": 7.2, "lo": 5.5, "hi": 9.0}
+        figures["marginal_profit_roi_clv"] = {"mean": 1.35, "median": 1.3, "lo": 0.45, "hi": 2.2}
+    (run / "summary.json").write_text(json.dumps(summary))
+    html = render_report(run)
+    roi_section = html[html.index('id="roi"'):html.index('id="plots"')]
+    headers = re.findall(r"<th>([^<]*)</th>", roi_section)
+    assert headers.index("Marginal profit ROI, CLV basis") == headers.index("Marginal profit ROI") + 1
+    assert roi_section.count("1.35 (0.45 to 2.20)") == len(summary["channels"])
+    row_cells = [len(re.findall(r"<td", row)) for row in re.findall(r"<tr.*?</tr>", roi_section, re.S)[1:]]
+    assert set(row_cells) == {len(headers)}  # the All media row keeps its columns aligned
+
+
+@pytest.mark.parametrize(("margins", "hurdle", "stated"), [
+    ({}, 0.0, "(1.67 here)"),  # 1 / 0.6
+    ({}, 0.2, "(2.00 here)"),  # 1.2 / 0.6
+    ({"tv": 0.4}, 0.0, "(tv 2.50, search 1.67, social 1.67 here)"),
+])
+def test_roi_table_states_the_break_even_marginal_roas(tmp_path, margins, hurdle, stated):
+    run = make_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["finance"]["hurdle_rate"] = hurdle
+    for name, margin in margins.items():
+        summary["channels"][name]["gross_margin"] = margin
+    (run / "summary.json").write_text(json.dumps(summary))
+    note = " ".join(html_text(render_report(run)).split("Each cell:")[1].split())
+    assert f"marginal ROAS is above (1 + hurdle) ÷ gross margin {stated}, not when it is above 1" in note
+
+
+def test_geo_table_has_marginal_roas_and_marginal_profit_roi(tmp_path):
+    run = make_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    north = {"spend": 1000.0, "incremental_kpi": stats(2500.0, 500.0), "roas": stats(2.5, 0.5),
+             "profit_roi": stats(0.5, 0.3), "mroas": stats(1.9, 0.4), "marginal_profit_roi": stats(0.14, 0.24),
+             "p_profitable": 0.9}
+    summary["geo"] = {"n_geos": 1, "geos": {"north": {"channels": {"tv": north}}}, "zero_spend": []}
+    (run / "summary.json").write_text(json.dumps(summary))
+    html = render_report(run)
+    geo_section = html[html.index('id="geos"'):html.index('id="diagnostics"')]
+    assert "<th>Marginal profit ROI</th>" in geo_section
+    assert "1.90 (1.50 to 2.30)" in geo_section and "0.14 (-0.10 to 0.38)" in geo_section
+
+
+def html_text(html: str) -> str:
+    from html import unescape
+
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
 def test_committed_example_report_is_small_self_contained_and_consistent():
     example = Path(__file__).resolve().parent.parent / "reports" / "example"
     files = {p.name: p for p in example.iterdir()}

@@ -25,7 +25,8 @@ from mmm.summary import build_summary  # noqa: E402
 from mmm.synth import SynthSpec, generate  # noqa: E402
 from mmm.truth import truth_posterior  # noqa: E402
 
-ROI_METRICS = {"ROAS": "roas", "Profit ROI": "profit_roi", "mROAS": "mroas", "Immediate share": "immediate_share",
+ROI_METRICS = {"ROAS": "roas", "Profit ROI": "profit_roi", "mROAS": "mroas", "Marginal profit ROI": "marginal_profit_roi",
+               "Immediate share": "immediate_share",
                "ROAS immediate": "roas_immediate", "ROAS lasting": "roas_lasting", "ROAS, CLV basis": "roas_clv"}
 
 
@@ -106,7 +107,8 @@ def test_sheets_headers_and_roi_figures_equal_summary(tmp_path, revenue_run):
         figures = channels[row["Channel"]]
         assert row["Spend (USD)"] == pytest.approx(figures["spend"], rel=1e-12)
         assert row["P(profit ROI > 0.05) (probability)"] == pytest.approx(figures["p_profitable"], abs=1e-12)
-        for label in ("ROAS", "Profit ROI", "mROAS", "Immediate share", "ROAS immediate", "ROAS lasting"):
+        for label in ("ROAS", "Profit ROI", "mROAS", "Marginal profit ROI", "Immediate share", "ROAS immediate",
+                      "ROAS lasting"):
             for part in ("mean", "lo", "hi"):
                 got = row[_column(headers, label, part)]
                 assert got == pytest.approx(figures[ROI_METRICS[label]][part], rel=1e-12, abs=1e-12), (label, part)
@@ -130,6 +132,16 @@ def test_sheets_headers_and_roi_figures_equal_summary(tmp_path, revenue_run):
     assert ws.cell(first, header_cells["Spend (USD)"]).number_format == "#,##0"
     assert ws.cell(first, header_cells["ROAS (USD per USD) — mean"]).number_format == "0.00"
     assert ws.cell(first, header_cells[_column(headers, "Immediate share", "mean")]).number_format == "0.0%"
+
+
+def test_roi_notes_state_the_break_even_marginal_roas(tmp_path, revenue_run):
+    effects, summary, manifest = revenue_run
+    ws = openpyxl.load_workbook(write_roi_xlsx(tmp_path / "roi.xlsx", effects, summary, manifest))["ROI"]
+    notes = " ".join(str(c.value) for c in ws["A"] if isinstance(c.value, str))
+    break_even = {f"{f['mroas_break_even']:.2f}" for f in summary["channels"].values()}
+    assert len(break_even) == 1  # one margin for every channel: (1 + 0.05) / margin, once
+    assert (f"the next USD pays for itself only when this beats the hurdle rate (0.05), i.e. when mROAS is above "
+            f"(1 + hurdle) ÷ gross margin ({break_even.pop()}), not when mROAS is above 1") in notes
 
 
 def test_contributions_sum_per_draw_and_add_up(tmp_path, revenue_run):

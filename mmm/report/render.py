@@ -103,6 +103,8 @@ def roi_frame_from_summary(summary: Mapping[str, Any]) -> pd.DataFrame:
                     if stat in stats:
                         row[f"{metric}_{stat}"] = stats[stat]
         row["p_profitable"] = figures.get("p_profitable")
+        if "mroas_break_even" in figures:
+            row["mroas_break_even"] = figures["mroas_break_even"]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -167,6 +169,7 @@ def _context(
         "has_clv": any("roas_clv" in summary["channels"][name] for name in channels),
         "total_row": _total_row(summary.get("totals")),
         "finance": _finance(finance, currency, kpi),
+        "break_even": _break_even_text(summary["channels"], finance),
         "carryover_rows": _carryover_rows(summary["channels"]),
         "geo": _geo_section(summary.get("geo")),
         "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors,
@@ -255,7 +258,23 @@ def _roi_row(name: str, figures: Mapping[str, Any]) -> dict[str, str]:
         "immediate_share": _with_interval(figures.get("immediate_share"), _share),
         "p_profitable": _share(figures.get("p_profitable")),
         "roas_clv": _with_interval(figures.get("roas_clv"), _ratio),
+        "marginal_profit_roi_clv": _with_interval(figures.get("marginal_profit_roi_clv"), _ratio),
     }
+
+
+def _break_even_text(channels: Mapping[str, Mapping[str, Any]], finance: Mapping[str, Any]) -> str:
+    """The mROAS each channel's next unit must beat, (1 + hurdle) / margin: one figure, or one per channel."""
+    hurdle = float(finance["hurdle_rate"]) if _is_number(finance.get("hurdle_rate")) else 0.0
+    per_channel = {}
+    for name, figures in channels.items():
+        value = figures.get("mroas_break_even")  # runs before it was stored: from the margin
+        if not _is_number(value):
+            margin = figures.get("gross_margin", finance.get("gross_margin"))
+            value = (1.0 + hurdle) / (margin if _is_number(margin) and margin > 0 else 1.0)
+        per_channel[name] = _ratio(value)
+    if len(set(per_channel.values())) == 1:
+        return next(iter(per_channel.values()))
+    return ", ".join(f"{name} {text}" for name, text in per_channel.items())
 
 
 def _geo_section(geo: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -3,8 +3,9 @@
 Sheets, in order:
 
 - **ROI** — one row per channel plus an "All media" row: spend and every headline
-  figure (mean, interval low, interval high), CLV-basis ROAS where the run has it,
-  and P(profit ROI > hurdle). Row 1 is a title line (it carries the diagnostics
+  figure (mean, interval low, interval high), CLV-basis ROAS and marginal profit ROI
+  where the run has them, and P(profit ROI > hurdle); a note below states the break-even
+  mROAS, (1 + hurdle) / margin. Row 1 is a title line (it carries the diagnostics
   warning when the fit failed its checks); row 2 holds the headers, which state
   units and the interval mass. ``pandas.read_excel(path, sheet_name="ROI", header=1)``
   reads it as a table.
@@ -260,13 +261,20 @@ def _roi_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, Any], unit
             cell.number_format = fmt
             if row["channel"] == TOTAL_LABEL:
                 cell.font = _TOTAL_FONT
+    break_even = {f"{b:.2f}" for b in effects.mroas_break_even}
+    break_even_text = (break_even.pop() if len(break_even) == 1 else
+                       ", ".join(f"{c} {b:.2f}" for c, b in zip(effects.channels, effects.mroas_break_even)))
     notes = [
         f"Intervals are {units.mass} equal-tailed posterior intervals; 'mean' is the posterior mean.",
         "Incremental figures count the window and the carry-over after it. Profit ROI = ROAS × gross margin − 1.",
+        f"Marginal profit ROI = mROAS × gross margin − 1: the next {units.currency} pays for itself only when this beats "
+        f"the hurdle rate ({hurdle:g}), i.e. when mROAS is above (1 + hurdle) ÷ gross margin ({break_even_text}), "
+        "not when mROAS is above 1.",
         f"'{TOTAL_LABEL}' is computed per posterior draw from the summed channels (ratios weighted by spend).",
     ]
     if clv:
-        notes.append("ROAS, CLV basis: incremental customers × customer lifetime value ÷ spend (see Assumptions).")
+        notes.append("ROAS, CLV basis: incremental customers × customer lifetime value ÷ spend (see Assumptions); "
+                     "marginal profit ROI, CLV basis: the same for the next unit, against the same hurdle.")
     if warning:
         notes.insert(0, warning)
     _notes(ws, notes, start=HEADER_ROW + len(rows) + 2, warn_first=warning is not None)
