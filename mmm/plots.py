@@ -48,7 +48,10 @@ MIN_FONT_PT = 9.0
 _METRICS: dict[str, tuple[str, str, float | None]] = {
     "roas": ("ROAS", "value returned per 1 {currency} spent", 1.0),
     "profit_roi": ("Profit ROI", "profit per 1 {currency} spent, after margin and the spend itself", 0.0),
-    "mroas": ("Marginal ROAS", "value of the next 1 {currency} spent", 1.0),
+    # no default line for mROAS: the next unit breaks even at (1 + hurdle) / margin, not at 1 (DESIGN.md)
+    "mroas": ("Marginal ROAS", "value of the next 1 {currency} spent", None),
+    "marginal_profit_roi": ("Marginal profit ROI", "profit of the next 1 {currency} spent, after margin and "
+                            "the spend itself", 0.0),
     "roas_immediate": ("Immediate ROAS", "value per 1 {currency} spent, same period", None),
     "roas_lasting": ("Lasting ROAS", "value per 1 {currency} spent, later periods", None),
 }
@@ -81,13 +84,15 @@ def plot_roi(
         One row per channel with columns ``channel``, ``{metric}_mean``,
         ``{metric}_lo`` and ``{metric}_hi`` (the layout of ``roi.csv``).
     metric : str
-        Column stem: ``"roas"``, ``"profit_roi"``, ``"mroas"`` or any other
-        stem present in ``roi``.
+        Column stem: ``"roas"``, ``"profit_roi"``, ``"mroas"``, ``"marginal_profit_roi"``
+        or any other stem present in ``roi``.
     interval : float
         Mass of the ``lo``/``hi`` interval, printed on the axis (0.9 -> "90%").
     break_even : float, optional
-        Where a vertical break-even line goes. Default: 1.0 for ROAS and
-        marginal ROAS, 0.0 for profit ROI, no line for other metrics.
+        Where a vertical break-even line goes. Default: 1.0 for ROAS, 0.0 for
+        profit ROI and marginal profit ROI, no line for other metrics. Marginal ROAS
+        breaks even at (1 + hurdle) / margin, not at 1: pass ``roi.csv``'s
+        ``mroas_break_even`` when every channel shares it.
     currency : str, optional
         Currency of spend (e.g. ``"USD"``), used in the axis wording.
     colors : mapping, optional

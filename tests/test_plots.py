@@ -70,6 +70,22 @@ def test_plot_roi_profit_break_even_is_zero_and_overridable():
     assert [list(ln.get_xdata()) for ln in ax.get_lines() if ln.get_label() == "break-even"] == [[1.2, 1.2]]
 
 
+def test_plot_roi_draws_no_break_even_at_one_for_marginal_roas():
+    """The next unit breaks even at mROAS (1 + hurdle) / margin, so mROAS gets no default line at 1."""
+    roi = roi_table()
+    for stat in ("mean", "lo", "hi"):
+        roi[f"mroas_{stat}"] = roi[f"roas_{stat}"] * 0.8
+        roi[f"marginal_profit_roi_{stat}"] = roi[f"mroas_{stat}"] * 0.6 - 1
+
+    def lines(ax):
+        return [list(ln.get_xdata()) for ln in ax.get_lines() if ln.get_label() == "break-even"]
+
+    assert lines(plots.plot_roi(roi, "mroas").axes[0]) == []
+    assert lines(plots.plot_roi(roi, "mroas", break_even=1 / 0.6).axes[0]) == [[1 / 0.6, 1 / 0.6]]
+    ax = plots.plot_roi(roi, "marginal_profit_roi", currency="USD").axes[0]
+    assert lines(ax) == [[0.0, 0.0]] and "Marginal profit ROI" in ax.get_xlabel()
+
+
 def test_plot_roi_names_missing_columns():
     with pytest.raises(ValueError, match="mroas_mean"):
         plots.plot_roi(roi_table(), "mroas")
