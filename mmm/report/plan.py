@@ -40,6 +40,7 @@ def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: An
         "objective": inputs.get("objective_label"),
         "budget": _amount(inputs.get("budget")),
         "margins": ", ".join(f"{c} {m:.0%}" for c, m in inputs.get("margins", {}).items()),
+        "mroas_note": _mroas_note(inputs.get("margins") or {}, currency),
         "allocation": _allocation(summary, channels) if optimized else None,
         "plans": [_plan_row(name, plan) for name, plan in plans.items()],
         "plan_channels": {name: [_channel_row(c, f) for c, f in plan["channels"].items()]
@@ -56,6 +57,18 @@ def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: An
     if context["p_beats"] is not None:
         context["p_beats"] = _share(context["p_beats"])
     return _environment().get_template("plan.html").render(**context)
+
+
+def _mroas_note(margins: Mapping[str, float], currency: str) -> str:
+    """What a marginal ROAS in the plan tables means for profit: the next unit pays above 1 / margin, not 1."""
+    break_even = {c: _ratio(1.0 / m) for c, m in margins.items() if m > 0}
+    text = (next(iter(break_even.values())) if len(set(break_even.values())) == 1
+            else ", ".join(f"{c} {b}" for c, b in break_even.items()))
+    unit = currency or "unit"
+    return (f"Marginal ROAS: the extra value of the next {unit} of spend at the plan's level. That {unit} pays for "
+            f"itself only when marginal ROAS × gross margin − 1 (its marginal profit ROI) is above the hurdle rate, "
+            f"i.e. when marginal ROAS is above (1 + hurdle) ÷ gross margin"
+            + (f" ({text} at a 0% hurdle)" if break_even else "") + ", not when it is above 1.")
 
 
 def _allocation(summary: Mapping[str, Any], channels: Sequence[str]) -> list[dict[str, str]]:
