@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from mmm.plots import _figure, _require_columns, channel_colors, interval_label
+from mmm.plots import MIN_FONT_PT, _figure, compact_number, _require_columns, channel_colors, interval_label
 
 
 def plot_response_curves(curves: pd.DataFrame, break_even: Mapping[str, float | None] | None = None, *,
@@ -43,29 +43,31 @@ def plot_response_curves(curves: pd.DataFrame, break_even: Mapping[str, float | 
         point = (break_even or {}).get(channel)
         if point is not None:
             ax.axvline(point, color="#c0392b", linestyle="--", linewidth=1, label="break-even (after margin)")
-        style_curve_axes(ax, channel, f"spend in the window{unit}", f"incremental value{unit}", legend=i == 0)
+        style_curve_axes(ax, channel, f"spend in the window{unit}", f"incremental value{unit}")
+    curve_legend(fig)
     return fig
 
 
-def style_curve_axes(ax, title: str, xlabel: str, ylabel: str, *, legend: bool) -> None:
+def style_curve_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
     """One response-curve panel's title, labels and compact currency ticks (report and plan pages)."""
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_formatter(FuncFormatter(_compact))
-    ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.xaxis.set_major_formatter(FuncFormatter(compact_number))
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_number))
     ax.xaxis.set_major_locator(MaxNLocator(4))
-    ax.tick_params(labelsize=7)
-    if legend:
-        ax.legend(fontsize=6, loc="upper left")
+    ax.tick_params(labelsize=MIN_FONT_PT)
 
 
-def _compact(value: float, _pos: int) -> str:
-    """1,500,000 -> 1.5M: readable ticks for currency axes."""
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:g}{suffix}"
-    return f"{value:g}"
+def curve_legend(fig: Figure) -> None:
+    """One legend below the panels for every label any panel draws: legible, and it hides no curve."""
+    handles: dict[str, object] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(5, len(handles)),
+                   fontsize=MIN_FONT_PT, frameon=False)
 
 
 def plot_carryover(carryover: pd.DataFrame, *, interval: float = 0.9, period: str = "period",
@@ -86,5 +88,5 @@ def plot_carryover(carryover: pd.DataFrame, *, interval: float = 0.9, period: st
     ax.set_xlabel(f"{period}s after the spend (0 = same {period})")
     ax.set_ylabel("share of the return arrived")
     ax.set_title(f"Carry-over: how fast each channel's return arrives ({interval_label(interval)} bands)")
-    ax.legend(fontsize=7, ncols=min(4, len(channels)))
+    ax.legend(fontsize=MIN_FONT_PT, ncols=min(4, len(channels)))
     return fig

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-from mmm.plots import BASELINE_COLOR, MIN_FONT_PT, _figure, _require_columns, channel_colors
+from mmm.plots import BASELINE_COLOR, MIN_FONT_PT, _figure, _require_columns, channel_colors, compact_number
 
 MAX_PERIOD_TICKS = 12  # period labels shown at most; the rest of the bars keep their place unlabelled
 
@@ -35,6 +36,7 @@ def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter"
     step = max(1, math.ceil(len(wide) / MAX_PERIOD_TICKS))
     ax.set_xticks(x[::step], [str(p) for p in wide.index[::step]], rotation=45, ha="right", fontsize=MIN_FONT_PT)
     ax.tick_params(axis="y", labelsize=MIN_FONT_PT)
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_number))  # 14M, not 1.4 under a small "1e7"
     ax.set_ylabel(f"{kpi} per {period}")
     ax.set_title(f"Contributions to {kpi} by {period} (posterior means)")
     ax.legend(fontsize=MIN_FONT_PT, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -63,6 +65,7 @@ def plot_waterfall(totals: Mapping[str, Mapping[str, float]], *, kpi: str = "KPI
     ax.bar(len(steps), float(total["mean"]), color="#555555", width=0.7)
     ax.set_xticks(range(len(steps) + 1), [*steps, "total"], rotation=30, ha="right", fontsize=MIN_FONT_PT)
     ax.tick_params(axis="y", labelsize=MIN_FONT_PT)
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_number))
     ax.set_ylabel(f"{kpi} over the window")
     # wrapped: one line of this title is wider than the figure, and constrained layout does not shrink titles
     ax.set_title(textwrap.fill(f"Where the window's {kpi} comes from (means; whiskers: interval of each part)",

@@ -62,6 +62,14 @@ def channel_colors(channels: Sequence[str]) -> dict[str, str]:
     return {name: CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i, name in enumerate(channels)}
 
 
+def compact_number(value: float, _pos: int | None = None) -> str:
+    """1,500,000 -> 1.5M: readable axis ticks for money and KPI amounts (a tick formatter)."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
 def interval_label(interval: float) -> str:
     """``0.9`` -> ``"90%"``: the interval mass as printed in every figure and table."""
     return f"{interval * 100:g}%"
@@ -124,7 +132,7 @@ def plot_roi(
     if break_even is not None:
         ax.axvline(break_even, color="#B00020", linestyle="--", linewidth=1, label="break-even")
         ax.text(break_even, 1.0, " break-even", transform=ax.get_xaxis_transform(),
-                color="#B00020", fontsize="small", va="bottom", ha="left")
+                color="#B00020", fontsize=MIN_FONT_PT, va="bottom", ha="left")
     ax.set_yticks(positions, channels)
     ax.set_ylim(len(channels) - 0.5, -0.5)  # first channel on top
     unit = wording.format(currency=currency or "unit of currency")
@@ -178,7 +186,7 @@ def plot_fit(
     ax.set_ylabel(f"{kpi} ({unit})")
     ax.set_title(f"Actual vs fitted {kpi}")
     _date_axis(ax)
-    ax.legend(loc="upper left", fontsize="small", frameon=False)
+    ax.legend(loc="upper left", fontsize=MIN_FONT_PT, frameon=False)
     ax.grid(alpha=0.3)
     return fig
 
@@ -235,7 +243,7 @@ def plot_contributions(
     # legend reversed so it reads top-down like the stack
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize="small", frameon=False)
+              fontsize=MIN_FONT_PT, frameon=False)
     ax.grid(alpha=0.3)
     return fig
 
@@ -283,7 +291,7 @@ def plot_immediate_lasting(
         handles=[Patch(facecolor="#777777", label="immediate (same period)"),
                  Patch(facecolor="#777777", alpha=0.45, hatch="//", edgecolor="white",
                        label="lasting (later periods)")],
-        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False,
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=MIN_FONT_PT, frameon=False,
     )
     ax.grid(axis="x", alpha=0.3)
     return fig

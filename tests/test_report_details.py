@@ -168,3 +168,50 @@ def test_waterfall_title_lies_inside_the_figure(kpi):
     title = fig.axes[0].title.get_window_extent()
     box = fig.bbox
     assert box.x0 <= title.x0 and title.x1 <= box.x1 and box.y0 <= title.y0 and title.y1 <= box.y1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: period_plots.plot_contributions_by_period(_monthly_table(48).assign(mean=lambda t: t["mean"] * 1e4),
+                                                      period="month", kpi="revenue"),
+    lambda: period_plots.plot_waterfall({k: {s: 100 * v for s, v in t.items()} for k, t in TOTALS.items()}),
+])
+def test_period_charts_print_amounts_without_a_scientific_offset(make):
+    ax = _drawn(make()).axes[0]
+    assert ax.yaxis.get_offset_text().get_text() == ""  # a tiny "1e7" in the corner is no unit finance reads
+    assert any(t.get_text().endswith("M") for t in ax.get_yticklabels())
+
+
+def _curves() -> pd.DataFrame:
+    rows = []
+    for c, (spend, value, _) in CHANNELS.items():
+        for m in (0.0, 0.5, 1.0, 1.5, 2.0):
+            mean = value * (1 - 0.5 ** (2 * m))
+            rows.append({"channel": c, "multiplier": m, "spend": m * spend, "value_mean": mean,
+                         "value_lo": 0.7 * mean, "value_hi": 1.3 * mean})
+    return pd.DataFrame(rows)
+
+
+def _carryover() -> pd.DataFrame:
+    return pd.DataFrame([{"channel": c, "lag": lag, "share_mean": 1 - 0.5 ** (lag + 1),
+                          "share_lo": 1 - 0.6 ** (lag + 1), "share_hi": 1.0} for c in CHANNELS for lag in range(8)])
+
+
+def test_response_and_carryover_charts_are_legible_and_one_legend_serves_every_panel():
+    from mmm import curve_plots
+
+    fig = _drawn(curve_plots.plot_response_curves(_curves(), {"search": 700_000.0}, currency="USD"))
+    _assert_legible(fig)
+    legend = fig.legends[0]
+    assert not any(ax.get_legend() for ax in fig.axes)  # no legend over a curve
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert "break-even (after margin)" in labels  # drawn in the search panel only, still explained
+    assert all(t.get_fontsize() >= plots.MIN_FONT_PT for t in legend.get_texts())
+    _assert_legible(_drawn(curve_plots.plot_carryover(_carryover())))
+
+
+def test_the_other_report_charts_are_legible():
+    from test_plots import fit_table, roi_table
+
+    _assert_legible(_drawn(plots.plot_roi(roi_table(), "roas", currency="USD")))
+    _assert_legible(_drawn(plots.plot_fit(fit_table(), kpi="revenue", unit="USD per week")))
+    _assert_legible(_drawn(plots.plot_immediate_lasting(roi_table(), currency="USD")))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmm.curve_plots import style_curve_axes
+from mmm.curve_plots import curve_legend, style_curve_axes
 from mmm.plots import channel_colors, interval_label
 from mmm.report.render import _amount, _environment, _png, _ratio, _share, _with_interval
 
@@ -163,5 +163,6 @@ def plot_plan_curves(curves: pd.DataFrame, plans: Mapping[str, Mapping[str, Any]
             spend = curve["spend"].to_numpy()
             ax.plot(spend, spend / margin, ":", color="grey", linewidth=1, label="break-even (value x margin = spend)")
             ax.set_ylim(0, max(curve["value_hi"].max(), 1.0) * 1.05)
-        style_curve_axes(ax, channel, f"plan spend{unit}", f"incremental value{unit}", legend=i == 0)
+        style_curve_axes(ax, channel, f"plan spend{unit}", f"incremental value{unit}")
+    curve_legend(fig)
     return fig
