@@ -102,6 +102,7 @@ def test_exposure_note_is_shown_when_the_config_has_an_exposure_column(report):
     _, html = report
     section = provenance_section(html)
     assert EXPOSURE_NOTE in section and "not used by the model yet" in section
+    assert f"<li>{EXPOSURE_NOTE}" in section  # one item per note: a note's own ';' does not run into the next
 
 
 def test_no_config_note_line_without_an_exposure_column(tmp_path):
