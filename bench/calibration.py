@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from mmm.config import Config
-from mmm.pipeline import fit
-from mmm.synth import ChannelTruth, SynthSpec, generate, true_figures
+from mmm.spec.config import Config
+from mmm.analysis.pipeline import fit
+from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
 
 FIT = {"draws": 400, "tune": 400, "chains": 2}
 

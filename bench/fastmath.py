@@ -1,6 +1,6 @@
 """What turning numba fastmath off costs: one log-density + gradient evaluation, on and off.
 
-mmm.fit turns PyTensor's numba fastmath off so that a freshly compiled model and
+mmm.model.sample turns PyTensor's numba fastmath off so that a freshly compiled model and
 one loaded from the disk cache give the same draws (tests/test_determinism.py).
 This prints the time per logp+gradient call of the national default case
 (156 weeks x 4 channels) and of a 10-geo panel, with fastmath on and off,
@@ -28,12 +28,12 @@ def one(case: str, fastmath: bool) -> dict:
     import numpy as np
     import pytensor
 
-    fit_module = importlib.import_module("mmm.fit")
-    pytensor.config.numba__fastmath = fastmath  # after mmm.fit set it off
-    from mmm.config import Config
-    from mmm.geo.synth import generate_panel
-    from mmm.pipeline import fit
-    from mmm.synth import SynthSpec, generate
+    fit_module = importlib.import_module("mmm.model.sample")
+    pytensor.config.numba__fastmath = fastmath  # after mmm.model.sample set it off
+    from mmm.spec.config import Config
+    from mmm.data.geo_synth import generate_panel
+    from mmm.analysis.pipeline import fit
+    from mmm.data.synth import SynthSpec, generate
 
     original_compile = fit_module.compile_nutpie
 

@@ -29,9 +29,9 @@ def one(n: int, chains: int, seed: int) -> dict:
     import arviz_stats as azs
     import xarray as xr
 
-    from mmm.config import Config
-    from mmm.pipeline import fit
-    from mmm.synth import SynthSpec, generate
+    from mmm.spec.config import Config
+    from mmm.analysis.pipeline import fit
+    from mmm.data.synth import SynthSpec, generate
 
     result = generate(SynthSpec(seed=seed))
     config = Config.from_dict({**result.config, "fit": {"draws": n, "tune": n, "chains": chains, "seed": seed}})

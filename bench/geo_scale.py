@@ -1,6 +1,6 @@
 """Geo model scale: wall time, ESS/s and peak memory vs number of geos.
 
-Synthetic panels of 156 weeks x 5 channels (``mmm.geo.synth``) with 1, 10 and 40
+Synthetic panels of 156 weeks x 5 channels (``mmm.data.geo_synth``) with 1, 10 and 40
 geos by default, 4 chains x (1000 tune + 1000 draws), nutpie. Each case runs in
 a fresh process, so wall time counts from process start (imports, validation,
 compile, sampling, effects per geo and national, run folder written) and peak
@@ -35,11 +35,11 @@ def one(geos: int, args: argparse.Namespace) -> dict:
     import numpy as np
     import xarray as xr
 
-    from mmm.config import Config
-    from mmm.geo.synth import generate_panel
-    from mmm.pipeline import fit
+    from mmm.spec.config import Config
+    from mmm.data.geo_synth import generate_panel
+    from mmm.analysis.pipeline import fit
     from mmm.storage import posterior_nbytes
-    from mmm.synth import SynthSpec
+    from mmm.data.synth import SynthSpec
 
     truth = generate_panel(SynthSpec(n_periods=args.periods, n_channels=args.channels, controls=False,
                                      seed=args.seed), geos)

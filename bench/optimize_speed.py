@@ -44,12 +44,12 @@ def spread(posterior, names, sd: float = 0.2, seed: int = 0):
 
 
 def national(args) -> None:
-    from mmm import media
-    from mmm.config import Config
-    from mmm.data import Scaling, load_data
-    from mmm.optimize import ChannelBounds, PlanModel, optimize, optimize_to_target
-    from mmm.synth import ChannelTruth, SynthSpec, generate
-    from mmm.truth import truth_posterior
+    from mmm.model import media
+    from mmm.spec.config import Config
+    from mmm.data.load import Scaling, load_data
+    from mmm.planning.optimize import ChannelBounds, PlanModel, optimize, optimize_to_target
+    from mmm.data.synth import ChannelTruth, SynthSpec, generate
+    from mmm.data.truth import truth_posterior
 
     kinds = [("geometric", "logistic"), ("weibull", "hill"), ("delayed", "hill"), ("geometric", "hill")]
     channels = [ChannelTruth(f"ch{k}", pattern=("always_on", "flighted", "pulsed", "seasonal")[k % 4],
@@ -95,14 +95,15 @@ def national(args) -> None:
 
 def geo(args) -> None:
     """A geo run's plans: the national budget split over geos, and by geo (every (geo, channel) cell)."""
-    from mmm import media
-    from mmm.config import Config
-    from mmm.geo import GeoScaling, load_panel
-    from mmm.geo.plan import GeoPlanModel
-    from mmm.geo.synth import generate_panel
-    from mmm.geo.truth import truth_geo_posterior
-    from mmm.optimize import optimize
-    from mmm.synth import SynthSpec
+    from mmm.model import media
+    from mmm.spec.config import Config
+    from mmm.data.panel import load_panel
+    from mmm.data.geo_design import GeoScaling
+    from mmm.planning.geo_plan import GeoPlanModel
+    from mmm.data.geo_synth import generate_panel
+    from mmm.data.geo_truth import truth_geo_posterior
+    from mmm.planning.optimize import optimize
+    from mmm.data.synth import SynthSpec
 
     result = generate_panel(SynthSpec(seed=1, n_periods=104, n_channels=args.geo_channels, controls=False), args.geos)
     config = Config.from_dict(result.config)

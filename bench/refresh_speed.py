@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from mmm.config import Config
-from mmm.pipeline import fit
-from mmm.refresh import refresh
-from mmm.synth import SynthSpec, generate
+from mmm.spec.config import Config
+from mmm.analysis.pipeline import fit
+from mmm.runs.refresh import refresh
+from mmm.data.synth import SynthSpec, generate
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """This package vs PyMC-Marketing's MMM on the same synthetic national dataset.
 
-Both fit ``mmm.synth`` data (156 weeks x 4 channels, geometric adstock + logistic
+Both fit ``mmm.data.synth`` data (156 weeks x 4 channels, geometric adstock + logistic
 saturation in the truth) with the same chains, draws and tune, nutpie for both,
 in one run. PyMC-Marketing uses its defaults (GeometricAdstock(l_max=8) +
 LogisticSaturation, yearly seasonality of order 2, its default priors), with
@@ -39,8 +39,8 @@ def ess_per_s(roas: np.ndarray, chains: int, seconds: float) -> float:
 
 
 def fit_mmm(result, args) -> dict:
-    from mmm.config import Config
-    from mmm.pipeline import fit
+    from mmm.spec.config import Config
+    from mmm.analysis.pipeline import fit
 
     config = Config.from_dict({**result.config, "fit": {"draws": args.draws, "tune": args.tune,
                                                         "chains": args.chains, "seed": args.seed}})
@@ -90,7 +90,7 @@ def main() -> None:
         import pymc_marketing  # noqa: F401
     except ImportError:
         raise SystemExit("pymc-marketing is not installed: pip install 'mmm[bench]' (in a venv with pymc<6.4)")
-    from mmm.synth import SynthSpec, generate
+    from mmm.data.synth import SynthSpec, generate
 
     result = generate(SynthSpec(seed=args.seed, n_periods=args.periods, n_channels=args.channels))
     truth = result.truth["figures"]

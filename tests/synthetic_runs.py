@@ -10,7 +10,7 @@ import yaml
 
 
 def write_synthetic_run(folder: Path, synthetic, posterior: xr.Dataset, scaling) -> Path:
-    """The DESIGN.md contract files of ``synthetic`` (a :class:`mmm.synth.SynthResult`, national or
+    """The DESIGN.md contract files of ``synthetic`` (a :class:`mmm.data.synth.SynthResult`, national or
     geo panel) fitted as ``posterior``, with its scaling constants in the manifest."""
     folder.mkdir(parents=True)
     synthetic.data.assign(date=synthetic.data["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "data.csv",
@@ -29,7 +29,7 @@ def reseal(folder: Path) -> Path:
     A test that builds "the same run with restated data" (or a changed margin) from a copy
     needs a run that is whole again: load_run refuses files that differ from their checksums.
     """
-    from mmm.runs import _checksums
+    from mmm.runs.folder import _checksums
 
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"] = _checksums(folder)

@@ -38,12 +38,12 @@ import pytest
 import xarray as xr
 import yaml
 
-from mmm.cli import main
-from mmm.config import Config, ignored_config_notes
-from mmm.data import Scaling, load_data
-from mmm.runs import manifest, write_run
-from mmm.synth import SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.cli.main import main
+from mmm.spec.config import Config, ignored_config_notes
+from mmm.data.load import Scaling, load_data
+from mmm.runs.folder import manifest, write_run
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 TINY_FIT = ["--draws", "5", "--tune", "5", "--chains", "1", "--no-progress"]
 
@@ -100,7 +100,7 @@ def fit_refused(config_path: Path, capsys) -> str:
 
 
 def loaded(config_path: Path):
-    from mmm.pipeline import load, load_config
+    from mmm.analysis.pipeline import load, load_config
 
     return load(load_config(config_path))
 
@@ -446,7 +446,7 @@ def test_a_run_without_checksums_still_loads_but_a_damaged_posterior_is_named(ru
     old = json.loads(manifest_path.read_text())
     del old["files"]
     manifest_path.write_text(json.dumps(old))
-    from mmm.runs import load_run
+    from mmm.runs.folder import load_run
 
     assert load_run(run_copy).posterior()["posterior"]["intercept"].size == 50
     (run_copy / "posterior.nc").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
@@ -544,7 +544,7 @@ def stall(*args, **kwargs):
     return out
 
 target.{function} = stall
-from mmm.cli import main
+from mmm.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -583,7 +583,7 @@ def assert_nothing_accepts(out: Path, leftovers: list[Path], runs: Path, tmp_pat
 def test_kill_during_sampling_leaves_no_run(tmp_path, raw_config, frame, runs, capsys):
     config = project(tmp_path / "project", raw_config, frame)
     out = tmp_path / "reports" / "q1"
-    kill_fit_at(config, out, tmp_path / "marker", module="mmm.fit", function="sample", call_first="False",
+    kill_fit_at(config, out, tmp_path / "marker", module="mmm.model.sample", function="sample", call_first="False",
                 condition="True")
     assert not out.exists() and (not out.parent.exists() or not any(out.parent.iterdir()))
     assert_nothing_accepts(out, [], runs, tmp_path, capsys)
@@ -594,7 +594,7 @@ def test_kill_during_the_folder_write_leaves_no_run(tmp_path, raw_config, frame,
     """Killed once every contract file is in the temporary folder (manifest.json included), before the rename."""
     config = project(tmp_path / "project", raw_config, frame)
     out = tmp_path / "reports" / "q1"
-    kill_fit_at(config, out, tmp_path / "marker", module="mmm.runs", function="_write_one", call_first="True",
+    kill_fit_at(config, out, tmp_path / "marker", module="mmm.runs.folder", function="_write_one", call_first="True",
                 condition="args[0].name == 'manifest.json'")
     leftovers = list(out.parent.iterdir())
     assert [p.name for p in leftovers] and all(p.name.startswith(".q1.tmp-") for p in leftovers)

@@ -16,23 +16,23 @@ import xarray as xr
 import yaml
 from scipy import stats
 
-from mmm import media
-from mmm.calibration import experiment_checks, overlap, prior_vs_posterior
-from mmm.cli import main
-from mmm.config import Config, ConfigError
-from mmm.data import Scaling
-from mmm.design import build_design
-from mmm.effects import compute_effects
-from mmm.experiments import INCREMENTAL_VAR, incremental_draws
-from mmm.health import HealthThresholds, experiment_conflict, prior_conflict
-from mmm.model import build_model
-from mmm.pipeline import load
-from mmm.prior_sample import sample_prior
-from mmm.priors import Prior
-from mmm.roi_prior import ROAS_VAR, Z90, parse_roas_prior
-from mmm.sensitivity import scale_media_priors, scale_prior
-from mmm.synth import SynthSpec, generate, true_figures
-from mmm.truth import truth_posterior
+from mmm.model import media
+from mmm.analysis.calibration import experiment_checks, overlap, prior_vs_posterior
+from mmm.cli.main import main
+from mmm.spec.config import Config, ConfigError
+from mmm.data.load import Scaling
+from mmm.data.design import build_design
+from mmm.analysis.effects import compute_effects
+from mmm.model.lift_tests import INCREMENTAL_VAR, incremental_draws
+from mmm.analysis.health import HealthThresholds, experiment_conflict, prior_conflict
+from mmm.model.national import build_model
+from mmm.analysis.pipeline import load
+from mmm.model.prior_sample import sample_prior
+from mmm.spec.priors import Prior
+from mmm.model.roas_prior import ROAS_VAR, Z90, parse_roas_prior
+from mmm.analysis.sensitivity import scale_media_priors, scale_prior
+from mmm.data.synth import SynthSpec, generate, true_figures
+from mmm.data.truth import truth_posterior
 
 # the form the issue asks for, verbatim (dates moved into the synthetic data's range)
 ISSUE_EXPERIMENT_YAML = """\

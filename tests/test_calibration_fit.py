@@ -18,10 +18,10 @@ import pandas as pd
 import numpy as np
 import pytest
 
-from mmm.cli import main
-from mmm.config import Config
-from mmm.pipeline import fit
-from mmm.synth import ChannelTruth, SynthSpec, generate, true_figures
+from mmm.cli.main import main
+from mmm.spec.config import Config
+from mmm.analysis.pipeline import fit
+from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
 
 FIT = {"draws": 400, "tune": 400, "chains": 2, "seed": 0}
 
@@ -112,7 +112,7 @@ def test_summary_and_report_show_prior_vs_posterior_and_the_conflict(study, tmp_
 
 @pytest.mark.slow
 def test_sensitivity_cli_refits_with_scaled_priors(study, tmp_path, capsys):
-    from mmm.commands.sensitivity import sensitivity_dir
+    from mmm.cli.sensitivity import sensitivity_dir
 
     run_dir = study["none"].save(tmp_path / "none", report=False)
     rc = main(["sensitivity", str(run_dir), "--factors", "2", "--draws", "150", "--tune", "150"])

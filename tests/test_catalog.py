@@ -9,8 +9,8 @@ import sqlite3
 
 import pytest
 
-from mmm.catalog import CATALOG_NAME, figures, history, sync
-from mmm.cli import main
+from mmm.runs.catalog import CATALOG_NAME, figures, history, sync
+from mmm.cli.main import main
 
 
 def _run(root, run_id, *, roas, parent=None, mode=None, ok=True, created="2026-01-01T00:00:00+00:00",
@@ -132,12 +132,12 @@ def test_refresh_and_compare_cli_reject_a_folder_that_is_not_a_run(tmp_path, cap
 
 
 def test_history_of_a_read_only_archive_lists_the_runs_without_writing(runs, monkeypatch):
-    import mmm.catalog
+    import mmm.runs.catalog
 
     def read_only(path):
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr(mmm.catalog, "_create", read_only)
+    monkeypatch.setattr(mmm.runs.catalog, "_create", read_only)
     table = history(runs)
     assert list(table["run_id"]) == ["q1", "q2", "q2-update"] and not (runs / CATALOG_NAME).exists()
 

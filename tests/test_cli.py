@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmm.cli import main
-from mmm.runs import RUN_FILES
+from mmm.cli.main import main
+from mmm.runs.folder import RUN_FILES
 
 SMALL_FIT = ["--draws", "150", "--tune", "150", "--chains", "2", "--no-progress"]
 SUMMARY_CHANNEL_KEYS = {"spend", "incremental_kpi", "roas", "profit_roi", "mroas", "marginal_profit_roi",
@@ -179,10 +179,10 @@ def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys)
     """DESIGN.md's minimal config, verbatim, on a two-region panel: validated with its geo axis, modelled per geo."""
     import numpy as np
 
-    from mmm.data import Scaling
-    from mmm.design import build_design
-    from mmm.model import build_model
-    from mmm.pipeline import load, load_config
+    from mmm.data.load import Scaling
+    from mmm.data.design import build_design
+    from mmm.model.national import build_model
+    from mmm.analysis.pipeline import load, load_config
 
     rng = np.random.default_rng(0)
     dates = pd.date_range("2022-01-03", periods=60, freq="W-MON")

@@ -1,4 +1,4 @@
-"""Tests for mmm.config (the config contract in DESIGN.md) and mmm.priors.Prior. No fits."""
+"""Tests for mmm.config (the config contract in DESIGN.md) and mmm.spec.priors.Prior. No fits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mmm.config import (
+from mmm.spec.config import (
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MODEL_PRIORS,
     ChannelSpec,
@@ -19,8 +19,8 @@ from mmm.config import (
     FitSpec,
     default_coef_prior,
 )
-from mmm.priors import Prior, PriorError
-from mmm.transforms import ADSTOCKS, SATURATIONS
+from mmm.spec.priors import Prior, PriorError
+from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
 # DESIGN.md's minimal config, verbatim (comments included): it must always be accepted.
 MINIMAL_YAML = """\

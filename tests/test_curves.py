@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm.config import Config
-from mmm.curves import break_even_spend, carryover_curves, response_curves
-from mmm.data import Scaling, load_data
-from mmm.synth import SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.spec.config import Config
+from mmm.analysis.curves import break_even_spend, carryover_curves, response_curves
+from mmm.data.load import Scaling, load_data
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_carryover_curve_is_the_true_cumulative_adstock(setup):
 
 
 def test_curve_plots_draw_every_channel(setup):
-    from mmm.curve_plots import plot_carryover, plot_response_curves
+    from mmm.report.curve_plots import plot_carryover, plot_response_curves
 
     result, config, data, scaling, posterior = setup
     curves = response_curves(posterior, config, data, scaling, max_draws=1)
@@ -76,9 +76,9 @@ def test_curve_plots_draw_every_channel(setup):
 
 
 def test_period_plots_and_waterfall(setup):
-    from mmm.effects import compute_effects
-    from mmm.period_plots import plot_contributions_by_period, plot_waterfall
-    from mmm.pipeline import aggregate_contributions
+    from mmm.analysis.effects import compute_effects
+    from mmm.report.period_plots import plot_contributions_by_period, plot_waterfall
+    from mmm.analysis.pipeline import aggregate_contributions
 
     result, config, data, scaling, posterior = setup
     effects = compute_effects(posterior, config, data, scaling)

@@ -1,4 +1,4 @@
-"""Tests for mmm.data: loading, validation messages, alignment and scaling."""
+"""Tests for mmm.data.load: loading, validation messages, alignment and scaling."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm.data import (
+from mmm.data.load import (
     ChannelColumns,
     DataError,
     DataRoles,

@@ -25,7 +25,7 @@ FIT_OK_OR_DIAGNOSTICS = (0, 1)
 def mmm(args: list[str], cache: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache / 'pytensor'}",
            "NUMBA_CACHE_DIR": str(cache / "numba")}
-    return subprocess.run([sys.executable, "-m", "mmm.cli", *args], env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "mmm.cli.main", *args], env=env, capture_output=True, text=True)
 
 
 def figures(run: Path) -> dict:

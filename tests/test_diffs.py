@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm.config import Config, ConfigError
-from mmm.diffs import config_diff, data_revisions, periods
-from mmm.synth import SynthSpec, generate
+from mmm.spec.config import Config, ConfigError
+from mmm.runs.revisions import config_diff, data_revisions, periods
+from mmm.data.synth import SynthSpec, generate
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_refresh_window_config_key(synthetic, tmp_path):
 
 def test_panel_revisions_are_listed_per_geo_date_and_column():
     """A panel repeats every date once per geo: a restated value belongs to one (geo, date, column)."""
-    from mmm.geo.synth import generate_panel
+    from mmm.data.geo_synth import generate_panel
 
     panel = generate_panel(SynthSpec(n_periods=40, n_channels=2, controls=False, seed=12), 3).data
     before = panel[pd.to_datetime(panel["date"]) < pd.to_datetime(panel["date"]).iloc[30]].copy()

@@ -11,11 +11,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mmm.config import Config
-from mmm.data import Scaling, load_data
-from mmm.effects import compute_effects
-from mmm.synth import ChannelTruth, SynthSpec, generate, true_figures
-from mmm.truth import truth_posterior
+from mmm.spec.config import Config
+from mmm.data.load import Scaling, load_data
+from mmm.analysis.effects import compute_effects
+from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
+from mmm.data.truth import truth_posterior
 
 RTOL = 1e-6
 FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "roas_immediate", "roas_lasting",
@@ -148,9 +148,9 @@ def test_model_graph_media_equals_numpy_media_for_mixed_kinds():
     import pytensor
     import pytensor.tensor as pt
 
-    from mmm import media
-    from mmm.design import build_design
-    from mmm.transforms import lag_stack
+    from mmm.model import media
+    from mmm.data.design import build_design
+    from mmm.model.transforms import lag_stack
 
     result, config, data, scaling = _setup(SynthSpec(seed=7, channels=MIXED))
     design = build_design(data, scaling, config.model.seasonality_order)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm.config import Config
-from mmm.data import Scaling, load_data
-from mmm.design import build_design
-from mmm.fit import _structure_key
-from mmm.model import build_model
-from mmm.pipeline import fit
-from mmm.synth import SynthSpec, generate
+from mmm.spec.config import Config
+from mmm.data.load import Scaling, load_data
+from mmm.data.design import build_design
+from mmm.model.sample import _structure_key
+from mmm.model.national import build_model
+from mmm.analysis.pipeline import fit
+from mmm.data.synth import SynthSpec, generate
 from test_effects import MIXED as ALL_MIXED  # tests/ is on sys.path under pytest
 
 
@@ -57,7 +57,7 @@ MIXED = ALL_MIXED[:3]  # weibull/hill, geometric/logistic, delayed/hill with the
 )
 def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_prior):
     """Per-channel transform kinds and lags are assembled by name inside the graph, too."""
-    from mmm.fit import compile_nutpie
+    from mmm.model.sample import compile_nutpie
 
     result = generate(spec)
     raw = {**result.config, "model": {**result.config["model"],
@@ -102,7 +102,7 @@ def implied_intercept(model):
 def assert_level_form_keeps_the_density(plain, centered) -> None:
     """At random points, the level-form model's log density equals the plain model's at the intercept the
     level implies (unit Jacobian, same priors), and a wrong intercept would show."""
-    from mmm.model import LEVEL
+    from mmm.model.national import LEVEL
 
     assert LEVEL in centered.named_vars and "intercept" not in {rv.name for rv in centered.free_RVs}
     implied = implied_intercept(centered)

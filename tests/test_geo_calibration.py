@@ -15,22 +15,22 @@ import pytest
 import xarray as xr
 import yaml
 
-from mmm import media
-from mmm.cli import main
-from mmm.config import Config, ConfigError
-from mmm.experiments import INCREMENTAL_VAR
-from mmm.geo import GeoScaling
-from mmm.geo.design import build_geo_design
-from mmm.geo.effects import compute_geo_effects
-from mmm.geo.experiments import incremental_draws
-from mmm.geo.model import build_geo_model
-from mmm.geo.pipeline import load_geo
-from mmm.geo.prior_sample import sample_geo_prior
-from mmm.geo.roi_prior import coef_from_roas
-from mmm.geo.synth import generate_panel
-from mmm.roi_prior import ROAS_VAR, parse_roas_prior
-from mmm.synth import SynthSpec, true_figures
-from mmm.truth import truth_posterior
+from mmm.model import media
+from mmm.cli.main import main
+from mmm.spec.config import Config, ConfigError
+from mmm.model.lift_tests import INCREMENTAL_VAR
+from mmm.data.geo_design import GeoScaling
+from mmm.data.geo_design import build_geo_design
+from mmm.analysis.geo_effects import compute_geo_effects
+from mmm.model.geo_lift_tests import incremental_draws
+from mmm.model.build import build_geo_model
+from mmm.analysis.geo_pipeline import load_geo
+from mmm.model.geo_prior_sample import sample_geo_prior
+from mmm.model.geo_roas_prior import coef_from_roas
+from mmm.data.geo_synth import generate_panel
+from mmm.model.roas_prior import ROAS_VAR, parse_roas_prior
+from mmm.data.synth import SynthSpec, true_figures
+from mmm.data.truth import truth_posterior
 
 ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 0.6}}  # search keeps its coef prior
 

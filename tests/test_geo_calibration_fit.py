@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm.cli import main
-from mmm.config import Config
-from mmm.geo.synth import generate_panel
-from mmm.pipeline import fit
-from mmm.synth import ChannelTruth, SynthSpec
+from mmm.cli.main import main
+from mmm.spec.config import Config
+from mmm.data.geo_synth import generate_panel
+from mmm.analysis.pipeline import fit
+from mmm.data.synth import ChannelTruth, SynthSpec
 from test_geo_calibration import true_geo_lift  # noqa: E402  (tests/ is on sys.path under pytest)
 
 pytestmark = pytest.mark.slow
@@ -125,7 +125,7 @@ def test_a_calibrated_geo_run_folder_and_sensitivity(study, tmp_path, monkeypatc
     html = (run / "report.html").read_text()
     assert "Do the lift experiments agree" in html and "Do the data contradict" in html
 
-    from mmm.commands.sensitivity import sensitivity_dir
+    from mmm.cli.sensitivity import sensitivity_dir
 
     assert main(["sensitivity", str(run), "--psense"]) == 0  # the geo model's own densities, no refit
     psense = pd.read_csv(sensitivity_dir(run) / "psense.csv")
@@ -135,7 +135,7 @@ def test_a_calibrated_geo_run_folder_and_sensitivity(study, tmp_path, monkeypatc
 
     # refits: the geo panel, its stored scaling and the scaled priors reach fit(); the refit itself
     # is stood in by the ROAS-prior fit (a real geo refit compiles a new model: too slow for CI)
-    import mmm.pipeline
+    import mmm.analysis.pipeline
 
     calls = []
 
@@ -143,7 +143,7 @@ def test_a_calibrated_geo_run_folder_and_sensitivity(study, tmp_path, monkeypatc
         calls.append((config, data, kwargs))
         return study["with_prior"]
 
-    monkeypatch.setattr(mmm.pipeline, "fit", refit)
+    monkeypatch.setattr(mmm.analysis.pipeline, "fit", refit)
     assert main(["sensitivity", str(run), "--factors", "2", "--out", str(tmp_path / "sens")]) in (0, 1)
     ((config, data, kwargs),) = calls
     assert list(data.geos) == list(study["panel"].truth["geos"])

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm.config import Config
-from mmm.geo.synth import generate_panel
-from mmm.pipeline import fit
-from mmm.synth import SynthSpec, generate
+from mmm.spec.config import Config
+from mmm.data.geo_synth import generate_panel
+from mmm.analysis.pipeline import fit
+from mmm.data.synth import SynthSpec, generate
 
 pytestmark = pytest.mark.slow
 SEEDS = (1, 2)
@@ -123,7 +123,7 @@ def test_a_geo_run_folder_holds_national_and_per_geo_figures(fitted, tmp_path):
     assert checks["r2"]["value"] > 0.5  # the national fit of a panel the model generated
     assert "Model health card" in (run / "report.html").read_text()
     # national response curves: every geo's spend scaled together, value summed over geos per draw
-    from mmm.geo.effects import geo_response_curves
+    from mmm.analysis.geo_effects import geo_response_curves
 
     curves = geo_response_curves(result.posterior, result.config, result.data, result.scaling, max_draws=10**6)
     at_one = curves[curves["multiplier"] == 1.0].set_index("channel")

@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm.config import Config, ConfigError
-from mmm.data import ChannelColumns, DataError, DataRoles
-from mmm.geo import GeoScaling, load_panel
-from mmm.geo.design import build_geo_design
-from mmm.geo.model import build_geo_model
-from mmm.geo.synth import generate_panel
-from mmm.synth import SynthSpec
+from mmm.spec.config import Config, ConfigError
+from mmm.data.load import ChannelColumns, DataError, DataRoles
+from mmm.data.panel import load_panel
+from mmm.data.geo_design import GeoScaling
+from mmm.data.geo_design import build_geo_design
+from mmm.model.build import build_geo_model
+from mmm.data.geo_synth import generate_panel
+from mmm.data.synth import SynthSpec
 
 MERIDIAN_GEO = Path(__file__).parent / "data" / "meridian_geo_media.csv"  # origin: tests/data/README.md
 ROLES = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend"),
@@ -156,9 +157,9 @@ def test_geo_model_layout(adstock):
 
 def test_one_geo_model_is_the_national_model():
     """One geo: nothing to pool, so the same free variables (and priors) as the national model."""
-    from mmm.data import Scaling
-    from mmm.design import build_design
-    from mmm.model import build_model
+    from mmm.data.load import Scaling
+    from mmm.data.design import build_design
+    from mmm.model.national import build_model
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 1)
     config = Config.from_dict(result.config)
@@ -188,8 +189,8 @@ def test_sampling_the_level_keeps_the_posterior_exactly(adstock, n_geos):
 
 def test_nutpie_draws_report_the_intercept_not_the_level():
     """The compiled sampler's draws carry the Deterministic intercept in the sampled level's place."""
-    from mmm.fit import compile_nutpie
-    from mmm.model import LEVEL, SAMPLED_FORMS
+    from mmm.model.sample import compile_nutpie
+    from mmm.model.national import LEVEL, SAMPLED_FORMS
     from test_fit import implied_intercept, nutpie_point
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
@@ -206,13 +207,13 @@ def test_nutpie_draws_report_the_intercept_not_the_level():
 
 
 def test_shared_adstock_matmul_equals_the_media_definition():
-    """The geo model's BLAS adstock gives mmm.media's numbers (mixed adstock and saturation kinds)."""
+    """The geo model's BLAS adstock gives mmm.model.media's numbers (mixed adstock and saturation kinds)."""
     import pytensor.tensor as pt
 
-    from mmm import media
-    from mmm.config import ChannelSpec
-    from mmm.geo.model import channel_major_lags, shared_adstock_contributions
-    from mmm.transforms import lag_stack
+    from mmm.model import media
+    from mmm.spec.config import ChannelSpec
+    from mmm.model.build import channel_major_lags, shared_adstock_contributions
+    from mmm.model.transforms import lag_stack
 
     channels = (ChannelSpec("tv", "tv", adstock="geometric", saturation="hill", max_lag=6),
                 ChannelSpec("radio", "radio", adstock="delayed", saturation="logistic", max_lag=4),
@@ -260,7 +261,7 @@ def random_posterior(geos: int, channels: list[str], per_geo_adstock: bool, draw
 @pytest.mark.parametrize("adstock", ["shared", "geo"])
 def test_effects_from_parameter_draws_sum_over_geos(adstock):
     """Per-geo figures from parameter draws (no fit): national totals are the per-draw sums over geos."""
-    from mmm.geo.effects import compute_geo_effects
+    from mmm.analysis.geo_effects import compute_geo_effects
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})

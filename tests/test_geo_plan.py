@@ -1,6 +1,6 @@
 """Budget plans for geo runs: per (geo, channel) cells, national = sum over geos per draw.
 
-The posteriors here are synthetic truths (mmm.geo.truth), some with a posterior-like spread, so no
+The posteriors here are synthetic truths (mmm.data.geo_truth), some with a posterior-like spread, so no
 fit is needed; the slow test at the end fits a tiny panel and runs the CLI on its run folder.
 """
 
@@ -16,20 +16,21 @@ import yaml
 from synthetic_runs import write_synthetic_run
 from test_optimize import _grid_optimum
 
-from mmm import media
-from mmm.cli import main
-from mmm.config import Config, ConfigError
-from mmm.data import Scaling, load_data
-from mmm.geo import GeoScaling, load_panel
-from mmm.geo.effects import geo_posterior
-from mmm.geo.plan import DEFAULT_CELL_RANGE, GeoPlanModel
-from mmm.geo.synth import generate_panel
-from mmm.geo.truth import truth_geo_posterior
-from mmm.optimize import ChannelBounds, Objective, objective_value, optimize
-from mmm.plan_outcome import PlanModel
-from mmm.planning import load_bounds, load_plans, plan_model
-from mmm.synth import SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.model import media
+from mmm.cli.main import main
+from mmm.spec.config import Config, ConfigError
+from mmm.data.load import Scaling, load_data
+from mmm.data.panel import load_panel
+from mmm.data.geo_design import GeoScaling
+from mmm.analysis.geo_effects import geo_posterior
+from mmm.planning.geo_plan import DEFAULT_CELL_RANGE, GeoPlanModel
+from mmm.data.geo_synth import generate_panel
+from mmm.data.geo_truth import truth_geo_posterior
+from mmm.planning.optimize import ChannelBounds, Objective, objective_value, optimize
+from mmm.planning.outcome import PlanModel
+from mmm.planning.plans import load_bounds, load_plans, plan_model
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 WIDE = ChannelBounds(min_change=-1.0, max_change=100.0)  # per geo: no limit a test budget reaches
 
@@ -63,7 +64,7 @@ def three_geos():
 
 def test_truth_posterior_gives_each_geos_true_roas():
     result, config, panel, scaling = _panel(seed=5, n_geos=3)
-    from mmm.geo.effects import compute_geo_effects
+    from mmm.analysis.geo_effects import compute_geo_effects
 
     effects = compute_geo_effects(truth_geo_posterior(result.truth, config, panel), config, panel, scaling)
     for g, geo in enumerate(panel.geos):
@@ -374,7 +375,7 @@ def test_a_cell_without_recent_spend_stays_at_zero_unless_a_bound_opens_it():
 @pytest.mark.slow
 def test_cli_plans_on_a_fitted_geo_run(tmp_path):
     """Fit a tiny panel, save the run, plan it by geo and compare scenarios through the CLI."""
-    from mmm.pipeline import fit
+    from mmm.analysis.pipeline import fit
 
     truth = generate_panel(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=6), 3)
     config = Config.from_dict({**truth.config, "fit": {"draws": 300, "tune": 300, "chains": 2, "seed": 6}})

@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm.catalog import history
-from mmm.cli import main
-from mmm.compare import compare
-from mmm.config import Config
-from mmm.data import DataError
-from mmm.geo import GeoScaling
-from mmm.pipeline import fit, load
-from mmm.refresh import refresh
-from mmm.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec
+from mmm.runs.catalog import history
+from mmm.cli.main import main
+from mmm.runs.compare import compare
+from mmm.spec.config import Config
+from mmm.data.load import DataError
+from mmm.data.geo_design import GeoScaling
+from mmm.analysis.pipeline import fit, load
+from mmm.runs.refresh import refresh
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ FIT = {"draws": 400, "tune": 300, "chains": 2, "seed": 5, "adaptation": "diag"} 
 
 
 def _panel(shift: bool):
-    from mmm.geo.synth import generate_panel
+    from mmm.data.geo_synth import generate_panel
 
     channels = [ChannelTruth(c, pattern=BUILTIN_CHANNELS[c][0], level=BUILTIN_CHANNELS[c][1],
                              target_roas=BUILTIN_CHANNELS[c][2],

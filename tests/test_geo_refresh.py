@@ -18,20 +18,21 @@ import pytest
 import xarray as xr
 from synthetic_runs import reseal
 
-from mmm.cli import main
-from mmm.compare import compare, write_comparison
-from mmm.config import Config, ConfigError
-from mmm.data import DataError
-from mmm.fit import FitResult, diagnose
-from mmm.geo import GeoScaling, load_panel
-from mmm.geo.design import build_geo_design
-from mmm.geo.effects import compute_geo_effects
-from mmm.geo.model import build_geo_model
-from mmm.geo.pipeline import FittedGeoMMM
-from mmm.geo.synth import generate_panel
-from mmm.refresh import _record, _time_moved, refresh
-from mmm.runs import load_run
-from mmm.synth import SynthSpec
+from mmm.cli.main import main
+from mmm.runs.compare import compare, write_comparison
+from mmm.spec.config import Config, ConfigError
+from mmm.data.load import DataError
+from mmm.model.sample import FitResult, diagnose
+from mmm.data.panel import load_panel
+from mmm.data.geo_design import GeoScaling
+from mmm.data.geo_design import build_geo_design
+from mmm.analysis.geo_effects import compute_geo_effects
+from mmm.model.build import build_geo_model
+from mmm.analysis.geo_pipeline import FittedGeoMMM
+from mmm.data.geo_synth import generate_panel
+from mmm.runs.refresh import _record, _time_moved, refresh
+from mmm.runs.folder import load_run
+from mmm.data.synth import SynthSpec
 
 N_OLD, N_ALL, N_GEOS = 52, 64, 4
 PRIOR_SAMPLER = {"sampler": "prior draws (test)", "chains": 2, "draws": 30, "tune": 0, "seed": 0}
@@ -104,7 +105,7 @@ def test_a_panel_with_geos_added_or_removed_is_refused_naming_them(panel_runs, c
 
 
 def test_the_same_geos_in_another_row_order_are_put_back_in_the_parents_order(panel_runs):
-    from mmm.geo.refresh import match_parent_geos
+    from mmm.runs.geo_refresh import match_parent_geos
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     shuffled = panel_runs["three"].sort_values(["geo", "date"], ascending=[False, True])
@@ -147,8 +148,8 @@ def test_refresh_record_lists_restated_panel_values_per_geo(panel_runs):
 
 
 def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(panel_runs):
-    from mmm.geo.refresh import geo_update_model
-    from mmm.update_prior import EPS_NAME
+    from mmm.runs.geo_refresh import geo_update_model
+    from mmm.model.update_prior import EPS_NAME
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     previous = parent.posterior()["posterior"].to_dataset()
@@ -169,9 +170,9 @@ def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(
 
 def test_each_geos_baseline_is_kept_when_time_is_recentred(panel_runs):
     """Each geo has its own trend, so each geo's intercept moves by its own trend x the shift, per draw."""
-    from mmm.effects import compute_effects
-    from mmm.geo.effects import geo_posterior
-    from mmm.geo.refresh import geo_intercept_shift
+    from mmm.analysis.effects import compute_effects
+    from mmm.analysis.geo_effects import geo_posterior
+    from mmm.runs.geo_refresh import geo_intercept_shift
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     previous = parent.posterior()["posterior"].to_dataset()
@@ -282,11 +283,11 @@ def test_a_changed_margin_is_an_assumption_change_in_every_geo(two_geo_runs, tmp
 
 
 def test_a_geo_run_and_a_national_run_are_not_compared(panel_runs, tmp_path, capsys):
-    from mmm.data import Scaling
-    from mmm.design import build_design
-    from mmm.effects import compute_effects
-    from mmm.pipeline import FittedMMM, load
-    from mmm.prior_sample import sample_prior
+    from mmm.data.load import Scaling
+    from mmm.data.design import build_design
+    from mmm.analysis.effects import compute_effects
+    from mmm.analysis.pipeline import FittedMMM, load
+    from mmm.model.prior_sample import sample_prior
 
     raw = panel_runs["config"].to_dict()
     raw["data"].pop("geo")
@@ -312,7 +313,7 @@ def test_a_geo_run_and_a_national_run_are_not_compared(panel_runs, tmp_path, cap
 def test_a_rolling_window_keeps_the_last_periods_of_every_geo(panel_runs):
     from dataclasses import replace
 
-    from mmm.refresh import _rolling
+    from mmm.runs.refresh import _rolling
 
     config = panel_runs["config"]
     panel = load_panel(panel_runs["three"], config.roles())
@@ -325,7 +326,7 @@ def test_a_rolling_window_keeps_the_last_periods_of_every_geo(panel_runs):
 
 def test_geo_update_model_with_an_adstock_per_geo(panel_runs):
     """Per-geo adstock parameters (geo x channel) are carried forward with their (0, 1) bounds."""
-    from mmm.geo.refresh import geo_update_model
+    from mmm.runs.geo_refresh import geo_update_model
 
     raw = panel_runs["config"].to_dict()
     raw["model"]["geo"] = {**raw["model"].get("geo", {}), "adstock": "geo"}

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mmm.cli import main
-from mmm.config import Config, ConfigError
+from mmm.cli.main import main
+from mmm.spec.config import Config, ConfigError
 from mmm.storage import bound_posterior, posterior_nbytes
-from mmm.synth import SynthSpec, generate
+from mmm.data.synth import SynthSpec, generate
 
 HAS_JAX = all(importlib.util.find_spec(m) is not None for m in ("jax", "numpyro"))
 
@@ -38,7 +38,7 @@ def test_thinning_and_float32_bound_the_stored_posterior():
 
 
 def test_a_jax_sampler_without_the_extra_says_how_to_install_it(monkeypatch):
-    from mmm.fit import _jax_sampler
+    from mmm.model.sample import _jax_sampler
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("jax", "numpyro") else real(name, *a))
@@ -70,7 +70,7 @@ def test_numpyro_sampler_fits_through_pymcs_jax_path():
     result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=5))
     config = Config.from_dict({**result.config, "fit": {"draws": 200, "tune": 200, "chains": 2, "seed": 5,
                                                         "sampler": "numpyro", "posterior_dtype": "float32"}})
-    from mmm.pipeline import fit
+    from mmm.analysis.pipeline import fit
 
     fitted = fit(config, result.data)
     assert fitted.fit.sampler["sampler"] == "numpyro" and fitted.fit.sampler["posterior_dtype"] == "float32"

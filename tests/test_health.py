@@ -1,6 +1,6 @@
 """The health card: the true parameters as a posterior pass every check; each broken variant trips its own.
 
-No sampling: posteriors are the synthetic truth (mmm.truth) or edited copies of it.
+No sampling: posteriors are the synthetic truth (mmm.data.truth) or edited copies of it.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mmm import media
-from mmm.config import Config, DiagnosticThresholds, default_coef_prior
-from mmm.data import Scaling, load_data
-from mmm.design import build_design
-from mmm.effects import compute_effects
-from mmm.fit import Diagnostics
-from mmm.health import (FAIL, PASS, REVIEW, Check, HealthThresholds, _convergence, checks_to_dict, grade,
+from mmm.model import media
+from mmm.spec.config import Config, DiagnosticThresholds, default_coef_prior
+from mmm.data.load import Scaling, load_data
+from mmm.data.design import build_design
+from mmm.analysis.effects import compute_effects
+from mmm.model.sample import Diagnostics
+from mmm.analysis.health import (FAIL, PASS, REVIEW, Check, HealthThresholds, _convergence, checks_to_dict, grade,
                         health_checks, overall, prior_sd)
-from mmm.priors import Prior
-from mmm.synth import SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.spec.priors import Prior
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 N_DRAWS = 8
 

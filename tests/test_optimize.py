@@ -1,6 +1,6 @@
 """Budget planning: plan outcomes, the optimizer and target mode, on synthetic truth (no fit needed).
 
-The true parameters as a degenerate posterior (mmm.truth) make the response curves known,
+The true parameters as a degenerate posterior (mmm.data.truth) make the response curves known,
 so the optimizer's allocation can be checked against a brute-force grid search.
 """
 
@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from mmm import media
-from mmm.config import Config, ConfigError
-from mmm.data import Scaling, load_data
-from mmm.optimize import (ChannelBounds, Objective, PlanModel, compare_plans, cvar, optimize, optimize_to_target,
+from mmm.model import media
+from mmm.spec.config import Config, ConfigError
+from mmm.data.load import Scaling, load_data
+from mmm.planning.optimize import (ChannelBounds, Objective, PlanModel, compare_plans, cvar, optimize, optimize_to_target,
                           saturate, target_metric)
-from mmm.synth import ChannelTruth, SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.data.synth import ChannelTruth, SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 GRID = 200  # brute force on budget shares in steps of 0.5%
 
@@ -185,8 +185,8 @@ def test_carry_in_from_recent_spend_lowers_the_return_of_the_same_plan(truth4):
 def test_plan_value_is_the_model_contribution_difference_with_history(truth4):
     """An independent check: build the whole timeline and difference the media contributions."""
     config, data, scaling, posterior, model = truth4
-    from mmm.design import build_design
-    from mmm.effects import posterior_draws
+    from mmm.data.design import build_design
+    from mmm.analysis.effects import posterior_draws
 
     design = build_design(data, scaling, config.model.seasonality_order)
     params = posterior_draws(posterior, config, design)

@@ -8,13 +8,13 @@ import json
 import pandas as pd
 import pytest
 
-from mmm.cli import main
-from mmm.config import Config
-from mmm.optimize import PlanModel, optimize
-from mmm.pipeline import fit
-from mmm.planning import plan_model
-from mmm.synth import SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.cli.main import main
+from mmm.spec.config import Config
+from mmm.planning.optimize import PlanModel, optimize
+from mmm.analysis.pipeline import fit
+from mmm.planning.plans import plan_model
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 pytestmark = pytest.mark.slow
 

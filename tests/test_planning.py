@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from synthetic_runs import write_synthetic_run
 
-from mmm import media
-from mmm.cli import main
-from mmm.config import Config, ConfigError
-from mmm.data import Scaling, load_data
-from mmm.optimize import ChannelBounds, optimize
-from mmm.planning import load_bounds, load_plans, plan_model, write_plan
-from mmm.synth import ChannelTruth, SynthSpec, generate
-from mmm.truth import truth_posterior
+from mmm.model import media
+from mmm.cli.main import main
+from mmm.spec.config import Config, ConfigError
+from mmm.data.load import Scaling, load_data
+from mmm.planning.optimize import ChannelBounds, optimize
+from mmm.planning.plans import load_bounds, load_plans, plan_model, write_plan
+from mmm.data.synth import ChannelTruth, SynthSpec, generate
+from mmm.data.truth import truth_posterior
 
 CHANNELS = [ChannelTruth("tv", level=50_000, target_roas=1.2, pattern="flighted"),
             ChannelTruth("search", level=30_000, target_roas=3.5),

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
 
-from mmm import plots
+from mmm.report import plots
 
 CHANNELS = ["tv", "search", "social"]
 
@@ -150,5 +150,5 @@ def test_single_channel_renders_to_png(make, tmp_path):
 
 def test_import_does_not_touch_pyplot_or_backend():
     # no pyplot means no backend is chosen, so a notebook's inline backend stays as it is
-    code = "import sys, mmm.plots; assert 'matplotlib.pyplot' not in sys.modules"
+    code = "import sys, mmm.report.plots; assert 'matplotlib.pyplot' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

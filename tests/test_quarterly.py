@@ -17,14 +17,14 @@ import pandas as pd
 import pytest
 from synthetic_runs import reseal
 
-from mmm.catalog import history
-from mmm.cli import main
-from mmm.compare import compare, write_comparison
-from mmm.config import Config
-from mmm.data import DataError, Scaling
-from mmm.pipeline import fit, load
-from mmm.refresh import refresh
-from mmm.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
+from mmm.runs.catalog import history
+from mmm.cli.main import main
+from mmm.runs.compare import compare, write_comparison
+from mmm.spec.config import Config
+from mmm.data.load import DataError, Scaling
+from mmm.analysis.pipeline import fit, load
+from mmm.runs.refresh import refresh
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm.config import Config
-from mmm.pipeline import fit
-from mmm.synth import SynthSpec, generate
+from mmm.spec.config import Config
+from mmm.analysis.pipeline import fit
+from mmm.data.synth import SynthSpec, generate
 
 SEEDS = (0, 1, 2)
 

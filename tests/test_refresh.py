@@ -8,11 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from mmm.config import Config
-from mmm.data import DataError
-from mmm.pipeline import load
-from mmm.refresh import _rolling, likelihood_periods
-from mmm.synth import SynthSpec, generate
+from mmm.spec.config import Config
+from mmm.data.load import DataError
+from mmm.analysis.pipeline import load
+from mmm.runs.refresh import _rolling, likelihood_periods
+from mmm.data.synth import SynthSpec, generate
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +59,10 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
     import numpy as np
     import xarray as xr
 
-    from mmm.data import Scaling
-    from mmm.effects import compute_effects
-    from mmm.refresh import _intercept_shift, _time_moved
-    from mmm.truth import truth_posterior
+    from mmm.data.load import Scaling
+    from mmm.analysis.effects import compute_effects
+    from mmm.runs.refresh import _intercept_shift, _time_moved
+    from mmm.data.truth import truth_posterior
 
     config, old, new = quarters
     result = generate(SynthSpec(n_periods=80, n_channels=2, seed=9))

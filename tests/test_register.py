@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmm.config import Config
+from mmm.spec.config import Config
 from mmm.report.register import ReconciliationError, assumptions_register, prior_text, reconcile
-from mmm.priors import Prior
+from mmm.spec.priors import Prior
 
 WINDOW = ("2023-01-09", "2023-03-27")  # inside the data: rows outside it must not count
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmm.cli import main
+from mmm.cli.main import main
 from mmm.report import write_report
 from mmm.report import pdf as report_pdf
 from mmm.report.pdf import ChromiumMissing, chromium_command, find_chromium, write_pdf

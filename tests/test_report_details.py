@@ -13,8 +13,10 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mmm import period_plots, plots
-from mmm.config import Config
+from mmm.report import period_plots
+
+from mmm.report import plots
+from mmm.spec.config import Config
 from mmm.report import render_report
 from test_report import CHANNELS, make_run  # tests/ is on sys.path under pytest
 
@@ -198,7 +200,7 @@ def _carryover() -> pd.DataFrame:
 
 
 def test_response_and_carryover_charts_are_legible_and_one_legend_serves_every_panel():
-    from mmm import curve_plots
+    from mmm.report import curve_plots
 
     fig = _drawn(curve_plots.plot_response_curves(_curves(), {"search": 700_000.0}, currency="USD"))
     _assert_legible(fig)

@@ -1,4 +1,4 @@
-"""Tests for mmm.runs: the run folder contract (atomic write, read back). No model fits."""
+"""Tests for mmm.runs.folder: the run folder contract (atomic write, read back). No model fits."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import xarray as xr
 import yaml
 
-from mmm.config import Config
-from mmm.data import Scaling
-from mmm.runs import RunExistsError, load_run, package_versions, write_run
+from mmm.spec.config import Config
+from mmm.data.load import Scaling
+from mmm.runs.folder import RunExistsError, load_run, package_versions, write_run
 
 CONFIG_RAW = {
     "name": "test-run",

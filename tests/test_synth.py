@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmm.synth import ChannelTruth, SynthSpec, _adstock_weights, _carryover, generate, true_figures, write
+from mmm.data.synth import ChannelTruth, SynthSpec, _adstock_weights, _carryover, generate, true_figures, write
 
 
 @pytest.fixture(scope="module")

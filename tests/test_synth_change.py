@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
 
 N, CHANGE, FACTOR = 80, 60, 2.5
 

@@ -1,4 +1,4 @@
-"""Tests for mmm.transforms: NumPy and PyTensor forms agree; each transform means what it says."""
+"""Tests for mmm.model.transforms: NumPy and PyTensor forms agree; each transform means what it says."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
-from mmm.priors import Prior
-from mmm.transforms import (
+from mmm.spec.priors import Prior
+from mmm.model.transforms import (
     ADSTOCKS,
     SATURATIONS,
     adstock_np,

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mmm.config import Config
-from mmm.data import Scaling
-from mmm.design import build_design
-from mmm.model import build_model, free_parameter_names
-from mmm.pipeline import load
-from mmm.synth import SynthSpec, generate
-from mmm.update_prior import (EPS_NAME, apply_to_model, constrain, parameter_bounds, posterior_to_prior,
+from mmm.spec.config import Config
+from mmm.data.load import Scaling
+from mmm.data.design import build_design
+from mmm.model.national import build_model, free_parameter_names
+from mmm.analysis.pipeline import load
+from mmm.data.synth import SynthSpec, generate
+from mmm.model.update_prior import (EPS_NAME, apply_to_model, constrain, parameter_bounds, posterior_to_prior,
                               unconstrain)
 
 
@@ -133,7 +133,7 @@ def test_missing_parameter_is_a_clear_error(small):
 
 
 def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(small):
-    from mmm.refresh import update_model_config
+    from mmm.runs.refresh import update_model_config
 
     config, data, _, design = small
     first, second = config.channel_names

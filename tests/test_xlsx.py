@@ -14,16 +14,16 @@ import xarray as xr
 
 openpyxl = pytest.importorskip("openpyxl")
 
-from mmm.config import Config, DiagnosticThresholds  # noqa: E402
-from mmm.data import Scaling, load_data  # noqa: E402
-from mmm.effects import compute_effects  # noqa: E402
-from mmm.fit import Diagnostics, FitResult  # noqa: E402
-from mmm.pipeline import aggregate_contributions  # noqa: E402
+from mmm.spec.config import Config, DiagnosticThresholds  # noqa: E402
+from mmm.data.load import Scaling, load_data  # noqa: E402
+from mmm.analysis.effects import compute_effects  # noqa: E402
+from mmm.model.sample import Diagnostics, FitResult  # noqa: E402
+from mmm.analysis.pipeline import aggregate_contributions  # noqa: E402
 from mmm.report.xlsx import HEADER_ROW, SHEETS, TOTAL_LABEL, XlsxInputError, write_roi_xlsx  # noqa: E402
-from mmm.runs import manifest as build_manifest  # noqa: E402
-from mmm.summary import build_summary  # noqa: E402
-from mmm.synth import SynthSpec, generate  # noqa: E402
-from mmm.truth import truth_posterior  # noqa: E402
+from mmm.runs.folder import manifest as build_manifest  # noqa: E402
+from mmm.analysis.summary import build_summary  # noqa: E402
+from mmm.data.synth import SynthSpec, generate  # noqa: E402
+from mmm.data.truth import truth_posterior  # noqa: E402
 
 ROI_METRICS = {"ROAS": "roas", "Profit ROI": "profit_roi", "mROAS": "mroas", "Marginal profit ROI": "marginal_profit_roi",
                "Immediate share": "immediate_share",

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmm.curve_plots import curve_legend, style_curve_axes
-from mmm.plots import channel_colors, interval_label
+from mmm.report.curve_plots import curve_legend, style_curve_axes
+from mmm.report.plots import channel_colors, interval_label
 from mmm.report.render import _amount, _environment, _png, _ratio, _share, _with_interval
 
 PLAN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")

@@ -24,9 +24,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mmm.config import DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
-from mmm.priors import Prior, PriorError
-from mmm.transforms import ADSTOCKS, SATURATIONS
+from mmm.spec.config import DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
+from mmm.spec.priors import Prior, PriorError
+from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
 SET, DEFAULT = "set", "default"
 SPEND_RTOL = 1e-9  # modelled spend is the input data's sum: anything beyond rounding noise is an edit
@@ -164,7 +164,7 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         key = f"channels.{channel}.priors.coef"
         roas_key = f"channels.{channel}.roas_prior" if entry.get("roas_prior") is not None else "model.roas_prior"
         roas_written = entry.get("roas_prior", model.get("roas_prior"))
-        if roas_written is not None:  # the coefficient follows from this prior on ROAS (mmm.roi_prior)
+        if roas_written is not None:  # the coefficient follows from this prior on ROAS (mmm.model.roas_prior)
             prior = _prior(roas_written, roas_key)
             rows.append({"section": "channel prior", "channel": str(channel), "item": f"{channel}: ROAS prior",
                          "key": roas_key, "value": prior.to_dict(), "display": roas_prior_text(prior),

@@ -23,9 +23,13 @@ import jinja2
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmm import curve_plots, period_plots, plots
+from mmm.report import curve_plots
+
+from mmm.report import period_plots
+
+from mmm.report import plots
 from mmm.atomic import write_text_atomically
-from mmm.config import Config, ConfigError, ignored_config_notes
+from mmm.spec.config import Config, ConfigError, ignored_config_notes
 from mmm.report.register import ReconciliationError, assumptions_register, reconcile
 from mmm.report.summary_text import executive_summary
 
@@ -89,8 +93,8 @@ def roi_frame_from_summary(summary: Mapping[str, Any]) -> pd.DataFrame:
     """Per-channel table from ``summary.json``, in ``roi.csv``'s column names.
 
     Adds ``roas_immediate_mean`` / ``roas_lasting_mean`` (and their ``lo``/``hi``)
-    where the summary has them, so the same frame feeds :func:`mmm.plots.plot_roi`
-    and :func:`mmm.plots.plot_immediate_lasting`. Rows keep the summary's channel order.
+    where the summary has them, so the same frame feeds :func:`mmm.report.plots.plot_roi`
+    and :func:`mmm.report.plots.plot_immediate_lasting`. Rows keep the summary's channel order.
     """
     rows = []
     for name, figures in summary["channels"].items():

@@ -11,14 +11,14 @@ Sheets, in order:
   reads it as a table.
 - **Contributions (month)** / **Contributions (quarter)** — baseline and each
   channel per calendar bucket, summed per posterior draw before summarizing
-  (:func:`mmm.pipeline.aggregate_contributions`), same two-row layout.
+  (:func:`mmm.analysis.pipeline.aggregate_contributions`), same two-row layout.
 - **Assumptions** — every finance input with its source, plus interval mass,
   window, KPI and currency.
 - **Provenance** — run id, timestamps, data and config hashes, seed, sampler
   settings and package versions from ``manifest.json``.
 
-Per-channel figures are computed from the run's :class:`~mmm.effects.Effects` with
-the same :func:`~mmm.effects.summarize` that builds ``summary.json``, and checked
+Per-channel figures are computed from the run's :class:`~mmm.analysis.effects.Effects` with
+the same :func:`~mmm.analysis.effects.summarize` that builds ``summary.json``, and checked
 against ``summary`` before anything is written: the workbook and ``summary.json``
 never disagree. (openpyxl stores floats with 16 significant digits, ``"%.16g"``, so a
 figure read back from the file can differ from its JSON form in the 17th digit.)
@@ -40,12 +40,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from mmm.effects import Effects, summarize
+from mmm.analysis.effects import Effects, summarize
 
 # aggregate_contributions is the one definition of "contributions per calendar bucket,
 # summed per draw"; reusing it keeps the CSV, the report and this workbook on the same numbers.
 from mmm.atomic import write_atomically
-from mmm.pipeline import CALENDAR_PERIODS, aggregate_contributions
+from mmm.analysis.pipeline import CALENDAR_PERIODS, aggregate_contributions
 
 SHEETS = ("ROI", "Contributions (month)", "Contributions (quarter)", "Assumptions", "Provenance")
 TOTAL_LABEL = "All media"

@@ -1,0 +1,322 @@
+"""Business figures from the posterior, per draw: contributions, incremental KPI, ROAS,
+profit ROI, marginal ROAS, immediate vs lasting split, payback (DESIGN.md definitions).
+
+Everything here is NumPy on posterior draws; parameters are looked up by
+variable name and aligned to channels by coordinate *name*, never by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mmm.model import media
+from mmm.spec.config import Config
+from mmm.data.load import MMMData, Scaling
+from mmm.data.design import Design, build_design
+from mmm.model.transforms import payback_periods
+
+MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
+
+
+@dataclass
+class Effects:
+    """Per-draw figures (leading axis = posterior draw) and the tables built from them."""
+
+    channels: list[str]
+    dates: pd.DatetimeIndex  # data periods
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    interval: float
+    spend: np.ndarray  # (K,) spend in W, currency
+    incremental_kpi: np.ndarray  # (D, K) over W and the carry-over tail, KPI units
+    incremental_value: np.ndarray  # (D, K) currency
+    roas: np.ndarray
+    profit_roi: np.ndarray
+    mroas: np.ndarray
+    immediate_share: np.ndarray
+    in_window_share: np.ndarray  # (D, K) share of the return realized inside W (the rest arrives after it)
+    payback_50: np.ndarray  # (D, K) periods
+    payback_90: np.ndarray
+    contributions: np.ndarray  # (D, T, K) per period vs zero spend, KPI units
+    mu: np.ndarray  # (D, T) expected KPI
+    actual: np.ndarray  # (T,) observed KPI
+    gross_margin: float
+    hurdle_rate: float
+    chains: int = 1  # draws are chain-major: reshape(chains, -1) restores (chain, draw)
+    n_train: int | None = None  # periods in the likelihood; the rest were a holdout
+    margins: np.ndarray | None = None  # (K,) gross margin per channel; None: gross_margin for every channel
+
+    # ---- derived per-draw figures --------------------------------------------------
+    @property
+    def roas_immediate(self) -> np.ndarray:
+        return self.roas * self.immediate_share
+
+    @property
+    def roas_lasting(self) -> np.ndarray:
+        return self.roas * (1.0 - self.immediate_share)
+
+    @property
+    def channel_margins(self) -> np.ndarray:
+        return np.full(len(self.channels), self.gross_margin) if self.margins is None else self.margins
+
+    @property
+    def marginal_profit_roi(self) -> np.ndarray:
+        """(D, K) profit of the next unit of spend per unit: mROAS x margin - 1 (DESIGN.md).
+
+        The next unit pays for itself when this beats the hurdle rate, i.e. when
+        mROAS > (1 + hurdle) / margin, not when mROAS > 1.
+        """
+        return self.mroas * self.channel_margins - 1.0
+
+    @property
+    def mroas_break_even(self) -> np.ndarray:
+        """(K,) the mROAS at which the next unit of spend just clears the hurdle: (1 + hurdle) / margin."""
+        return (1.0 + self.hurdle_rate) / self.channel_margins
+
+    @property
+    def p_profitable(self) -> np.ndarray:
+        """(K,) share of draws whose profit ROI beats the hurdle rate."""
+        return (self.profit_roi > self.hurdle_rate).mean(axis=0)
+
+    @property
+    def baseline(self) -> np.ndarray:
+        return self.mu - self.contributions.sum(axis=-1)
+
+    def in_window(self) -> np.ndarray:
+        return (self.dates >= self.window[0]) & (self.dates <= self.window[1])
+
+    @property
+    def contribution_share(self) -> np.ndarray:
+        """(D, K) each channel's share of expected KPI inside W."""
+        w = self.in_window()
+        return self.contributions[:, w, :].sum(axis=1) / self.mu[:, w].sum(axis=1, keepdims=True)
+
+    # ---- tables ---------------------------------------------------------------------
+    def metric(self, name: str) -> np.ndarray:
+        return getattr(self, name)
+
+    PER_CHANNEL = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+                   "immediate_share",
+                   "roas_immediate", "roas_lasting", "in_window_share", "payback_50", "payback_90",
+                   "contribution_share")
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Tidy: one row per (channel, metric) with mean, median, lo, hi."""
+        rows = []
+        for metric in self.PER_CHANNEL:
+            values = self.metric(metric)
+            for k, channel in enumerate(self.channels):
+                rows.append({"channel": channel, "metric": metric, **summarize(values[:, k], self.interval)})
+        return pd.DataFrame(rows)
+
+    def roi_table(self) -> pd.DataFrame:
+        """One row per channel: spend, each headline figure's mean, median and interval, P(profitable) and
+        the break-even mROAS, (1 + hurdle) / margin."""
+        table = pd.DataFrame({"channel": self.channels, "spend": self.spend})
+        for metric in ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+                       "immediate_share", "roas_immediate", "roas_lasting"):
+            values = self.metric(metric)
+            for stat in ("mean", "median", "lo", "hi"):
+                table[f"{metric}_{stat}"] = [summarize(values[:, k], self.interval)[stat]
+                                             for k in range(len(self.channels))]
+        table["p_profitable"] = self.p_profitable
+        table["mroas_break_even"] = self.mroas_break_even  # the next unit pays when mROAS is above this
+        return table
+
+    def contributions_table(self) -> pd.DataFrame:
+        """Tidy: date, component (baseline and each channel), mean, lo, hi in KPI units per period."""
+        parts = {"baseline": self.baseline, **{c: self.contributions[..., k] for k, c in enumerate(self.channels)}}
+        frames = []
+        for component, values in parts.items():
+            lo, hi = _quantiles(values, self.interval)
+            frames.append(pd.DataFrame({"date": self.dates, "component": component, "mean": values.mean(axis=0),
+                                        "lo": lo, "hi": hi}))
+        return pd.concat(frames, ignore_index=True)
+
+    def fit_table(self) -> pd.DataFrame:
+        lo, hi = _quantiles(self.mu, self.interval)
+        return pd.DataFrame({"date": self.dates, "actual": self.actual, "fitted_mean": self.mu.mean(axis=0),
+                             "fitted_lo": lo, "fitted_hi": hi})
+
+    def contribution_totals(self) -> dict[str, dict[str, float]]:
+        """Baseline and each channel's contribution summed over W (per draw, then summarized), KPI units."""
+        w = self.in_window()
+        parts = {"baseline": self.baseline[:, w].sum(axis=1),
+                 **{c: self.contributions[:, w, k].sum(axis=1) for k, c in enumerate(self.channels)}}
+        out = {name: summarize(values, self.interval) for name, values in parts.items()}
+        out["total"] = summarize(self.mu[:, w].sum(axis=1), self.interval)
+        return out
+
+    def fit_quality(self) -> dict[str, Any]:
+        """R², MAPE and residual sd of the posterior-mean fit: in sample, and on the holdout if any."""
+        n_train = self.n_train or len(self.actual)
+        fitted = self.mu.mean(axis=0)
+        quality: dict[str, Any] = _accuracy(self.actual[:n_train], fitted[:n_train])
+        if n_train < len(self.actual):
+            lo, hi = _quantiles(self.mu[:, n_train:], self.interval)
+            held = self.actual[n_train:]
+            quality["holdout"] = {**_accuracy(held, fitted[n_train:]), "periods": int(len(held)),
+                                  "start": self.dates[n_train].date().isoformat(),
+                                  "share_inside_mean_interval": float(np.mean((held >= lo) & (held <= hi)))}
+        return quality
+
+    def totals(self) -> dict[str, Any]:
+        spend = float(self.spend.sum())
+        inc = self.incremental_kpi.sum(axis=1)
+        value = self.incremental_value.sum(axis=1)
+        return {"spend": spend, "incremental_kpi": summarize(inc, self.interval),
+                "incremental_value": summarize(value, self.interval),
+                "roas": summarize(value / spend, self.interval)}
+
+
+def _accuracy(actual: np.ndarray, fitted: np.ndarray) -> dict[str, float]:
+    residual = actual - fitted
+    total = actual - actual.mean()
+    nonzero = actual != 0
+    return {"r2": float(1 - (residual @ residual) / (total @ total)),
+            "mape": float(np.mean(np.abs(residual[nonzero] / actual[nonzero]))),
+            "residual_sd": float(residual.std(ddof=1)) if len(residual) > 1 else float("nan")}
+
+
+def summarize(values: np.ndarray, interval: float) -> dict[str, float]:
+    """Mean, median and equal-tailed interval of draws."""
+    lo, hi = np.quantile(values, [(1 - interval) / 2, (1 + interval) / 2])
+    return {"mean": float(np.mean(values)), "median": float(np.median(values)), "lo": float(lo), "hi": float(hi)}
+
+
+def _quantiles(values: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = np.quantile(values, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+    return lo, hi
+
+
+# ---- computation ------------------------------------------------------------------------
+
+
+def posterior_draws(posterior: xr.Dataset, config: Config, design: Design) -> dict[str, np.ndarray]:
+    """Flatten (chain, draw) and align every parameter to the model's coordinate names."""
+    stacked = posterior.stack(sample=("chain", "draw"))
+    draws: dict[str, np.ndarray] = {}
+    wanted = {"channel": config.channel_names, "fourier": design.fourier_names, "control": design.controls}
+    for name, _param, dim, idx in media.parameter_layout(config.channels):
+        wanted[dim] = [config.channel_names[i] for i in idx]
+    for name, da in stacked.data_vars.items():
+        sel = {d: wanted[d] for d in da.dims if d in wanted}
+        missing = {d: sorted(set(v) - set(map(str, da.coords[d].values))) for d, v in sel.items()}
+        if any(missing.values()):
+            raise ValueError(f"posterior variable {name} lacks coordinates {missing}; was it fitted with this config?")
+        da = da.sel(sel) if sel else da
+        draws[name] = np.asarray(da.transpose("sample", ...).values, dtype=float)
+    return draws
+
+
+def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling) -> Effects:
+    """All per-draw figures of ``config``'s window (default: the whole data range)."""
+    data = in_config_order(data, config)
+    design = build_design(data, scaling, config.model.seasonality_order)
+    draws = posterior_draws(posterior, config, design)
+    channels = config.channels
+    if not next(iter(draws.values())).shape[0]:
+        raise ValueError("the posterior holds no draws")
+    tail = max(c.max_lag for c in channels) - 1
+    start, end = analysis_window(config, data)
+    in_w = np.asarray((data.dates >= start) & (data.dates <= end))
+    in_w_ext = np.concatenate([in_w, np.zeros(tail, dtype=bool)])
+
+    # spend over the data plus a zero-spend tail so carry-over after the window is counted
+    spend_ext = np.vstack([design.spend, np.zeros((tail, len(channels)))])
+    counterfactual = spend_ext * ~in_w_ext[:, None]  # each channel's own "zero inside W" scenario
+    bumped = spend_ext * np.where(in_w_ext, 1 + MROAS_STEP, 1.0)[:, None]
+
+    params = {name: draws[name] for name, *_ in media.parameter_layout(channels)}
+    adstocked, saturated = media.media_response(spend_ext, channels, params)
+    coef = params[media.COEF][:, None, :]
+    actual = saturated * coef * scaling.kpi
+    # W covering every period with spend (the default) leaves no media at all: one zero period
+    # broadcasts to the same numbers without a second pass over (draws, periods, channels)
+    adstocked_cf, saturated_cf = media.media_response(counterfactual if counterfactual.any() else counterfactual[:1],
+                                                      channels, params)
+    cf = saturated_cf * coef * scaling.kpi
+    up = media.contributions(bumped, channels, params) * scaling.kpi
+    # additive channels: channel k's column of `cf` is exactly "k zeroed in W, others as they were"
+    incremental_t = actual - cf  # (D, T+tail, K)
+    incremental_kpi = incremental_t.sum(axis=1)
+
+    spend_w = data.spend.loc[in_w, config.channel_names].sum(axis=0).to_numpy(dtype=float)
+    value = config.finance.value_per_kpi
+    incremental_value = incremental_kpi * value
+    roas = incremental_value / spend_w
+    mroas = (up - actual).sum(axis=1) * value / (MROAS_STEP * spend_w)
+
+    # of the adstocked input that W's spend puts into period t, the share spent in t itself
+    from_window = adstocked - adstocked_cf
+    weights = weights_by_channel(channels, params)
+    same_period = weights[..., 0][:, None, :] * (spend_ext * in_w_ext[:, None])  # w_0 * u_t
+    share = np.divide(same_period, from_window, out=np.zeros_like(from_window), where=from_window > 0)
+    immediate = (incremental_t * share).sum(axis=1)
+    immediate_share = np.divide(immediate, incremental_kpi, out=np.ones_like(immediate),
+                                where=incremental_kpi != 0)
+
+    margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
+    baseline = _baseline(draws, config, design)
+    n_periods = data.n_periods
+    contributions = actual[:, :n_periods, :]
+    return Effects(
+        channels=config.channel_names, dates=data.dates, window=(start, end), interval=config.interval,
+        spend=spend_w, incremental_kpi=incremental_kpi, incremental_value=incremental_value, roas=roas,
+        profit_roi=roas * margins - 1.0, mroas=mroas, immediate_share=immediate_share,
+        in_window_share=np.divide(incremental_t[:, in_w_ext, :].sum(axis=1), incremental_kpi,
+                                  out=np.ones_like(incremental_kpi), where=incremental_kpi != 0),
+        payback_50=payback_periods(weights, 0.5).astype(float), payback_90=payback_periods(weights, 0.9).astype(float),
+        contributions=contributions, mu=baseline * scaling.kpi + contributions.sum(axis=-1),
+        actual=data.kpi.to_numpy(dtype=float), gross_margin=config.finance.margin,
+        hurdle_rate=config.finance.hurdle_rate, chains=int(posterior.sizes.get("chain", 1)), margins=margins,
+    )
+
+
+def in_config_order(data: MMMData, config: Config) -> MMMData:
+    """Data columns in the config's channel order: parameters are aligned by name, and so is spend."""
+    names = config.channel_names
+    if list(data.channels) == names:
+        return data
+    missing = sorted(set(names) - set(data.channels))
+    if missing:
+        raise ValueError(f"the data has no channel(s) {', '.join(missing)} that the config names")
+    exposure = data.exposure[[c for c in names if c in data.exposure]] if data.exposure is not None else None
+    return replace(data, spend=data.spend[names], exposure=exposure)
+
+
+def analysis_window(config: Config, data: MMMData) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start = pd.Timestamp(config.window[0]) if config.window[0] else data.dates[0]
+    end = pd.Timestamp(config.window[1]) if config.window[1] else data.dates[-1]
+    if start > end or end < data.dates[0] or start > data.dates[-1]:
+        raise ValueError(f"window {start.date()}..{end.date()} does not overlap the data "
+                         f"({data.dates[0].date()}..{data.dates[-1].date()}); fix `window` in the config")
+    return max(start, data.dates[0]), min(end, data.dates[-1])
+
+
+def weights_by_channel(channels, params) -> np.ndarray:
+    """(D, K, L_max) adstock weights in channel order (zero-padded past each channel's lag)."""
+    by_kind = media.adstock_weights(channels, params)
+    max_lag = max(c.max_lag for c in channels)
+    n_draws = params[media.COEF].shape[0]
+    out = np.zeros((n_draws, len(channels), max_lag))
+    for kind, idx in media.groups(channels, "adstock").items():
+        w = by_kind[kind]
+        out[:, idx, : w.shape[-1]] = w
+    return out
+
+
+def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> np.ndarray:
+    """(D, T) intercept + trend + seasonality + controls, model units."""
+    base = draws["intercept"][:, None] * np.ones(design.n_periods)
+    if "trend" in draws:
+        base = base + draws["trend"][:, None] * design.time[None, :]
+    if "season" in draws:
+        base = base + draws["season"] @ design.fourier.T
+    if "control_coef" in draws:
+        base = base + draws["control_coef"] @ design.control_values.T
+    return base

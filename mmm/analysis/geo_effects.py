@@ -1,0 +1,183 @@
+"""Per-geo and national figures of a geo model, per posterior draw.
+
+Each geo's figures come from :func:`mmm.analysis.effects.compute_effects` on that geo's
+data, scaling and parameters (the one definition of every DESIGN.md figure).
+The national figures are then *sums over geos per draw*: incremental KPI and
+value, contributions and expected KPI add up exactly; ratios (ROAS, mROAS,
+shares) are ratios of those sums. Per-period arrays are summed geo by geo and
+not kept per geo, so memory stays bounded for hundreds of geos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mmm.model import media
+from mmm.spec.config import Config
+from mmm.analysis.effects import Effects, compute_effects, summarize
+from mmm.data.geo_design import GeoScaling
+from mmm.model.build import geo_terms
+from mmm.data.panel import GeoData
+
+# per-geo figures kept per draw, (D, G, K)
+BY_GEO = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
+          "immediate_share")
+
+
+@dataclass
+class GeoEffects:
+    """Per-geo figures per draw, and the national :class:`Effects` (sums over geos per draw)."""
+
+    geos: list[str]
+    channels: list[str]
+    interval: float
+    spend: np.ndarray  # (G, K) spend in W, currency
+    by_geo: dict[str, np.ndarray]  # metric -> (D, G, K)
+    national: Effects
+    hurdle_rate: float
+    fit_quality: dict[str, dict[str, float]] = field(default_factory=dict)  # geo -> r2, mape
+
+    def identified(self) -> np.ndarray:
+        """(G, K) True where the geo spent on the channel inside W (its ROAS is defined)."""
+        return self.spend > 0
+
+    def roi_by_geo(self) -> pd.DataFrame:
+        """One row per (geo, channel): spend and each figure's mean, median and interval; NaN where no spend."""
+        rows = []
+        for g, geo in enumerate(self.geos):
+            for k, channel in enumerate(self.channels):
+                row: dict[str, Any] = {"geo": geo, "channel": channel, "spend": float(self.spend[g, k])}
+                for metric in BY_GEO:
+                    values = self.by_geo[metric][:, g, k]
+                    stats = (summarize(values, self.interval) if self.spend[g, k] > 0 or metric.startswith("incr")
+                             else dict.fromkeys(("mean", "median", "lo", "hi"), float("nan")))
+                    row |= {f"{metric}_{s}": v for s, v in stats.items()}
+                row["p_profitable"] = (float((self.by_geo["profit_roi"][:, g, k] > self.hurdle_rate).mean())
+                                       if self.spend[g, k] > 0 else float("nan"))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
+                  parts: tuple[dict, dict] | None = None) -> xr.Dataset:
+    """Geo ``g``'s parameters under the national model's variable names (for compute_effects).
+
+    ``parts`` = :func:`draw_terms` of the posterior, to compute them once for all geos.
+    """
+    values, terms = parts if parts is not None else draw_terms(posterior, n_geos)
+    base = xr.Dataset(coords={"chain": posterior.coords["chain"].values, "draw": posterior.coords["draw"].values})
+    out = {"intercept": (("chain", "draw"), terms["intercept"][..., g]),
+           "sigma": (("chain", "draw"), values["sigma"][..., g])}
+    if terms["trend"] is not None:
+        out["trend"] = (("chain", "draw"), terms["trend"][..., g])
+    if "season" in values:
+        amp = 1.0 if terms["season_amp"] is None else terms["season_amp"][..., g, None]
+        out["season"] = (("chain", "draw", "fourier"), values["season"] * amp)
+    if "control_coef" in values:
+        out["control_coef"] = (("chain", "draw", "control"), values["control_coef"])
+    if "nu" in values:
+        out["nu"] = (("chain", "draw"), values["nu"])
+    coords = {d: posterior.coords[d].values for d in ("fourier", "control", "channel") if d in posterior.coords}
+    for name, *_ in media.parameter_layout(config.channels):
+        da = posterior[name]
+        value = terms[media.COEF][..., g, :] if name == media.COEF else values[name]
+        if "geo" in da.dims and name != media.COEF:
+            value = value[..., g, :]
+        dim = [d for d in da.dims if d not in ("chain", "draw", "geo")][0]
+        coords[dim] = da.coords[dim].values
+        out[name] = (("chain", "draw", dim), value)
+    return base.assign(out).assign_coords(coords)
+
+
+def draw_terms(posterior: xr.Dataset, n_geos: int) -> tuple[dict, dict]:
+    """The posterior's variables as (chain, draw, ...) float64 arrays, and the per-geo terms built from them."""
+    values = {name: np.asarray(da.transpose("chain", "draw", ...).values, dtype=float)
+              for name, da in posterior.data_vars.items()}
+    return values, geo_terms(values, n_geos, xp=np)
+
+
+def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,
+                        n_train: int | None = None) -> GeoEffects:
+    """Every figure per geo and nationally (sum over geos per draw) for ``config``'s window."""
+    n_geos = panel.n_geos
+    parts: dict[str, list[np.ndarray]] = {m: [] for m in BY_GEO}
+    sums: dict[str, Any] = {}
+    spends, quality = [], {}
+    immediate = in_window = extra_value = payback50 = payback90 = None
+    terms = draw_terms(posterior, n_geos)
+    for g in range(n_geos):
+        with np.errstate(divide="ignore", invalid="ignore"):  # a geo without spend on a channel: ROAS undefined
+            eff = compute_effects(geo_posterior(posterior, config, g, n_geos, terms), config, panel.geo(g), scaling.geo(g))
+        eff.n_train = n_train
+        spends.append(eff.spend)
+        for m in BY_GEO:
+            parts[m].append(eff.metric(m))
+        for name in ("contributions", "mu", "actual"):
+            value = getattr(eff, name)
+            sums[name] = value if g == 0 else sums[name] + value
+        spent = eff.spend > 0
+        value_g = eff.incremental_value
+        # numerators of the national ratios: a ratio of sums, never an average of ratios
+        imm = np.where(spent, eff.immediate_share * eff.incremental_kpi, 0.0)
+        inw = np.where(spent, eff.in_window_share * eff.incremental_kpi, 0.0)
+        ext = np.where(spent, eff.mroas * eff.spend, 0.0)
+        p50 = eff.payback_50 * np.abs(value_g)
+        p90 = eff.payback_90 * np.abs(value_g)
+        immediate = imm if g == 0 else immediate + imm
+        in_window = inw if g == 0 else in_window + inw
+        extra_value = ext if g == 0 else extra_value + ext
+        payback50 = p50 if g == 0 else payback50 + p50
+        payback90 = p90 if g == 0 else payback90 + p90
+        quality[panel.geos[g]] = {k: v for k, v in eff.fit_quality().items() if k in ("r2", "mape")}
+        window, chains = eff.window, eff.chains
+    spend = np.stack(spends)  # (G, K)
+    total_spend = spend.sum(axis=0)
+    by_geo = {m: np.stack(parts[m], axis=1) for m in BY_GEO}
+    inc = by_geo["incremental_kpi"].sum(axis=1)  # the national total IS the sum over geos, per draw
+    value = by_geo["incremental_value"].sum(axis=1)
+    roas = value / total_spend
+    margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
+    weight = np.abs(value)
+    shared_adstock = config.model.geo_adstock == "shared" or n_geos == 1
+    national = Effects(
+        channels=config.channel_names, dates=panel.dates, window=window, interval=config.interval,
+        spend=total_spend, incremental_kpi=inc, incremental_value=value, roas=roas,
+        profit_roi=roas * margins - 1.0, mroas=extra_value / total_spend,
+        immediate_share=np.divide(immediate, inc, out=np.ones_like(inc), where=inc != 0),
+        in_window_share=np.divide(in_window, inc, out=np.ones_like(inc), where=inc != 0),
+        payback_50=parts_payback(payback50, weight, eff.payback_50, shared_adstock),
+        payback_90=parts_payback(payback90, weight, eff.payback_90, shared_adstock),
+        contributions=sums["contributions"], mu=sums["mu"], actual=sums["actual"],
+        gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train,
+        margins=margins)
+    return GeoEffects(geos=list(panel.geos), channels=config.channel_names, interval=config.interval, spend=spend,
+                      by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality)
+
+
+def parts_payback(weighted: np.ndarray, weight: np.ndarray, last: np.ndarray, shared: bool) -> np.ndarray:
+    """National payback: the common value when adstock is shared, else the value-weighted mean over geos."""
+    if shared:
+        return last
+    return np.divide(weighted, weight, out=last.copy(), where=weight > 0)
+
+
+def geo_response_curves(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,
+                        max_draws: int | None = None) -> pd.DataFrame:
+    """National response curves of a panel (:func:`mmm.analysis.curves.response_curves` semantics): each
+    channel's spend is scaled in every geo at once, and the incremental value is summed over
+    geos draw by draw before it is summarized (so the interval is the national one)."""
+    from mmm.analysis.curves import MAX_CURVE_DRAWS, MULTIPLIERS, response_gains, summarize_curves
+
+    n_geos = panel.n_geos
+    terms = draw_terms(posterior, n_geos)
+    gains = spend = 0.0
+    for g in range(n_geos):
+        geo_gains, geo_spend = response_gains(geo_posterior(posterior, config, g, n_geos, terms), config,
+                                              panel.geo(g), scaling.geo(g), MULTIPLIERS, max_draws or MAX_CURVE_DRAWS)
+        gains, spend = gains + geo_gains, spend + geo_spend
+    return summarize_curves(gains, spend, MULTIPLIERS, config)

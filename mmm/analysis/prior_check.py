@@ -1,0 +1,196 @@
+"""Prior predictive check: what the priors alone say, before any fitting.
+
+Samples every parameter from its prior (:func:`mmm.model.prior_sample.sample_prior`,
+ROAS priors included) and runs the same effects as a fitted run
+(:func:`mmm.analysis.effects.compute_effects`), so the team sees the implied ROAS,
+contribution shares and KPI range per channel in the units they think in::
+
+    from mmm.analysis.prior_check import prior_check
+    check = prior_check(Config.load("config.yaml"))
+    check.table            # one row per channel (+ "all media"): prior ROAS, share of KPI, incremental KPI
+    check.kpi              # implied expected KPI per period vs the observed KPI
+    check.figure()         # matplotlib Figure
+
+A geo (panel) config samples the geo model's priors (:mod:`mmm.model.geo_prior_sample`): the
+table holds the *national* figures they imply (sums over geos per draw, ROAS as a ratio of
+sums) and ``check.by_geo`` the prior ROAS of every (geo, channel).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mmm.spec.config import Config
+from mmm.data.load import MMMData, Scaling
+from mmm.data.design import build_design
+from mmm.analysis.effects import Effects, compute_effects
+from mmm.model.prior_sample import sample_prior
+
+
+@dataclass
+class PriorCheck:
+    config: Config
+    effects: Effects  # per-draw figures implied by the priors alone
+    table: pd.DataFrame
+    kpi: pd.DataFrame  # date, actual, prior expected KPI median / lo / hi
+    experiments: pd.DataFrame | None = None  # per lift test: measured vs the priors' incremental KPI of the test
+    by_geo: pd.DataFrame | None = None  # geo configs: prior ROAS per (geo, channel)
+
+    def figure(self) -> Figure:
+        from mmm.report.plots import channel_colors, interval_label
+
+        e = self.effects
+        colors = channel_colors(e.channels)
+        fig = Figure(figsize=(11, 7.5), dpi=100, layout="constrained")
+        grid = fig.add_gridspec(2, 2)
+        label = interval_label(e.interval)
+        for ax, metric, title in ((fig.add_subplot(grid[0, 0]), "roas", "Prior ROAS (value per unit spent)"),
+                                  (fig.add_subplot(grid[0, 1]), "contribution_share",
+                                   "Prior share of expected KPI")):
+            rows = self.table[self.table["channel"].isin(e.channels)]
+            y = np.arange(len(rows))[::-1]
+            med, lo, hi = (rows[f"{metric}_{s}"].to_numpy() for s in ("median", "lo", "hi"))
+            ax.hlines(y, lo, hi, colors=[colors[c] for c in rows["channel"]], linewidth=6, alpha=0.6)
+            ax.plot(med, y, "o", color="black", markersize=4)
+            ax.set_yticks(y, rows["channel"])
+            ax.set_xscale("log" if metric == "roas" else "linear")
+            ax.set_title(f"{title}: median and {label}")
+            if metric == "roas":
+                ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        ax = fig.add_subplot(grid[1, :])
+        ax.fill_between(self.kpi["date"], self.kpi["prior_lo"], self.kpi["prior_hi"], color="#0072B2", alpha=0.25,
+                        label=f"expected KPI under the priors ({label})")
+        ax.plot(self.kpi["date"], self.kpi["prior_median"], color="#0072B2", linewidth=1, label="prior median")
+        ax.plot(self.kpi["date"], self.kpi["actual"], color="#222222", linewidth=1, label="observed KPI")
+        ax.set_title("Does the prior allow the KPI we actually see?")
+        ax.legend(loc="upper left", fontsize=8)
+        return fig
+
+    def write(self, out_dir: str | Path, *, force: bool = False) -> dict[str, Path]:
+        """``prior_check.csv``, ``prior_check_kpi.csv`` and ``prior_check.png`` in ``out_dir`` (atomic)."""
+        import io
+
+        from mmm.atomic import write_atomically, write_text_atomically
+
+        out_dir = Path(out_dir)
+        paths = {"table": out_dir / "prior_check.csv", "kpi": out_dir / "prior_check_kpi.csv",
+                 "plot": out_dir / "prior_check.png"}
+        if self.experiments is not None:
+            paths["experiments"] = out_dir / "prior_check_experiments.csv"
+        if self.by_geo is not None:
+            paths["by_geo"] = out_dir / "prior_check_by_geo.csv"
+        existing = [p.name for p in paths.values() if p.exists()]
+        if existing and not force:
+            raise FileExistsError(f"{out_dir}: {', '.join(existing)} already exist(s); choose another --out or "
+                                  f"pass --force to replace them")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(paths["table"], self.table.to_csv(index=False, lineterminator="\n"))
+        write_text_atomically(paths["kpi"], self.kpi.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d"))
+        if self.experiments is not None:
+            write_text_atomically(paths["experiments"], self.experiments.to_csv(index=False, lineterminator="\n"))
+        if self.by_geo is not None:
+            write_text_atomically(paths["by_geo"], self.by_geo.to_csv(index=False, lineterminator="\n"))
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png")
+        write_atomically(paths["plot"], lambda handle: handle.write(buffer.getvalue()))
+        return paths
+
+
+def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
+                n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
+    """Sample the priors only and summarize what they imply (no fitting; a geo config compiles its
+    model's forward sampler only)."""
+    from mmm.model.lift_tests import incremental_draws
+    from mmm.analysis.pipeline import load
+
+    seed = config.fit.seed if seed is None else seed
+    if config.data.geo:
+        return _geo_prior_check(config, data, n_draws, seed)
+    mmm_data = data if isinstance(data, MMMData) else load(config, data)
+    scaling = Scaling.compute(mmm_data)
+    design = build_design(mmm_data, scaling, config.model.seasonality_order)
+    prior = sample_prior(config, design, n_draws=n_draws, seed=seed)
+    effects = compute_effects(prior, config, mmm_data, scaling)
+    delta = incremental_draws(config, design, prior) if config.experiments else None
+    return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
+                      experiments=_experiments(config, delta, effects.interval))
+
+
+def _geo_prior_check(config: Config, data, n_draws: int, seed: int) -> PriorCheck:
+    """The priors of the geo model: national figures (sums over geos) and prior ROAS per (geo, channel)."""
+    from mmm.data.geo_design import GeoScaling
+    from mmm.model.geo_lift_tests import incremental_draws
+    from mmm.data.panel import GeoData
+    from mmm.analysis.geo_pipeline import load_geo
+    from mmm.model.geo_prior_sample import prior_geo_effects
+
+    panel = data if isinstance(data, GeoData) else load_geo(config, data)
+    scaling = GeoScaling.compute(panel)
+    geo_effects, prior = prior_geo_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
+    effects = geo_effects.national
+    delta = incremental_draws(config, panel, scaling, prior) if config.experiments else None
+    by_geo = geo_effects.roi_by_geo()[["geo", "channel", "spend", "roas_median", "roas_lo", "roas_hi"]]
+    return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
+                      experiments=_experiments(config, delta, effects.interval), by_geo=by_geo)
+
+
+def _experiments(config: Config, delta: np.ndarray | None, interval: float) -> pd.DataFrame | None:
+    """Measured lift vs what the priors alone imply for the same test (``delta``: (D, E) draws, KPI units)."""
+    if delta is None:
+        return None
+    lo, med, hi = np.quantile(delta, [(1 - interval) / 2, 0.5, (1 + interval) / 2], axis=0)
+    return pd.DataFrame({"experiment": [e.label for e in config.experiments],
+                         "measured": [e.incremental_kpi for e in config.experiments],
+                         "se": [e.se for e in config.experiments], "prior_median": med, "prior_lo": lo,
+                         "prior_hi": hi, "prior_share_below_measured": (delta < np.array(
+                             [e.incremental_kpi for e in config.experiments])).mean(axis=0)})
+
+
+def _table(config: Config, e: Effects) -> pd.DataFrame:
+    from mmm.analysis.effects import summarize
+    from mmm.model.roas_prior import roas_prior
+
+    rows = []
+    share_all = e.contribution_share.sum(axis=1)
+    for k, channel in enumerate(e.channels):
+        own = roas_prior(config, channel)
+        if own is not None:
+            params = ", ".join(f"{p}={float(np.asarray(v)):.3g}" for p, v in own.params.items())
+            source = f"{'national ' if config.data.geo else ''}roas_prior {own.dist}({params})"
+        else:
+            source = "coefficient prior" + (" (override)" if "coef" in config.channel(channel).priors else " (default)")
+        row = {"channel": channel, "prior": source, "spend": float(e.spend[k])}
+        for metric, values in (("roas", e.roas[:, k]), ("contribution_share", e.contribution_share[:, k]),
+                               ("incremental_kpi", e.incremental_kpi[:, k])):
+            s = summarize(values, e.interval)
+            row.update({f"{metric}_{stat}": s[stat] for stat in ("median", "lo", "hi")})
+        rows.append(row)
+    total = {"channel": "all media", "prior": "", "spend": float(e.spend.sum())}
+    for metric, values in (("roas", e.incremental_value.sum(axis=1) / e.spend.sum()),
+                           ("contribution_share", share_all), ("incremental_kpi", e.incremental_kpi.sum(axis=1))):
+        s = summarize(values, e.interval)
+        total.update({f"{metric}_{stat}": s[stat] for stat in ("median", "lo", "hi")})
+    rows.append(total)
+    return pd.DataFrame(rows)
+
+
+def _kpi(e: Effects) -> pd.DataFrame:
+    lo, med, hi = np.quantile(e.mu, [(1 - e.interval) / 2, 0.5, (1 + e.interval) / 2], axis=0)
+    return pd.DataFrame({"date": e.dates, "actual": e.actual, "prior_median": med, "prior_lo": lo, "prior_hi": hi})
+
+
+def kpi_summary(check: PriorCheck) -> dict[str, float]:
+    """Observed mean KPI per period against the prior's: its interval and where the observed one falls."""
+    e = check.effects
+    per_draw = e.mu.mean(axis=1)
+    lo, med, hi = np.quantile(per_draw, [(1 - e.interval) / 2, 0.5, (1 + e.interval) / 2])
+    observed = float(np.mean(e.actual))
+    return {"observed_mean": observed, "prior_median": float(med), "prior_lo": float(lo), "prior_hi": float(hi),
+            "prior_share_below_observed": float(np.mean(per_draw < observed)),
+            "share_of_periods_inside_prior_interval": float(np.mean((e.actual >= check.kpi["prior_lo"]) &
+                                                                    (e.actual <= check.kpi["prior_hi"])))}

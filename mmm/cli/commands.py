@@ -1,0 +1,19 @@
+"""Sub-commands beyond the core ones, one module per workflow (refresh, compare, optimize, ...).
+
+Each module here defines ``register(subparsers)``, which adds its parser(s) with
+``set_defaults(handler=...)``. ``mmm.cli.main`` discovers them in name order, so a new
+workflow never edits the core CLI. Handlers return an exit code (0/1/2, DESIGN.md)
+and raise ``ConfigError``/``DataError``/``OSError`` for bad input (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+WORKFLOWS = ("compare", "history", "optimize", "prior_check", "refresh", "scenario", "sensitivity")
+
+
+def register_all(subparsers: argparse._SubParsersAction) -> None:
+    for name in WORKFLOWS:
+        importlib.import_module(f"mmm.cli.{name}").register(subparsers)

@@ -1,0 +1,74 @@
+"""Model inputs in model units: scaled KPI, spend and controls, trend time and Fourier terms.
+
+Pure NumPy, shared by the model (as data) and by the effects (to recompute the
+expected KPI per draw), so both always see the same design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mmm.data.load import MMMData, Scaling, scale
+
+DAYS_PER_YEAR = 365.25
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def fourier_names(order: int) -> list[str]:
+    return [f"{kind}_{j}" for j in range(1, order + 1) for kind in ("sin", "cos")]
+
+
+def fourier_features(dates: pd.DatetimeIndex, order: int) -> np.ndarray:
+    """Yearly Fourier terms of the absolute calendar day, shape (T, 2*order).
+
+    Using the absolute day (not the row number) keeps the seasonal pattern aligned
+    when data is added or a window is cut.
+    """
+    days = np.asarray((dates - EPOCH).days, dtype=float)
+    cols = []
+    for j in range(1, order + 1):
+        angle = 2 * np.pi * j * days / DAYS_PER_YEAR
+        cols += [np.sin(angle), np.cos(angle)]
+    return np.column_stack(cols) if cols else np.zeros((len(dates), 0))
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the model's likelihood reads, in model units, rows aligned with ``dates``."""
+
+    dates: pd.DatetimeIndex
+    channels: list[str]
+    controls: list[str]
+    kpi: np.ndarray  # (T,) KPI / scaling.kpi
+    spend: np.ndarray  # (T, K) spend / scaling.spend[channel]
+    control_values: np.ndarray  # (T, C) standardized
+    time: np.ndarray  # (T,) years since scaling.time_origin, minus their mean (see build_design)
+    fourier: np.ndarray  # (T, 2*order)
+    fourier_names: list[str]
+    spend_to_kpi: np.ndarray  # (K,) mean spend per period / mean KPI per period (sets default media priors)
+    kpi_scale: float | None = None  # KPI units per model unit (Scaling.kpi): turns lift tests into model units
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.dates)
+
+
+def build_design(data: MMMData, scaling: Scaling, seasonality_order: int) -> Design:
+    scaled = scale(data, scaling)
+    return Design(
+        dates=data.dates,
+        channels=list(data.channels),
+        controls=list(data.controls.columns),
+        kpi=np.asarray(scaled["kpi"], dtype=float),
+        spend=np.asarray(scaled["spend"], dtype=float),
+        control_values=np.asarray(scaled["controls"], dtype=float).reshape(data.n_periods, -1),
+        # centred so intercept and trend are not correlated in the posterior (better mixing)
+        time=np.asarray(scaled["time"], dtype=float) - np.mean(scaled["time"]),
+        fourier=fourier_features(data.dates, seasonality_order),
+        fourier_names=fourier_names(seasonality_order),
+        spend_to_kpi=np.array([scaling.spend[c] / scaling.kpi for c in data.channels]),
+        kpi_scale=float(scaling.kpi),
+    )

@@ -1,0 +1,141 @@
+"""Geo scaling and the model inputs of a panel, in each geo's model units.
+
+Each geo is scaled by its own constants so that partial pooling compares like
+with like: without a population column, KPI and spend are divided by the geo's
+own means; with one, by population x the panel-wide mean per capita (KPI and
+spend per capita, as in per-capita models). Controls share one centre and
+scale across geos. The constants are stored with the run (``to_dict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm.data.load import Scaling
+from mmm.data.design import Design, build_design
+from mmm.data.panel import GeoData
+
+
+@dataclass(frozen=True)
+class GeoScaling:
+    """Per-geo model-unit constants.
+
+    Attributes
+    ----------
+    geos, channels
+        Names, in the panel's order.
+    kpi
+        (G,) KPI units per model unit, per geo.
+    spend
+        (G, K) currency per unit of scaled spend; 1.0 where a geo never spent on a channel.
+    control_center, control_scale, time_origin
+        As in :class:`mmm.data.load.Scaling`, shared by all geos.
+    per_capita
+        True when the constants come from a population column.
+    """
+
+    geos: tuple[str, ...]
+    channels: tuple[str, ...]
+    kpi: np.ndarray
+    spend: np.ndarray
+    control_center: dict[str, float]
+    control_scale: dict[str, float]
+    time_origin: str
+    per_capita: bool = False
+
+    @classmethod
+    def compute(cls, panel: GeoData) -> GeoScaling:
+        """Constants from the rows of ``panel`` (slice it first to leave out a holdout)."""
+        controls = panel.controls.reshape(panel.n_geos * panel.n_periods, len(panel.control_names))
+        center = {c: float(controls[:, j].mean()) for j, c in enumerate(panel.control_names)}
+        spread = {c: float(controls[:, j].std()) for j, c in enumerate(panel.control_names)}
+        flat = [c for c, s in spread.items() if not s > 0]
+        if flat:
+            from mmm.data.load import DataError
+
+            raise DataError(f"{panel.source}: control(s) {', '.join(map(repr, flat))} are constant over every geo "
+                            "and date; drop them from controls.")
+        if panel.population is not None:
+            pop = panel.population
+            kpi = pop * float((panel.kpi / pop[:, None]).mean())
+            spend = pop[:, None] * (panel.spend / pop[:, None, None]).mean(axis=(0, 1))[None, :]
+        else:
+            kpi = panel.kpi.mean(axis=1)
+            spend = panel.spend.mean(axis=1)
+        spend = np.where(spend > 0, spend, 1.0)  # a geo that never spent on a channel: scaled spend stays 0
+        return cls(geos=tuple(panel.geos), channels=tuple(panel.channels), kpi=np.asarray(kpi, dtype=float),
+                   spend=np.asarray(spend, dtype=float), control_center=center, control_scale=spread,
+                   time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None)
+
+    def geo(self, g: int) -> Scaling:
+        """The national-shaped :class:`Scaling` of geo ``g`` (its KPI and spend constants)."""
+        return Scaling(kpi=float(self.kpi[g]), spend={c: float(self.spend[g, k]) for k, c in enumerate(self.channels)},
+                       control_center=dict(self.control_center), control_scale=dict(self.control_scale),
+                       time_origin=self.time_origin)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"geos": list(self.geos), "channels": list(self.channels),
+                "kpi": {g: float(v) for g, v in zip(self.geos, self.kpi, strict=True)},
+                "spend": {g: {c: float(self.spend[i, k]) for k, c in enumerate(self.channels)}
+                          for i, g in enumerate(self.geos)},
+                "control_center": dict(self.control_center), "control_scale": dict(self.control_scale),
+                "time_origin": self.time_origin, "per_capita": self.per_capita}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GeoScaling:
+        geos, channels = tuple(d["geos"]), tuple(d["channels"])
+        return cls(geos=geos, channels=channels, kpi=np.array([d["kpi"][g] for g in geos], dtype=float),
+                   spend=np.array([[d["spend"][g][c] for c in channels] for g in geos], dtype=float),
+                   control_center=dict(d["control_center"]), control_scale=dict(d["control_scale"]),
+                   time_origin=d["time_origin"], per_capita=bool(d.get("per_capita", False)))
+
+
+@dataclass(frozen=True)
+class GeoDesign:
+    """Stacked per-geo designs: what the geo model's likelihood reads."""
+
+    geos: list[str]
+    dates: pd.DatetimeIndex
+    channels: list[str]
+    controls: list[str]
+    kpi: np.ndarray  # (G, T)
+    spend: np.ndarray  # (G, T, K)
+    control_values: np.ndarray  # (G, T, C)
+    time: np.ndarray  # (T,)
+    fourier: np.ndarray  # (T, F)
+    fourier_names: list[str]
+    spend_to_kpi: np.ndarray  # (K,) mean over geos of spend scale / KPI scale (sets the pooled coef prior)
+    kpi_scale: np.ndarray | None = None  # (G,) KPI units per model unit, per geo (ROAS priors, lift tests)
+    spend_scale: np.ndarray | None = None  # (G, K) currency per unit of scaled spend, per geo
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.dates)
+
+
+def geo_designs(panel: GeoData, scaling: GeoScaling, seasonality_order: int) -> list[Design]:
+    """One national-shaped :class:`Design` per geo (the effects reuse them)."""
+    return [build_design(panel.geo(g), scaling.geo(g), seasonality_order) for g in range(panel.n_geos)]
+
+
+def build_geo_design(panel: GeoData, scaling: GeoScaling, seasonality_order: int) -> GeoDesign:
+    designs = geo_designs(panel, scaling, seasonality_order)
+    first = designs[0]
+    return GeoDesign(
+        geos=list(panel.geos), dates=panel.dates, channels=list(panel.channels), controls=list(panel.control_names),
+        kpi=np.stack([d.kpi for d in designs]), spend=np.stack([d.spend for d in designs]),
+        control_values=np.stack([d.control_values for d in designs]), time=first.time, fourier=first.fourier,
+        fourier_names=first.fourier_names,
+        spend_to_kpi=_pooled_spend_to_kpi(panel, scaling), kpi_scale=scaling.kpi, spend_scale=scaling.spend,
+    )
+
+
+def _pooled_spend_to_kpi(panel: GeoData, scaling: GeoScaling) -> np.ndarray:
+    """(K,) mean over the geos that spent on each channel of spend scale / KPI scale."""
+    spent = panel.spend.sum(axis=1) > 0  # (G, K)
+    ratio = scaling.spend / scaling.kpi[:, None]
+    return np.array([ratio[spent[:, k], k].mean() for k in range(ratio.shape[1])])

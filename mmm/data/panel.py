@@ -1,0 +1,213 @@
+"""Geo panels: one row per (geo, date), validated and held with a geo axis.
+
+:func:`load_panel` runs every check of :func:`mmm.data.load.load_data` (columns,
+dates, values, one row per (geo, date), the same dates in every geo, calendar
+regularity) and then keeps the geo axis instead of summing it away. On top it
+checks the optional population column (positive, one value per geo) and
+reports each (geo, channel) with no spend at all: such a channel's effect in
+that geo is not identified by the data and is carried by the pooled prior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmm.data import validation as checks
+from mmm.data.load import DataError, DataRoles, MMMData, load_data, read_table
+
+_FRAME_SOURCE = "<DataFrame>"
+
+
+@dataclass(frozen=True, eq=False)
+class GeoData:
+    """A validated geo panel on a regular calendar shared by every geo.
+
+    Attributes
+    ----------
+    geos
+        Geo names in the order they first appear in the data.
+    dates
+        Sorted, evenly spaced period dates, the same for every geo.
+    freq
+        ``"W"`` or ``"D"``.
+    channels, control_names
+        Channel and control names in the user's order.
+    kpi
+        (G, T) KPI per geo and period, KPI units.
+    spend
+        (G, T, K) spend per geo, period and channel, currency.
+    controls
+        (G, T, C) control values per geo and period.
+    population
+        (G,) population per geo, or None (then geos are scaled by their own means).
+    source, sha256, notes
+        As in :class:`mmm.data.load.MMMData`.
+    zero_spend
+        ``(geo, channel)`` pairs with no spend in any period.
+    exposure
+        Channel name -> (G, T) exposure, for the channels that have an exposure column
+        (validated and stored with the run; not used by the model yet).
+    """
+
+    geos: list[str]
+    dates: pd.DatetimeIndex
+    freq: str
+    channels: list[str]
+    control_names: list[str]
+    kpi: np.ndarray
+    spend: np.ndarray
+    controls: np.ndarray
+    population: np.ndarray | None
+    source: str
+    sha256: str
+    notes: tuple[str, ...] = ()
+    zero_spend: tuple[tuple[str, str], ...] = ()
+    exposure: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_geos(self) -> int:
+        return len(self.geos)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.dates)
+
+    def geo(self, g: int | str) -> MMMData:
+        """One geo as national-shaped :class:`MMMData` (its own KPI, spend and controls)."""
+        g = self.geos.index(g) if isinstance(g, str) else g
+        return MMMData(
+            dates=self.dates, freq=self.freq,
+            kpi=pd.Series(self.kpi[g], index=self.dates, name="kpi"),
+            spend=pd.DataFrame(self.spend[g], index=self.dates, columns=self.channels),
+            exposure=None,
+            controls=pd.DataFrame(self.controls[g].reshape(self.n_periods, -1), index=self.dates,
+                                  columns=self.control_names),
+            source=f"{self.source} (geo {self.geos[g]})", sha256=self.sha256)
+
+    def national(self) -> MMMData:
+        """The panel summed over geos (KPI and spend), controls averaged: the national series."""
+        return MMMData(
+            dates=self.dates, freq=self.freq,
+            kpi=pd.Series(self.kpi.sum(axis=0), index=self.dates, name="kpi"),
+            spend=pd.DataFrame(self.spend.sum(axis=0), index=self.dates, columns=self.channels),
+            exposure=None,
+            controls=pd.DataFrame(self.controls.mean(axis=0).reshape(self.n_periods, -1), index=self.dates,
+                                  columns=self.control_names),
+            source=self.source, sha256=self.sha256, notes=self.notes)
+
+    def slice(self, end: pd.Timestamp | str | None = None, *, start: pd.Timestamp | str | None = None) -> GeoData:
+        """Periods from ``start`` to ``end``, both inclusive; None leaves that side open (as ``MMMData.slice``)."""
+        keep = np.ones(self.n_periods, dtype=bool)
+        if end is not None:
+            keep &= np.asarray(self.dates <= pd.Timestamp(end))
+        if start is not None:
+            keep &= np.asarray(self.dates >= pd.Timestamp(start))
+        return replace(self, dates=self.dates[keep], kpi=self.kpi[:, keep], spend=self.spend[:, keep],
+                       controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()})
+
+    def select_geos(self, geos: list[str] | tuple[str, ...]) -> GeoData:
+        """The panel with its geos in the order ``geos`` (each must be in the panel), e.g. a stored scaling's order."""
+        index = [self.geos.index(g) for g in geos]
+        if index == list(range(self.n_geos)):
+            return self
+        return replace(self, geos=list(geos), kpi=self.kpi[index], spend=self.spend[index],
+                       controls=self.controls[index],
+                       population=None if self.population is None else self.population[index],
+                       exposure={c: v[index] for c, v in self.exposure.items()},
+                       zero_spend=tuple(sorted((pair for pair in self.zero_spend if pair[0] in geos),
+                                               key=lambda pair: list(geos).index(pair[0]))))
+
+    def to_frame(self, date: str = "date", geo: str = "geo", kpi: str = "kpi",
+                 spend_columns: dict[str, str] | None = None, population: str | None = None,
+                 exposure_columns: dict[str, str] | None = None) -> pd.DataFrame:
+        """The panel as a long table, one row per (geo, date), in the given column names."""
+        spend_columns = spend_columns or {c: c for c in self.channels}
+        rows = []
+        for g, name in enumerate(self.geos):
+            part = {geo: name, date: self.dates.strftime("%Y-%m-%d"), kpi: self.kpi[g]}
+            part |= {spend_columns[c]: self.spend[g, :, k] for k, c in enumerate(self.channels)}
+            part |= {(exposure_columns or {}).get(c, c): v[g] for c, v in self.exposure.items()}
+            part |= {c: self.controls[g, :, j] for j, c in enumerate(self.control_names)}
+            if population is not None and self.population is not None:
+                part[population] = self.population[g]
+            rows.append(pd.DataFrame(part))
+        return pd.concat(rows, ignore_index=True)
+
+
+def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, population: str | None = None,
+               min_periods: int | None = None) -> GeoData:
+    """Load and validate a geo panel (``roles.geo`` must be set).
+
+    Raises
+    ------
+    DataError
+        Naming the file, column, geo and dates: everything :func:`mmm.data.load.load_data`
+        checks, plus a bad population column.
+    """
+    if roles.geo is None:
+        raise ValueError("load_panel needs roles.geo (the geo column); use mmm.data.load.load_data for national data")
+    validated = load_data(source, roles, min_periods=min_periods, aggregate_geo=True)  # every shared check
+    if isinstance(source, pd.DataFrame):
+        frame = source.reset_index(drop=True)
+        label = _FRAME_SOURCE
+        digest = validated.sha256
+    else:
+        frame, label, digest = read_table(source), str(source), validated.sha256
+    lines = "row " + pd.Series(np.arange(len(frame))).astype(str)
+    dates, _ = checks.parse_dates(frame[roles.date], roles.date, lines)
+    geo_names = list(dict.fromkeys(frame[roles.geo].astype(str)))
+    frame = frame.assign(_geo=frame[roles.geo].astype(str), _date=dates.to_numpy())
+    frame = frame.set_index(["_geo", "_date"]).sort_index()
+    index = validated.dates
+    full = pd.MultiIndex.from_product([geo_names, index])
+    frame = frame.reindex(full)  # validated: every (geo, date) exists exactly once
+
+    def numbers(column: str) -> np.ndarray:
+        values, _ = checks.parse_numbers(frame[column], column, lines)
+        return values.to_numpy(dtype=float).reshape(len(geo_names), len(index))
+
+    channels = list(roles.channels)
+    kpi = numbers(roles.kpi)
+    spend = np.stack([numbers(cols.spend) for cols in roles.channels.values()], axis=-1)
+    controls = (np.stack([numbers(c) for c in roles.controls], axis=-1) if roles.controls
+                else np.zeros((len(geo_names), len(index), 0)))
+    pop = _population(frame, population, geo_names, label) if population else None
+    exposure = {name: numbers(cols.exposure) for name, cols in roles.channels.items() if cols.exposure}
+
+    notes = []
+    zero = tuple((geo_names[g], channels[k]) for g, k in zip(*np.nonzero(~(spend > 0).any(axis=1)), strict=True))
+    if zero:
+        notes.append(f"{len(zero)} (geo, channel) pair(s) have no spend in any period: "
+                     f"{checks.listing(f'{g}/{c}' for g, c in zero)}. Their geo-level effect is not identified by "
+                     "the data and comes from the pooled channel prior; their ROAS is not reported.")
+    flat = [geo_names[g] for g in range(len(geo_names)) if not kpi[g].std() > 0]
+    if flat:
+        raise DataError(f"{label}: KPI column {roles.kpi!r} is constant in geo(s) {checks.listing(flat)}; "
+                        "a geo model needs variation in every geo: drop those geos.")
+    low = [geo_names[g] for g in range(len(geo_names)) if not kpi[g].mean() > 0]
+    if low:
+        raise DataError(f"{label}: KPI column {roles.kpi!r} averages <= 0 in geo(s) {checks.listing(low)}; "
+                        "scaling needs a positive mean per geo: drop those geos or fix the KPI.")
+    return GeoData(geos=geo_names, dates=index, freq=validated.freq, channels=channels,
+                   control_names=list(roles.controls), kpi=kpi, spend=spend, controls=controls, population=pop,
+                   source=label, sha256=digest, notes=tuple(notes), zero_spend=zero, exposure=exposure)
+
+
+def _population(frame: pd.DataFrame, column: str, geos: list[str], label: str) -> np.ndarray:
+    if column not in frame.columns:
+        raise DataError(f"{label}: population column {column!r} (data.population) is not in the data; "
+                        f"columns are {checks.listing(map(str, frame.columns), 12)}. Fix data.population.")
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float).reshape(len(geos), -1)
+    bad = [geos[g] for g in range(len(geos)) if not (np.isfinite(values[g]).all() and (values[g] > 0).all())]
+    if bad:
+        raise DataError(f"{label}: population column {column!r} must be a positive number on every row; it is not "
+                        f"in geo(s) {checks.listing(bad)}. Fill in each geo's population.")
+    varying = [geos[g] for g in range(len(geos)) if values[g].max() != values[g].min()]
+    if varying:
+        raise DataError(f"{label}: population column {column!r} changes over time in geo(s) "
+                        f"{checks.listing(varying)}; give one population per geo (e.g. the latest census figure).")
+    return values[:, 0].copy()

@@ -1,0 +1,223 @@
+"""The hierarchical geo model: per-geo baselines and media effects partially pooled across geos.
+
+Expected KPI of geo g, in that geo's model units (KPI / the geo's KPI scale)::
+
+    mu_gt = intercept_g + trend_g * years_t + season_amp_g * (fourier_t @ season)
+            + controls_gt @ control_coef
+            + sum_k channel_coef_gk * saturation_k(adstock_k(spend_gtk / spend_scale_gk))
+
+Per-geo terms are non-centered around channel- or national-level means::
+
+    intercept_g       ~ the intercept prior, one per geo (104+ periods pin each geo's level;
+                        pooling it only adds a funnel the sampler has to cross)
+    trend_g           = trend + trend_geo_sd * trend_geo_z[g]
+    season_amp_g      = exp(season_amp_sd * season_amp_z[g])
+    channel_coef_gk   = channel_coef_k * exp(channel_coef_geo_sd_k * channel_coef_geo_z[g, k])
+
+Saturation is shared across geos; adstock is shared (default) or one per geo
+(``model.geo.adstock: geo``). With one geo there is nothing to pool: the model
+is exactly the national model (same variables, same priors).
+
+For sampling (``centered_baseline``), each geo's intercept is drawn as its level, intercept
+plus mean media over the fitted periods, as in :mod:`mmm.model.national`. At 40 geos that cuts the
+gradients per draw about 3x and lifts the worst bulk ESS about 8x (the 40 intercepts no longer
+move with every saturation and coefficient), with the same posterior.
+
+ROAS priors set the pooled ``channel_coef`` from a sampled *national* ROAS
+(:mod:`mmm.model.geo_roas_prior`); lift tests, per geo or national, add likelihood terms
+(:mod:`mmm.model.geo_lift_tests`).
+
+:func:`geo_terms` is the one definition of the per-geo terms; the model uses it
+on PyTensor variables and the effects on NumPy draws, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from mmm.model import media
+
+from mmm.model import roas_prior as roi_prior
+from mmm.spec.config import Config, default_coef_prior
+from mmm.model import geo_lift_tests as geo_experiments
+from mmm.model import geo_roas_prior as geo_roi_prior
+from mmm.data.geo_design import GeoDesign
+from mmm.model.national import LEVEL, _group_prior, can_center, centered_intercept
+from mmm.spec.priors import Prior
+from mmm.model.transforms import lag_stack
+
+# Spread of geos around the pooled means, in model units (a geo's KPI / its own KPI scale).
+GEO_PRIORS: dict[str, Prior] = {
+    "trend_geo_sd": Prior("HalfNormal", sigma=0.1),
+    "season_amp_sd": Prior("HalfNormal", sigma=0.3),
+    "channel_coef_geo_sd": Prior("Gamma", alpha=2.0, beta=10.0),  # log scale; mean 0.2 ~ geos within +-20% of the channel
+}
+
+
+def hierarchical(n_geos: int) -> bool:
+    return n_geos > 1
+
+
+def geo_terms(values: Mapping[str, Any], n_geos: int, xp: Any = np) -> dict[str, Any]:
+    """Per-geo intercept (..., G), trend (..., G), season amplitude (..., G) and coefficients (..., G, K).
+
+    ``values`` maps free-variable names to tensors or arrays whose leading dims
+    (draws, with NumPy) come before the model dims.
+    """
+    out: dict[str, Any] = {}
+    coef = values[media.COEF]
+    if not hierarchical(n_geos):
+        one = xp.ones((1,))
+        out["intercept"] = values["intercept"][..., None] * one
+        out["trend"] = values["trend"][..., None] * one if "trend" in values else None
+        out["season_amp"] = None
+        out[media.COEF] = coef[..., None, :] * xp.ones((1, 1))
+        return out
+    out["intercept"] = values["intercept"]
+    out["trend"] = (values["trend"][..., None] + values["trend_geo_sd"][..., None] * values["trend_geo_z"]
+                    if "trend" in values else None)
+    out["season_amp"] = (xp.exp(values["season_amp_sd"][..., None] * values["season_amp_z"])
+                         if "season_amp_z" in values else None)
+    out[media.COEF] = coef[..., None, :] * xp.exp(values["channel_coef_geo_sd"][..., None, :]
+                                                  * values["channel_coef_geo_z"])
+    return out
+
+
+def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = None, fit_start: int = 0, *,
+                    centered_baseline: bool = False) -> pm.Model:
+    """Build the PyMC geo model on ``design`` (model units per geo); ``n_train`` and ``fit_start`` (a sequential
+    update: earlier periods feed the adstock carry-in only) as in :func:`mmm.model.national.build_model`.
+
+    ``centered_baseline``: sample each geo's level and report the intercept (:mod:`mmm.model.national`); sample such
+    a model with ``reported=SAMPLED_FORMS`` (:func:`mmm.model.sample.sample`)."""
+    names = config.channel_names
+    coords = {"geo": list(design.geos), "date": np.asarray(design.dates), "channel": names,
+              "control": list(design.controls), "fourier": list(design.fourier_names)}
+    for kind, idx in {**media.groups(config.channels, "adstock"), **media.groups(config.channels, "saturation")}.items():
+        dim = media.group_dim(kind, idx, len(config.channels))
+        if dim != "channel":
+            coords[dim] = [names[i] for i in idx]
+    opts = config.model
+    n_geos = len(design.geos)
+    pooled = hierarchical(n_geos)
+    with pm.Model(coords=coords) as model:
+        max_lag = max(c.max_lag for c in config.channels)
+        model.add_coord("lag", np.arange(max_lag))
+        geo_adstock = opts.geo_adstock == "geo" and pooled
+        if geo_adstock:
+            spend_lags = pm.Data("spend_lags", lag_stack(design.spend, max_lag),
+                                 dims=("geo", "date", "channel", "lag"))
+        else:  # one adstock for all geos: the lag stack as (channel, geo x date, lag) for a batched matmul
+            spend_lags = pm.Data("spend_lags_by_channel", channel_major_lags(design.spend, max_lag))
+        n_fit = design.n_periods if n_train is None else n_train
+        if not 0 <= fit_start < n_fit:
+            raise ValueError(f"fit_start={fit_start} leaves no period to fit (periods to fit end at {n_fit})")
+        model.add_coord("fit_date", np.asarray(design.dates)[fit_start:n_fit])
+        kpi = pm.Data("kpi", design.kpi[:, fit_start:n_fit], dims=("geo", "fit_date"))
+
+        centered = centered_baseline and can_center(opts.prior("intercept"))
+        geo_dim = "geo" if pooled else None
+        level_start = design.kpi[:, fit_start:n_fit].mean(axis=1)
+        values: dict[str, Any] = {"intercept": (
+            pm.Flat(LEVEL, dims=geo_dim, initval=level_start if pooled else level_start[0]) if centered
+            else opts.prior("intercept").to_pymc("intercept", dims=geo_dim))}
+        if opts.trend:
+            values["trend"] = opts.prior("trend").to_pymc("trend")
+            if pooled:
+                values["trend_geo_sd"] = GEO_PRIORS["trend_geo_sd"].to_pymc("trend_geo_sd")
+                values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
+        defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
+        roas_priors = bool(roi_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
+        params = {}
+        for name, param, dim, idx in media.parameter_layout(config.channels):
+            if roas_priors and name == media.COEF:
+                continue
+            prior = _group_prior(config.channels, param, idx, defaults)
+            per_geo = geo_adstock and name.split("_")[0] in media.groups(config.channels, "adstock")
+            params[name] = prior.to_pymc(name, dims=("geo", dim) if per_geo else dim)
+        if pooled:
+            values["channel_coef_geo_sd"] = GEO_PRIORS["channel_coef_geo_sd"].to_pymc("channel_coef_geo_sd",
+                                                                                      dims="channel")
+            values["channel_coef_geo_z"] = pm.Normal("channel_coef_geo_z", 0.0, 1.0, dims=("geo", "channel"))
+        values[media.COEF] = params[media.COEF] = (  # ROAS priors: mmm.model.geo_roas_prior
+            geo_roi_prior.channel_coef(config, design, params, values,
+                                       lambda idx: _group_prior(config.channels, "coef", idx, defaults))
+            if roas_priors else params[media.COEF])
+        if design.fourier.shape[1] and pooled:
+            values["season_amp_sd"] = GEO_PRIORS["season_amp_sd"].to_pymc("season_amp_sd")
+            values["season_amp_z"] = pm.Normal("season_amp_z", 0.0, 1.0, dims="geo")
+        terms = geo_terms(values, n_geos, xp=pt)
+
+        time = pm.Data("time", design.time, dims="date")
+        mu = terms["intercept"][:, None] + pt.zeros((1, design.n_periods))
+        if terms["trend"] is not None:
+            mu = mu + terms["trend"][:, None] * time[None, :]
+        if design.fourier.shape[1]:
+            fourier = pm.Data("fourier_terms", design.fourier, dims=("date", "fourier"))
+            season = pt.dot(fourier, opts.prior("fourier").to_pymc("season", dims="fourier"))
+            mu = mu + (season[None, :] if terms["season_amp"] is None else terms["season_amp"][:, None] * season)
+        if design.control_values.shape[2]:
+            controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
+            mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
+        media_params = {**params, media.COEF: terms[media.COEF]}
+        geo_experiments.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.geo_lift_tests)
+        if geo_adstock:
+            media_total = media.contributions(spend_lags, config.channels, media_params, xp=pt, lagged=True).sum(-1)
+        else:
+            media_total = shared_adstock_contributions(spend_lags, config.channels, media_params, n_geos,
+                                                       design.n_periods).sum(axis=0)
+        if centered:  # mu was built on the level; move it to the intercept, whose prior applies
+            media_mean = media_total[:, fit_start:n_fit].mean(axis=1)
+            level = values["intercept"]
+            intercept = centered_intercept(level, media_mean if pooled else media_mean[0], opts.prior("intercept"),
+                                           geo_dim)
+            shift = intercept - level
+            mu = mu + (shift[:, None] if pooled else shift)
+        mu = mu + media_total
+
+        sigma = opts.prior("sigma").to_pymc("sigma", dims="geo")[:, None]
+        if opts.likelihood == "student_t":
+            nu = opts.prior("nu").to_pymc("nu")
+            pm.StudentT("kpi_obs", nu=nu, mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
+        else:
+            pm.Normal("kpi_obs", mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
+    return model
+
+
+def channel_major_lags(spend: np.ndarray, max_lag: int) -> np.ndarray:
+    """(G, T, K) scaled spend -> its lag stack laid out (K, G*T, L), rows geo-major."""
+    lags = lag_stack(spend, max_lag)  # (G, T, K, L)
+    n_geos, n_periods, n_channels, n_lags = lags.shape
+    return np.ascontiguousarray(lags.transpose(2, 0, 1, 3).reshape(n_channels, n_geos * n_periods, n_lags))
+
+
+def shared_adstock_contributions(lags: Any, channels, params: Mapping[str, Any], n_geos: int,
+                                 n_periods: int) -> Any:
+    """Media contributions laid out channel-major, (K, G, T), when every geo shares the adstock.
+
+    The same numbers as :func:`mmm.model.media.contributions` on the (G, T, K, L) lag stack, transposed.
+    The adstock is one batched matrix product per adstock kind (BLAS), and the saturation and the
+    coefficients run on contiguous (K, G*T) rows, each channel's parameters broadcast along its row:
+    the 40-geo logp+gradient takes 516 us against 835 us for the same arithmetic on a (G, T, K) view.
+    """
+    n_channels = len(channels)
+    weights = media.adstock_weights(channels, params, xp=pt)  # kind -> (Kg, L_kind)
+    adstocked = {}
+    for kind, idx in media.groups(channels, "adstock").items():
+        w = weights[kind]
+        group = lags[idx] if len(idx) < n_channels else lags
+        adstocked[kind] = pt.matmul(group[:, :, :w.type.shape[-1]], w[:, :, None])  # (Kg, G*T, 1)
+    adstocked = media._assemble(adstocked, media.groups(channels, "adstock"), n_channels, pt, axis=0)
+    saturated = {}
+    for kind, idx in media.groups(channels, "saturation").items():
+        transform = media.SATURATIONS[kind]
+        # a channel's row is its own "period axis" with one column: parameters (Kg,) -> (Kg, 1)
+        kind_params = {p: params[media.var_name(kind, p)][:, None] for p in transform.param_names}
+        saturated[kind] = transform(adstocked[idx] if len(idx) < n_channels else adstocked, kind_params, xp=pt)
+    saturated = media._assemble(saturated, media.groups(channels, "saturation"), n_channels, pt, axis=0)
+    return saturated.reshape((n_channels, n_geos, n_periods)) * params[media.COEF].T[:, :, None]

@@ -1,0 +1,47 @@
+"""Draws from a geo model's priors, shaped like its posterior (the geo twin of :mod:`mmm.model.prior_sample`).
+
+The draws come from the geo model itself (PyMC forward sampling of its free variables), so
+they follow whatever per-geo parameterization :func:`mmm.model.build.build_geo_model` has.
+The pooled coefficients of ROAS-prior channels then follow from the sampled national ROAS
+(:mod:`mmm.model.geo_roas_prior`). Feeding the draws to :func:`mmm.analysis.geo_effects.compute_geo_effects`
+gives the figures the priors alone imply, per geo and nationally.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import xarray as xr
+
+from mmm.spec.config import Config
+from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects
+from mmm.data.panel import GeoData
+from mmm.model.geo_roas_prior import coef_from_roas
+
+
+def sample_geo_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+                     seed: int = 0) -> xr.Dataset:
+    """(chain=1, draw=n_draws) draws of every geo model parameter from its prior."""
+    import pymc as pm
+
+    from mmm.model.build import build_geo_model
+
+    model = build_geo_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    pymc_log.setLevel(logging.WARNING)  # no "Sampling: [...]" line in the CLI's output
+    try:
+        with model:
+            drawn = pm.sample_prior_predictive(n_draws, var_names=[rv.name for rv in model.free_RVs],
+                                               random_seed=seed, compile_kwargs={"mode": "FAST_COMPILE"})
+    finally:
+        pymc_log.setLevel(level)
+    return coef_from_roas(config, panel, scaling, drawn["prior"].to_dataset())
+
+
+def prior_geo_effects(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+                      seed: int = 0) -> tuple[GeoEffects, xr.Dataset]:
+    """The figures the priors alone imply (per geo and national) and the prior draws behind them."""
+    prior = sample_geo_prior(config, panel, scaling, n_draws=n_draws, seed=seed)
+    return compute_geo_effects(prior, config, panel, scaling), prior

@@ -1,0 +1,379 @@
+"""Lift experiments (geo tests, conversion lift studies) as likelihood terms of the model.
+
+Config::
+
+    experiments:
+      - channel: tv
+        start: 2023-03-06          # first period of the test (a date label of the data)
+        end: 2023-04-03            # last period of the test
+        incremental_kpi: 125000    # KPI caused by the channel's spend in [start, end], carry-over included
+        se: 20000                  # its standard error (KPI units)
+        spend: 90000               # optional: the test's spend (reported beside the model's)
+        name: tv-geo-q1            # optional label
+        geo: north                 # geo (panel) models only: the test ran in this geo alone
+
+or ``experiments: path/to.csv`` with those columns (one row per experiment). A
+lift may be given as a share of a baseline instead: ``lift: 0.08, lift_se: 0.015,
+baseline_kpi: 1500000`` (incremental = lift × baseline, se = lift_se × baseline).
+
+Each experiment e on channel k adds ``Normal(incremental_kpi_e | δ_e(θ), se_e)``
+where δ_e is the model's counterfactual incremental KPI: the channel's response
+with its actual spend minus the response with its spend zeroed **only inside
+[start, end]**, through adstock *and* saturation, summed over the test and its
+carry-over tail (the same definition as DESIGN.md's incremental KPI, on the
+test window).
+
+In a geo (panel) model an experiment may name a ``geo``: then δ_e is the counterfactual
+in that geo alone (the usual geo lift test). Without one, the test is national: the
+channel's spend is zeroed in every geo over the test and δ_e is the lift summed over
+geos (:mod:`mmm.model.geo_lift_tests`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm.model import media
+from mmm.model.roas_prior import extended_spend, tail_length
+from mmm.model.transforms import lag_stack
+
+OBS_VAR = "experiment_obs"
+INCREMENTAL_VAR = "experiment_incremental"
+FIELDS = ("channel", "start", "end", "incremental_kpi", "se", "lift", "lift_se", "baseline_kpi", "spend", "name",
+          "geo")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One measured lift: KPI units, dates as ISO strings (inclusive)."""
+
+    channel: str
+    start: str
+    end: str
+    incremental_kpi: float
+    se: float
+    spend: float | None = None
+    name: str = ""
+    geo: str | None = None  # geo (panel) models: the one geo the test ran in; None: every geo (national)
+    origin: str = field(default="", compare=False, repr=False)  # where it was written (file and row), for errors
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.channel}{f' {self.geo}' if self.geo else ''} {self.start}..{self.end}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"channel": self.channel, "start": self.start, "end": self.end,
+                               "incremental_kpi": self.incremental_kpi, "se": self.se}
+        if self.spend is not None:
+            out["spend"] = self.spend
+        if self.name:
+            out["name"] = self.name
+        if self.geo:
+            out["geo"] = self.geo
+        return out
+
+
+def parse_experiments(raw: Any, channels: tuple[str, ...], base_dir: Path, source: str,
+                      geo_column: str | None = None) -> tuple[Experiment, ...]:
+    """Validate ``experiments:`` (a list of mappings or a CSV path) into :class:`Experiment` objects.
+
+    ``geo_column``: the config's ``data.geo``; an experiment may name a geo only when it is set
+    (whether that geo exists is checked against the data, :func:`check_against_data`).
+    """
+    from mmm.spec.config import ConfigError
+
+    if raw is None or raw == []:
+        return ()
+    if isinstance(raw, (str, Path)):
+        path = Path(raw) if Path(raw).is_absolute() else (base_dir / raw).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{source}: experiments file not found: {path}. Fix the path (relative to the config) "
+                              f"or list the experiments inline")
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's CSV may start with a BOM
+            reader = csv.DictReader(handle)
+            unknown = [c for c in reader.fieldnames or [] if c not in FIELDS]
+            if unknown:
+                raise ConfigError(f"{path}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}")
+            rows = [{k: v for k, v in row.items() if v not in (None, "")} for row in reader]
+        where = [f"{path}: row {i + 2}" for i in range(len(rows))]  # +1 header, +1 one-based
+    elif isinstance(raw, list):
+        rows = raw
+        where = [f"{source}: experiments[{i}]" for i in range(len(rows))]
+    else:
+        raise ConfigError(f"{source}: `experiments` is a list of mappings (channel, start, end, incremental_kpi, se) "
+                          f"or the path of a CSV with those columns; got {raw!r}")
+    parsed = tuple(_one(row, at, channels, geo_column) for row, at in zip(rows, where, strict=True))
+    _no_overlap(parsed, where)
+    return parsed
+
+
+def _one(row: Any, where: str, channels: tuple[str, ...], geo_column: str | None) -> Experiment:
+    from mmm.spec.config import ConfigError
+
+    if not isinstance(row, Mapping):
+        raise ConfigError(f"{where}: an experiment is a mapping with channel, start, end, incremental_kpi, se; "
+                          f"got {row!r}")
+    unknown = [k for k in row if k not in FIELDS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(FIELDS)}")
+    for key in ("channel", "start", "end"):
+        if row.get(key) in (None, ""):
+            raise ConfigError(f"{where}: `{key}` is required")
+    channel = str(row["channel"])
+    if channel not in channels:
+        raise ConfigError(f"{where}: channel {channel!r} is not in the model's channels ({', '.join(channels)}); "
+                          f"fix the name or add the channel to `channels`")
+    start, end = _date(row["start"], where, "start"), _date(row["end"], where, "end")
+    if end < start:
+        raise ConfigError(f"{where}: end {end} is before start {start} ({channel}); swap them")
+
+    def number(key: str) -> float | None:
+        value = row.get(key)
+        if value is None:
+            return None
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: `{key}` must be a number; got {value!r}") from None
+        if isinstance(value, bool) or not math.isfinite(out):
+            raise ConfigError(f"{where}: `{key}` must be a finite number; got {value!r}")
+        return out
+
+    incremental, se = number("incremental_kpi"), number("se")
+    lift, lift_se, baseline = number("lift"), number("lift_se"), number("baseline_kpi")
+    if lift is not None:
+        if incremental is not None:
+            raise ConfigError(f"{where}: give either incremental_kpi (with se) or lift with baseline_kpi, not both")
+        if baseline is None or baseline <= 0:
+            raise ConfigError(f"{where}: a `lift` (share, e.g. 0.08 for +8%) needs `baseline_kpi`, the KPI the test "
+                              f"region would have had without the channel over [start, end] (> 0)")
+        incremental = lift * baseline
+        if se is None and lift_se is not None:
+            se = lift_se * baseline
+    if incremental is None:
+        raise ConfigError(f"{where}: `incremental_kpi` is required (the KPI the channel's spend in [start, end] "
+                          f"caused, carry-over included), or `lift` with `baseline_kpi`")
+    if se is None:
+        raise ConfigError(f"{where}: `se` (standard error of incremental_kpi, KPI units) is required"
+                          + (" (or `lift_se` for a lift)" if lift is not None else ""))
+    if not se > 0:
+        raise ConfigError(f"{where}: se must be positive (the experiment's standard error in KPI units); got {se:g}")
+    spend = number("spend")
+    if spend is not None and spend <= 0:
+        raise ConfigError(f"{where}: spend of the test must be positive; got {spend:g}")
+    geo = None if row.get("geo") in (None, "") else str(row["geo"])
+    if geo is not None and geo_column is None:
+        raise ConfigError(f"{where}: names geo {geo!r}, but this is a national model (data.geo is not set), which "
+                          f"has no geos; drop `geo` and state the lift and spend for the whole modeled market, or "
+                          f"fit the geo panel (set data.geo)")
+    return Experiment(channel=channel, start=start, end=end, incremental_kpi=float(incremental), se=float(se),
+                      spend=spend, name=str(row.get("name") or ""), geo=geo, origin=where)
+
+
+def _date(value: Any, where: str, key: str) -> str:
+    from mmm.spec.config import ConfigError
+
+    import datetime
+
+    try:  # strict ISO (YYYY-MM-DD): pandas would read "March" as year 1
+        return datetime.date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise ConfigError(f"{where}: {key} {value!r} is not a date (write YYYY-MM-DD)") from None
+
+
+def _no_overlap(experiments: tuple[Experiment, ...], where: list[str]) -> None:
+    from mmm.spec.config import ConfigError
+
+    for i, a in enumerate(experiments):
+        for j in range(i + 1, len(experiments)):
+            b = experiments[j]
+            # tests in different geos may run at once; a national test covers every geo
+            same_market = a.geo is None or b.geo is None or a.geo == b.geo
+            if a.channel == b.channel and same_market and a.start <= b.end and b.start <= a.end:
+                raise ConfigError(f"{where[j]}: overlaps {a.label} ({a.start}..{a.end}) on channel {a.channel}; "
+                                  f"two tests of one channel in one market cannot share periods — merge them into "
+                                  f"one experiment or fix the dates")
+
+
+SPEND_TOLERANCE = 0.10  # a test's stated spend may differ this much from the data's spend in its window
+
+
+def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | None = None, panel=None) -> None:
+    """Every experiment must lie inside the data and hold at least one period; a stated test spend
+    must match the channel's spend in the data over the test (within ``SPEND_TOLERANCE``).
+
+    ``spend`` is the modeled market's (for a panel: summed over geos); ``panel``
+    (:class:`mmm.data.panel.GeoData`) is needed for tests that name a geo: the geo must be in
+    the data, and the test's spend is that geo's.
+    """
+    from mmm.spec.config import ConfigError
+
+    first, last = dates[0], dates[-1]
+    for i, e in enumerate(getattr(config, "experiments", ())):
+        at = f"{e.origin or f'{config.source}: experiments[{i}]'} ({e.label})"
+        tested = spend  # the spend the test switched off: the modeled market's, or its geo's
+        if e.geo is not None:
+            geos = list(getattr(panel, "geos", None) or [])
+            if e.geo not in geos:
+                known = (f"the data's geos are {', '.join(geos[:12])}{' ...' if len(geos) > 12 else ''}" if geos
+                         else "the data has no geo column")
+                raise ConfigError(f"{at}: geo {e.geo!r} is not in the data ({known}); fix the geo name (as written "
+                                  f"in the data's {getattr(config.data, 'geo', None) or 'geo'} column), or drop "
+                                  f"`geo` for a test that ran in every geo")
+            tested = panel.geo(e.geo).spend
+        start, end = pd.Timestamp(e.start), pd.Timestamp(e.end)
+        if start < first or end > last:
+            raise ConfigError(f"{at}: dates {e.start}..{e.end} are outside the data ({first.date()}..{last.date()}); "
+                              f"an experiment must lie inside the modeled periods — fix the dates or drop it")
+        if not ((dates >= start) & (dates <= end)).any():
+            raise ConfigError(f"{at}: no period of the data falls in {e.start}..{e.end}; use the data's period "
+                              f"labels (e.g. the week-start dates) for start and end")
+        if e.spend is not None and tested is not None:
+            modeled = float(tested.loc[(dates >= start) & (dates <= end), e.channel].sum())
+            if abs(modeled - e.spend) > SPEND_TOLERANCE * max(modeled, e.spend):
+                if panel is None:
+                    market, fix = "the data", ("scale a regional test's lift up to the modeled market (and its "
+                                               "spend), or fix the window")
+                elif e.geo:
+                    market, fix = f"geo {e.geo}", "check the geo and the window"
+                else:
+                    market, fix = "all geos together", "name the geo it ran in (`geo`), or fix the window"
+                raise ConfigError(
+                    f"{at}: the test's spend {e.spend:,.0f} differs from {e.channel}'s spend in {market} over "
+                    f"{e.start}..{e.end} ({modeled:,.0f}) by more than {SPEND_TOLERANCE:.0%}. The model compares "
+                    f"incremental_kpi with switching off *all* of that spend: {fix}")
+
+
+# ---- the model side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExperimentRows:
+    """Lag-stack rows whose signed sums give every experiment's unit incremental.
+
+    lags (..., R, K, L): for each experiment, the rows of its test and carry-over tail
+    with actual spend, then the same rows with its channel zeroed in the test (leading
+    dims: geos, each zeroed in the test); selector (E, R) holds +1/−1 on its rows;
+    channel (E,) its channel position.
+    """
+
+    lags: np.ndarray
+    selector: np.ndarray
+    channel: np.ndarray
+    observed: np.ndarray  # (E,) KPI units
+    se: np.ndarray  # (E,) KPI units
+    labels: list[str]
+
+
+def experiment_rows(config, dates: pd.DatetimeIndex, spend: np.ndarray) -> ExperimentRows:
+    """The rows of every experiment from ``spend`` (..., T, K) in model units (leading dims: geos)."""
+    experiments = config.experiments
+    names = config.channel_names
+    tail = tail_length(config)
+    spend = extended_spend(config, spend)
+    max_lag = tail + 1
+    actual_stack = lag_stack(spend, max_lag)
+    blocks, spans = [], []
+    for e in experiments:
+        k = names.index(e.channel)
+        mask = experiment_mask(e, dates, tail)
+        rows = np.arange(np.flatnonzero(mask)[0], np.flatnonzero(mask)[-1] + tail + 1)
+        counterfactual = spend.copy()
+        counterfactual[..., mask, k] = 0.0
+        blocks += [actual_stack[..., rows, :, :], lag_stack(counterfactual, max_lag)[..., rows, :, :]]
+        spans.append(len(rows))
+    lags = np.concatenate(blocks, axis=-3)
+    selector = np.zeros((len(experiments), lags.shape[-3]))
+    offset = 0
+    for i, n in enumerate(spans):
+        selector[i, offset:offset + n] = 1.0
+        selector[i, offset + n:offset + 2 * n] = -1.0
+        offset += 2 * n
+    return ExperimentRows(lags=lags, selector=selector,
+                          channel=np.array([names.index(e.channel) for e in experiments]),
+                          observed=np.array([e.incremental_kpi for e in experiments]),
+                          se=np.array([e.se for e in experiments]), labels=[e.label for e in experiments])
+
+
+def experiment_mask(experiment: Experiment, dates: pd.DatetimeIndex, tail: int) -> np.ndarray:
+    """(T + tail,) True on the periods of the test."""
+    inside = np.asarray((dates >= pd.Timestamp(experiment.start)) & (dates <= pd.Timestamp(experiment.end)))
+    return np.concatenate([inside, np.zeros(tail, dtype=bool)])
+
+
+def unit_lift(config, rows: ExperimentRows, params: dict[str, Any]) -> Any:
+    """(..., E) each test's lift per unit of its channel's coefficient, model units (PyTensor, in the model).
+
+    The channel's saturated response with actual spend minus the one with its spend zeroed in the
+    test, summed over the test and its carry-over tail; leading dims (geos) as in ``rows.lags``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    model = pm.modelcontext(None)
+    model.add_coord("experiment", rows.labels)
+    model.add_coord("experiment_row", np.arange(rows.lags.shape[-3]))
+    dims = ("experiment_row", "channel", "lag") if rows.lags.ndim == 3 else ("geo", "experiment_row", "channel", "lag")
+    lags = pm.Data("experiment_lags", rows.lags, dims=dims)
+    _, saturated = media.media_response(lags, config.channels, params, xp=pt, lagged=True)  # (..., R, K)
+    per_channel = pt.tensordot(saturated, pt.as_tensor(rows.selector), axes=[[-2], [1]])  # (..., K, E)
+    return per_channel[..., rows.channel, np.arange(len(rows.channel))]
+
+
+def observe(incremental: Any, rows: ExperimentRows, scale: Any) -> None:
+    """The likelihood terms: measured lift ~ Normal(model lift, se), in units of ``scale`` (KPI per unit).
+
+    ``incremental`` (E,): the model's lift of each test in those units; ``scale`` a float or (E,).
+    """
+    import pymc as pm
+
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), rows.observed.shape)
+    pm.Deterministic(INCREMENTAL_VAR, incremental * scale, dims="experiment")  # KPI units (pymc sampler keeps it)
+    observed = pm.Data("experiment_incremental_kpi", rows.observed / scale, dims="experiment")
+    pm.Normal(OBS_VAR, mu=incremental, sigma=rows.se / scale, observed=observed, dims="experiment")
+
+
+def add_likelihood(config, design, params: dict[str, Any]) -> None:
+    """Add one Normal term per experiment to the model in context (model units: KPI / kpi_scale)."""
+    if not config.experiments:
+        return
+    rows = experiment_rows(config, design.dates, design.spend)
+    lift = unit_lift(config, rows, params) * params[media.COEF][rows.channel]
+    observe(lift, rows, _kpi_scale(design))
+
+
+def incremental_draws(config, design, posterior) -> np.ndarray:
+    """(D, E) the model's incremental KPI of each experiment's test, per posterior draw (KPI units).
+
+    NumPy twin of the likelihood term (draws chain-major, like :mod:`mmm.analysis.effects`).
+    """
+    from mmm.analysis.effects import posterior_draws
+
+    draws = posterior_draws(posterior, config, design)
+    params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
+    tail = tail_length(config)
+    spend = extended_spend(config, design.spend)
+    _, actual = media.media_response(spend, config.channels, params)
+    out = np.zeros((actual.shape[0], len(config.experiments)))
+    for i, e in enumerate(config.experiments):
+        k = config.channel_names.index(e.channel)
+        counterfactual = spend.copy()
+        counterfactual[experiment_mask(e, design.dates, tail), k] = 0.0
+        _, without = media.media_response(counterfactual, config.channels, params)
+        out[:, i] = (actual[..., k] - without[..., k]).sum(axis=-1) * params[media.COEF][:, k]
+    return out * _kpi_scale(design)
+
+
+def _kpi_scale(design) -> float:
+    scale = getattr(design, "kpi_scale", None)
+    if scale is None:
+        raise ValueError("the design has no kpi_scale; build it with mmm.data.design.build_design")
+    return float(scale)

@@ -1,0 +1,303 @@
+"""ROI priors: a prior on each channel's ROAS itself, in the units marketing and finance think in.
+
+Config (per channel, or once under ``model.roas_prior`` for every channel without its own)::
+
+    channels:
+      tv: {spend: tv_spend, roas_prior: {median: 2.0, p90: 5.0}}   # LogNormal with that median and 90th pct
+      search: {spend: search_spend, roas_prior: {mean: 3.0, sd: 1.5}}  # LogNormal with that mean and sd
+      social: {spend: social_spend, roas_prior: {dist: Gamma, alpha: 4, beta: 2}}  # any positive prior
+
+Defaults (the one place they are written down)
+----------------------------------------------
+* No ``roas_prior`` anywhere: the channel keeps its **coefficient** prior — the
+  override in ``channels.<name>.priors.coef`` if given, else
+  :func:`mmm.spec.config.default_coef_prior` (HalfNormal scaled so one prior sd at
+  half saturation is ROAS ``model.media_roas_scale`` = 3).
+* ``model.roas_prior`` given: every channel without its own ``roas_prior`` (and
+  without a ``priors.coef`` override) uses it.
+* ``{median, p90}`` → LogNormal(mu = ln median, sigma = ln(p90 / median) / 1.2816).
+  ``{mean, sd}`` → LogNormal with that mean and sd (sigma² = ln(1 + sd²/mean²),
+  mu = ln mean − sigma²/2). ``{dist: ..., ...}`` → that distribution (positive support).
+
+Reparameterization (exact)
+--------------------------
+With adstock/saturation parameters θ_k, let the channel's *unit incremental*
+over the analysis window W (the same W and carry-over tail as :mod:`mmm.analysis.effects`) be::
+
+    U_k(θ) = Σ_{t ∈ W + tail} [ sat_k(adstock_k(x_k))_t − sat_k(adstock_k(x_k with spend zeroed in W))_t ]
+
+(x_k is spend in model units). The incremental KPI is ``coef_k · U_k(θ) · kpi_scale``,
+linear in the coefficient, so the model samples ``roas_k`` from its prior and sets::
+
+    channel_coef_k = roas_k · spend_k(W) / (value_per_kpi · kpi_scale · U_k(θ))
+
+per draw, inside the graph. The ROAS that :func:`mmm.analysis.effects.compute_effects`
+reports is then ``roas_k`` itself (to floating-point rounding) whatever θ is:
+the implied ROAS prior *is* the requested prior. ``channel_coef`` keeps its
+name, so effects, curves and reports read it unchanged; the sampled ROAS is
+stored as ``channel_roas``.
+
+In general the model only needs each channel's *unit ROAS* r_k(θ) — the ROAS it would
+have with a coefficient of 1 — and sets ``channel_coef_k = roas_k / r_k(θ)``
+(:func:`coef_from_sampled_roas`). A geo model's r_k sums over geos
+(:mod:`mmm.model.geo_roas_prior`), so there the prior is on the *national* ROAS.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mmm.model import media
+from mmm.spec.priors import Prior, PriorError
+from mmm.model.transforms import lag_stack
+
+ROAS_VAR = "channel_roas"
+ROAS_DIM = "roas_channel"  # channels with a ROAS prior, when not all have one
+FREE_VAR, FREE_DIM = "channel_coef_free", "coef_channel"  # coefficients of the other channels, in a mixed config
+Z90 = 1.2815515655446004  # standard normal 90th percentile
+
+
+def parse_roas_prior(value: Any, where: str) -> Prior:
+    """A ROAS prior from a config value; raises :class:`mmm.spec.config.ConfigError` naming ``where``."""
+    from mmm.spec.config import ConfigError
+
+    example = "{median: 2.0, p90: 5.0}, {mean: 2.0, sd: 1.0} or {dist: LogNormal, mu: 0.7, sigma: 0.5}"
+    if isinstance(value, Prior):
+        prior = value
+    elif not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: a ROAS prior is a mapping, e.g. {example}; got {value!r}")
+    elif "dist" in value:
+        try:
+            prior = Prior.parse(value, where)
+        except PriorError as err:
+            raise ConfigError(str(err)) from None
+    else:
+        keys = set(map(str, value))
+        numbers = {}
+        for key in keys:
+            number = value[key]
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                raise ConfigError(f"{where}.{key} must be a number; got {number!r}")
+            numbers[key] = float(number)
+        if keys == {"median", "p90"}:
+            median, p90 = numbers["median"], numbers["p90"]
+            if not 0 < median < p90:
+                raise ConfigError(f"{where}: need 0 < median < p90 (a ROAS and a higher 90th percentile); "
+                                  f"got median={median:g}, p90={p90:g}")
+            prior = Prior("LogNormal", mu=math.log(median), sigma=math.log(p90 / median) / Z90)
+        elif keys == {"mean", "sd"}:
+            mean, sd = numbers["mean"], numbers["sd"]
+            if not (mean > 0 and sd > 0):
+                raise ConfigError(f"{where}: mean and sd of a ROAS prior must be positive; got mean={mean:g}, "
+                                  f"sd={sd:g}")
+            sigma2 = math.log(1.0 + (sd / mean) ** 2)
+            prior = Prior("LogNormal", mu=math.log(mean) - sigma2 / 2, sigma=math.sqrt(sigma2))
+        else:
+            raise ConfigError(f"{where}: write the ROAS prior as {example}; got keys {sorted(keys)}")
+    if not prior.fits("positive"):
+        raise ConfigError(f"{where}: {prior.dist} can draw negative ROAS; use a positive prior "
+                          f"(LogNormal, Gamma, HalfNormal, ...)")
+    return prior
+
+
+def roas_prior(config, channel: str) -> Prior | None:
+    """The ROAS prior of ``channel``: its own, else ``model.roas_prior`` unless it overrides ``coef``."""
+    spec = config.channel(channel)
+    own = getattr(spec, "roas_prior", None)
+    if own is not None:
+        return own
+    default = getattr(config.model, "roas_prior", None)
+    if default is not None and "coef" not in spec.priors:
+        return default
+    return None
+
+
+def roas_channels(config) -> list[int]:
+    """Positions of the channels whose coefficient comes from a ROAS prior."""
+    return [i for i, name in enumerate(config.channel_names) if roas_prior(config, name) is not None]
+
+
+# ---- the analysis window, as effects.py defines it -----------------------------------
+
+
+def window_mask(config, dates) -> np.ndarray:
+    """(T + tail,) True inside the analysis window W (extended by the zero-spend carry-over tail)."""
+    from mmm.analysis.effects import analysis_window
+
+    start, end = analysis_window(config, SimpleNamespace(dates=dates))  # the one definition of W
+    in_w = np.asarray((dates >= start) & (dates <= end))
+    return np.concatenate([in_w, np.zeros(tail_length(config), dtype=bool)])
+
+
+def tail_length(config) -> int:
+    return max(c.max_lag for c in config.channels) - 1
+
+
+def extended_spend(config, spend: np.ndarray) -> np.ndarray:
+    """(..., T + tail, K) spend in model units followed by zeros, so carry-over after the data is counted."""
+    spend = np.asarray(spend, dtype=float)
+    tail = np.zeros((*spend.shape[:-2], tail_length(config), spend.shape[-1]))
+    return np.concatenate([spend, tail], axis=-2)
+
+
+def spend_over_kpi(config, design) -> np.ndarray:
+    """(K,) spend of each channel in W divided by the KPI scale: Σ_W x_k · (mean spend_k / mean KPI)."""
+    in_w = window_mask(config, design.dates)[: design.n_periods]
+    return design.spend[in_w].sum(axis=0) * design.spend_to_kpi
+
+
+def window_rows(config, dates, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lag-stack rows whose difference is U_k for every channel at once (PyTensor side).
+
+    ``spend`` is (..., T, K) in model units (leading dims: geos). Returns ``(lags, sign)``:
+    lags (..., R, K, L) — the rows of W + tail with actual spend, then the same rows with
+    every channel zeroed in W (channels are additive, so column k of the second block is
+    k's own counterfactual) — and sign (R,) of +1 / −1.
+    """
+    spend = extended_spend(config, spend)
+    mask = window_mask(config, dates)
+    rows = np.flatnonzero(mask)
+    rows = np.arange(rows[0], len(mask))  # W and everything after it (the tail); earlier rows cancel out
+    max_lag = max(c.max_lag for c in config.channels)
+    actual = lag_stack(spend, max_lag)[..., rows, :, :]
+    counterfactual = lag_stack(spend * ~mask[:, None], max_lag)[..., rows, :, :]
+    # rows with no spend at all respond 0 (every saturation is 0 at 0): drop them, e.g. the whole
+    # counterfactual block when W is the data range, which halves the work per gradient
+    spent = counterfactual.reshape(-1, *counterfactual.shape[-3:]).any(axis=(0, 2, 3))
+    lags = np.concatenate([actual, counterfactual[..., spent, :, :]], axis=-3)
+    sign = np.concatenate([np.ones(actual.shape[-3]), -np.ones(int(spent.sum()))])
+    return lags, sign
+
+
+def unit_incremental_np(config, design, params: Mapping[str, np.ndarray]) -> np.ndarray:
+    """(D, K) U_k per draw with NumPy (``params``: media parameter draws, (D, Kg) each)."""
+    spend = extended_spend(config, design.spend)
+    mask = window_mask(config, design.dates)
+    _, actual = media.media_response(spend, config.channels, params)
+    _, without = media.media_response(spend * ~mask[:, None], config.channels, params)
+    return (actual - without).sum(axis=-2)
+
+
+def unit_incremental_graph(config, dates, spend: np.ndarray, params: dict[str, Any]) -> Any:
+    """(..., K) U_k as a PyTensor expression (``spend`` (..., T, K) in model units, leading dims: geos)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    lags, sign = window_rows(config, dates, spend)
+    model = pm.modelcontext(None)
+    model.add_coord("roi_row", np.arange(len(sign)))
+    lag_dims = ("roi_row", "channel", "lag") if lags.ndim == 3 else ("geo", "roi_row", "channel", "lag")
+    lag_data = pm.Data("roi_window_lags", lags, dims=lag_dims)
+    _, saturated = media.media_response(lag_data, config.channels, params, xp=pt, lagged=True)  # (..., R, K)
+    return pt.tensordot(saturated, pt.as_tensor(sign), axes=[[-2], [0]])
+
+
+# ---- the model graph ------------------------------------------------------------------
+
+
+def channel_coef(config, design, params: dict[str, Any], coef_prior) -> Any:
+    """``channel_coef`` (K,) for the PyMC model: ROAS-prior channels through the reparameterization,
+    the others from ``coef_prior(idx)`` (a :class:`Prior` for those positions). Call inside the model."""
+    unit = unit_incremental_graph(config, design.dates, design.spend, params)  # (K,)
+    return coef_from_sampled_roas(config, unit * float(config.finance.value_per_kpi) / spend_over_kpi(config, design),
+                                  coef_prior)
+
+
+def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
+    """Sample ``channel_roas`` and set ``channel_coef`` (K,) = ROAS / ``unit_roas`` for the ROAS-prior channels.
+
+    ``unit_roas`` (K,), a PyTensor expression: the ROAS each channel would have with a coefficient
+    of 1 (ROAS is linear in the coefficient), over W and its tail. The other channels' coefficients
+    come from ``coef_prior(idx)``. Call inside the model; the national and the geo model share it.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    names = config.channel_names
+    roi_idx = roas_channels(config)
+    free_idx = [i for i in range(len(names)) if i not in roi_idx]
+    model = pm.modelcontext(None)
+    roas_dim = "channel" if not free_idx else ROAS_DIM
+    if roas_dim != "channel":
+        model.add_coord(roas_dim, [names[i] for i in roi_idx])
+    roas = _stacked([roas_prior(config, names[i]) for i in roi_idx], names, roi_idx).to_pymc(ROAS_VAR, dims=roas_dim)
+    from_roas = roas / unit_roas[roi_idx]
+    if not free_idx:
+        return pm.Deterministic(media.COEF, from_roas, dims="channel")
+    model.add_coord(FREE_DIM, [names[i] for i in free_idx])
+    free = coef_prior(free_idx).to_pymc(FREE_VAR, dims=FREE_DIM)
+    order = np.argsort(roi_idx + free_idx)
+    coef = pt.concatenate([from_roas, free])[order]
+    return pm.Deterministic(media.COEF, coef, dims="channel")
+
+
+def _stacked(priors: list[Prior], names: list[str], idx: list[int]) -> Prior:
+    from mmm.spec.config import ConfigError
+
+    dists = {p.dist for p in priors}
+    if len(dists) > 1:
+        listed = ", ".join(f"{names[i]}: {p.dist}" for i, p in zip(idx, priors, strict=True))
+        raise ConfigError(f"ROAS priors must use one distribution family across channels ({listed}); "
+                          f"write them all as {{median, p90}} or {{mean, sd}} (LogNormal), or one `dist`")
+    if all(p == priors[0] for p in priors):
+        return priors[0]
+    return Prior(priors[0].dist, {k: np.array([float(np.asarray(p.params[k])) for p in priors])
+                                  for k in priors[0].params})
+
+
+# ---- posterior / prior draws ----------------------------------------------------------
+
+
+def coef_from_roas(config, design, posterior: xr.Dataset) -> xr.Dataset:
+    """``posterior`` with ``channel_coef`` (re)computed from ``channel_roas`` and the transform draws.
+
+    The sampler stores free parameters only; this fills in the deterministic
+    coefficient with the NumPy media response (the one :mod:`mmm.analysis.effects` uses).
+    Configs without ROAS priors come back unchanged.
+    """
+    if not roas_channels(config) or ROAS_VAR not in posterior:
+        return posterior
+    draws = media_draws(config, posterior)
+    unit = unit_incremental_np(config, design, draws)
+    return coef_given_unit_roas(config, posterior, unit * config.finance.value_per_kpi / spend_over_kpi(config, design))
+
+
+def media_draws(config, posterior: xr.Dataset) -> dict[str, np.ndarray]:
+    """Adstock and saturation parameter draws, (S, Kg) each, samples chain-major."""
+    names = config.channel_names
+    stacked = posterior.stack(sample=("chain", "draw"))
+    return {name: np.asarray(stacked[name].sel({dim: [names[i] for i in idx]}).transpose("sample", ...).values,
+                             dtype=float)
+            for name, _param, dim, idx in media.parameter_layout(config.channels) if name != media.COEF}
+
+
+def coef_given_unit_roas(config, posterior: xr.Dataset, unit_roas: np.ndarray) -> xr.Dataset:
+    """``posterior`` with ``channel_coef`` = sampled ROAS / ``unit_roas`` ((S, K) draws, chain-major: the
+    ROAS each channel would have with a coefficient of 1) for the ROAS-prior channels, and the sampled
+    free coefficients for the others. The NumPy twin of :func:`coef_from_sampled_roas`."""
+    roi_idx = roas_channels(config)
+    names = config.channel_names
+    stacked = posterior.stack(sample=("chain", "draw"))
+    roas_da = stacked[ROAS_VAR]
+    roas_dim = next(d for d in roas_da.dims if d != "sample")
+    roas = np.asarray(roas_da.sel({roas_dim: [names[i] for i in roi_idx]}).transpose("sample", ...).values,
+                      dtype=float)
+    n_samples = roas.shape[0]
+    coef = np.zeros((n_samples, len(names)))
+    coef[:, roi_idx] = roas / unit_roas[:, roi_idx]
+    free_idx = [i for i in range(len(names)) if i not in roi_idx]
+    if free_idx:
+        free = stacked[FREE_VAR]
+        coef[:, free_idx] = np.asarray(free.sel({FREE_DIM: [names[i] for i in free_idx]})
+                                       .transpose("sample", ...).values, dtype=float)
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    da = xr.DataArray(coef.reshape(chains, draws, len(names)), dims=("chain", "draw", "channel"),
+                      coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+                              "channel": names})
+    return posterior.assign({media.COEF: da})

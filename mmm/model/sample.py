@@ -1,0 +1,343 @@
+"""Sampling and the diagnostics gate.
+
+nutpie is the default sampler. Its own PyMC bridge compiles a fresh numba C
+callback in every process (~10 s for a small MMM), which dominates a fit. We
+instead compile the log-density and its gradient with PyTensor's numba backend
+(disk-cached across processes, since all data enter as inputs) and hand nutpie
+plain callables; the compiled model is kept in-process and reused with new
+data (``with_data``). PyMC's own NUTS is available as ``sampler="pymc"``.
+
+Importing this module turns PyTensor's numba fastmath off for the process. Its
+value-changing flags (reassociation, contraction to FMA, approximate functions)
+let LLVM round differently depending on what is compiled together: a freshly
+compiled log-density and the same one loaded from the disk cache differed in the
+last bits, and NUTS turns such bits into different draws. Same inputs and seed
+must give the same figures whether or not anything was cached (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import xarray as xr
+from pytensor.graph import clone_replace, rewrite_graph
+
+from mmm.spec.config import Config, DiagnosticThresholds
+
+pytensor.config.numba__fastmath = False  # IEEE arithmetic: compiled and cache-loaded code agree (see above)
+
+_COMPILED: dict[str, Any] = {}  # structural key -> nutpie compiled model (compile once, reuse)
+
+
+@dataclass
+class Diagnostics:
+    max_rhat: float
+    min_ess_bulk: float
+    divergences: int
+    thresholds: DiagnosticThresholds
+    chains: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.thresholds
+        return {
+            "max_rhat": self.max_rhat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "divergences": self.divergences,
+            "ok": self.ok,
+            "thresholds": {"max_rhat": t.max_rhat, "min_ess_bulk": t.min_ess_bulk_per_chain * self.chains,
+                           "max_divergences": t.max_divergences},
+            "problems": list(self.problems),
+        }
+
+
+@dataclass
+class FitResult:
+    idata: xr.DataTree  # posterior and sample_stats
+    diagnostics: Diagnostics
+    sampler: dict[str, Any]
+    timings: dict[str, float]
+
+
+def sample(model: pm.Model, config: Config, *, progress: bool = False,
+           reported: Mapping[str, str] | None = None) -> FitResult:
+    """Draw from the posterior of ``model`` with the settings in ``config.fit``.
+
+    ``reported`` maps free variables sampled in a better-conditioned form to the Deterministic that
+    the posterior stores instead (e.g. :data:`mmm.model.national.SAMPLED_FORMS`); diagnostics see the latter.
+    """
+    reported = dict(reported or {})
+    fit = config.fit
+    settings = {"sampler": fit.sampler, "chains": fit.chains, "draws": fit.draws, "tune": fit.tune,
+                "seed": fit.seed, "target_accept": fit.target_accept}
+    if fit.sampler == "nutpie":
+        settings["adaptation"] = fit.adaptation
+    t0 = time.perf_counter()
+    if fit.sampler == "nutpie":
+        import nutpie
+
+        compiled = compile_nutpie(model, reported)
+        t1 = time.perf_counter()
+        from threadpoolctl import threadpool_limits
+
+        # chains already run in parallel; a multithreaded BLAS inside each gradient (the geo model's
+        # adstock matmul) would oversubscribe the cores and make the draws depend on thread timing
+        with threadpool_limits(limits=1, user_api="blas"):
+            idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
+                                  cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
+                                  progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
+                                  adaptation=fit.adaptation)
+    else:
+        extra = _jax_sampler(fit.sampler) if fit.sampler in JAX_SAMPLERS else {}
+        t1 = time.perf_counter()
+        with model:
+            idata = pm.sample(draws=fit.draws, tune=fit.tune, chains=fit.chains, random_seed=fit.seed,
+                              target_accept=fit.target_accept, progressbar=progress,
+                              cores=min(fit.chains, os.cpu_count() or 1), compute_convergence_checks=False,
+                              **extra)
+    t2 = time.perf_counter()
+    idata = _keep_groups(idata, drop=reported)
+    if fit.thin > 1 or fit.posterior_dtype != "float64":
+        from mmm.storage import bound_posterior
+
+        idata = bound_posterior(idata, fit.thin, fit.posterior_dtype)
+        settings.update(thin=fit.thin, posterior_dtype=fit.posterior_dtype)
+    diagnostics = diagnose(idata, config.diagnostics)
+    settings["version"] = _version(fit.sampler)
+    return FitResult(idata=idata, diagnostics=diagnostics, sampler=settings,
+                     timings={"compile_s": t1 - t0, "sampling_s": t2 - t1})
+
+
+def diagnose(idata: xr.DataTree, thresholds: DiagnosticThresholds) -> Diagnostics:
+    """Max R-hat, min bulk ESS and divergences over every parameter, against the thresholds."""
+    import arviz_stats as azs
+
+    posterior = idata["posterior"].to_dataset()
+    chains = posterior.sizes["chain"]
+    rhat = azs.rhat(posterior)
+    ess = azs.ess(posterior, method="bulk")
+    worst_rhat, rhat_at = _extreme(rhat, max)
+    worst_ess, ess_at = _extreme(ess, min)
+    divergences = int(idata["sample_stats"]["diverging"].sum()) if "sample_stats" in idata else 0
+    problems = []
+    if chains < 2:
+        problems.append("only one chain: R-hat cannot be checked; run 2 or more chains")
+    if not worst_rhat <= thresholds.max_rhat:
+        problems.append(f"R-hat {worst_rhat:.3f} > {thresholds.max_rhat} for {rhat_at}: chains disagree")
+    min_ess = thresholds.min_ess_bulk_per_chain * chains
+    if not worst_ess >= min_ess:
+        problems.append(f"bulk ESS {worst_ess:.0f} < {min_ess:.0f} for {ess_at}: run more draws")
+    if divergences > thresholds.max_divergences:
+        problems.append(f"{divergences} divergent transitions (allowed {thresholds.max_divergences}): "
+                        f"the sampler could not explore part of the posterior; raise fit.target_accept or revisit priors")
+    return Diagnostics(max_rhat=float(worst_rhat), min_ess_bulk=float(worst_ess), divergences=divergences,
+                       thresholds=thresholds, chains=chains, problems=problems)
+
+
+def _extreme(stat: xr.Dataset, pick) -> tuple[float, str]:
+    """The worst value of a per-parameter statistic (NaN counts as worst) and where it is."""
+    entries = []
+    for name, da in stat.data_vars.items():
+        for index in np.ndindex(da.shape):
+            labels = [str(da.coords[d].values[j]) if d in da.coords else str(j)
+                      for d, j in zip(da.dims, index, strict=True)]
+            entries.append((float(da.values[index]), f"{name}[{', '.join(labels)}]" if labels else name))
+    if not entries:
+        return float("nan"), ""
+    nan = [e for e in entries if np.isnan(e[0])]
+    return nan[0] if nan else pick(entries, key=lambda e: e[0])
+
+
+def _keep_groups(idata: xr.DataTree, drop: Iterable[str] = ()) -> xr.DataTree:
+    keep = {"/" + g: idata[g].to_dataset() for g in ("posterior", "sample_stats") if g in idata}
+    keep["/posterior"] = keep["/posterior"].drop_vars(list(drop), errors="ignore")
+    return xr.DataTree.from_dict(keep)
+
+
+def _version(sampler: str) -> str:
+    from importlib.metadata import version
+
+    return version(sampler if sampler in ("nutpie", *JAX_SAMPLERS) else "pymc")
+
+
+JAX_SAMPLERS = ("numpyro", "blackjax")  # PyMC's JAX path; optional extra mmm[jax]; a GPU is used if JAX has one
+
+
+def _jax_sampler(name: str) -> dict:
+    """``pm.sample`` arguments for a JAX sampler, or a clear error if the optional extra is missing."""
+    import importlib.util
+
+    from mmm.spec.config import ConfigError
+
+    missing = [m for m in ("jax", name) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"fit.sampler {name!r} needs {' and '.join(missing)}, which are not installed; "
+                          f"install the optional extra (pip install 'mmm[jax]') or use sampler nutpie")
+    # vectorized chains: one device (a GPU, or the CPU) runs all chains at once
+    return {"nuts_sampler": name, "nuts": {"chain_method": "vectorized"}}
+
+
+# ---- nutpie bridge ---------------------------------------------------------------------
+
+
+def compile_nutpie(model: pm.Model, reported: Mapping[str, str] | None = None):
+    """A nutpie model for ``model``: compiled once per structure, then reused with new data.
+
+    Its draws hold the free variables, each key of ``reported`` replaced by the Deterministic it names.
+    """
+    reported = dict(reported or {})
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    model = freeze_dims_and_data(model, data=[])  # static shapes; data stay inputs
+    data_vars = list(model.data_vars)
+    # C order always: numba specializes on memory layout, and a new layout means a recompile
+    data_values = {d.name: np.ascontiguousarray(d.get_value()) for d in data_vars}
+    logp = model.logp()
+    key = _structure_key(model, logp) + repr(sorted(reported.items()))
+    if key in _COMPILED:
+        return _COMPILED[key].with_data(**data_values)
+    compiled = _compile_nutpie(model, logp, data_vars, data_values, reported)
+    _COMPILED[key] = compiled
+    return compiled
+
+
+def _structure_key(model: pm.Model, logp=None) -> str:
+    """Graph text, every constant's bytes (priors live there) and data shapes.
+
+    Equal keys mean the compiled functions are interchangeable; ``debugprint``
+    alone abbreviates long constants, so their bytes are hashed too.
+    """
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
+    from pytensor.printing import debugprint
+
+    logp = model.logp() if logp is None else logp
+    digest = hashlib.sha256(debugprint(logp, file="str", print_type=True).encode())
+    for node in ancestors([logp]):
+        if isinstance(node, Constant):
+            digest.update(np.asarray(node.data).tobytes())
+    shapes = sorted((d.name, np.shape(d.get_value())) for d in model.data_vars)
+    coords = sorted((k, tuple(map(str, v))) for k, v in model.coords.items() if v is not None)
+    digest.update(f"{shapes}|{coords}".encode())
+    return digest.hexdigest()
+
+
+def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray],
+                    reported: Mapping[str, str]):
+    from nutpie.compiled_pyfunc import from_pyfunc
+    from pymc.initial_point import make_initial_point_fn
+
+    point = model.initial_point()
+    value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    shapes = [tuple(point[v.name].shape) for v in value_vars]
+    sizes = [int(np.prod(s)) for s in shapes]
+    n_dim = int(sum(sizes))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+
+    joined = pt.vector("unconstrained_point", dtype="float64", shape=(n_dim,))
+    unravel = {v: joined[offsets[i]:offsets[i + 1]].reshape(shapes[i]).astype(v.dtype)
+               for i, v in enumerate(value_vars)}
+    data_inputs = {d: d.type(name=d.name) for d in data_vars}
+    replacements = {**unravel, **data_inputs}
+
+    # the same rewrites nutpie applies; parameter checks become -inf/nan (a rejected step), not an exception
+    logp = rewrite_graph(logp, include=("canonicalize", "stabilize", "local_remove_check_parameter"))
+    grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
+    logp_out, grad_out = clone_replace([logp, grad], replacements)
+    inputs = [joined, *data_inputs.values()]
+    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=_nogil_numba_mode(), trust_input=True,
+                                on_unused_input="ignore")
+
+    out_names = [reported.get(rv.name, rv.name) for rv in model.free_RVs]
+    by_name = {v.name: v for v in model.unobserved_value_vars}
+    expand_fn = pytensor.function(inputs, clone_replace([by_name[n] for n in out_names], replacements),
+                                  mode="NUMBA", trust_input=True, on_unused_input="ignore")
+    data_order = [d.name for d in data_vars]
+    start = np.concatenate([np.asarray(point[v.name], dtype="float64").ravel() for v in value_vars])
+    out_shapes = [np.shape(v) for v in expand_fn(start, *(data_values[n] for n in data_order))]
+    logp_jit = _jit(logp_fn)
+    expand_jit = _jit(expand_fn)
+
+    def make_logp_fn():
+        def logp_func(x, **shared):
+            try:
+                value, gradient = logp_jit(x, *(shared[n] for n in data_order))
+            except (ValueError, FloatingPointError, ZeroDivisionError):
+                # an invalid point (e.g. a scale that underflowed to 0): reject the step, never crash the chain
+                return -np.inf, np.zeros_like(x)
+            return float(value), gradient
+
+        return logp_func
+
+    def make_expand_fn(seed1, seed2, chain):
+        def expand(x, **shared):
+            values = expand_jit(x, *(shared[n] for n in data_order))
+            return {n: np.asarray(v, dtype="float64").reshape(s)
+                    for n, v, s in zip(out_names, values, out_shapes, strict=True)}
+
+        return expand
+
+    initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+
+    lock = threading.Lock()  # PyTensor functions are not thread-safe; nutpie calls this from chain threads
+
+    def make_initial_points(seed):
+        with lock:
+            values = initial_point(seed)
+        return np.concatenate([np.asarray(values[v.name], dtype="float64").ravel() for v in value_vars])
+
+    dims = {n: tuple(model.named_vars_to_dims.get(n, ())) for n in out_names}
+    used = {d for ds in dims.values() for d in ds}
+    coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
+    return from_pyfunc(
+        ndim=n_dim,
+        make_logp_fn=make_logp_fn,
+        make_expand_fn=make_expand_fn,
+        make_initial_point_fn=make_initial_points,
+        expanded_dtypes=[np.dtype("float64")] * len(out_names),
+        expanded_shapes=out_shapes,
+        expanded_names=out_names,
+        shared_data=data_values,
+        dims=dims,
+        coords=coords,
+    )
+
+
+def _nogil_numba_mode():
+    """PyTensor's numba mode, but the compiled function releases the GIL.
+
+    nutpie runs chains in threads and calls back into Python for each gradient;
+    without this the chains would take turns on one core.
+    """
+    from pytensor.compile.mode import Mode, get_mode
+    from pytensor.link.numba.dispatch.basic import numba_njit
+    from pytensor.link.numba.linker import NumbaLinker
+
+    class NoGilNumbaLinker(NumbaLinker):
+        def jit_compile(self, fn_and_cache):
+            fn, cache_key = fn_and_cache
+            return numba_njit(fn.py_func, final_function=True, cache=cache_key is not None, nogil=True)
+
+    return Mode(linker=NoGilNumbaLinker(), optimizer=get_mode("NUMBA").optimizer)
+
+
+def _jit(fn):
+    """The numba-compiled core of a PyTensor function (skips Python-level call overhead)."""
+    jit_fn = getattr(getattr(fn, "vm", None), "jit_fn", None)
+    if jit_fn is None:
+        return lambda *args: fn(*args)
+    return jit_fn
