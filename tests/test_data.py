@@ -387,7 +387,7 @@ def test_geo_panel_sums_media_and_averages_controls():
 
 def test_load_data_without_aggregation_points_to_the_panel_loader():
     message = error_of(geo_frame(), GEO_ROLES, aggregate_geo=False)
-    assert "mmm.geo.load_panel" in message and "'region'" in message
+    assert "load_panel" in message and "'region'" in message
 
 
 def test_geos_with_different_dates():

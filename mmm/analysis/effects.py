@@ -1,5 +1,5 @@
 """Business figures from the posterior, per draw: contributions, incremental KPI, ROAS,
-profit ROI, marginal ROAS, immediate vs lasting split, payback (DESIGN.md definitions).
+profit ROI, marginal ROAS, immediate vs lasting split, payback (definitions: docs/figures.md).
 
 Everything here is NumPy on posterior draws; parameters are looked up by
 variable name and aligned to channels by coordinate *name*, never by position.
@@ -20,7 +20,7 @@ from mmm.data.load import MMMData, Scaling
 from mmm.data.design import Design, build_design
 from mmm.model.transforms import payback_periods
 
-MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
+MROAS_STEP = 0.01  # h in docs/figures.md's marginal ROAS
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Effects:
 
     @property
     def marginal_profit_roi(self) -> np.ndarray:
-        """(D, K) profit of the next unit of spend per unit: mROAS x margin - 1 (DESIGN.md).
+        """(D, K) profit of the next unit of spend per unit: mROAS x margin - 1 (docs/figures.md).
 
         The next unit pays for itself when this beats the hurdle rate, i.e. when
         mROAS > (1 + hurdle) / margin, not when mROAS > 1.

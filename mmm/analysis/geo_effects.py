@@ -1,7 +1,7 @@
 """Per-geo and national figures of a geo model, per posterior draw.
 
 Each geo's figures come from :func:`mmm.analysis.effects.compute_effects` on that geo's
-data, scaling and parameters (the one definition of every DESIGN.md figure).
+data, scaling and parameters (the one definition of every figure of docs/figures.md).
 The national figures are then *sums over geos per draw*: incremental KPI and
 value, contributions and expected KPI add up exactly; ratios (ROAS, mROAS,
 shares) are ratios of those sums. Per-period arrays are summed geo by geo and

@@ -6,7 +6,7 @@ Notebooks and the CLI both go through here::
     cfg = Config.load("data/demo/config.yaml").with_fit(draws=300, tune=300)
     result = fit(cfg)
     result.roi_table()            # one row per channel, mean / median / interval
-    result.save("reports/my-run")  # the run folder of DESIGN.md, with its report
+    result.save("reports/my-run")  # the run folder of docs/file-schemas.md, with its report
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> MMMDa
     source = data if data is not None else config.data.path
     if source is None:
         raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
-    if config.data.geo:  # a panel: validated with its geo axis kept (mmm.geo)
+    if config.data.geo:  # a panel: validated with its geo axis kept (mmm.data.panel)
         from mmm.analysis.geo_pipeline import load_geo
 
         return load_geo(config, data)
@@ -220,7 +220,7 @@ def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None,
     from mmm.model.sample import sample
     from mmm.model.national import SAMPLED_FORMS, build_model
 
-    if config.data.geo:  # a panel: the hierarchical geo model (mmm.geo); national figures are sums over geos
+    if config.data.geo:  # a panel: the hierarchical geo model (mmm.data.panel); national figures are sums over geos
         from mmm.analysis.geo_pipeline import fit_geo
 
         return fit_geo(config, data, scaling=scaling, progress=progress, reference=reference)

@@ -1,4 +1,4 @@
-"""``summary.json``: the machine-readable figures of a run (DESIGN.md contract, plus extras)."""
+"""``summary.json``: the machine-readable figures of a run (docs/file-schemas.md, plus extras)."""
 
 from __future__ import annotations
 

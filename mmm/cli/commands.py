@@ -2,7 +2,7 @@
 
 Each module here defines ``register(subparsers)``, which adds its parser(s) with
 ``set_defaults(handler=...)``. ``mmm.cli.main`` discovers them in name order, so a new
-workflow never edits the core CLI. Handlers return an exit code (0/1/2, DESIGN.md)
+workflow never edits the core CLI. Handlers return an exit code (0/1/2, as in the README)
 and raise ``ConfigError``/``DataError``/``OSError`` for bad input (exit 2).
 """
 

@@ -1,6 +1,6 @@
 """Command line: ``mmm demo | validate | fit | synth | report``.
 
-Exit codes (DESIGN.md): 0 success; 1 the model ran but diagnostics failed (the
+Exit codes (README, "Command line"): 0 success; 1 the model ran but diagnostics failed (the
 run is still written, marked not OK); 2 bad input, with a message naming the
 file, column, date and the fix.
 """
@@ -102,7 +102,7 @@ def _validate(args) -> int:
     print(f"ok: {args.config} — {data.n_periods} {'weeks' if data.freq == 'W' else 'days'} "
           f"({data.dates[0].date()} .. {data.dates[-1].date()}), channels: {', '.join(data.channels)}; "
           f"controls: {', '.join(config.controls) or 'none'}")
-    if getattr(data, "geos", None):  # a panel (mmm.geo): one hierarchical model over the geos
+    if getattr(data, "geos", None):  # a panel (mmm.data.panel): one hierarchical model over the geos
         print(f"geo panel: {len(data.geos)} geos ({', '.join(data.geos[:5])}{' ...' if len(data.geos) > 5 else ''})")
     for note in data.notes:
         print(f"note: {note}")

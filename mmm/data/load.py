@@ -416,7 +416,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     aggregate_geo
         For a panel (``roles.geo`` set): sum KPI, spend and exposure over geos and
         average the controls per date, noted in ``notes``. False is an error: the
-        panel with its geo axis is :func:`mmm.geo.load_panel`'s job.
+        panel with its geo axis is :func:`mmm.data.panel.load_panel`'s job.
 
     Returns
     -------
@@ -452,7 +452,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     if roles.geo is not None and not aggregate_geo:
         raise DataError(
             f"{label}: load_data returns national data; for the panel with geo column {roles.geo!r} use "
-            "mmm.geo.load_panel (a config with data.geo fits the geo model), or allow aggregate_geo=True."
+            "mmm.data.panel.load_panel (a config with data.geo fits the geo model), or allow aggregate_geo=True."
         )
 
     dates, problems = checks.parse_dates(frame[roles.date], roles.date, lines)
@@ -480,7 +480,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
         geos = frame[roles.geo].unique()
         notes.append(
             f"Aggregated {len(geos)} geos ({checks.listing(geos)}) into one national series: KPI, spend and "
-            "exposure summed per date, controls averaged (mmm.geo.load_panel keeps the geo axis)."
+            "exposure summed per date, controls averaged (a config with data.geo keeps the geo axis)."
         )
     else:
         stop_if(checks.duplicate_date_problems(dates, roles.date, lines))

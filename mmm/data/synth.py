@@ -1,7 +1,7 @@
 """Synthetic marketing-mix data with a known ground truth.
 
 :func:`generate` simulates spend, controls and a KPI from the model ``mmm`` fits
-and records the true parameters and the true DESIGN.md figures (incremental KPI,
+and records the true parameters and the true figures (docs/figures.md) (incremental KPI,
 ROAS, profit ROI, mROAS, immediate share, payback) in ``truth.json``. The truth is
 computed here with plain per-period loops, on purpose apart from the package's
 vectorized transforms, so tests can check one against the other.
@@ -28,7 +28,7 @@ import yaml
 from mmm.atomic import write_text_atomically
 
 KPI_COLUMN = "revenue"
-MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
+MROAS_STEP = 0.01  # h in docs/figures.md's marginal ROAS
 DAYS_PER_YEAR = 365.25
 EPOCH = pd.Timestamp("1970-01-01")
 ADSTOCK_PARAMS = {"geometric": ("alpha",), "delayed": ("alpha", "theta"), "weibull": ("shape", "scale")}
@@ -395,7 +395,7 @@ def _effect_multiplier(ch: dict[str, Any], horizon: int) -> np.ndarray:
 
 def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any, Any] | None = None,
                  gross_margin: float | None = None, value_per_kpi: float = 1.0) -> dict[str, dict[str, float]]:
-    """DESIGN.md's figures per channel, from the true parameters in ``truth``.
+    """docs/figures.md's figures per channel, from the true parameters in ``truth``.
 
     Parameters
     ----------

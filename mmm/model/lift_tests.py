@@ -20,7 +20,7 @@ Each experiment e on channel k adds ``Normal(incremental_kpi_e | δ_e(θ), se_e)
 where δ_e is the model's counterfactual incremental KPI: the channel's response
 with its actual spend minus the response with its spend zeroed **only inside
 [start, end]**, through adstock *and* saturation, summed over the test and its
-carry-over tail (the same definition as DESIGN.md's incremental KPI, on the
+carry-over tail (the same definition as docs/figures.md's incremental KPI, on the
 test window).
 
 In a geo (panel) model an experiment may name a ``geo``: then δ_e is the counterfactual

@@ -12,7 +12,7 @@ value-changing flags (reassociation, contraction to FMA, approximate functions)
 let LLVM round differently depending on what is compiled together: a freshly
 compiled log-density and the same one loaded from the disk cache differed in the
 last bits, and NUTS turns such bits into different draws. Same inputs and seed
-must give the same figures whether or not anything was cached (DESIGN.md).
+must give the same figures whether or not anything was cached (docs/figures.md).
 """
 
 from __future__ import annotations

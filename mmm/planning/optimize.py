@@ -427,7 +427,7 @@ def target_metric(model: PlanModel, result: OptimizedPlan, target: str, *,
         return float(plan.total_value.mean())
     if target == "profit_roi":
         return float(plan.total_profit.mean() / plan.budget) if plan.budget else float("inf")
-    # mROAS of the budget: extra expected value per extra unit of budget, re-optimized (DESIGN.md's h)
+    # mROAS of the budget: extra expected value per extra unit of budget, re-optimized (docs/figures.md's h)
     bigger = optimize(model, result.budget * (1 + MROAS_STEP), bounds=bounds, objective=objective,
                       starts_from=("current mix",), initial=plan.spend)
     return float((bigger.plan.total_value.mean() - plan.total_value.mean()) / (MROAS_STEP * result.budget))

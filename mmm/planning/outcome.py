@@ -30,7 +30,7 @@ from mmm.model.transforms import SATURATIONS
 DEFAULT_PERIODS = {"W": 13, "D": 91}  # one quarter
 PERIOD_STEP = {"W": pd.Timedelta(weeks=1), "D": pd.Timedelta(days=1)}
 MAX_PLAN_DRAWS = 2000  # thinned evenly beyond this: decisions need the posterior's shape, not every draw
-MROAS_STEP = 0.01  # h in DESIGN.md's marginal ROAS
+MROAS_STEP = 0.01  # h in docs/figures.md's marginal ROAS
 HILL_SLOPE_FLOOR = 1e-4  # x / half-saturation where a Hill curve's slope at zero input is taken
 
 
@@ -339,7 +339,7 @@ class PlanModel:
         values, slopes = self.channel_values_and_slopes(spend)
         bumped = self.channel_values(spend * (1 + MROAS_STEP))
         step = MROAS_STEP * spend
-        # DESIGN.md's finite difference where there is spend; the derivative where there is none
+        # docs/figures.md's finite difference where there is spend; the derivative where there is none
         mroas = np.where(step > 0, (bumped - values) / np.where(step > 0, step, 1.0), slopes)
         return PlanOutcome(name=name, channels=list(self.channels), spend=spend, value=values,
                            margins=self.margins, value_per_kpi=self.value_per_kpi, interval=self.interval,

@@ -48,7 +48,7 @@ MIN_FONT_PT = 9.0
 _METRICS: dict[str, tuple[str, str, float | None]] = {
     "roas": ("ROAS", "value returned per 1 {currency} spent", 1.0),
     "profit_roi": ("Profit ROI", "profit per 1 {currency} spent, after margin and the spend itself", 0.0),
-    # no default line for mROAS: the next unit breaks even at (1 + hurdle) / margin, not at 1 (DESIGN.md)
+    # no default line for mROAS: the next unit breaks even at (1 + hurdle) / margin, not at 1 (docs/figures.md)
     "mroas": ("Marginal ROAS", "value of the next 1 {currency} spent", None),
     "marginal_profit_roi": ("Marginal profit ROI", "profit of the next 1 {currency} spent, after margin and "
                             "the spend itself", 0.0),

@@ -38,7 +38,7 @@ def executive_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     Parameters
     ----------
     summary : mapping
-        A run's ``summary.json`` (DESIGN.md schema; optional ``totals``,
+        A run's ``summary.json`` (docs/file-schemas.md; optional ``totals``,
         ``finance``, ``health`` and per-channel ``roas_clv`` are used when present).
 
     Returns
@@ -58,7 +58,7 @@ def executive_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         - ``bands``: ``{band key: [channel names, most probable first]}`` for every key in :data:`BANDS`;
           ``band_list``: the non-empty bands as ``{"key", "words", "channels": [{"name", "p_text"}]}``.
         - ``next_unit``: per channel, in the summary's order, the next unit of spend on the profit
-          basis (DESIGN.md): ``{"channel", "marginal" (marginal profit ROI stats: mROAS x margin - 1),
+          basis (docs/figures.md): ``{"channel", "marginal" (marginal profit ROI stats: mROAS x margin - 1),
           "text", "interval_text", "hi_text", "mroas_text", "mroas_money_text", "break_even" (mROAS at
           which the next unit just clears the hurdle: (1 + hurdle) / margin), "break_even_text",
           "break_even_money_text", "margin_text", "recovered_money_text" (1 + hurdle: the gross profit

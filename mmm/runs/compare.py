@@ -75,8 +75,8 @@ METHOD = (
 class RunInputs:
     """A run folder read back for re-evaluation: config, data, scaling and posterior.
 
-    For a geo run, ``data`` is its :class:`~mmm.geo.GeoData` panel and ``scaling`` its
-    :class:`~mmm.geo.GeoScaling`.
+    For a geo run, ``data`` is its :class:`~mmm.data.panel.GeoData` panel and ``scaling`` its
+    :class:`~mmm.data.geo_design.GeoScaling`.
     """
 
     run: Run

@@ -1,4 +1,4 @@
-"""The run folder (DESIGN.md contract), written atomically, and read back.
+"""The run folder (docs/file-schemas.md), written atomically, and read back.
 
 A run is written into a hidden temporary sibling folder and renamed into place
 only when every file is complete, so a crash never leaves a half-written run.
@@ -186,7 +186,7 @@ class Run:
 
     @property
     def scaling(self) -> Scaling:
-        """The run's scaling constants: :class:`mmm.geo.GeoScaling` (per geo) for a geo run."""
+        """The run's scaling constants: :class:`mmm.data.geo_design.GeoScaling` (per geo) for a geo run."""
         if self.config.data.geo:
             from mmm.data.geo_design import GeoScaling
 

@@ -134,7 +134,7 @@ def update(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MM
            progress: bool = False) -> tuple[Any, dict[str, Any]]:
     """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc).
 
-    ``parent_data`` and ``data`` are :class:`~mmm.geo.GeoData` panels for a geo run.
+    ``parent_data`` and ``data`` are :class:`~mmm.data.panel.GeoData` panels for a geo run.
     """
     from mmm.model.sample import FitResult, diagnose, sample
     from mmm.analysis.pipeline import check_window

@@ -1,6 +1,6 @@
 """The run's one frozen spec: data roles, model options, priors, finance inputs, fit settings.
 
-A YAML config (see DESIGN.md for the minimal form) is validated once into a
+A YAML config (docs/config.md lists every key) is validated once into a
 :class:`Config`; everything downstream reads only this object. ``to_dict()``
 gives the resolved config with every default filled in, which is what a run
 folder stores as ``config.yaml`` and what ``Config.from_dict`` reads back. The parsing and
