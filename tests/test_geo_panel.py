@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import ChannelColumns, DataError, DataRoles
+from mmm.data.load import DataError
+from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.data.panel import load_panel
 from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design

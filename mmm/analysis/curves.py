@@ -21,7 +21,8 @@ import xarray as xr
 from mmm.model import media
 from mmm.spec.config import Config
 from mmm.data.load import MMMData, Scaling
-from mmm.analysis.effects import in_config_order, weights_by_channel, analysis_window, posterior_draws
+from mmm.analysis.effects import in_config_order, posterior_draws, weights_by_channel
+from mmm.spec.config import analysis_window
 from mmm.data.design import build_design
 from mmm.model.transforms import carryover_curve
 

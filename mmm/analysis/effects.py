@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.model import media
-from mmm.spec.config import Config
+from mmm.spec.config import Config, analysis_window
 from mmm.data.load import MMMData, Scaling
 from mmm.data.design import Design, build_design
 from mmm.model.transforms import payback_periods
@@ -287,15 +287,6 @@ def in_config_order(data: MMMData, config: Config) -> MMMData:
         raise ValueError(f"the data has no channel(s) {', '.join(missing)} that the config names")
     exposure = data.exposure[[c for c in names if c in data.exposure]] if data.exposure is not None else None
     return replace(data, spend=data.spend[names], exposure=exposure)
-
-
-def analysis_window(config: Config, data: MMMData) -> tuple[pd.Timestamp, pd.Timestamp]:
-    start = pd.Timestamp(config.window[0]) if config.window[0] else data.dates[0]
-    end = pd.Timestamp(config.window[1]) if config.window[1] else data.dates[-1]
-    if start > end or end < data.dates[0] or start > data.dates[-1]:
-        raise ValueError(f"window {start.date()}..{end.date()} does not overlap the data "
-                         f"({data.dates[0].date()}..{data.dates[-1].date()}); fix `window` in the config")
-    return max(start, data.dates[0]), min(end, data.dates[-1])
 
 
 def weights_by_channel(channels, params) -> np.ndarray:

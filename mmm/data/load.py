@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mmm.data import validation as checks
+from mmm.spec.roles import ChannelColumns, DataRoles
 
 DAYS_PER_YEAR = 365.25
 PERIODS_PER_YEAR = {"W": 52.1775, "D": DAYS_PER_YEAR}
@@ -34,47 +35,6 @@ _SCALING_KEYS = ("kpi", "spend", "control_center", "control_scale", "time_origin
 
 class DataError(ValueError):
     """The data cannot be used as given; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True)
-class ChannelColumns:
-    """The columns of one media channel.
-
-    Attributes
-    ----------
-    spend
-        Spend per period, in currency.
-    exposure
-        Optional impressions, clicks or GRPs per period.
-    """
-
-    spend: str
-    exposure: str | None = None
-
-
-@dataclass(frozen=True)
-class DataRoles:
-    """Which column plays which role.
-
-    Attributes
-    ----------
-    date
-        Period start (or end) date; daily or weekly, any weekday anchor.
-    kpi
-        The outcome (revenue, or a count such as conversions).
-    channels
-        Channel name -> its columns, in the user's order (the order of every output).
-    controls
-        Non-media drivers (price, promotions, events), centred and scaled for the model.
-    geo
-        Region column of a panel with one row per (geo, date); None for national data.
-    """
-
-    date: str
-    kpi: str
-    channels: dict[str, ChannelColumns]
-    controls: tuple[str, ...] = ()
-    geo: str | None = None
 
 
 @dataclass(frozen=True, eq=False)  # eq would compare DataFrames elementwise and fail

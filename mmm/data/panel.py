@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from mmm.data import validation as checks
-from mmm.data.load import DataError, DataRoles, MMMData, load_data, read_table
+from mmm.data.load import DataError, MMMData, load_data, read_table
+from mmm.spec.roles import DataRoles
 
 _FRAME_SOURCE = "<DataFrame>"
 

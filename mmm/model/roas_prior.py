@@ -128,7 +128,7 @@ def roas_channels(config) -> list[int]:
 
 def window_mask(config, dates) -> np.ndarray:
     """(T + tail,) True inside the analysis window W (extended by the zero-spend carry-over tail)."""
-    from mmm.analysis.effects import analysis_window
+    from mmm.spec.config import analysis_window
 
     start, end = analysis_window(config, SimpleNamespace(dates=dates))  # the one definition of W
     in_w = np.asarray((dates >= start) & (dates <= end))

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
-from mmm.data.load import ChannelColumns, DataRoles
+from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.spec.priors import Prior
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
@@ -304,3 +305,13 @@ def ignored_config_notes(config: Config) -> list[str]:
 
 def _asdict_fit(fit: FitSpec) -> dict[str, Any]:
     return {k: getattr(fit, k) for k in FitSpec.__dataclass_fields__}
+
+
+def analysis_window(config: Config, data: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The analysis window W of ``config`` clipped to ``data.dates`` (default: the whole data range)."""
+    start = pd.Timestamp(config.window[0]) if config.window[0] else data.dates[0]
+    end = pd.Timestamp(config.window[1]) if config.window[1] else data.dates[-1]
+    if start > end or end < data.dates[0] or start > data.dates[-1]:
+        raise ValueError(f"window {start.date()}..{end.date()} does not overlap the data "
+                         f"({data.dates[0].date()}..{data.dates[-1].date()}); fix `window` in the config")
+    return max(start, data.dates[0]), min(end, data.dates[-1])
