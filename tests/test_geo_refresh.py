@@ -19,7 +19,8 @@ import xarray as xr
 from synthetic_runs import reseal
 
 from mmm.cli.main import main
-from mmm.runs.compare import compare, write_comparison
+from mmm.report.comparison import write_comparison
+from mmm.runs.compare import compare
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError
 from mmm.model.sample import FitResult, diagnose

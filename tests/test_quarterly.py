@@ -19,7 +19,8 @@ from synthetic_runs import reseal
 
 from mmm.runs.catalog import history
 from mmm.cli.main import main
-from mmm.runs.compare import compare, write_comparison
+from mmm.report.comparison import write_comparison
+from mmm.runs.compare import compare
 from mmm.spec.config import Config
 from mmm.data.load import DataError, Scaling
 from mmm.analysis.pipeline import fit, load

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     import json
 
-    from mmm.runs.compare import default_out, write_comparison
+    from mmm.report.comparison import default_out, write_comparison
 
     from mmm.spec.config import ConfigError
 
