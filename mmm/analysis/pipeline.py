@@ -3,7 +3,7 @@
 Notebooks and the CLI both go through here::
 
     from mmm import Config, fit
-    cfg = Config.load("data/demo/config.yaml").with_fit(draws=300, tune=300)
+    cfg = Config.load("data/robyn_weekly/config.yaml").with_fit(draws=300, tune=300)
     result = fit(cfg)
     result.roi_table()            # one row per channel, mean / median / interval
     result.save("reports/my-run")  # the run folder of docs/file-schemas.md, with its report
