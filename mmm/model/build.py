@@ -48,6 +48,7 @@ from mmm.model import geo_lift_tests as geo_experiments
 from mmm.model import geo_roas_prior as geo_roi_prior
 from mmm.data.geo_design import GeoDesign
 from mmm.model.national import LEVEL, _group_prior, can_center, centered_intercept
+from mmm.model.distributions import to_pymc
 from mmm.spec.priors import Prior
 from mmm.model.transforms import lag_stack
 
@@ -125,11 +126,11 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         level_start = design.kpi[:, fit_start:n_fit].mean(axis=1)
         values: dict[str, Any] = {"intercept": (
             pm.Flat(LEVEL, dims=geo_dim, initval=level_start if pooled else level_start[0]) if centered
-            else opts.prior("intercept").to_pymc("intercept", dims=geo_dim))}
+            else to_pymc(opts.prior("intercept"), "intercept", dims=geo_dim))}
         if opts.trend:
-            values["trend"] = opts.prior("trend").to_pymc("trend")
+            values["trend"] = to_pymc(opts.prior("trend"), "trend")
             if pooled:
-                values["trend_geo_sd"] = GEO_PRIORS["trend_geo_sd"].to_pymc("trend_geo_sd")
+                values["trend_geo_sd"] = to_pymc(GEO_PRIORS["trend_geo_sd"], "trend_geo_sd")
                 values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
         defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
         roas_priors = bool(roi_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
@@ -139,9 +140,9 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
                 continue
             prior = _group_prior(config.channels, param, idx, defaults)
             per_geo = geo_adstock and name.split("_")[0] in media.groups(config.channels, "adstock")
-            params[name] = prior.to_pymc(name, dims=("geo", dim) if per_geo else dim)
+            params[name] = to_pymc(prior, name, dims=("geo", dim) if per_geo else dim)
         if pooled:
-            values["channel_coef_geo_sd"] = GEO_PRIORS["channel_coef_geo_sd"].to_pymc("channel_coef_geo_sd",
+            values["channel_coef_geo_sd"] = to_pymc(GEO_PRIORS["channel_coef_geo_sd"], "channel_coef_geo_sd",
                                                                                       dims="channel")
             values["channel_coef_geo_z"] = pm.Normal("channel_coef_geo_z", 0.0, 1.0, dims=("geo", "channel"))
         values[media.COEF] = params[media.COEF] = (  # ROAS priors: mmm.model.geo_roas_prior
@@ -149,7 +150,7 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
                                        lambda idx: _group_prior(config.channels, "coef", idx, defaults))
             if roas_priors else params[media.COEF])
         if design.fourier.shape[1] and pooled:
-            values["season_amp_sd"] = GEO_PRIORS["season_amp_sd"].to_pymc("season_amp_sd")
+            values["season_amp_sd"] = to_pymc(GEO_PRIORS["season_amp_sd"], "season_amp_sd")
             values["season_amp_z"] = pm.Normal("season_amp_z", 0.0, 1.0, dims="geo")
         terms = geo_terms(values, n_geos, xp=pt)
 
@@ -159,11 +160,11 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
             mu = mu + terms["trend"][:, None] * time[None, :]
         if design.fourier.shape[1]:
             fourier = pm.Data("fourier_terms", design.fourier, dims=("date", "fourier"))
-            season = pt.dot(fourier, opts.prior("fourier").to_pymc("season", dims="fourier"))
+            season = pt.dot(fourier, to_pymc(opts.prior("fourier"), "season", dims="fourier"))
             mu = mu + (season[None, :] if terms["season_amp"] is None else terms["season_amp"][:, None] * season)
         if design.control_values.shape[2]:
             controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
-            mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
+            mu = mu + pt.dot(controls, to_pymc(opts.prior("control_coef"), "control_coef", dims="control"))
         media_params = {**params, media.COEF: terms[media.COEF]}
         geo_experiments.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.geo_lift_tests)
         if geo_adstock:
@@ -180,9 +181,9 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
             mu = mu + (shift[:, None] if pooled else shift)
         mu = mu + media_total
 
-        sigma = opts.prior("sigma").to_pymc("sigma", dims="geo")[:, None]
+        sigma = to_pymc(opts.prior("sigma"), "sigma", dims="geo")[:, None]
         if opts.likelihood == "student_t":
-            nu = opts.prior("nu").to_pymc("nu")
+            nu = to_pymc(opts.prior("nu"), "nu")
             pm.StudentT("kpi_obs", nu=nu, mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
         else:
             pm.Normal("kpi_obs", mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))

@@ -33,6 +33,7 @@ from mmm.model import media
 from mmm.model import roas_prior as roi_prior
 from mmm.spec.config import ChannelSpec, Config, ConfigError, default_coef_prior
 from mmm.data.design import Design
+from mmm.model.distributions import prior_logp, to_pymc
 from mmm.spec.priors import Prior
 from mmm.model.transforms import lag_stack
 
@@ -77,21 +78,21 @@ def build_model(config: Config, design: Design, n_train: int | None = None, fit_
 
         centered = centered_baseline and can_center(opts.prior("intercept"))
         mu = (pm.Flat(LEVEL, initval=design.kpi[fit_start:n_fit].mean()) if centered
-              else opts.prior("intercept").to_pymc("intercept"))
+              else to_pymc(opts.prior("intercept"), "intercept"))
         level = mu
         if opts.trend:
             time = pm.Data("time", design.time, dims="date")
-            mu = mu + opts.prior("trend").to_pymc("trend") * time
+            mu = mu + to_pymc(opts.prior("trend"), "trend") * time
         if design.fourier.shape[1]:
             fourier = pm.Data("fourier_terms", design.fourier, dims=("date", "fourier"))
-            mu = mu + pt.dot(fourier, opts.prior("fourier").to_pymc("season", dims="fourier"))
+            mu = mu + pt.dot(fourier, to_pymc(opts.prior("fourier"), "season", dims="fourier"))
         if design.control_values.shape[1]:
             controls = pm.Data("control_values", design.control_values, dims=("date", "control"))
-            mu = mu + pt.dot(controls, opts.prior("control_coef").to_pymc("control_coef", dims="control"))
+            mu = mu + pt.dot(controls, to_pymc(opts.prior("control_coef"), "control_coef", dims="control"))
 
         defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
         roas_priors = bool(roi_prior.roas_channels(config))  # then channel_coef follows from ROAS (mmm.model.roas_prior)
-        params = {name: _group_prior(config.channels, param, idx, defaults).to_pymc(name, dims=dim)
+        params = {name: to_pymc(_group_prior(config.channels, param, idx, defaults), name, dims=dim)
                   for name, param, dim, idx in media.parameter_layout(config.channels)
                   if not (roas_priors and name == media.COEF)}
         if roas_priors:
@@ -103,9 +104,9 @@ def build_model(config: Config, design: Design, n_train: int | None = None, fit_
             mu = mu + centered_intercept(level, media_total[fit_start:n_fit].mean(), opts.prior("intercept"), None) - level
         mu = mu + media_total
 
-        sigma = opts.prior("sigma").to_pymc("sigma")
+        sigma = to_pymc(opts.prior("sigma"), "sigma")
         if opts.likelihood == "student_t":
-            nu = opts.prior("nu").to_pymc("nu")
+            nu = to_pymc(opts.prior("nu"), "nu")
             pm.StudentT("kpi_obs", nu=nu, mu=mu[fit_start:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
         else:
             pm.Normal("kpi_obs", mu=mu[fit_start:n_fit], sigma=sigma, observed=kpi, dims="fit_date")
@@ -120,7 +121,7 @@ def can_center(intercept_prior: Prior) -> bool:
 def centered_intercept(level, media_mean, prior: Prior, dims):
     """The intercept a sampled level implies, as a Deterministic, with ``prior`` added as its potential."""
     intercept = pm.Deterministic("intercept", level - media_mean, dims=dims)
-    pm.Potential("intercept_prior", prior.logp(intercept).sum())
+    pm.Potential("intercept_prior", prior_logp(prior, intercept).sum())
     return intercept
 
 

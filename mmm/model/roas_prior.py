@@ -54,6 +54,7 @@ import numpy as np
 import xarray as xr
 
 from mmm.model import media
+from mmm.model.distributions import to_pymc
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import lag_stack
 
@@ -226,12 +227,12 @@ def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
     roas_dim = "channel" if not free_idx else ROAS_DIM
     if roas_dim != "channel":
         model.add_coord(roas_dim, [names[i] for i in roi_idx])
-    roas = _stacked([roas_prior(config, names[i]) for i in roi_idx], names, roi_idx).to_pymc(ROAS_VAR, dims=roas_dim)
+    roas = to_pymc(_stacked([roas_prior(config, names[i]) for i in roi_idx], names, roi_idx), ROAS_VAR, dims=roas_dim)
     from_roas = roas / unit_roas[roi_idx]
     if not free_idx:
         return pm.Deterministic(media.COEF, from_roas, dims="channel")
     model.add_coord(FREE_DIM, [names[i] for i in free_idx])
-    free = coef_prior(free_idx).to_pymc(FREE_VAR, dims=FREE_DIM)
+    free = to_pymc(coef_prior(free_idx), FREE_VAR, dims=FREE_DIM)
     order = np.argsort(roi_idx + free_idx)
     coef = pt.concatenate([from_roas, free])[order]
     return pm.Deterministic(media.COEF, coef, dims="channel")

@@ -2,8 +2,7 @@
 
 A :class:`Prior` is what a config writes (``{dist: Beta, alpha: 2, beta: 3}``),
 what a transform declares as its default, and what the model turns into a PyMC
-random variable. It knows nothing else; PyMC is touched only in
-:meth:`Prior.to_pymc` and :meth:`Prior.logp`.
+random variable (:mod:`mmm.model.distributions`: the spec never imports PyMC).
 """
 
 from __future__ import annotations
@@ -131,24 +130,13 @@ class Prior:
             return support == "unit" or (support == "interval" and bool(np.all(lower >= 0) and np.all(upper <= 1)))
         raise ValueError(f"unknown support {required!r}")
 
-    def to_pymc(self, name: str, dims: str | tuple[str, ...] | None = None):
-        """Create the PyMC random variable (inside a model context)."""
-        import pymc as pm
-
-        return getattr(pm, self.dist)(name, **self._float_params(), dims=dims)
-
-    def _float_params(self) -> dict[str, np.ndarray]:
+    def float_params(self) -> dict[str, np.ndarray]:
+        """Parameters as float arrays (what PyMC and SciPy take)."""
         return {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
-
-    def logp(self, value: Any) -> Any:
-        """PyTensor log density at ``value`` (elementwise), for a prior placed on a derived quantity."""
-        import pymc as pm
-
-        return pm.logp(getattr(pm, self.dist).dist(**self._float_params()), value)
 
     def scipy(self) -> Any:
         """The frozen SciPy distribution (for prior checks and synthetic draws)."""
-        p = self._float_params()
+        p = self.float_params()
         match self.dist:
             case "Normal":
                 return stats.norm(p["mu"], p["sigma"])
