@@ -99,7 +99,7 @@ def upward_imports(edges: dict[str, set[str]]) -> set[tuple[str, str]]:
 
 
 # What the one-model refactor still has to remove (see the module docstring).
-KNOWN_SAMPLER_IMPORTS = {"mmm.analysis.geo_sensitivity", "mmm.runs.geo_refresh"}
+KNOWN_SAMPLER_IMPORTS = {"mmm.runs.geo_refresh"}
 KNOWN_UPWARD = {
     ('mmm.analysis.geo_pipeline', 'mmm.report'),
     ('mmm.analysis.geo_pipeline', 'mmm.report.xlsx'),
