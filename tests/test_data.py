@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.data.load import (
-    ChannelColumns,
     DataError,
-    DataRoles,
     MMMData,
     Scaling,
     load_data,

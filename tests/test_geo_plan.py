@@ -22,7 +22,7 @@ from mmm.spec.config import Config, ConfigError
 from mmm.data.load import Scaling, load_data
 from mmm.data.panel import load_panel
 from mmm.data.geo_design import GeoScaling
-from mmm.analysis.geo_effects import geo_posterior
+from mmm.model.geo_terms import geo_posterior
 from mmm.planning.geo_plan import DEFAULT_CELL_RANGE, GeoPlanModel
 from mmm.data.geo_synth import generate_panel
 from mmm.data.geo_truth import truth_geo_posterior

@@ -149,7 +149,7 @@ def test_refresh_record_lists_restated_panel_values_per_geo(panel_runs):
 
 
 def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(panel_runs):
-    from mmm.runs.geo_refresh import geo_update_model
+    from mmm.model.geo_update_prior import geo_update_model
     from mmm.model.update_prior import EPS_NAME
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
@@ -172,8 +172,8 @@ def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(
 def test_each_geos_baseline_is_kept_when_time_is_recentred(panel_runs):
     """Each geo has its own trend, so each geo's intercept moves by its own trend x the shift, per draw."""
     from mmm.analysis.effects import compute_effects
-    from mmm.analysis.geo_effects import geo_posterior
-    from mmm.runs.geo_refresh import geo_intercept_shift
+    from mmm.model.geo_terms import geo_posterior
+    from mmm.model.geo_update_prior import geo_intercept_shift
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     previous = parent.posterior()["posterior"].to_dataset()
@@ -327,7 +327,7 @@ def test_a_rolling_window_keeps_the_last_periods_of_every_geo(panel_runs):
 
 def test_geo_update_model_with_an_adstock_per_geo(panel_runs):
     """Per-geo adstock parameters (geo x channel) are carried forward with their (0, 1) bounds."""
-    from mmm.runs.geo_refresh import geo_update_model
+    from mmm.model.geo_update_prior import geo_update_model
 
     raw = panel_runs["config"].to_dict()
     raw["model"]["geo"] = {**raw["model"].get("geo", {}), "adstock": "geo"}

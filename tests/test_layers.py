@@ -99,7 +99,7 @@ def upward_imports(edges: dict[str, set[str]]) -> set[tuple[str, str]]:
 
 
 # What the one-model refactor still has to remove (see the module docstring).
-KNOWN_SAMPLER_IMPORTS = {"mmm.runs.geo_refresh"}
+KNOWN_SAMPLER_IMPORTS: set[str] = set()
 KNOWN_UPWARD = {
     ('mmm.analysis.geo_pipeline', 'mmm.report'),
     ('mmm.analysis.geo_pipeline', 'mmm.report.xlsx'),
@@ -112,9 +112,7 @@ KNOWN_UPWARD = {
     ('mmm.data.geo_truth', 'mmm.model.media'),
     ('mmm.data.truth', 'mmm.model'),
     ('mmm.data.truth', 'mmm.model.media'),
-    ('mmm.model.geo_lift_tests', 'mmm.analysis.geo_effects'),
     ('mmm.model.geo_prior_sample', 'mmm.analysis.geo_effects'),
-    ('mmm.model.geo_roas_prior', 'mmm.analysis.geo_effects'),
     ('mmm.model.lift_tests', 'mmm.analysis.effects'),
     ('mmm.planning.plans', 'mmm.report.plan'),
     ('mmm.planning.plans', 'mmm.runs.folder'),
@@ -125,7 +123,6 @@ KNOWN_UPWARD = {
 }
 KNOWN_CYCLES = [
     ('mmm.analysis.effects', 'mmm.model.lift_tests', 'mmm.model.media', 'mmm.model.roas_prior', 'mmm.spec.config', 'mmm.spec.parse'),
-    ('mmm.analysis.geo_effects', 'mmm.model.build', 'mmm.model.geo_lift_tests', 'mmm.model.geo_roas_prior'),
     ('mmm.analysis.geo_pipeline', 'mmm.analysis.pipeline', 'mmm.report.xlsx'),
     ('mmm.planning.geo_outputs', 'mmm.planning.plans'),
     ('mmm.runs.compare', 'mmm.runs.geo_compare'),

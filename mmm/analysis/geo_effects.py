@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmm.model import media
 from mmm.spec.config import Config
 from mmm.analysis.effects import Effects, compute_effects, summarize
 from mmm.data.geo_design import GeoScaling
-from mmm.model.build import geo_terms
+from mmm.model.geo_terms import draw_terms, geo_posterior
 from mmm.data.panel import GeoData
 
 # per-geo figures kept per draw, (D, G, K)
@@ -61,44 +60,6 @@ class GeoEffects:
                                        if self.spend[g, k] > 0 else float("nan"))
                 rows.append(row)
         return pd.DataFrame(rows)
-
-
-def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
-                  parts: tuple[dict, dict] | None = None) -> xr.Dataset:
-    """Geo ``g``'s parameters under the national model's variable names (for compute_effects).
-
-    ``parts`` = :func:`draw_terms` of the posterior, to compute them once for all geos.
-    """
-    values, terms = parts if parts is not None else draw_terms(posterior, n_geos)
-    base = xr.Dataset(coords={"chain": posterior.coords["chain"].values, "draw": posterior.coords["draw"].values})
-    out = {"intercept": (("chain", "draw"), terms["intercept"][..., g]),
-           "sigma": (("chain", "draw"), values["sigma"][..., g])}
-    if terms["trend"] is not None:
-        out["trend"] = (("chain", "draw"), terms["trend"][..., g])
-    if "season" in values:
-        amp = 1.0 if terms["season_amp"] is None else terms["season_amp"][..., g, None]
-        out["season"] = (("chain", "draw", "fourier"), values["season"] * amp)
-    if "control_coef" in values:
-        out["control_coef"] = (("chain", "draw", "control"), values["control_coef"])
-    if "nu" in values:
-        out["nu"] = (("chain", "draw"), values["nu"])
-    coords = {d: posterior.coords[d].values for d in ("fourier", "control", "channel") if d in posterior.coords}
-    for name, *_ in media.parameter_layout(config.channels):
-        da = posterior[name]
-        value = terms[media.COEF][..., g, :] if name == media.COEF else values[name]
-        if "geo" in da.dims and name != media.COEF:
-            value = value[..., g, :]
-        dim = [d for d in da.dims if d not in ("chain", "draw", "geo")][0]
-        coords[dim] = da.coords[dim].values
-        out[name] = (("chain", "draw", dim), value)
-    return base.assign(out).assign_coords(coords)
-
-
-def draw_terms(posterior: xr.Dataset, n_geos: int) -> tuple[dict, dict]:
-    """The posterior's variables as (chain, draw, ...) float64 arrays, and the per-geo terms built from them."""
-    values = {name: np.asarray(da.transpose("chain", "draw", ...).values, dtype=float)
-              for name, da in posterior.data_vars.items()}
-    return values, geo_terms(values, n_geos, xp=np)
 
 
 def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,

@@ -26,7 +26,8 @@ from mmm.spec.config import Config, ConfigError
 from mmm.analysis.effects import Effects, summarize
 from mmm.model.sample import FitResult
 from mmm.data.geo_design import GeoScaling, build_geo_design
-from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects, geo_posterior, geo_response_curves
+from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects, geo_response_curves
+from mmm.model.geo_terms import geo_posterior
 from mmm.data.panel import GeoData, load_panel
 
 

@@ -2,7 +2,7 @@
 degenerate posterior in the geo model's layout: "the truth as a posterior" for geo figures and plans.
 
 Each geo's true parameters are :func:`mmm.data.truth.truth_posterior`'s for that geo. The geo model
-writes per-geo terms as pooled value x exp(sd x z) (:func:`mmm.model.build.geo_terms`), so the
+writes per-geo terms as pooled value x exp(sd x z) (:func:`mmm.model.geo_terms.geo_terms`), so the
 truth sets the pooled value to 1 (or to geo 0's), sd to 1 and z to the log ratio: ``geo_terms``
 then gives back every geo's true coefficient, trend and seasonal amplitude. Adstock and
 saturation are shared across the synthetic geos, as in the default geo model.

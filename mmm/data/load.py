@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mmm.data import validation as checks
-from mmm.spec.roles import ChannelColumns, DataRoles
+from mmm.spec.roles import DataRoles
 
 DAYS_PER_YEAR = 365.25
 PERIODS_PER_YEAR = {"W": 52.1775, "D": DAYS_PER_YEAR}

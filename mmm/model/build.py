@@ -27,7 +27,7 @@ ROAS priors set the pooled ``channel_coef`` from a sampled *national* ROAS
 (:mod:`mmm.model.geo_roas_prior`); lift tests, per geo or national, add likelihood terms
 (:mod:`mmm.model.geo_lift_tests`).
 
-:func:`geo_terms` is the one definition of the per-geo terms; the model uses it
+:func:`mmm.model.geo_terms.geo_terms` is the one definition of the per-geo terms; the model uses it
 on PyTensor variables and the effects on NumPy draws, so the two cannot drift.
 """
 
@@ -50,6 +50,7 @@ from mmm.data.geo_design import GeoDesign
 from mmm.model.national import LEVEL, _group_prior, can_center, centered_intercept
 from mmm.model.distributions import to_pymc
 from mmm.spec.priors import Prior
+from mmm.model.geo_terms import geo_terms, hierarchical
 from mmm.model.transforms import lag_stack
 
 # Spread of geos around the pooled means, in model units (a geo's KPI / its own KPI scale).
@@ -58,35 +59,6 @@ GEO_PRIORS: dict[str, Prior] = {
     "season_amp_sd": Prior("HalfNormal", sigma=0.3),
     "channel_coef_geo_sd": Prior("Gamma", alpha=2.0, beta=10.0),  # log scale; mean 0.2 ~ geos within +-20% of the channel
 }
-
-
-def hierarchical(n_geos: int) -> bool:
-    return n_geos > 1
-
-
-def geo_terms(values: Mapping[str, Any], n_geos: int, xp: Any = np) -> dict[str, Any]:
-    """Per-geo intercept (..., G), trend (..., G), season amplitude (..., G) and coefficients (..., G, K).
-
-    ``values`` maps free-variable names to tensors or arrays whose leading dims
-    (draws, with NumPy) come before the model dims.
-    """
-    out: dict[str, Any] = {}
-    coef = values[media.COEF]
-    if not hierarchical(n_geos):
-        one = xp.ones((1,))
-        out["intercept"] = values["intercept"][..., None] * one
-        out["trend"] = values["trend"][..., None] * one if "trend" in values else None
-        out["season_amp"] = None
-        out[media.COEF] = coef[..., None, :] * xp.ones((1, 1))
-        return out
-    out["intercept"] = values["intercept"]
-    out["trend"] = (values["trend"][..., None] + values["trend_geo_sd"][..., None] * values["trend_geo_z"]
-                    if "trend" in values else None)
-    out["season_amp"] = (xp.exp(values["season_amp_sd"][..., None] * values["season_amp_z"])
-                         if "season_amp_z" in values else None)
-    out[media.COEF] = coef[..., None, :] * xp.exp(values["channel_coef_geo_sd"][..., None, :]
-                                                  * values["channel_coef_geo_z"])
-    return out
 
 
 def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = None, fit_start: int = 0, *,

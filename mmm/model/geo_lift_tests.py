@@ -33,7 +33,7 @@ def add_likelihood(config, design: GeoDesign, params: dict[str, Any]) -> None:
     """One Normal term per experiment in the geo model in context.
 
     ``params``: the media parameters with ``channel_coef`` per geo, (G, K) (the model's
-    :func:`mmm.model.build.geo_terms`). Each term is in units of the tested market's KPI scale.
+    :func:`mmm.model.geo_terms.geo_terms`). Each term is in units of the tested market's KPI scale.
     """
     if not config.experiments:
         return
@@ -48,7 +48,7 @@ def add_likelihood(config, design: GeoDesign, params: dict[str, Any]) -> None:
 def incremental_draws(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> np.ndarray:
     """(D, E) the model's incremental KPI of each test per posterior draw (KPI units; NumPy twin of
     the likelihood term): :func:`mmm.model.lift_tests.incremental_draws` in each tested geo, summed."""
-    from mmm.analysis.geo_effects import draw_terms, geo_posterior
+    from mmm.model.geo_terms import draw_terms, geo_posterior
 
     weights = tested_geos(config, panel.geos)
     designs = geo_designs(panel, scaling, config.model.seasonality_order)

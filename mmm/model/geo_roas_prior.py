@@ -3,7 +3,7 @@
 National ROAS_k is the sum over geos of incremental value over the sum of spend, on the
 same window W and carry-over tail as :mod:`mmm.analysis.geo_effects`. A geo's incremental KPI is
 linear in the pooled coefficient, ``coef_k · m_gk · U_gk(θ) · kpi_scale_g`` with the geo
-multiplier ``m_gk`` of :func:`mmm.model.build.geo_terms` (``exp(sd_k · z_gk)``) and ``U_gk``
+multiplier ``m_gk`` of :func:`mmm.model.geo_terms.geo_terms` (``exp(sd_k · z_gk)``) and ``U_gk``
 geo g's unit incremental (:mod:`mmm.model.roas_prior`), so the *unit ROAS* — the national ROAS a
 pooled coefficient of 1 would give — is::
 
@@ -36,11 +36,11 @@ def channel_coef(config, design: GeoDesign, params: dict[str, Any], values: dict
     """The pooled ``channel_coef`` (K,) of the PyMC geo model, from ROAS priors on the national ROAS.
 
     ``params``: the media parameters (adstock per geo or shared); ``values``: the per-geo term
-    variables :func:`mmm.model.build.geo_terms` reads. Call inside the model.
+    variables :func:`mmm.model.geo_terms.geo_terms` reads. Call inside the model.
     """
     import pytensor.tensor as pt
 
-    from mmm.model.build import geo_terms
+    from mmm.model.geo_terms import geo_terms
 
     n_channels = len(config.channel_names)
     multipliers = geo_terms({**values, media.COEF: pt.ones(n_channels)}, len(design.geos), xp=pt)[media.COEF]
@@ -58,7 +58,7 @@ def window_spend(config, design: GeoDesign) -> np.ndarray:
 def coef_from_roas(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> xr.Dataset:
     """``posterior`` with the pooled ``channel_coef`` computed from ``channel_roas`` (NumPy twin of
     :func:`channel_coef`; the sampler stores free parameters only). Unchanged without ROAS priors."""
-    from mmm.analysis.geo_effects import draw_terms, geo_posterior
+    from mmm.model.geo_terms import draw_terms, geo_posterior
 
     if not roi_prior.roas_channels(config) or roi_prior.ROAS_VAR not in posterior:
         return posterior

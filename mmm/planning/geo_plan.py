@@ -31,7 +31,7 @@ import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
 from mmm.data.geo_design import GeoScaling
-from mmm.analysis.geo_effects import draw_terms, geo_posterior
+from mmm.model.geo_terms import draw_terms, geo_posterior
 from mmm.data.panel import GeoData
 from mmm.planning.optimize import ChannelBounds, OptimizedPlan
 from mmm.planning.outcome import MAX_PLAN_DRAWS, PlanModel, PlanOutcome, mix_at

@@ -151,7 +151,7 @@ def update(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MM
     model_config, used = update_model_config(parent.config, config)
     moved = _time_moved(parent_data, data, scaling.time_origin)
     if geo:
-        from mmm.runs.geo_refresh import geo_update_model
+        from mmm.model.geo_update_prior import geo_update_model
 
         model, prior = geo_update_model(previous, model_config, data, scaling, n_train=n_train,
                                         fit_start=fit_start, moved_years=moved)
