@@ -49,7 +49,7 @@ def national(args) -> None:
     from mmm.data.load import Scaling, load_data
     from mmm.planning.optimize import ChannelBounds, PlanModel, optimize, optimize_to_target
     from mmm.data.synth import ChannelTruth, SynthSpec, generate
-    from mmm.data.truth import truth_posterior
+    from mmm.model.truth import truth_posterior
 
     kinds = [("geometric", "logistic"), ("weibull", "hill"), ("delayed", "hill"), ("geometric", "hill")]
     channels = [ChannelTruth(f"ch{k}", pattern=("always_on", "flighted", "pulsed", "seasonal")[k % 4],
@@ -101,7 +101,7 @@ def geo(args) -> None:
     from mmm.data.geo_design import GeoScaling
     from mmm.planning.geo_plan import GeoPlanModel
     from mmm.data.geo_synth import generate_panel
-    from mmm.data.geo_truth import truth_geo_posterior
+    from mmm.model.geo_truth import truth_geo_posterior
     from mmm.planning.optimize import optimize
     from mmm.data.synth import SynthSpec
 

@@ -43,7 +43,7 @@ from mmm.spec.config import Config, ignored_config_notes
 from mmm.data.load import Scaling, load_data
 from mmm.runs.folder import manifest, write_run
 from mmm.data.synth import SynthSpec, generate
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 TINY_FIT = ["--draws", "5", "--tune", "5", "--chains", "1", "--no-progress"]
 

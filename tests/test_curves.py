@@ -9,7 +9,7 @@ from mmm.spec.config import Config
 from mmm.analysis.curves import break_even_spend, carryover_curves, response_curves
 from mmm.data.load import Scaling, load_data
 from mmm.data.synth import SynthSpec, generate
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 
 @pytest.fixture(scope="module")

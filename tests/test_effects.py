@@ -15,7 +15,7 @@ from mmm.spec.config import Config
 from mmm.data.load import Scaling, load_data
 from mmm.analysis.effects import compute_effects
 from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 RTOL = 1e-6
 FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "roas_immediate", "roas_lasting",

@@ -30,7 +30,7 @@ from mmm.model.geo_roas_prior import coef_from_roas
 from mmm.data.geo_synth import generate_panel
 from mmm.model.roas_prior import ROAS_VAR, parse_roas_prior
 from mmm.data.synth import SynthSpec, true_figures
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 0.6}}  # search keeps its coef prior
 

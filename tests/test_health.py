@@ -1,6 +1,6 @@
 """The health card: the true parameters as a posterior pass every check; each broken variant trips its own.
 
-No sampling: posteriors are the synthetic truth (mmm.data.truth) or edited copies of it.
+No sampling: posteriors are the synthetic truth (mmm.model.truth) or edited copies of it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from mmm.analysis.health import (FAIL, PASS, REVIEW, Check, HealthThresholds, _c
                         health_checks, overall, prior_sd)
 from mmm.spec.priors import Prior
 from mmm.data.synth import SynthSpec, generate
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 N_DRAWS = 8
 

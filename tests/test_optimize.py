@@ -1,6 +1,6 @@
 """Budget planning: plan outcomes, the optimizer and target mode, on synthetic truth (no fit needed).
 
-The true parameters as a degenerate posterior (mmm.data.truth) make the response curves known,
+The true parameters as a degenerate posterior (mmm.model.truth) make the response curves known,
 so the optimizer's allocation can be checked against a brute-force grid search.
 """
 
@@ -19,7 +19,7 @@ from mmm.data.load import Scaling, load_data
 from mmm.planning.optimize import (ChannelBounds, Objective, PlanModel, compare_plans, cvar, optimize, optimize_to_target,
                           saturate, target_metric)
 from mmm.data.synth import ChannelTruth, SynthSpec, generate
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 GRID = 200  # brute force on budget shares in steps of 0.5%
 

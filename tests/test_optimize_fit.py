@@ -14,7 +14,7 @@ from mmm.planning.optimize import PlanModel, optimize
 from mmm.analysis.pipeline import fit
 from mmm.planning.plans import plan_model
 from mmm.data.synth import SynthSpec, generate
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 pytestmark = pytest.mark.slow
 

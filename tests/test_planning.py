@@ -20,7 +20,7 @@ from mmm.data.load import Scaling, load_data
 from mmm.planning.optimize import ChannelBounds, optimize
 from mmm.planning.plans import load_bounds, load_plans, plan_model, write_plan
 from mmm.data.synth import ChannelTruth, SynthSpec, generate
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 CHANNELS = [ChannelTruth("tv", level=50_000, target_roas=1.2, pattern="flighted"),
             ChannelTruth("search", level=30_000, target_roas=3.5),

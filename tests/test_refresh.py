@@ -62,7 +62,7 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
     from mmm.data.load import Scaling
     from mmm.analysis.effects import compute_effects
     from mmm.runs.refresh import _intercept_shift, _time_moved
-    from mmm.data.truth import truth_posterior
+    from mmm.model.truth import truth_posterior
 
     config, old, new = quarters
     result = generate(SynthSpec(n_periods=80, n_channels=2, seed=9))

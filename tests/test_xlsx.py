@@ -23,7 +23,7 @@ from mmm.report.xlsx import HEADER_ROW, SHEETS, TOTAL_LABEL, XlsxInputError, wri
 from mmm.runs.folder import manifest as build_manifest  # noqa: E402
 from mmm.analysis.summary import build_summary  # noqa: E402
 from mmm.data.synth import SynthSpec, generate  # noqa: E402
-from mmm.data.truth import truth_posterior  # noqa: E402
+from mmm.model.truth import truth_posterior  # noqa: E402
 
 ROI_METRICS = {"ROAS": "roas", "Profit ROI": "profit_roi", "mROAS": "mroas", "Marginal profit ROI": "marginal_profit_roi",
                "Immediate share": "immediate_share",

@@ -1,7 +1,7 @@
 """The true parameters of a synthetic geo panel (:func:`mmm.data.geo_synth.generate_panel`) as a
 degenerate posterior in the geo model's layout: "the truth as a posterior" for geo figures and plans.
 
-Each geo's true parameters are :func:`mmm.data.truth.truth_posterior`'s for that geo. The geo model
+Each geo's true parameters are :func:`mmm.model.truth.truth_posterior`'s for that geo. The geo model
 writes per-geo terms as pooled value x exp(sd x z) (:func:`mmm.model.geo_terms.geo_terms`), so the
 truth sets the pooled value to 1 (or to geo 0's), sd to 1 and z to the log ratio: ``geo_terms``
 then gives back every geo's true coefficient, trend and seasonal amplitude. Adstock and
@@ -18,7 +18,7 @@ import xarray as xr
 from mmm.model import media
 from mmm.spec.config import Config
 from mmm.data.panel import GeoData
-from mmm.data.truth import truth_posterior
+from mmm.model.truth import truth_posterior
 
 
 def truth_geo_posterior(truth: dict[str, Any], config: Config, panel: GeoData, n_draws: int = 1) -> xr.Dataset:

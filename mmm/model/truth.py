@@ -1,4 +1,4 @@
-"""A degenerate posterior made of the true parameters of a synthetic dataset.
+"""The true parameters of a synthetic dataset as a degenerate posterior, in the model's own variable names.
 
 Feeding it to :func:`mmm.analysis.effects.compute_effects` must reproduce ``truth.json``'s
 figures exactly: that is how the effects math is checked, independently of
