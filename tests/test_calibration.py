@@ -29,7 +29,8 @@ from mmm.model.national import build_model
 from mmm.analysis.pipeline import load
 from mmm.model.prior_sample import sample_prior
 from mmm.spec.priors import Prior
-from mmm.model.roas_prior import ROAS_VAR, Z90, parse_roas_prior
+from mmm.model.roas_prior import ROAS_VAR
+from mmm.spec.roas_prior import Z90, parse_roas_prior
 from mmm.analysis.sensitivity import scale_media_priors, scale_prior
 from mmm.data.synth import SynthSpec, generate, true_figures
 from mmm.model.truth import truth_posterior

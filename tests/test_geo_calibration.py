@@ -28,7 +28,8 @@ from mmm.analysis.geo_pipeline import load_geo
 from mmm.model.geo_prior_sample import sample_geo_prior
 from mmm.model.geo_roas_prior import coef_from_roas
 from mmm.data.geo_synth import generate_panel
-from mmm.model.roas_prior import ROAS_VAR, parse_roas_prior
+from mmm.model.roas_prior import ROAS_VAR
+from mmm.spec.roas_prior import parse_roas_prior
 from mmm.data.synth import SynthSpec, true_figures
 from mmm.model.truth import truth_posterior
 

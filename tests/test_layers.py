@@ -113,15 +113,13 @@ KNOWN_UPWARD = {
     ('mmm.planning.plans', 'mmm.report.plan'),
     ('mmm.planning.plans', 'mmm.runs.folder'),
     ('mmm.spec.config', 'mmm.model.transforms'),
-    ('mmm.spec.parse', 'mmm.model.lift_tests'),
-    ('mmm.spec.parse', 'mmm.model.roas_prior'),
     ('mmm.spec.parse', 'mmm.model.transforms'),
 }
 KNOWN_CYCLES = [
-    ('mmm.analysis.effects', 'mmm.model.lift_tests', 'mmm.model.media', 'mmm.model.roas_prior', 'mmm.spec.config', 'mmm.spec.parse'),
     ('mmm.analysis.geo_pipeline', 'mmm.analysis.pipeline', 'mmm.report.xlsx'),
     ('mmm.planning.geo_outputs', 'mmm.planning.plans'),
     ('mmm.runs.compare', 'mmm.runs.geo_compare'),
+    ('mmm.spec.config', 'mmm.spec.parse'),
 ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from mmm.spec.errors import ConfigError
 from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.spec.priors import Prior
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
@@ -55,10 +56,6 @@ def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_RO
         Channel's mean spend per period / mean KPI per period (from the run's scaling).
     """
     return Prior("HalfNormal", sigma=2.0 * roas_scale * spend_to_kpi)
-
-
-class ConfigError(ValueError):
-    """The config cannot be used as written; the message names the key and the fix."""
 
 
 @dataclass(frozen=True)

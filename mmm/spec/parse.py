@@ -66,8 +66,8 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
     data = _data_spec(raw["data"], base_dir, source)
     channel_names = tuple(str(c) for c in raw["channels"]) if isinstance(raw["channels"], Mapping) else ()
     finance = _finance_spec(raw.get("finance") or {}, data.kpi_type, source, channel_names)
-    from mmm.model.lift_tests import parse_experiments
-    from mmm.model.roas_prior import parse_roas_prior
+    from mmm.spec.lift_tests import parse_experiments
+    from mmm.spec.roas_prior import parse_roas_prior
 
     model = _model_options(model_raw, source)
     default_roas = model_raw.get("roas_prior")
@@ -157,7 +157,7 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
         priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
         roas = None
         if entry.get("roas_prior") is not None:
-            from mmm.model.roas_prior import parse_roas_prior
+            from mmm.spec.roas_prior import parse_roas_prior
 
             if "coef" in priors:
                 raise ConfigError(f"{source}: {where} has both roas_prior and priors.coef; a channel's effect has "
