@@ -1,6 +1,6 @@
 """Command line: ``mmm demo | validate | fit | synth | report``.
 
-Exit codes (README, "Command line"): 0 success; 1 the model ran but diagnostics failed (the
+Exit codes (README, "The command line at a glance"): 0 success; 1 the model ran but diagnostics failed (the
 run is still written, marked not OK); 2 bad input, with a message naming the
 file, column, date and the fix.
 """
