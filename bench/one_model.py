@@ -41,7 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CLI = "import sys; from mmm.cli import main; sys.exit(main())"
+from checkout import CLI, check_package, checkout_env
+
 CASES = {
     "national": ["--seed", "0", "--periods", "156", "--channels", "4"],
     "geo": ["--seed", "0", "--periods", "156", "--channels", "5", "--geos", "10"],
@@ -51,18 +52,6 @@ TIME = "/usr/bin/time"
 WRAPPER = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
            "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
            "sys.exit(rc)")
-
-
-def _env(root: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(root)}
-
-
-def check_package(root: Path) -> str:
-    out = subprocess.run([sys.executable, "-P", "-c", "import mmm; print(mmm.__file__)"], cwd=root,
-                         env=_env(root), capture_output=True, text=True, check=True).stdout.strip()
-    if not Path(out).resolve().is_relative_to(root.resolve()):
-        raise SystemExit(f"PYTHONPATH={root} imports mmm from {out}, not from {root}")
-    return out
 
 
 def git_commit(root: Path) -> str:
@@ -80,7 +69,7 @@ def timed(root: Path, args: list[str]) -> dict:
     else:
         cmd = [sys.executable, "-c", WRAPPER, *cmd]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.run(cmd, cwd=root, env=checkout_env(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     wall = time.perf_counter() - t0
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stdout) or \
@@ -98,7 +87,7 @@ def prepare(old: Path, work: Path, fit_line: str) -> dict[str, Path]:
     for case, synth in CASES.items():
         d = work / "data" / case
         proc = subprocess.run([sys.executable, "-P", "-c", CLI, "synth", *synth, "--out", str(d)], cwd=old,
-                              env=_env(old), capture_output=True, text=True)
+                              env=checkout_env(old), capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"synth {' '.join(synth)} with {old} failed:\n{proc.stdout}{proc.stderr}")
         text, n = re.subn(r"(?m)^fit:.*$", fit_line, (d / "config.yaml").read_text())

@@ -59,7 +59,8 @@ import time
 from pathlib import Path
 from statistics import NormalDist
 
-CLI = "import sys; from mmm.cli import main; sys.exit(main())"
+from checkout import CLI, check_package, checkout_env
+
 CASES = ("demo", "national", "geo")
 SYNTH = {  # case -> synth arguments (written by --synth-root's code)
     "national": ["--seed", "1", "--periods", "156", "--channels", "4"],
@@ -67,30 +68,16 @@ SYNTH = {  # case -> synth arguments (written by --synth-root's code)
 }
 
 
-def _env(root: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(root)
-    return env
-
-
 def cli(root: Path, *args: str, check_rc=(0,)) -> tuple[int, str, float]:
     """Run ``mmm ARGS`` with ROOT's code; (exit code, stdout+stderr, wall seconds)."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-P", "-c", CLI, *args], cwd=root, env=_env(root),
+    proc = subprocess.run([sys.executable, "-P", "-c", CLI, *args], cwd=root, env=checkout_env(root),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode not in check_rc:
         print(proc.stdout)
         raise SystemExit(f"mmm {' '.join(args)} (root {root}) exited {proc.returncode}")
     return proc.returncode, proc.stdout, wall
-
-
-def check_package(root: Path) -> str:
-    out = subprocess.run([sys.executable, "-P", "-c", "import mmm; print(mmm.__file__)"], cwd=root,
-                         env=_env(root), capture_output=True, text=True, check=True).stdout.strip()
-    if not Path(out).resolve().is_relative_to(root.resolve()):
-        raise SystemExit(f"PYTHONPATH={root} imports mmm from {out}, not from {root}")
-    return out
 
 
 def git_state(root: Path) -> dict:

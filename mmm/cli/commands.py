@@ -1,8 +1,8 @@
 """Sub-commands beyond the core ones, one module per workflow (refresh, compare, optimize, ...).
 
-Each module here defines ``register(subparsers)``, which adds its parser(s) with
-``set_defaults(handler=...)``. ``mmm.cli.main`` discovers them in name order, so a new
-workflow never edits the core CLI. Handlers return an exit code (0/1/2, as in the README)
+Each module named in :data:`WORKFLOWS` defines ``register(subparsers)``, which adds its
+parser(s) with ``set_defaults(handler=...)``; ``mmm.cli.main`` registers them in that order,
+so a new workflow adds its module and one name here, never an edit to the core CLI. Handlers return an exit code (0/1/2, as in the README)
 and raise ``ConfigError``/``DataError``/``OSError`` for bad input (exit 2).
 """
 
