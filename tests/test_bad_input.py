@@ -102,7 +102,7 @@ def fit_refused(config_path: Path, capsys) -> str:
 def loaded(config_path: Path):
     from mmm.analysis.pipeline import load, load_config
 
-    return load(load_config(config_path))
+    return load(load_config(config_path)).national()  # the panel of one geo, as its national series
 
 
 # ---- valid but unusual files: read to the right numbers ----------------------------------------------

@@ -17,17 +17,17 @@ import yaml
 from scipy import stats
 
 from mmm.model import media
-from mmm.analysis.calibration import experiment_checks, overlap, prior_vs_posterior
+from mmm.analysis.calibration import checks_from_draws, overlap, prior_vs_posterior
 from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import Scaling
-from mmm.data.design import build_design
-from mmm.analysis.effects import compute_effects
-from mmm.model.lift_tests import INCREMENTAL_VAR, incremental_draws
+from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.analysis.geo_effects import compute_geo_effects
+from mmm.model.lift_tests import INCREMENTAL_VAR
+from mmm.model.geo_lift_tests import incremental_draws
 from mmm.analysis.health import HealthThresholds, experiment_conflict, prior_conflict
-from mmm.model.national import build_model
+from mmm.model.build import build_model
 from mmm.analysis.pipeline import load
-from mmm.model.prior_sample import sample_prior
+from mmm.model.geo_prior_sample import sample_geo_prior
 from mmm.spec.priors import Prior
 from mmm.model.roas_prior import ROAS_VAR
 from mmm.spec.roas_prior import Z90, parse_roas_prior
@@ -64,9 +64,20 @@ def _with_roas(synth, priors: dict, **extra) -> Config:
 
 
 def _prepared(config, synth):
-    data = load(config, synth.data)
-    scaling = Scaling.compute(data)
-    return data, scaling, build_design(data, scaling, config.model.seasonality_order)
+    """The national data as the model reads it: a panel of one geo, its scaling and the model's design."""
+    panel = load(config, synth.data)
+    scaling = GeoScaling.compute(panel)
+    return panel, scaling, build_geo_design(panel, scaling, config.model.seasonality_order)
+
+
+def _one_geo(posterior: xr.Dataset, panel) -> xr.Dataset:
+    """A national-shaped posterior (scalar sigma) in the one model's layout for a panel of one geo."""
+    return posterior.assign(sigma=posterior["sigma"].expand_dims(geo=list(panel.geos), axis=-1))
+
+
+def _truth(synth, config, panel, n_draws=1) -> xr.Dataset:
+    """The true parameters as a posterior of the one-geo model."""
+    return _one_geo(truth_posterior(synth.truth, config, panel.geo(0), n_draws=n_draws), panel)
 
 
 def _mc_quantile_ok(draws: np.ndarray, dist, probs=(0.05, 0.25, 0.5, 0.75, 0.9, 0.95)) -> list[str]:
@@ -139,13 +150,15 @@ def test_roas_priors_round_trip_through_the_stored_config(synth):
 # ---- the reparameterization is exact -------------------------------------------------------
 
 
-def test_prior_only_roas_follows_the_requested_prior_scipy_sampler(synth):
-    """Mixed config (tv, search with ROAS priors; social on its coefficient prior) and a custom window."""
+def test_prior_only_roas_follows_the_requested_prior_prior_sampler(synth):
+    """Mixed config (tv, search with ROAS priors; social on its coefficient prior) and a custom window.
+
+    The prior sampler's coefficients come from the NumPy twin of the model's ROAS -> coefficient map."""
     priors = {"tv": {"median": 2.0, "p90": 5.0}, "search": {"median": 4.0, "p90": 6.0}}
     config = _with_roas(synth, priors, window={"start": "2021-04-05", "end": "2022-06-27"})
-    data, scaling, design = _prepared(config, synth)
-    prior = sample_prior(config, design, n_draws=4000, seed=3)
-    effects = compute_effects(prior, config, data, scaling)
+    panel, scaling, design = _prepared(config, synth)
+    prior = sample_geo_prior(config, panel, scaling, n_draws=4000, seed=3)
+    effects = compute_geo_effects(prior, config, panel, scaling).national
     for k, channel in enumerate(config.channel_names):
         if channel not in priors:
             continue
@@ -158,15 +171,12 @@ def test_prior_only_roas_follows_the_requested_prior_in_the_pymc_model(synth):
     """The model graph itself (not the NumPy twin): prior predictive draws of the built PyMC model."""
     priors = {name: {"median": 1.5 + i, "p90": 4.0 + 2 * i} for i, name in enumerate(synth.config["channels"])}
     config = _with_roas(synth, priors)
-    data, scaling, design = _prepared(config, synth)
-    with build_model(config, design):
-        draws = pm.sample_prior_predictive(3000, random_seed=7, var_names=[ROAS_VAR, media.COEF, "geometric_alpha",
-                                                                           "logistic_lam"])
-    prior = draws["prior"].to_dataset()
-    full = sample_prior(config, design, n_draws=prior.sizes["draw"], seed=0)  # baseline parameters, unused by ROAS
-    posterior = full.assign({name: prior[name].assign_coords(chain=full["chain"] if "chain" in full.coords else [0])
-                             for name in (media.COEF, "geometric_alpha", "logistic_lam")})
-    effects = compute_effects(posterior, config, data, scaling)
+    panel, scaling, design = _prepared(config, synth)
+    model = build_model(config, design)
+    with model:  # every free variable, and the coefficients the graph itself derives from the sampled ROAS
+        names = [rv.name for rv in model.free_RVs] + [media.COEF]
+        prior = pm.sample_prior_predictive(3000, random_seed=7, var_names=names)["prior"].to_dataset()
+    effects = compute_geo_effects(prior, config, panel, scaling).national
     for k, channel in enumerate(config.channel_names):
         sampled = prior[ROAS_VAR].sel(channel=channel).values.ravel()
         np.testing.assert_allclose(effects.roas[:, k], sampled, rtol=1e-9)
@@ -275,9 +285,9 @@ def test_cli_validate_reports_an_experiment_outside_the_data(synth, tmp_path, ca
 def test_experiment_incremental_matches_the_true_figures_through_adstock_and_saturation(synth):
     """The model's δ with the true parameters = synth's independent per-period loop over the test window."""
     config = _config(synth, experiments=[{**GOOD, "channel": "search"}, GOOD])
-    data, scaling, design = _prepared(config, synth)
-    truth = truth_posterior(synth.truth, config, data)
-    delta = incremental_draws(config, design, truth)[0]
+    panel, scaling, design = _prepared(config, synth)
+    truth = _truth(synth, config, panel)
+    delta = incremental_draws(config, panel, scaling, truth)[0]
     for i, e in enumerate(config.experiments):
         expected = true_figures(synth.data, synth.truth, window=(e.start, e.end))[e.channel]["incremental_kpi"]
         assert delta[i] == pytest.approx(expected, rel=1e-9)
@@ -289,13 +299,13 @@ def test_experiment_incremental_matches_the_true_figures_through_adstock_and_sat
 def test_experiment_likelihood_term_is_the_same_counterfactual(synth):
     config = _config(synth, experiments=[GOOD, {**GOOD, "channel": "social", "start": "2022-05-02",
                                                "end": "2022-06-27"}])
-    data, scaling, design = _prepared(config, synth)
+    panel, scaling, design = _prepared(config, synth)
     with build_model(config, design) as model:
         draws = pm.sample_prior_predictive(200, random_seed=2)
         assert "experiment_obs" in {rv.name for rv in model.observed_RVs}
     prior = draws["prior"].to_dataset()
     graph = prior[INCREMENTAL_VAR].values.reshape(-1, 2)
-    np.testing.assert_allclose(incremental_draws(config, design, prior), graph, rtol=1e-9)
+    np.testing.assert_allclose(incremental_draws(config, panel, scaling, prior), graph, rtol=1e-9)
 
 
 # ---- prior vs posterior and conflicts -----------------------------------------------------------
@@ -317,9 +327,9 @@ def test_prior_vs_posterior_measures():
     assert overlap(prior[:, 0], prior[:, 0]) == pytest.approx(1.0)
 
 
-def _jittered_truth(synth, config, data, n_draws=800, sd=0.3, seed=0) -> xr.Dataset:
+def _jittered_truth(synth, config, panel, n_draws=800, sd=0.3, seed=0) -> xr.Dataset:
     """The true parameters with a log-normal spread on the coefficients: a stand-in 'data-only' posterior."""
-    truth = truth_posterior(synth.truth, config, data, n_draws=n_draws)
+    truth = _truth(synth, config, panel, n_draws=n_draws)
     rng = np.random.default_rng(seed)
     coef = truth[media.COEF].values * rng.lognormal(-sd**2 / 2, sd, truth[media.COEF].shape)
     return truth.assign({media.COEF: truth[media.COEF].copy(data=coef)})
@@ -327,20 +337,23 @@ def _jittered_truth(synth, config, data, n_draws=800, sd=0.3, seed=0) -> xr.Data
 
 def test_experiment_conflict_flags_a_wrong_experiment_not_a_true_one(synth):
     base = _config(synth)
-    data, scaling, design = _prepared(base, synth)
+    panel, scaling, design = _prepared(base, synth)
     truth_delta = true_figures(synth.data, synth.truth, window=(GOOD["start"], GOOD["end"]))["tv"]["incremental_kpi"]
-    reference = _jittered_truth(synth, base, data)
+    reference = _jittered_truth(synth, base, panel)
     true_exp = _config(synth, experiments=[{**GOOD, "incremental_kpi": truth_delta, "se": 0.15 * truth_delta}])
     wrong_exp = _config(synth, experiments=[{**GOOD, "incremental_kpi": 3 * truth_delta, "se": 0.02 * truth_delta}])
-    (good,) = experiment_checks(true_exp, design, reference, reference_posterior=reference)
-    (bad,) = experiment_checks(wrong_exp, design, reference, reference_posterior=reference)
+    # the same stand-in posterior is both the fit and the reference fit without experiments
+    true_delta = incremental_draws(true_exp, panel, scaling, reference)
+    wrong_delta = incremental_draws(wrong_exp, panel, scaling, reference)
+    (good,) = checks_from_draws(true_exp, true_delta, reference=true_delta)
+    (bad,) = checks_from_draws(wrong_exp, wrong_delta, reference=wrong_delta)
     assert abs(good.z) < 1.0 and good.method.startswith("reference")
     assert bad.z > 4.0 and bad.p_value < 0.01
     assert experiment_conflict([good]).status == "PASS"
     flagged = experiment_conflict([bad])
     assert flagged.status == "FAIL" and "Conflict" in flagged.detail
     # without a reference fit: the cavity approximation, still signed the right way
-    (approx,) = experiment_checks(wrong_exp, design, reference)
+    (approx,) = checks_from_draws(wrong_exp, wrong_delta)
     assert approx.method.startswith("cavity") and approx.z > 0
 
 

@@ -6,24 +6,36 @@ import numpy as np
 import pytest
 
 from mmm.spec.config import Config
-from mmm.analysis.curves import break_even_spend, carryover_curves, response_curves
-from mmm.data.load import Scaling, load_data
+from mmm.analysis.curves import break_even_spend, carryover_curves
+from mmm.analysis.geo_effects import geo_response_curves
+from mmm.data.geo_design import GeoScaling
+from mmm.data.load import load_data
+from mmm.data.panel import as_panel
 from mmm.data.synth import SynthSpec, generate
+from mmm.model.geo_terms import geo_posterior
 from mmm.model.truth import truth_posterior
 
 
 @pytest.fixture(scope="module")
 def setup():
+    """National data as the one model reads it: a panel of one geo, its scaling, and the truth as its posterior."""
     result = generate(SynthSpec(seed=0))
     config = Config.from_dict(result.config)
-    data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
-    return result, config, data, scaling, truth_posterior(result.truth, config, data)
+    data = as_panel(load_data(result.data, config.roles()))
+    scaling = GeoScaling.compute(data)
+    truth = truth_posterior(result.truth, config, data.geo(0))
+    posterior = truth.assign(sigma=truth["sigma"].expand_dims(geo=list(data.geos), axis=-1))  # sigma per geo
+    return result, config, data, scaling, posterior
+
+
+def _carryover(posterior, config, data, scaling):
+    """Carry-over curves of a one-geo panel, as a fitted run reads them (its geo's national-shaped parameters)."""
+    return carryover_curves(geo_posterior(posterior, config, 0, data.n_geos), config, data.geo(0), scaling.geo(0))
 
 
 def test_response_curve_at_actual_spend_is_the_roi_tables_incremental_value(setup):
     result, config, data, scaling, posterior = setup
-    curves = response_curves(posterior, config, data, scaling)
+    curves = geo_response_curves(posterior, config, data, scaling)
     for channel, figures in result.truth["figures"].items():
         curve = curves[curves["channel"] == channel].set_index("multiplier")
         assert curve.loc[0.0, "value_mean"] == 0.0
@@ -36,7 +48,7 @@ def test_response_curve_at_actual_spend_is_the_roi_tables_incremental_value(setu
 
 def test_break_even_is_where_profit_crosses_zero(setup):
     result, config, data, scaling, posterior = setup
-    curves = response_curves(posterior, config, data, scaling)
+    curves = geo_response_curves(posterior, config, data, scaling)
     margin = config.finance.margin
     break_even = break_even_spend(curves, margin)
     for channel, spend in break_even.items():
@@ -55,7 +67,7 @@ def test_break_even_is_where_profit_crosses_zero(setup):
 
 def test_carryover_curve_is_the_true_cumulative_adstock(setup):
     result, config, data, scaling, posterior = setup
-    curves = carryover_curves(posterior, config, data, scaling)
+    curves = _carryover(posterior, config, data, scaling)
     for channel, params in result.truth["params"]["channels"].items():
         alpha, lags = params["adstock_params"]["alpha"], params["max_lag"]
         weights = alpha ** np.arange(lags)
@@ -68,20 +80,20 @@ def test_curve_plots_draw_every_channel(setup):
     from mmm.report.curve_plots import plot_carryover, plot_response_curves
 
     result, config, data, scaling, posterior = setup
-    curves = response_curves(posterior, config, data, scaling, max_draws=1)
+    curves = geo_response_curves(posterior, config, data, scaling, max_draws=1)
     fig = plot_response_curves(curves, break_even_spend(curves, 0.6), currency="USD")
     assert [ax.get_title() for ax in fig.axes] == config.channel_names
-    fig = plot_carryover(carryover_curves(posterior, config, data, scaling))
+    fig = plot_carryover(_carryover(posterior, config, data, scaling))
     assert len(fig.axes[0].get_lines()) == len(config.channel_names) + 2  # + the 50% and 90% guides
 
 
 def test_period_plots_and_waterfall(setup):
-    from mmm.analysis.effects import compute_effects
+    from mmm.analysis.geo_effects import compute_geo_effects
     from mmm.report.period_plots import plot_contributions_by_period, plot_waterfall
-    from mmm.analysis.pipeline import aggregate_contributions
+    from mmm.analysis.periods import aggregate_contributions
 
     result, config, data, scaling, posterior = setup
-    effects = compute_effects(posterior, config, data, scaling)
+    effects = compute_geo_effects(posterior, config, data, scaling).national
     quarterly = aggregate_contributions(effects, "quarter")
     fig = plot_contributions_by_period(quarterly, period="quarter")
     bars = fig.axes[0].patches

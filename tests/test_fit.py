@@ -6,19 +6,25 @@ import numpy as np
 import pytest
 
 from mmm.spec.config import Config
-from mmm.data.load import Scaling, load_data
-from mmm.data.design import build_design
+from mmm.data.load import load_data
+from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.data.panel import as_panel
 from mmm.model.sample import _structure_key
-from mmm.model.national import build_model
+from mmm.model.build import build_model
 from mmm.analysis.pipeline import fit
 from mmm.data.synth import SynthSpec, generate
 from test_effects import MIXED as ALL_MIXED  # tests/ is on sys.path under pytest
 
 
+def _national_design(config: Config, data):
+    """National data as the one model reads it: a panel of one geo, scaled and laid out (seasonality order 2)."""
+    panel = as_panel(load_data(data, config.roles()))
+    return build_geo_design(panel, GeoScaling.compute(panel), 2)
+
+
 def _model(raw: dict, data):
     config = Config.from_dict(raw)
-    mmm_data = load_data(data, config.roles())
-    return build_model(config, build_design(mmm_data, Scaling.compute(mmm_data), 2))
+    return build_model(config, _national_design(config, data))
 
 
 def test_structure_key_sees_prior_values_of_every_channel():
@@ -102,7 +108,7 @@ def implied_intercept(model):
 def assert_level_form_keeps_the_density(plain, centered) -> None:
     """At random points, the level-form model's log density equals the plain model's at the intercept the
     level implies (unit Jacobian, same priors), and a wrong intercept would show."""
-    from mmm.model.national import LEVEL
+    from mmm.model.build import LEVEL
 
     assert LEVEL in centered.named_vars and "intercept" not in {rv.name for rv in centered.free_RVs}
     implied = implied_intercept(centered)
@@ -121,8 +127,8 @@ def test_sampling_the_level_keeps_the_national_posterior_exactly():
     """The fit samples the level (intercept + mean media over the fitted periods), with the same posterior."""
     result = generate(SynthSpec(seed=0, n_channels=3))
     config = Config.from_dict(result.config)
-    mmm_data = load_data(result.data, config.roles())
-    design = build_design(mmm_data, Scaling.compute(mmm_data), 2)
+    design = _national_design(config, result.data)
+    assert design.geos == ["national"]
     assert_level_form_keeps_the_density(build_model(config, design, n_train=140, fit_start=4),
                                         build_model(config, design, n_train=140, fit_start=4, centered_baseline=True))
 

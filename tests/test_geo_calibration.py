@@ -23,8 +23,8 @@ from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.geo_lift_tests import incremental_draws
-from mmm.model.build import build_geo_model
-from mmm.analysis.geo_pipeline import load_geo
+from mmm.model.build import build_model
+from mmm.analysis.pipeline import load as load_geo
 from mmm.model.geo_prior_sample import sample_geo_prior
 from mmm.model.geo_roas_prior import coef_from_roas
 from mmm.data.geo_synth import generate_panel
@@ -85,7 +85,7 @@ def test_prior_only_national_roas_is_the_requested_prior(panel, adstock):
     start, end = _dates(panel, 6, 55)
     config = _with_roas(panel, adstock, window={"start": start, "end": end})
     data, scaling, design = _prepared(config, panel)
-    model = build_geo_model(config, design)
+    model = build_model(config, design)
     with model:
         names = [rv.name for rv in model.free_RVs] + [media.COEF]
         prior = pm.sample_prior_predictive(3000, random_seed=5, var_names=names)["prior"].to_dataset()
@@ -112,7 +112,7 @@ def test_prior_sampler_follows_the_model(panel):
     config = _with_roas(panel)
     data, scaling, design = _prepared(config, panel)
     prior = sample_geo_prior(config, data, scaling, n_draws=2000, seed=1)
-    assert {rv.name for rv in build_geo_model(config, design).free_RVs} <= set(prior.data_vars)
+    assert {rv.name for rv in build_model(config, design).free_RVs} <= set(prior.data_vars)
     national = compute_geo_effects(prior, config, data, scaling).national
     k = config.channel_names.index("tv")
     np.testing.assert_allclose(national.roas[:, k], _flat(prior[ROAS_VAR].sel(roas_channel="tv")), rtol=1e-9)
@@ -176,7 +176,7 @@ def test_lift_likelihood_term_is_the_same_counterfactual(panel, adstock):
              {"channel": "search", "start": c, "end": d, "incremental_kpi": 2e5, "se": 5e4}]
     config = _with_roas(panel, adstock, experiments=tests)
     data, scaling, design = _prepared(config, panel)
-    with build_geo_model(config, design) as model:
+    with build_model(config, design) as model:
         assert "experiment_obs" in {rv.name for rv in model.observed_RVs}
         names = [rv.name for rv in model.free_RVs] + [media.COEF, INCREMENTAL_VAR]
         prior = pm.sample_prior_predictive(300, random_seed=2, var_names=names)["prior"].to_dataset()

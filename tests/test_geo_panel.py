@@ -14,7 +14,7 @@ from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.data.panel import load_panel
 from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design
-from mmm.model.build import build_geo_model
+from mmm.model.build import build_model
 from mmm.data.geo_synth import generate_panel
 from mmm.data.synth import SynthSpec
 
@@ -148,7 +148,7 @@ def test_geo_model_layout(adstock):
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 4)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
-    model = build_geo_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2))
+    model = build_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2))
     dims = model.named_vars_to_dims
     assert dims["channel_coef_geo_z"] == ("geo", "channel") and dims["sigma"] == ("geo",)
     assert dims["geometric_alpha"] == (("geo", "channel") if adstock == "geo" else ("channel",))
@@ -156,22 +156,28 @@ def test_geo_model_layout(adstock):
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
 
-def test_one_geo_model_is_the_national_model():
-    """One geo: nothing to pool, so the same free variables (and priors) as the national model."""
-    from mmm.data.load import Scaling
-    from mmm.data.design import build_design
-    from mmm.model.national import build_model
+def test_national_data_is_the_model_of_one_geo():
+    """A file without a geo column is a panel of one geo: the same arrays, model and density as the same
+    rows with a one-value geo column, and nothing to pool (no geo spreads or offsets)."""
+    from mmm.analysis.pipeline import load
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 1)
-    config = Config.from_dict(result.config)
-    panel = load_panel(result.data, config.roles())
-    geo_model = build_geo_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2))
-    national = panel.national()
-    nat_model = build_model(config, build_design(national, Scaling.compute(national), 2))
-    assert sorted(rv.name for rv in geo_model.free_RVs) == sorted(rv.name for rv in nat_model.free_RVs)
-    point = nat_model.initial_point()
-    geo_point = {k: (v[None] if k == "sigma_log__" else v) for k, v in point.items()}
-    np.testing.assert_allclose(geo_model.compile_logp()(geo_point), nat_model.compile_logp()(point), rtol=1e-10)
+    geo_config = Config.from_dict(result.config)
+    flat = {**result.config, "data": {k: v for k, v in result.config["data"].items() if k != "geo"}}
+    national_config = Config.from_dict(flat)
+    panel = load(geo_config, result.data)
+    national = load(national_config, result.data.drop(columns=["geo", "population"]))
+    assert national.geos == ["national"] and national.is_national and not panel.is_national
+    np.testing.assert_array_equal(national.kpi, panel.kpi)
+    np.testing.assert_array_equal(national.spend, panel.spend)
+    models = [build_model(c, build_geo_design(d, GeoScaling.compute(d), 2))
+              for c, d in ((geo_config, panel), (national_config, national))]
+    names = [sorted(rv.name for rv in m.free_RVs) for m in models]
+    assert names[0] == names[1]
+    assert not [n for n in names[0] if "_geo_" in n or n.startswith("season_amp")]  # nothing pooled
+    point = models[0].initial_point()
+    assert point["sigma_log__"].shape == (1,)
+    np.testing.assert_allclose(models[1].compile_logp()(point), models[0].compile_logp()(point), rtol=1e-12)
 
 
 @pytest.mark.parametrize(("adstock", "n_geos"), [("shared", 4), ("geo", 4), ("shared", 1)])
@@ -184,20 +190,20 @@ def test_sampling_the_level_keeps_the_posterior_exactly(adstock, n_geos):
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
     design = build_geo_design(panel, GeoScaling.compute(panel), 2)
-    assert_level_form_keeps_the_density(build_geo_model(config, design, n_train=50),
-                                        build_geo_model(config, design, n_train=50, centered_baseline=True))
+    assert_level_form_keeps_the_density(build_model(config, design, n_train=50),
+                                        build_model(config, design, n_train=50, centered_baseline=True))
 
 
 def test_nutpie_draws_report_the_intercept_not_the_level():
     """The compiled sampler's draws carry the Deterministic intercept in the sampled level's place."""
     from mmm.model.sample import compile_nutpie
-    from mmm.model.national import LEVEL, SAMPLED_FORMS
+    from mmm.model.build import LEVEL, SAMPLED_FORMS
     from test_fit import implied_intercept, nutpie_point
 
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
-    model = build_geo_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2), centered_baseline=True)
+    model = build_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2), centered_baseline=True)
     compiled = compile_nutpie(model, SAMPLED_FORMS)
     x = np.random.default_rng(1).normal(0.0, 0.2, compiled.n_dim)
     expanded = compiled._make_expand_func(0, 0, 0)(x, **compiled._shared_data)

@@ -28,8 +28,8 @@ from mmm.data.panel import load_panel
 from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
-from mmm.model.build import build_geo_model
-from mmm.analysis.geo_pipeline import FittedGeoMMM
+from mmm.model.build import build_model
+from mmm.analysis.pipeline import FittedMMM, load
 from mmm.data.geo_synth import generate_panel
 from mmm.runs.refresh import _record, _time_moved, refresh
 from mmm.runs.folder import load_run
@@ -41,7 +41,7 @@ PRIOR_SAMPLER = {"sampler": "prior draws (test)", "chains": 2, "draws": 30, "tun
 
 def prior_draws(config: Config, panel, scaling: GeoScaling, draws: int = 30, seed: int = 0) -> xr.Dataset:
     """Every free variable of the geo model drawn from its prior, shaped (chain=2, draw) like a posterior."""
-    model = build_geo_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
+    model = build_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
     names = [rv.name for rv in model.free_RVs]
     values = pm.draw([model[n] for n in names], draws=2 * draws, random_seed=seed)
     out = {}
@@ -54,15 +54,16 @@ def prior_draws(config: Config, panel, scaling: GeoScaling, draws: int = 30, see
 
 def prior_run(config: Config, frame: pd.DataFrame, folder, *, scaling: GeoScaling | None = None, seed: int = 0,
               manifest_extra: dict | None = None, parent: str | None = None):
-    """A geo run folder whose 'posterior' is prior draws: a real run folder, written without sampling."""
-    panel = load_panel(frame, config.roles(), population=config.data.population)
+    """A run folder (a panel's, or national data's: one geo) whose 'posterior' is prior draws: a real run
+    folder, written without sampling."""
+    panel = load(config, frame)
     scaling = scaling or GeoScaling.compute(panel)
     posterior = prior_draws(config, panel, scaling, seed=seed)
     idata = xr.DataTree.from_dict({"/posterior": posterior})
     result = FitResult(idata=idata, diagnostics=diagnose(idata, config.diagnostics),
                        sampler=PRIOR_SAMPLER, timings={})
-    fitted = FittedGeoMMM(config=config, data=panel, scaling=scaling, fit=result,
-                          geo_effects=compute_geo_effects(posterior, config, panel, scaling))
+    fitted = FittedMMM(config=config, data=panel, scaling=scaling, fit=result,
+                       geo_effects=compute_geo_effects(posterior, config, panel, scaling))
     return fitted.save(folder, report=False, parent_run=parent, manifest_extra=manifest_extra)
 
 
@@ -284,26 +285,12 @@ def test_a_changed_margin_is_an_assumption_change_in_every_geo(two_geo_runs, tmp
 
 
 def test_a_geo_run_and_a_national_run_are_not_compared(panel_runs, tmp_path, capsys):
-    from mmm.data.load import Scaling
-    from mmm.data.design import build_design
-    from mmm.analysis.effects import compute_effects
-    from mmm.analysis.pipeline import FittedMMM, load
-    from mmm.model.prior_sample import sample_prior
-
     raw = panel_runs["config"].to_dict()
     raw["data"].pop("geo")
     raw["data"].pop("population", None)
     national_config = Config.from_dict(raw, base_dir=panel_runs["root"])
     frame = panel_runs["old"].groupby("date", as_index=False)[["revenue", "tv_spend", "search_spend"]].sum()
-    data = load(national_config, frame)
-    scaling = Scaling.compute(data)
-    posterior = sample_prior(national_config, build_design(data, scaling, 2), n_draws=40)  # the national run: prior draws
-    idata = xr.DataTree.from_dict({"/posterior": posterior})
-    fitted = FittedMMM(config=national_config, data=data, scaling=scaling,
-                       fit=FitResult(idata=idata, diagnostics=diagnose(idata, national_config.diagnostics),
-                                     sampler=PRIOR_SAMPLER, timings={}),
-                       effects=compute_effects(posterior, national_config, data, scaling))
-    national = fitted.save(tmp_path / "national", report=False)
+    national = prior_run(national_config, frame, tmp_path / "national")  # the national run: prior draws
     for pair in ((panel_runs["parent"], national), (national, panel_runs["parent"])):
         assert main(["compare", str(pair[0]), str(pair[1]), "--out", str(tmp_path / "cmp")]) == 2
         message = capsys.readouterr().err

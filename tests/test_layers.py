@@ -101,9 +101,6 @@ def upward_imports(edges: dict[str, set[str]]) -> set[tuple[str, str]]:
 # What the one-model refactor still has to remove (see the module docstring).
 KNOWN_SAMPLER_IMPORTS: set[str] = set()
 KNOWN_UPWARD = {
-    ('mmm.analysis.geo_pipeline', 'mmm.report'),
-    ('mmm.analysis.geo_pipeline', 'mmm.report.xlsx'),
-    ('mmm.analysis.geo_pipeline', 'mmm.runs.folder'),
     ('mmm.analysis.pipeline', 'mmm.report'),
     ('mmm.analysis.pipeline', 'mmm.report.xlsx'),
     ('mmm.analysis.pipeline', 'mmm.runs.folder'),
@@ -116,9 +113,7 @@ KNOWN_UPWARD = {
     ('mmm.spec.parse', 'mmm.model.transforms'),
 }
 KNOWN_CYCLES = [
-    ('mmm.analysis.geo_pipeline', 'mmm.analysis.pipeline', 'mmm.report.xlsx'),
     ('mmm.planning.geo_outputs', 'mmm.planning.plans'),
-    ('mmm.runs.compare', 'mmm.runs.geo_compare'),
     ('mmm.spec.config', 'mmm.spec.parse'),
 ]
 

@@ -61,16 +61,18 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
 
     from mmm.data.load import Scaling
     from mmm.analysis.effects import compute_effects
-    from mmm.runs.refresh import _intercept_shift, _time_moved
+    from mmm.model.geo_update_prior import geo_intercept_shift
+    from mmm.runs.refresh import _time_moved
     from mmm.model.truth import truth_posterior
 
-    config, old, new = quarters
+    config, old_panel, new_panel = quarters
+    old, new = old_panel.geo(0), new_panel.geo(0)  # national data: a panel of one geo
     result = generate(SynthSpec(n_periods=80, n_channels=2, seed=9))
     truth = json.loads(json.dumps(result.truth))
     posterior = truth_posterior(truth, config, old, n_draws=3)
     posterior["trend"] = posterior["trend"] * xr.DataArray(np.array([[0.5, 1.0, 2.0]]), dims=("chain", "draw"))
     scaling = Scaling.from_dict(truth["scaling"])
-    shift = _intercept_shift(posterior, config, _time_moved(old, new, scaling.time_origin))
+    shift = geo_intercept_shift(posterior, 1, _time_moved(old_panel, new_panel, scaling.time_origin))
     moved = posterior.copy()
     moved["intercept"] = posterior["intercept"] + xr.DataArray(np.reshape(shift, (1, 3)), dims=("chain", "draw"))
     before = compute_effects(posterior, config, old, scaling).mu

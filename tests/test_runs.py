@@ -236,8 +236,9 @@ def test_load_run_reads_a_complete_folder(tmp_path):
     assert run.config.finance.gross_margin_source == "FY24 P&L"
     assert run.config.source == str(run_dir / "config.yaml")
 
-    assert run.scaling == SCALING
-    assert run.scaling.spend == {"tv": 100.0, "search": 25.5}
+    assert run.scaling.geos == ("national",)  # a national run's scaling: that of a panel of one geo
+    assert run.scaling.geo(0) == SCALING
+    assert run.scaling.geo(0).spend == {"tv": 100.0, "search": 25.5}
     assert run.scaling.time_origin == "2023-01-02"
     assert run.summary == summary()
     assert run.manifest["seed"] == 7

@@ -7,9 +7,8 @@ import pytest
 import xarray as xr
 
 from mmm.spec.config import Config
-from mmm.data.load import Scaling
-from mmm.data.design import build_design
-from mmm.model.national import build_model, free_parameter_names
+from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.model.build import build_model
 from mmm.analysis.pipeline import load
 from mmm.data.synth import SynthSpec, generate
 from mmm.model.update_prior import (EPS_NAME, apply_to_model, constrain, parameter_bounds, posterior_to_prior,
@@ -31,30 +30,29 @@ def test_constrain_inverts_unconstrain(lower, upper, x):
 
 
 def _fake_posterior(config, design, rng, n_chain=2, n_draw=2000):
-    """Draws whose unconstrained form is a known correlated Gaussian."""
-    names = free_parameter_names(config, design)
+    """Draws of every free parameter of the model on ``design`` (a one-geo panel), in the model's order,
+    dims and coordinates, whose unconstrained form is a known correlated Gaussian."""
+    model = build_model(config, design)
+    names = [rv.name for rv in model.free_RVs]
     bounds = parameter_bounds(config)
-    sizes = {"intercept": (), "trend": (), "sigma": (), "season": (len(design.fourier_names),),
-             "control_coef": (len(design.controls),)}
-    out, blocks = {}, []
+    blocks = []
     for name in names:
-        shape = sizes.get(name, (len(config.channels),))
-        blocks.append((name, shape))
-    total = sum(int(np.prod(s)) if s else 1 for _, s in blocks)
+        dims = tuple(model.named_vars_to_dims.get(name, ()))
+        blocks.append((name, dims, tuple(len(model.coords[d]) for d in dims)))
+    assert dict((n, d) for n, d, _ in blocks)["sigma"] == ("geo",)  # one sigma per geo, here the one national geo
+    total = sum(int(np.prod(s)) if s else 1 for *_, s in blocks)
     mean = rng.normal(0, 0.5, total)
     a = rng.normal(0, 0.3, (total, total))
     cov = a @ a.T / total + 0.05 * np.eye(total)
     z = rng.multivariate_normal(mean, cov, size=n_chain * n_draw)
-    offset = 0
-    for name, shape in blocks:
+    out, offset = {}, 0
+    for name, dims, shape in blocks:
         size = int(np.prod(shape)) if shape else 1
         lo, hi = bounds[name]
         lo = np.broadcast_to(np.asarray(lo, float), shape or (1,)).reshape(-1)
         hi = np.broadcast_to(np.asarray(hi, float), shape or (1,)).reshape(-1)
         values = constrain(z[:, offset:offset + size], lo, hi).reshape(n_chain, n_draw, *shape)
-        dims = {"season": ("fourier",), "control_coef": ("control",)}.get(name, ("channel",) if shape else ())
-        coords = {"fourier": design.fourier_names, "control": design.controls, "channel": config.channel_names}
-        out[name] = xr.DataArray(values, dims=("chain", "draw", *dims), coords={d: coords[d] for d in dims})
+        out[name] = xr.DataArray(values, dims=("chain", "draw", *dims), coords={d: list(model.coords[d]) for d in dims})
         offset += size
     return xr.Dataset(out), names, mean, cov
 
@@ -63,9 +61,10 @@ def _fake_posterior(config, design, rng, n_chain=2, n_draw=2000):
 def small(tmp_path_factory):
     result = generate(SynthSpec(n_periods=60, n_channels=2, seed=4))
     config = Config.from_dict(result.config, base_dir=tmp_path_factory.mktemp("u"))
-    data = load(config, result.data)
-    scaling = Scaling.compute(data)
-    return config, data, scaling, build_design(data, scaling, config.model.seasonality_order)
+    data = load(config, result.data)  # national data: a panel of one geo
+    assert data.n_geos == 1
+    scaling = GeoScaling.compute(data)
+    return config, data, scaling, build_geo_design(data, scaling, config.model.seasonality_order)
 
 
 def test_moment_matching_recovers_mean_covariance_and_correlations(small):
@@ -102,8 +101,10 @@ def test_intercept_shift_moves_only_the_intercept(small):
     posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(3))
     base = posterior_to_prior(posterior, config, names)
     shifted = posterior_to_prior(posterior, config, names, intercept_shift=0.25)
-    assert shifted.mean[0] == pytest.approx(base.mean[0] + 0.25)
-    np.testing.assert_allclose(shifted.mean[1:], base.mean[1:])
+    at = base.labels().index("intercept")  # one scalar intercept for one geo
+    assert shifted.mean[at] == pytest.approx(base.mean[at] + 0.25)
+    rest = np.arange(base.n_params) != at
+    np.testing.assert_allclose(shifted.mean[rest], base.mean[rest])
 
 
 def test_update_model_observes_only_the_new_periods(small):
@@ -112,7 +113,7 @@ def test_update_model_observes_only_the_new_periods(small):
     prior = posterior_to_prior(posterior, config, names)
     model = apply_to_model(build_model(config, design, fit_start=45), prior)
     assert [rv.name for rv in model.free_RVs] == [EPS_NAME]  # the old priors are gone, replaced by the MvNormal
-    assert len(model["kpi"].get_value()) == 15  # 60 periods, 45 seen by the parent: old KPI not counted twice
+    assert model["kpi"].get_value().shape == (1, 15)  # 60 periods, 45 seen by the parent: old KPI not counted twice
     np.testing.assert_array_equal(model.coords["fit_date"], np.asarray(design.dates)[45:])
     assert set(names) <= {v.name for v in model.deterministics}
     logp = model.compile_logp()(model.initial_point())
@@ -133,9 +134,10 @@ def test_missing_parameter_is_a_clear_error(small):
 
 
 def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(small):
+    from mmm.model.geo_update_prior import geo_update_model
     from mmm.runs.refresh import update_model_config
 
-    config, data, _, design = small
+    config, data, scaling, design = small
     first, second = config.channel_names
     dates = [d.date().isoformat() for d in data.dates]
     raw = config.to_dict()
@@ -153,7 +155,10 @@ def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(s
     assert not any(c.roas_prior for c in model_config.channels) and model_config.model.roas_prior is None
 
     posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(7))
-    model = apply_to_model(build_model(model_config, design, fit_start=45), posterior_to_prior(posterior, config, names))
+    # the update model refresh builds: the parent's posterior as prior, the new experiment in the likelihood
+    model, prior = geo_update_model(posterior, model_config, data, scaling, n_train=60, fit_start=45, moved_years=0.0)
+    assert [b.name for b in prior.blocks] == names  # every parameter carried, ROAS-free channel_coef included
+    assert model["kpi"].get_value().shape == (1, 15)
     assert [rv.name for rv in model.free_RVs] == [EPS_NAME]  # no stray ROAS variable left to sample
     assert list(model.coords["experiment"]) == [model_config.experiments[0].label]
     assert np.isfinite(model.compile_logp()(model.initial_point()))

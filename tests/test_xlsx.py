@@ -18,7 +18,7 @@ from mmm.spec.config import Config, DiagnosticThresholds  # noqa: E402
 from mmm.data.load import Scaling, load_data  # noqa: E402
 from mmm.analysis.effects import compute_effects  # noqa: E402
 from mmm.model.sample import Diagnostics, FitResult  # noqa: E402
-from mmm.analysis.pipeline import aggregate_contributions  # noqa: E402
+from mmm.analysis.periods import aggregate_contributions  # noqa: E402
 from mmm.report.xlsx import HEADER_ROW, SHEETS, TOTAL_LABEL, XlsxInputError, write_roi_xlsx  # noqa: E402
 from mmm.runs.folder import manifest as build_manifest  # noqa: E402
 from mmm.analysis.summary import build_summary  # noqa: E402

@@ -66,23 +66,8 @@ class ExperimentCheck:
         return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.__dict__.items()}
 
 
-def experiment_checks(config, design, posterior, reference_posterior=None) -> list[ExperimentCheck]:
-    """One :class:`ExperimentCheck` per experiment in ``config`` (empty list when there are none).
-
-    ``reference_posterior``: the posterior of the same config fitted *without* experiments,
-    on the same data and scaling (exact check); without it, the cavity approximation.
-    """
-    from mmm.model.lift_tests import incremental_draws
-
-    if not getattr(config, "experiments", ()):
-        return []
-    delta = incremental_draws(config, design, posterior)  # (D, E) KPI units
-    reference = None if reference_posterior is None else incremental_draws(config, design, reference_posterior)
-    return checks_from_draws(config, delta, reference)
-
-
 def checks_from_draws(config, delta: np.ndarray, reference: np.ndarray | None = None) -> list[ExperimentCheck]:
-    """:func:`experiment_checks` from the model's incremental KPI of each test, (D, E) draws in KPI
+    """One :class:`ExperimentCheck` per lift test in ``config``, from the model's incremental KPI of each test, (D, E) draws in KPI
     units: with the experiments (``delta``) and, for the exact check, without them (``reference``)."""
     from arviz_stats.base import array_stats
     from scipy import stats

@@ -36,13 +36,6 @@ def _thin(draws: dict[str, np.ndarray], limit: int) -> dict[str, np.ndarray]:
     return {k: v[keep] for k, v in draws.items()}
 
 
-def response_curves(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling,
-                    multipliers: np.ndarray = MULTIPLIERS, max_draws: int = MAX_CURVE_DRAWS) -> pd.DataFrame:
-    """Tidy: channel, multiplier, spend, value_mean, value_lo, value_hi (currency over W and its tail)."""
-    gains, spend_w = response_gains(posterior, config, data, scaling, multipliers, max_draws)
-    return summarize_curves(gains, spend_w, multipliers, config)
-
-
 def response_gains(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling,
                    multipliers: np.ndarray = MULTIPLIERS,
                    max_draws: int = MAX_CURVE_DRAWS) -> tuple[np.ndarray, np.ndarray]:

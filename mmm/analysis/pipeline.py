@@ -1,12 +1,18 @@
 """The public workflow: config + data → fitted model → tables, plots and a run folder.
 
-Notebooks and the CLI both go through here::
+Notebooks and the CLI both go through here, for national data and geo panels alike::
 
     from mmm import Config, fit
     cfg = Config.load("data/robyn_weekly/config.yaml").with_fit(draws=300, tune=300)
     result = fit(cfg)
     result.roi_table()            # one row per channel, mean / median / interval
+    result.roi_by_geo()           # one row per (geo, channel) of a panel
     result.save("reports/my-run")  # the run folder of docs/file-schemas.md, with its report
+
+National data is a panel of one geo (:func:`mmm.data.panel.as_panel`): one model
+(:func:`mmm.model.build.build_model`), one set of figures per draw and geo
+(:mod:`mmm.analysis.geo_effects`); national figures are sums over geos per draw, and the
+per-geo outputs (``roi_by_geo.csv``, ``summary.json["geo"]``) appear when there are several geos.
 """
 
 from __future__ import annotations
@@ -22,37 +28,35 @@ import pandas as pd
 import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import DataError, MMMData, Scaling, load_data
-from mmm.data.design import build_design
-from mmm.analysis.curves import break_even_spend, carryover_curves, response_curves
-from mmm.analysis.effects import Effects, compute_effects
+from mmm.data.load import DataError, MMMData
+from mmm.data.panel import GeoData, load_panel
+from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.analysis.curves import break_even_spend, carryover_curves
+from mmm.analysis.effects import Effects, summarize
+from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects, geo_response_curves
+from mmm.analysis.periods import aggregate_contributions
 from mmm.model.sample import FitResult
-from mmm.model.prior_sample import sample_prior
+from mmm.model.geo_terms import geo_posterior
 from mmm.analysis.health import Check, checks_to_dict, health_checks, overall
-from mmm.analysis.calibration import CalibrationViews, experiment_checks
-from mmm.model.roas_prior import coef_from_roas
+from mmm.analysis.calibration import CalibrationViews, checks_from_draws
 from mmm.runs.folder import default_run_dir, manifest, write_run
 from mmm.analysis.summary import build_summary
-
-CALENDAR_PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
 
 
 def load_config(path: str | Path) -> Config:
     return Config.load(path)
 
 
-def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> MMMData:
-    """Validate the data named by ``config`` (or given directly) into :class:`MMMData`."""
+def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> GeoData:
+    """Validate the data named by ``config`` (or given directly) into a panel: with ``data.geo`` one
+    geo per value of that column, without it national data as a panel of one geo."""
     source = data if data is not None else config.data.path
     if source is None:
         raise ConfigError(f"{config.source}: data.path is not set and no DataFrame was given")
-    if config.data.geo:  # a panel: validated with its geo axis kept (mmm.data.panel)
-        from mmm.analysis.geo_pipeline import load_geo
-
-        return load_geo(config, data)
-    mmm_data = load_data(source, config.roles(), min_periods=config.data.min_periods)
-    check_window(config, mmm_data)
-    return mmm_data
+    panel = load_panel(source, config.roles(), population=config.data.population if config.data.geo else None,
+                       min_periods=config.data.min_periods)
+    check_window(config, panel.national(), panel)  # the window, and lift tests (their geos) against the data
+    return panel
 
 
 def check_window(config: Config, data: MMMData, panel=None) -> None:
@@ -81,17 +85,30 @@ def check_window(config: Config, data: MMMData, panel=None) -> None:
 
 @dataclass
 class FittedMMM(CalibrationViews):
-    """A fitted model: its inputs, posterior, diagnostics and every figure, per draw."""
+    """A fitted model: its inputs, posterior, diagnostics and every figure per draw, per geo and nationally.
+
+    ``data`` is a panel (national data: one geo) and ``scaling`` its per-geo constants; ``effects``
+    holds the national figures (sums over geos per draw) and ``geo_effects`` the per-geo ones.
+    """
 
     config: Config
-    data: MMMData
-    scaling: Scaling
+    data: GeoData
+    scaling: GeoScaling
     fit: FitResult
-    effects: Effects
+    geo_effects: GeoEffects
     timings: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     # posterior of the same config without its experiments (same data and scaling): what the data alone say
     reference_posterior: Any = None
+
+    @property
+    def effects(self) -> Effects:
+        return self.geo_effects.national
+
+    @property
+    def is_panel(self) -> bool:
+        """True when the data has several geos (then the per-geo outputs are written)."""
+        return self.data.n_geos > 1
 
     @property
     def diagnostics(self):
@@ -102,28 +119,35 @@ class FittedMMM(CalibrationViews):
         return self.fit.idata["posterior"].to_dataset()
 
     def roi_table(self) -> pd.DataFrame:
+        """National ROI table: every figure is a sum over geos per draw (ratios of sums)."""
         return self.effects.roi_table()
+
+    def roi_by_geo(self) -> pd.DataFrame:
+        """One row per (geo, channel), with intervals."""
+        return self.geo_effects.roi_by_geo()
 
     def summary_frame(self) -> pd.DataFrame:
         return self.effects.summary_frame()
 
     def contributions(self, freq: str | None = None) -> pd.DataFrame:
         """Tidy contributions per period, or summed per draw to ``freq`` ("month", "quarter", "year")."""
-        if freq is None:
-            return self.effects.contributions_table()
-        return aggregate_contributions(self.effects, freq)
+        return self.effects.contributions_table() if freq is None else aggregate_contributions(self.effects, freq)
 
     def fit_table(self) -> pd.DataFrame:
         return self.effects.fit_table()
 
     def response_curves(self) -> pd.DataFrame:
-        """Incremental value vs spend multiplier per channel, with intervals (see :mod:`mmm.analysis.curves`)."""
+        """National incremental value vs spend multiplier per channel, with intervals (sums over geos per draw)."""
         if "response" not in self._cache:
-            self._cache["response"] = response_curves(self.posterior, self.config, self.data, self.scaling)
+            self._cache["response"] = geo_response_curves(self.posterior, self.config, self.data, self.scaling)
         return self._cache["response"]
 
-    def carryover_curves(self) -> pd.DataFrame:
-        return carryover_curves(self.posterior, self.config, self.data, self.scaling)
+    def carryover_curves(self) -> pd.DataFrame | None:
+        """The carry-over curve per channel when geos share the adstock; None when each geo has its own."""
+        if self.config.model.geo_adstock == "geo" and self.is_panel:
+            return None
+        first = geo_posterior(self.posterior, self.config, 0, self.data.n_geos)
+        return carryover_curves(first, self.config, self.data.geo(0), self.scaling.geo(0))
 
     def break_even_spend(self) -> dict[str, float | None]:
         margins = {c: self.config.finance.margin_for(c) for c in self.config.channel_names}
@@ -131,66 +155,78 @@ class FittedMMM(CalibrationViews):
 
     def summary(self) -> dict[str, Any]:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
-        summary = build_summary(self.config, self.data, self.fit, self.effects, wall)
+        summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall)
+        if self.is_panel:
+            summary["geo"] = geo_summary(self)
         for channel, spend in self.break_even_spend().items():
-            summary["channels"][channel]["break_even_spend"] = spend  # window spend where profit ROI = 0
+            summary["channels"][channel]["break_even_spend"] = spend  # national window spend where profit ROI = 0
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
         return self.add_calibration(summary)
 
     def health(self) -> list[Check]:
-        """The model health card: convergence, fit, baseline, ROAS plausibility, prior shift, residuals,
-        prior–data and experiment conflicts (:mod:`mmm.analysis.calibration`)."""
-        spend_to_kpi = np.array([self.scaling.spend[c] / self.scaling.kpi for c in self.config.channel_names])
+        """The model health card on the national figures: convergence, fit, baseline, ROAS plausibility,
+        how far ROAS moved from what the priors imply, residuals, prior–data and lift-test conflicts
+        (:mod:`mmm.analysis.calibration`)."""
+        design = build_geo_design(self.data, self.scaling, self.config.model.seasonality_order)
         return self.with_calibration_checks(health_checks(self.effects, self.diagnostics, self.posterior, self.config,
-                                                          spend_to_kpi, prior_roas=self.prior_effects().roas))
-
-    def experiment_checks(self) -> list:
-        """Per lift experiment: measured vs what the prior and KPI data alone say (:mod:`mmm.analysis.calibration`)."""
-        if "experiments" not in self._cache:
-            design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
-            self._cache["experiments"] = experiment_checks(self.config, design, self.posterior,
-                                                           self.reference_posterior)
-        return self._cache["experiments"]
+                                                          design.spend_to_kpi, prior_roas=self.prior_effects().roas))
 
     def _prior_figures(self, n_draws: int) -> Effects:
-        design = build_design(self.data, self.scaling, self.config.model.seasonality_order)
-        prior = sample_prior(self.config, design, n_draws=n_draws, seed=self.config.fit.seed)
-        return compute_effects(prior, self.config, self.data, self.scaling)
+        """National figures of draws from the priors (:mod:`mmm.model.geo_prior_sample`)."""
+        from mmm.model.geo_prior_sample import prior_geo_effects
+
+        return prior_geo_effects(self.config, self.data, self.scaling, n_draws=n_draws,
+                                 seed=self.config.fit.seed)[0].national
+
+    def experiment_checks(self) -> list:
+        """Per lift test: measured vs what the prior and the data alone say (:mod:`mmm.analysis.calibration`)."""
+        from mmm.model.geo_lift_tests import incremental_draws
+
+        if "experiments" not in self._cache:
+            delta = incremental_draws(self.config, self.data, self.scaling, self.posterior)
+            reference = (None if self.reference_posterior is None else
+                         incremental_draws(self.config, self.data, self.scaling, self.reference_posterior))
+            self._cache["experiments"] = checks_from_draws(self.config, delta, reference)
+        return self._cache["experiments"]
 
     def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
              parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
         """Write the run folder (atomically) and, by default, its report; returns its path.
 
-        ``manifest_extra`` adds keys to manifest.json (e.g. a refresh's mode and what changed).
+        A panel of several geos adds ``roi_by_geo.csv``. ``manifest_extra`` adds keys to
+        manifest.json (e.g. a refresh's mode and what changed).
         """
-        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
         import yaml
 
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
         stored = self.config.to_dict()
         stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
-        stored["data"].pop("geo", None)  # ...which is national (geo panels are summed in this release)
         config_text = yaml.safe_dump(stored, sort_keys=False)
-
-        files = {
+        files: dict[str, Any] = {
             "config.yaml": config_text,
-            "data.csv": _data_frame(self.data, self.config),
+            "data.csv": panel_frame(self.data, self.config),
             "posterior.nc": self.fit.idata,
             "summary.json": self.summary(),
             "roi.csv": self.roi_table(),
             "contributions.csv": self.effects.contributions_table(),
             "fit.csv": self.effects.fit_table(),
-            "response_curves.csv": self.response_curves(),
-            "carryover.csv": self.carryover_curves(),
             "contributions_month.csv": self.contributions("month"),
             "contributions_quarter.csv": self.contributions("quarter"),
+            "response_curves.csv": self.response_curves(),
         }
+        if self.is_panel:
+            files["roi_by_geo.csv"] = self.roi_by_geo()
+        if (carryover := self.carryover_curves()) is not None:
+            files["carryover.csv"] = carryover
         files["manifest.json"] = manifest(
-            run_id=run_dir.name, config_text=config_text, data=self.data, seed=self.config.fit.seed,
-            sampler=self.fit.sampler,
-            timings={**self.fit.timings, **self.timings}, diagnostics_ok=self.diagnostics.ok,
-            scaling=self.scaling, parent_run=parent_run)
+            run_id=run_dir.name, config_text=config_text, data=self.data.national(), seed=self.config.fit.seed,
+            sampler=self.fit.sampler, timings={**self.fit.timings, **self.timings},
+            diagnostics_ok=self.diagnostics.ok, scaling=self.scaling, parent_run=parent_run)
+        if self.is_panel:
+            files["manifest.json"]["data"]["n_geos"] = self.data.n_geos
         files["manifest.json"].update(manifest_extra or {})
+
         def finish(folder: Path) -> None:
             from mmm.report.xlsx import write_roi_xlsx
 
@@ -203,50 +239,89 @@ class FittedMMM(CalibrationViews):
         return write_run(run_dir, files=files, force=force, finish=finish)
 
 
-def fit(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
-        scaling: Scaling | None = None, progress: bool = False,
+def panel_frame(panel: GeoData, config: Config) -> pd.DataFrame:
+    """The modeled data in the config's own column names (what a run's data.csv and config.yaml read):
+    one row per (geo, date), or per date for national data (no geo column)."""
+    return panel.to_frame(config.data.date, config.data.geo, config.data.kpi,
+                          {c.name: c.spend for c in config.channels},
+                          config.data.population if config.data.geo else None,
+                          {c.name: c.exposure for c in config.channels if c.exposure})
+
+
+def geo_summary(result: FittedMMM) -> dict[str, Any]:
+    """``summary.json["geo"]``: per-geo, per-channel figures with intervals, and the zero-spend pairs."""
+    ge = result.geo_effects
+    geos: dict[str, Any] = {}
+    for g, geo in enumerate(ge.geos):
+        channels = {}
+        for k, channel in enumerate(ge.channels):
+            entry: dict[str, Any] = {"spend": float(ge.spend[g, k])}
+            for metric in ("incremental_kpi", "incremental_value"):
+                entry[metric] = summarize(ge.by_geo[metric][:, g, k], ge.interval)
+            if ge.spend[g, k] > 0:
+                for metric in ("roas", "profit_roi", "mroas", "marginal_profit_roi", "immediate_share"):
+                    entry[metric] = summarize(ge.by_geo[metric][:, g, k], ge.interval)
+                entry["p_profitable"] = float((ge.by_geo["profit_roi"][:, g, k] > ge.hurdle_rate).mean())
+            channels[channel] = entry
+        geos[geo] = {"kpi_scale": float(result.scaling.kpi[g]), "fit_quality": ge.fit_quality.get(geo, {}),
+                     "channels": channels}
+    return {"n_geos": len(ge.geos), "geo_column": result.config.data.geo,
+            "per_capita": result.scaling.per_capita, "adstock": result.config.model.geo_adstock,
+            "national_is_sum_over_geos": True,
+            "zero_spend": [{"geo": g, "channel": c} for g, c in result.data.zero_spend],
+            "geos": geos}
+
+
+def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | None = None, *,
+        scaling: GeoScaling | None = None, progress: bool = False,
         reference: FittedMMM | bool | None = None) -> FittedMMM:
-    """Validate, build, sample and compute every figure.
+    """Validate, build, sample and compute every figure, per geo and nationally.
 
     ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
-    they are computed from this data.
+    they are computed from this data (a national :class:`~mmm.data.load.Scaling` is read as one geo's).
 
-    ``reference`` matters only when the config has experiments: the same config fitted
+    ``reference`` matters only when the config has lift tests: the same config fitted
     without them tells what the data alone say about each test (the health card's
     experiment-conflict check, :mod:`mmm.analysis.calibration`). By default (None/True) that
-    fit is run here (about doubling the time); pass an existing fit without experiments
+    fit is run here (about doubling the time); pass an existing fit without lift tests
     on the same data and scaling to reuse it, or False to skip it (approximate check).
     """
+    from mmm.data.load import Scaling
+    from mmm.data.panel import as_panel
     from mmm.model.sample import sample
-    from mmm.model.national import SAMPLED_FORMS, build_model
+    from mmm.model.build import SAMPLED_FORMS, build_model
+    from mmm.model.geo_roas_prior import coef_from_roas
 
-    if config.data.geo:  # a panel: the hierarchical geo model (mmm.data.panel); national figures are sums over geos
-        from mmm.analysis.geo_pipeline import fit_geo
-
-        return fit_geo(config, data, scaling=scaling, progress=progress, reference=reference)
     t0 = time.perf_counter()
-    mmm_data = data if isinstance(data, MMMData) else load(config, data)
-    n_train = _training_periods(config, mmm_data)
-    if n_train < mmm_data.n_periods and config.window[1] is None:
+    if isinstance(data, MMMData):
+        data = as_panel(data)
+    panel = data if isinstance(data, GeoData) else load(config, data)
+    if isinstance(scaling, Scaling):
+        scaling = GeoScaling.of_one_geo(scaling, panel.geos[0])
+    national = panel.national()
+    n_train = training_periods(config, national)
+    if n_train < panel.n_periods and config.window[1] is None:
         # the figures describe the fitted periods; the holdout only tests the fit
-        config = replace(config, window=(config.window[0], mmm_data.dates[n_train - 1].date().isoformat()))
-    check_window(config, mmm_data)
-    scaling = scaling or Scaling.compute(mmm_data.slice(end=mmm_data.dates[n_train - 1]))
-    design = build_design(mmm_data, scaling, config.model.seasonality_order)
+        config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
+    check_window(config, national, panel)
+    scaling = scaling or GeoScaling.compute(panel.slice(panel.dates[n_train - 1]))
+    if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
+        raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
+                          f"{list(scaling.channels)}, not this data's; fit a new model")
+    design = build_geo_design(panel, scaling, config.model.seasonality_order)
     model = build_model(config, design, n_train=n_train, centered_baseline=True)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)
-    result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, design, posterior))
+    result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, panel, scaling, posterior))
     t2 = time.perf_counter()
-    effects = compute_effects(result.idata["posterior"].to_dataset(), config, mmm_data, scaling)
-    effects.n_train = n_train
+    geo_effects = compute_geo_effects(result.idata["posterior"].to_dataset(), config, panel, scaling, n_train=n_train)
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
     reference_posterior = data_only_posterior(
-        config, reference, scaling, lambda without: fit(without, mmm_data, scaling=scaling, progress=progress),
+        config, reference, scaling, lambda without: fit(without, panel, scaling=scaling, progress=progress),
         timings)
-    return FittedMMM(config=config, data=mmm_data, scaling=scaling, fit=result, effects=effects, timings=timings,
-                     reference_posterior=reference_posterior)
+    return FittedMMM(config=config, data=panel, scaling=scaling, fit=result, geo_effects=geo_effects,
+                     timings=timings, reference_posterior=reference_posterior)
 
 
 def data_only_posterior(config: Config, reference: Any, scaling: Any, refit: Callable[[Config], Any],
@@ -271,7 +346,7 @@ def data_only_posterior(config: Config, reference: Any, scaling: Any, refit: Cal
 def with_roas_coefficients(result: FitResult, config: Config,
                            fill: Callable[[xr.Dataset], xr.Dataset]) -> FitResult:
     """Store ``channel_coef`` of ROAS-prior channels in the posterior (the sampler keeps free parameters
-    only); ``fill`` computes it (:func:`mmm.model.roas_prior.coef_from_roas` or its geo twin)."""
+    only); ``fill`` computes it (:func:`mmm.model.geo_roas_prior.coef_from_roas`)."""
     from mmm.model.roas_prior import roas_channels
 
     if not roas_channels(config):
@@ -282,7 +357,7 @@ def with_roas_coefficients(result: FitResult, config: Config,
     return replace(result, idata=xr.DataTree.from_dict(groups))
 
 
-def _training_periods(config: Config, data: MMMData) -> int:
+def training_periods(config: Config, data: MMMData) -> int:
     """Periods that enter the likelihood: all but ``holdout.periods`` final ones."""
     n_train = data.n_periods - config.holdout_periods
     minimum = 26 if data.freq == "W" else 90
@@ -290,39 +365,6 @@ def _training_periods(config: Config, data: MMMData) -> int:
         raise ConfigError(f"{config.source}: holdout.periods={config.holdout_periods} leaves {n_train} periods to fit; "
                           f"keep at least {minimum} (shorten the holdout)")
     return n_train
-
-
-def _data_frame(data: MMMData, config: Config) -> pd.DataFrame:
-    """The modeled data in the config's own column names (what the stored config.yaml reads); a panel long."""
-    if config.data.geo:
-        from mmm.analysis.geo_pipeline import panel_frame
-
-        return panel_frame(data, config)
-    frame = pd.DataFrame({config.data.date: data.dates.strftime("%Y-%m-%d"), config.data.kpi: data.kpi.to_numpy()})
-    for ch in config.channels:
-        frame[ch.spend] = data.spend[ch.name].to_numpy()
-        if ch.exposure and data.exposure is not None and ch.name in data.exposure:
-            frame[ch.exposure] = data.exposure[ch.name].to_numpy()
-    for control in config.controls:
-        frame[control] = data.controls[control].to_numpy()
-    return frame
-
-
-def aggregate_contributions(effects: Effects, freq: str) -> pd.DataFrame:
-    """Sum contributions per draw within each calendar bucket, then summarize (intervals stay honest)."""
-    if freq not in CALENDAR_PERIODS:
-        raise ValueError(f"unknown period {freq!r}; use one of {', '.join(CALENDAR_PERIODS)}")
-    # a week belongs to the month/quarter of its date label
-    buckets = pd.Series(effects.dates).dt.to_period(CALENDAR_PERIODS[freq])
-    codes, labels = pd.factorize(buckets, sort=True)
-    parts = {"baseline": effects.baseline, **{c: effects.contributions[..., k] for k, c in enumerate(effects.channels)}}
-    rows = []
-    for component, values in parts.items():
-        summed = np.stack([values[:, codes == i].sum(axis=1) for i in range(len(labels))], axis=1)
-        lo, hi = np.quantile(summed, [(1 - effects.interval) / 2, (1 + effects.interval) / 2], axis=0)
-        rows.append(pd.DataFrame({"period": labels.astype(str), "component": component,
-                                  "mean": summed.mean(axis=0), "lo": lo, "hi": hi}))
-    return pd.concat(rows, ignore_index=True)
 
 
 __all__ = ["FittedMMM", "fit", "load", "load_config", "DataError", "ConfigError"]

@@ -1,8 +1,8 @@
 """Prior predictive check: what the priors alone say, before any fitting.
 
-Samples every parameter from its prior (:func:`mmm.model.prior_sample.sample_prior`,
+Samples every parameter from its prior (:func:`mmm.model.geo_prior_sample.sample_geo_prior`,
 ROAS priors included) and runs the same effects as a fitted run
-(:func:`mmm.analysis.effects.compute_effects`), so the team sees the implied ROAS,
+(:func:`mmm.analysis.geo_effects.compute_geo_effects`), so the team sees the implied ROAS,
 contribution shares and KPI range per channel in the units they think in::
 
     from mmm.analysis.prior_check import prior_check
@@ -11,9 +11,8 @@ contribution shares and KPI range per channel in the units they think in::
     check.kpi              # implied expected KPI per period vs the observed KPI
     check.figure()         # matplotlib Figure
 
-A geo (panel) config samples the geo model's priors (:mod:`mmm.model.geo_prior_sample`): the
-table holds the *national* figures they imply (sums over geos per draw, ROAS as a ratio of
-sums) and ``check.by_geo`` the prior ROAS of every (geo, channel).
+For a panel of several geos the table holds the *national* figures the priors imply (sums over
+geos per draw, ROAS as a ratio of sums) and ``check.by_geo`` the prior ROAS of every (geo, channel).
 """
 
 from __future__ import annotations
@@ -26,10 +25,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmm.spec.config import Config
-from mmm.data.load import MMMData, Scaling
-from mmm.data.design import build_design
-from mmm.analysis.effects import Effects, compute_effects
-from mmm.model.prior_sample import sample_prior
+from mmm.data.load import MMMData
+from mmm.analysis.effects import Effects
 
 
 @dataclass
@@ -103,38 +100,21 @@ class PriorCheck:
 
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
-    """Sample the priors only and summarize what they imply (no fitting; a geo config compiles its
-    model's forward sampler only)."""
-    from mmm.model.lift_tests import incremental_draws
+    """Sample the priors only and summarize what they imply (no fitting: the model's forward sampler only)."""
     from mmm.analysis.pipeline import load
-
-    seed = config.fit.seed if seed is None else seed
-    if config.data.geo:
-        return _geo_prior_check(config, data, n_draws, seed)
-    mmm_data = data if isinstance(data, MMMData) else load(config, data)
-    scaling = Scaling.compute(mmm_data)
-    design = build_design(mmm_data, scaling, config.model.seasonality_order)
-    prior = sample_prior(config, design, n_draws=n_draws, seed=seed)
-    effects = compute_effects(prior, config, mmm_data, scaling)
-    delta = incremental_draws(config, design, prior) if config.experiments else None
-    return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
-                      experiments=_experiments(config, delta, effects.interval))
-
-
-def _geo_prior_check(config: Config, data, n_draws: int, seed: int) -> PriorCheck:
-    """The priors of the geo model: national figures (sums over geos) and prior ROAS per (geo, channel)."""
     from mmm.data.geo_design import GeoScaling
+    from mmm.data.panel import GeoData, as_panel
     from mmm.model.geo_lift_tests import incremental_draws
-    from mmm.data.panel import GeoData
-    from mmm.analysis.geo_pipeline import load_geo
     from mmm.model.geo_prior_sample import prior_geo_effects
 
-    panel = data if isinstance(data, GeoData) else load_geo(config, data)
+    seed = config.fit.seed if seed is None else seed
+    panel = as_panel(data) if isinstance(data, MMMData) else data if isinstance(data, GeoData) else load(config, data)
     scaling = GeoScaling.compute(panel)
     geo_effects, prior = prior_geo_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
     effects = geo_effects.national
     delta = incremental_draws(config, panel, scaling, prior) if config.experiments else None
-    by_geo = geo_effects.roi_by_geo()[["geo", "channel", "spend", "roas_median", "roas_lo", "roas_hi"]]
+    by_geo = (geo_effects.roi_by_geo()[["geo", "channel", "spend", "roas_median", "roas_lo", "roas_hi"]]
+              if panel.n_geos > 1 else None)
     return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
                       experiments=_experiments(config, delta, effects.interval), by_geo=by_geo)
 

@@ -11,8 +11,7 @@ left as they are.
 A channel whose posterior mean ROAS moves by more than ``SENSITIVE_SHIFT`` (20%)
 between factors is "prior-sensitive": that figure leans on the assumption.
 
-A geo run is refitted as a panel and compared on its national ROAS (sums over geos);
-its power-scaling check is :func:`mmm.analysis.geo_sensitivity.geo_power_scaling`.
+A panel is refitted as a panel and compared on its national ROAS (sums over geos).
 """
 
 from __future__ import annotations
@@ -111,50 +110,24 @@ __all__ = ["Sensitivity", "prior_sensitivity", "scale_media_priors", "scale_prio
 PSENSE_THRESHOLD = 0.05  # Kallioinen et al. (2024): above it, the posterior reacts to power-scaling
 
 
-def power_scaling(config: Config, data, scaling, posterior, effects: Effects | None = None) -> pd.DataFrame:
-    """Power-scaling prior and likelihood sensitivity of each channel's ROAS (arviz_stats ``psense``).
+def power_scaling(config: Config, panel, scaling, posterior, effects: Effects) -> pd.DataFrame:
+    """Power-scaling prior and likelihood sensitivity of each channel's (national) ROAS (arviz_stats ``psense``).
 
     Cheap (importance sampling, no refit): the log prior of every parameter and the pointwise
-    log likelihood (KPI periods, and lift experiments if any) are recomputed per draw from the
-    config's priors and the posterior. Reading (Kallioinen et al. 2024): prior sensitivity ≥ 0.05
-    with likelihood sensitivity ≥ 0.05 suggests prior–data conflict; prior ≥ 0.05 with likelihood
-    < 0.05 a strong prior and weak data; otherwise the data dominate.
+    log likelihood (every geo's KPI periods, and lift tests if any) are evaluated per draw by the
+    model itself (:mod:`mmm.model.pointwise`), so they follow its parameterization, ROAS priors
+    included. ``effects``: the run's national figures. Reading (Kallioinen et al. 2024): prior
+    sensitivity ≥ 0.05 with likelihood sensitivity ≥ 0.05 suggests prior–data conflict; prior ≥ 0.05
+    with likelihood < 0.05 a strong prior and weak data; otherwise the data dominate.
     """
-    import xarray as xr
+    from mmm.analysis.pipeline import training_periods
+    from mmm.data.geo_design import build_geo_design
+    from mmm.model.build import build_model
+    from mmm.model.pointwise import log_prior_and_likelihood
 
-    from mmm.data.design import build_design
-    from mmm.analysis.effects import compute_effects, in_config_order
-
-    data = in_config_order(data, config)
-    design = build_design(data, scaling, config.model.seasonality_order)
-    effects = effects or compute_effects(posterior, config, data, scaling)
-    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    shape = (chains, draws)
-
-    def per_draw(values: np.ndarray) -> xr.DataArray:
-        return xr.DataArray(values.reshape(shape), dims=("chain", "draw"))
-
-    log_prior = {name: per_draw(v) for name, v in _log_prior_terms(config, design, posterior).items()}
-    n_train = effects.n_train or design.n_periods
-    mu = effects.mu[:, :n_train] / design.kpi_scale  # model units, (D, T)
-    sigma = posterior["sigma"].values.reshape(-1)[:, None]
-    from scipy import stats
-
-    if config.model.likelihood == "student_t":
-        nu = posterior["nu"].values.reshape(-1)[:, None]
-        pointwise = stats.t.logpdf(design.kpi[:n_train], nu, mu, sigma)
-    else:
-        pointwise = stats.norm.logpdf(design.kpi[:n_train], mu, sigma)
-    log_lik = {"kpi_obs": xr.DataArray(pointwise.reshape(*shape, -1), dims=("chain", "draw", "date"))}
-    if getattr(config, "experiments", ()):
-        from mmm.model.lift_tests import incremental_draws
-
-        delta = incremental_draws(config, design, posterior)
-        obs = np.array([e.incremental_kpi for e in config.experiments])
-        se = np.array([e.se for e in config.experiments])
-        log_lik["experiment_obs"] = xr.DataArray(stats.norm.logpdf(obs, delta, se).reshape(*shape, -1),
-                                                 dims=("chain", "draw", "experiment"))
-    return psense_table(effects, xr.Dataset(log_prior), xr.Dataset(log_lik))
+    model = build_model(config, build_geo_design(panel, scaling, config.model.seasonality_order),
+                        n_train=training_periods(config, panel.national()))
+    return psense_table(effects, *log_prior_and_likelihood(model, posterior))
 
 
 def psense_table(effects: Effects, log_prior, log_likelihood) -> pd.DataFrame:
@@ -181,56 +154,3 @@ def psense_table(effects: Effects, log_prior, log_likelihood) -> pd.DataFrame:
         rows.append({"channel": channel, "prior_sensitivity": p, "likelihood_sensitivity": lk,
                      "diagnosis": diagnosis})
     return pd.DataFrame(rows)
-
-
-def _log_prior_terms(config: Config, design, posterior) -> dict[str, np.ndarray]:
-    """Log prior density per draw, one entry per parameter variable (summed over its coordinates)."""
-    from mmm.model import media
-    from mmm.model import roas_prior as roi_prior
-    from mmm.spec.config import default_coef_prior
-
-    names = config.channel_names
-    opts = config.model
-    flat = posterior.stack(sample=("chain", "draw"))
-
-    def logpdf(prior: Prior, values: np.ndarray) -> np.ndarray:
-        dist = prior.scipy()
-        if not hasattr(dist, "logpdf"):
-            raise ValueError(f"power-scaling needs the density of every prior; {prior.dist} has none here")
-        return np.asarray(dist.logpdf(values), dtype=float)
-
-    def values(var: str, dim: str | None = None, labels: list[str] | None = None) -> np.ndarray:
-        da = flat[var]
-        if dim is not None:
-            da = da.sel({dim: labels})
-        return np.asarray(da.transpose("sample", ...).values, dtype=float)
-
-    out = {"intercept": logpdf(opts.prior("intercept"), values("intercept")),
-           "sigma": logpdf(opts.prior("sigma"), values("sigma"))}
-    if "trend" in flat:
-        out["trend"] = logpdf(opts.prior("trend"), values("trend"))
-    if "season" in flat:
-        out["season"] = logpdf(opts.prior("fourier"), values("season")).sum(axis=-1)
-    if "control_coef" in flat:
-        out["control_coef"] = logpdf(opts.prior("control_coef"), values("control_coef")).sum(axis=-1)
-    if "nu" in flat:
-        out["nu"] = logpdf(opts.prior("nu"), values("nu"))
-    roi_idx = roi_prior.roas_channels(config)
-    for name, param, dim, idx in media.parameter_layout(config.channels):
-        if name == media.COEF:
-            terms = []
-            for i in range(len(names)):
-                if i in roi_idx:
-                    dim_r = "channel" if len(roi_idx) == len(names) else roi_prior.ROAS_DIM
-                    terms.append(logpdf(roi_prior.roas_prior(config, names[i]),
-                                        values(roi_prior.ROAS_VAR, dim_r, [names[i]])[:, 0]))
-                else:
-                    prior = config.channels[i].prior("coef") or default_coef_prior(float(design.spend_to_kpi[i]),
-                                                                                   opts.media_roas_scale)
-                    var, dim_c = ((media.COEF, "channel") if not roi_idx else (roi_prior.FREE_VAR, roi_prior.FREE_DIM))
-                    terms.append(logpdf(prior, values(var, dim_c, [names[i]])[:, 0]))
-            out["media_effect"] = np.sum(terms, axis=0)
-            continue
-        out[name] = np.sum([logpdf(config.channels[i].prior(param), values(name, dim, [names[i]])[:, 0])
-                            for i in idx], axis=0)
-    return out

@@ -59,15 +59,15 @@ def build_model(args):
                        max_draws=args.max_draws)
     geos = getattr(model, "geos", None)
     if args.by_geo and geos is None:
-        raise ConfigError(f"--by-geo plans per (geo, channel), but {args.run_dir} is a national run (its config has "
-                          "no data.geo); drop --by-geo, or fit the geo panel")
+        raise ConfigError(f"--by-geo plans per (geo, channel), but {args.run_dir} is a run of national data (one geo; "
+                          "its config has no data.geo); drop --by-geo, or fit the geo panel")
     bounds = load_bounds(args.bounds, model.channels, geos) if args.bounds else None
     return model, bounds, (model.cells if args.by_geo else model)
 
 
 def run(args) -> int:
     from mmm.planning.optimize import optimize, optimize_to_target
-    from mmm.planning.plans import default_out_dir, write_plan
+    from mmm.planning.plans import default_out_dir, is_by_geo, write_plan
     from mmm.runs.folder import RunExistsError
 
     if args.budget is not None and not args.budget > 0:  # NaN too
@@ -89,7 +89,7 @@ def run(args) -> int:
         result = optimize(decisions, args.budget, bounds=bounds, objective=args.objective, bounds_source=source)
     path = write_plan(out, model, result, force=args.force)
     print_plan(model, model.national_view(result))
-    print(f"plan written: {path} (plan.csv, plan.json, plan.html{', plan_by_geo.csv' if model.config.data.geo else ''})")
+    print(f"plan written: {path} (plan.csv, plan.json, plan.html{', plan_by_geo.csv' if is_by_geo(model) else ''})")
     if not model.diagnostics_ok:
         print("WARNING: the run failed its diagnostics; this plan rests on figures that are not trustworthy yet",
               file=sys.stderr)

@@ -43,13 +43,8 @@ def run(args) -> int:
     if args.psense:
         from mmm.analysis.sensitivity import PSENSE_THRESHOLD, power_scaling
 
-        if run_.config.data.geo:  # a panel: the geo model's own densities, on the national ROAS
-            from mmm.analysis.geo_sensitivity import geo_power_scaling
-
-            table = geo_power_scaling(run_.config, data, scaling, posterior, baseline)
-        else:
-            table = power_scaling(run_.config, data, scaling, posterior, baseline)
-        print(f"power-scaling sensitivity of {'national ' if run_.config.data.geo else ''}ROAS "
+        table = power_scaling(run_.config, data, scaling, posterior, baseline)
+        print(f"power-scaling sensitivity of {'national ' if data.n_geos > 1 else ''}ROAS "
               f"(≥ {PSENSE_THRESHOLD} means the posterior reacts):")
         for row in table.itertuples():
             print(f"  {row.channel:14s} prior {row.prior_sensitivity:.3f}  likelihood "
@@ -82,19 +77,13 @@ def run(args) -> int:
 
 def run_inputs(run_) -> tuple:
     """A run's data, scaling, posterior and headline figures (national; for a panel, sums over geos)."""
-    from mmm.analysis.effects import compute_effects
+    from mmm.analysis.geo_effects import compute_geo_effects
     from mmm.analysis.pipeline import load
 
     data = load(run_.config)
     posterior = run_.posterior()["posterior"].to_dataset()
-    if run_.config.data.geo:
-        from mmm.data.geo_design import GeoScaling
-        from mmm.analysis.geo_effects import compute_geo_effects
-
-        scaling = GeoScaling.from_dict(run_.manifest["scaling"])
-        return data, scaling, posterior, compute_geo_effects(posterior, run_.config, data, scaling).national
     scaling = run_.scaling
-    return data, scaling, posterior, compute_effects(posterior, run_.config, data, scaling)
+    return data, scaling, posterior, compute_geo_effects(posterior, run_.config, data, scaling).national
 
 
 def sensitivity_dir(run_dir: Path) -> Path:

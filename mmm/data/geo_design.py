@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmm.data.load import Scaling
+from mmm.data.load import DataError, Scaling
 from mmm.data.design import Design, build_design
-from mmm.data.panel import GeoData
+from mmm.data.panel import NATIONAL_GEO, GeoData
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,20 @@ class GeoScaling:
         spread = {c: float(controls[:, j].std()) for j, c in enumerate(panel.control_names)}
         flat = [c for c, s in spread.items() if not s > 0]
         if flat:
-            from mmm.data.load import DataError
-
-            raise DataError(f"{panel.source}: control(s) {', '.join(map(repr, flat))} are constant over every geo "
-                            "and date; drop them from controls.")
+            raise DataError(f"{panel.source}: control(s) {', '.join(map(repr, flat))} are constant "
+                            f"{'' if panel.is_national else 'over every geo and date '}between "
+                            f"{panel.dates[0]:%Y-%m-%d} and {panel.dates[-1]:%Y-%m-%d}; drop them from controls "
+                            "or widen the window.")
+        span = f"{panel.dates[0]:%Y-%m-%d} and {panel.dates[-1]:%Y-%m-%d}"
+        idle = [c for k, c in enumerate(panel.channels) if not panel.spend[:, :, k].sum() > 0]
+        if idle:
+            raise DataError(f"{panel.source}: channel(s) {', '.join(map(repr, idle))} have no spend between {span}; "
+                            "drop them from channels or widen the window.")
+        low = [g for i, g in enumerate(panel.geos) if not panel.kpi[i].mean() > 0]
+        if low:
+            where = "" if panel.is_national else f" in geo(s) {', '.join(low)}"
+            raise DataError(f"{panel.source}: the KPI mean between {span} is not positive{where}; scaling needs a "
+                            "positive mean. Fit a window where the KPI is positive.")
         if panel.population is not None:
             pop = panel.population
             kpi = pop * float((panel.kpi / pop[:, None]).mean())
@@ -70,6 +80,15 @@ class GeoScaling:
         return cls(geos=tuple(panel.geos), channels=tuple(panel.channels), kpi=np.asarray(kpi, dtype=float),
                    spend=np.asarray(spend, dtype=float), control_center=center, control_scale=spread,
                    time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None)
+
+    @classmethod
+    def of_one_geo(cls, scaling: Scaling, geo: str = NATIONAL_GEO) -> GeoScaling:
+        """A national :class:`Scaling` as the scaling of a panel with one geo."""
+        channels = tuple(scaling.spend)
+        return cls(geos=(geo,), channels=channels, kpi=np.array([scaling.kpi]),
+                   spend=np.array([[scaling.spend[c] for c in channels]]),
+                   control_center=dict(scaling.control_center), control_scale=dict(scaling.control_scale),
+                   time_origin=scaling.time_origin)
 
     def geo(self, g: int) -> Scaling:
         """The national-shaped :class:`Scaling` of geo ``g`` (its KPI and spend constants)."""
@@ -87,6 +106,10 @@ class GeoScaling:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GeoScaling:
+        """Rebuild from :meth:`to_dict`, or from a national run's scaling written before national data
+        became a panel of one geo (``kpi`` a number, ``spend`` channel -> number)."""
+        if "geos" not in d:
+            return cls.of_one_geo(Scaling.from_dict(d))
         geos, channels = tuple(d["geos"]), tuple(d["channels"])
         return cls(geos=geos, channels=channels, kpi=np.array([d["kpi"][g] for g in geos], dtype=float),
                    spend=np.array([[d["spend"][g][c] for c in channels] for g in geos], dtype=float),

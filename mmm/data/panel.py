@@ -1,4 +1,4 @@
-"""Geo panels: one row per (geo, date), validated and held with a geo axis.
+"""Panels: one row per (geo, date), validated and held with a geo axis; national data is a panel of one geo.
 
 :func:`load_panel` runs every check of :func:`mmm.data.load.load_data` (columns,
 dates, values, one row per (geo, date), the same dates in every geo, calendar
@@ -21,6 +21,7 @@ from mmm.data.load import DataError, MMMData, load_data, read_table
 from mmm.spec.roles import DataRoles
 
 _FRAME_SOURCE = "<DataFrame>"
+NATIONAL_GEO = "national"  # the one geo of national data (no geo column)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,10 +85,21 @@ class GeoData:
             dates=self.dates, freq=self.freq,
             kpi=pd.Series(self.kpi[g], index=self.dates, name="kpi"),
             spend=pd.DataFrame(self.spend[g], index=self.dates, columns=self.channels),
-            exposure=None,
+            exposure=self._exposure_frame(lambda v: v[g]),
             controls=pd.DataFrame(self.controls[g].reshape(self.n_periods, -1), index=self.dates,
                                   columns=self.control_names),
-            source=f"{self.source} (geo {self.geos[g]})", sha256=self.sha256)
+            source=self.source if self.is_national else f"{self.source} (geo {self.geos[g]})", sha256=self.sha256,
+            notes=self.notes if self.is_national else ())
+
+    @property
+    def is_national(self) -> bool:
+        """True for national data: one geo, read from a file without a geo column."""
+        return self.geos == [NATIONAL_GEO]
+
+    def _exposure_frame(self, pick) -> pd.DataFrame | None:
+        if not self.exposure:
+            return None
+        return pd.DataFrame({c: pick(v) for c, v in self.exposure.items()}, index=self.dates)
 
     def national(self) -> MMMData:
         """The panel summed over geos (KPI and spend), controls averaged: the national series."""
@@ -95,7 +107,7 @@ class GeoData:
             dates=self.dates, freq=self.freq,
             kpi=pd.Series(self.kpi.sum(axis=0), index=self.dates, name="kpi"),
             spend=pd.DataFrame(self.spend.sum(axis=0), index=self.dates, columns=self.channels),
-            exposure=None,
+            exposure=self._exposure_frame(lambda v: v.sum(axis=0)),
             controls=pd.DataFrame(self.controls.mean(axis=0).reshape(self.n_periods, -1), index=self.dates,
                                   columns=self.control_names),
             source=self.source, sha256=self.sha256, notes=self.notes)
@@ -122,14 +134,17 @@ class GeoData:
                        zero_spend=tuple(sorted((pair for pair in self.zero_spend if pair[0] in geos),
                                                key=lambda pair: list(geos).index(pair[0]))))
 
-    def to_frame(self, date: str = "date", geo: str = "geo", kpi: str = "kpi",
+    def to_frame(self, date: str = "date", geo: str | None = "geo", kpi: str = "kpi",
                  spend_columns: dict[str, str] | None = None, population: str | None = None,
                  exposure_columns: dict[str, str] | None = None) -> pd.DataFrame:
-        """The panel as a long table, one row per (geo, date), in the given column names."""
+        """The panel as a long table, one row per (geo, date), in the given column names; ``geo=None``
+        (national data, one geo) leaves the geo column out."""
+        if geo is None and self.n_geos != 1:
+            raise ValueError(f"a panel of {self.n_geos} geos needs a geo column")
         spend_columns = spend_columns or {c: c for c in self.channels}
         rows = []
         for g, name in enumerate(self.geos):
-            part = {geo: name, date: self.dates.strftime("%Y-%m-%d"), kpi: self.kpi[g]}
+            part = ({} if geo is None else {geo: name}) | {date: self.dates.strftime("%Y-%m-%d"), kpi: self.kpi[g]}
             part |= {spend_columns[c]: self.spend[g, :, k] for k, c in enumerate(self.channels)}
             part |= {(exposure_columns or {}).get(c, c): v[g] for c, v in self.exposure.items()}
             part |= {c: self.controls[g, :, j] for j, c in enumerate(self.control_names)}
@@ -139,9 +154,20 @@ class GeoData:
         return pd.concat(rows, ignore_index=True)
 
 
+def as_panel(data: MMMData) -> GeoData:
+    """National data as a panel of one geo (:data:`NATIONAL_GEO`): what every model and workflow reads."""
+    exposure = {} if data.exposure is None else {c: data.exposure[c].to_numpy(dtype=float)[None, :]
+                                                 for c in data.exposure.columns}
+    return GeoData(geos=[NATIONAL_GEO], dates=data.dates, freq=data.freq, channels=list(data.channels),
+                   control_names=list(data.controls.columns), kpi=data.kpi.to_numpy(dtype=float)[None, :],
+                   spend=data.spend.to_numpy(dtype=float)[None, :, :],
+                   controls=data.controls.to_numpy(dtype=float).reshape(1, data.n_periods, -1), population=None,
+                   source=data.source, sha256=data.sha256, notes=data.notes, exposure=exposure)
+
+
 def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, population: str | None = None,
                min_periods: int | None = None) -> GeoData:
-    """Load and validate a geo panel (``roles.geo`` must be set).
+    """Load and validate a panel; without ``roles.geo`` (national data) a panel of one geo.
 
     Raises
     ------
@@ -149,8 +175,8 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
         Naming the file, column, geo and dates: everything :func:`mmm.data.load.load_data`
         checks, plus a bad population column.
     """
-    if roles.geo is None:
-        raise ValueError("load_panel needs roles.geo (the geo column); use mmm.data.load.load_data for national data")
+    if roles.geo is None:  # (a population column without geos is noted by the config: mmm.spec.config)
+        return as_panel(load_data(source, roles, min_periods=min_periods))
     validated = load_data(source, roles, min_periods=min_periods, aggregate_geo=True)  # every shared check
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)

@@ -1,4 +1,5 @@
-"""The hierarchical geo model: per-geo baselines and media effects partially pooled across geos.
+"""The MMM as a PyMC model, for national data (one geo) and panels: per-geo baselines and media effects
+partially pooled across geos. The only module (with :mod:`mmm.model.sample`) that builds a PyMC model.
 
 Expected KPI of geo g, in that geo's model units (KPI / the geo's KPI scale)::
 
@@ -15,13 +16,22 @@ Per-geo terms are non-centered around channel- or national-level means::
     channel_coef_gk   = channel_coef_k * exp(channel_coef_geo_sd_k * channel_coef_geo_z[g, k])
 
 Saturation is shared across geos; adstock is shared (default) or one per geo
-(``model.geo.adstock: geo``). With one geo there is nothing to pool: the model
-is exactly the national model (same variables, same priors).
+(``model.geo.adstock: geo``). With one geo (national data) there is nothing to pool: no
+geo spreads or offsets, one intercept, trend and coefficient per channel, and ``sigma`` on a
+geo axis of length one.
 
-For sampling (``centered_baseline``), each geo's intercept is drawn as its level, intercept
-plus mean media over the fitted periods, as in :mod:`mmm.model.national`. At 40 geos that cuts the
-gradients per draw about 3x and lifts the worst bulk ESS about 8x (the 40 intercepts no longer
-move with every saturation and coefficient), with the same posterior.
+For sampling (``centered_baseline``), each geo's intercept is drawn as its *level*, intercept
+plus mean media over the fitted periods: the data pin the level whatever the media parameters
+are, so a saturation or coefficient move no longer drags the intercept along (a saturated
+always-on channel looks like baseline). The posterior is the same: ``intercept = level - mean
+media`` has unit Jacobian, the level has a flat prior and the intercept's prior enters as a
+potential; the posterior reports the intercept (:data:`SAMPLED_FORMS`). At 40 geos that cuts the
+gradients per draw about 3x and lifts the worst bulk ESS about 8x. Forward prior sampling cannot
+draw a flat variable, so everything but the fit builds the plain model.
+
+Every input is ``pm.Data`` (so the compiled log-density is cached on disk and reused across
+processes and refits), every coordinate is named, and nothing depends on the position of a
+channel in the user's file.
 
 ROAS priors set the pooled ``channel_coef`` from a sampled *national* ROAS
 (:mod:`mmm.model.geo_roas_prior`); lift tests, per geo or national, add likelihood terms
@@ -47,11 +57,13 @@ from mmm.spec.config import Config, default_coef_prior
 from mmm.model import geo_lift_tests as geo_experiments
 from mmm.model import geo_roas_prior as geo_roi_prior
 from mmm.data.geo_design import GeoDesign
-from mmm.model.national import LEVEL, _group_prior, can_center, centered_intercept
-from mmm.model.distributions import to_pymc
+from mmm.model.distributions import prior_logp, stack_priors, to_pymc
 from mmm.spec.priors import Prior
 from mmm.model.geo_terms import geo_terms, hierarchical
 from mmm.model.transforms import lag_stack
+
+LEVEL = "level"  # the intercept's sampled form: intercept + mean media contribution over the fitted periods
+SAMPLED_FORMS = {LEVEL: "intercept"}  # sampled free variable -> the Deterministic the posterior reports
 
 # Spread of geos around the pooled means, in model units (a geo's KPI / its own KPI scale).
 GEO_PRIORS: dict[str, Prior] = {
@@ -61,13 +73,18 @@ GEO_PRIORS: dict[str, Prior] = {
 }
 
 
-def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = None, fit_start: int = 0, *,
-                    centered_baseline: bool = False) -> pm.Model:
-    """Build the PyMC geo model on ``design`` (model units per geo); ``n_train`` and ``fit_start`` (a sequential
-    update: earlier periods feed the adstock carry-in only) as in :func:`mmm.model.national.build_model`.
+def build_model(config: Config, design: GeoDesign, n_train: int | None = None, fit_start: int = 0, *,
+                centered_baseline: bool = False) -> pm.Model:
+    """Build the PyMC model for ``config`` on ``design`` (model units per geo).
 
-    ``centered_baseline``: sample each geo's level and report the intercept (:mod:`mmm.model.national`); sample such
-    a model with ``reported=SAMPLED_FORMS`` (:func:`mmm.model.sample.sample`)."""
+    With ``n_train``, only the first ``n_train`` periods enter the likelihood (a holdout);
+    the rest still carry spend into the adstock and are predicted, not fitted.
+    With ``fit_start``, the periods before it stay out of the likelihood too (a sequential
+    update, :mod:`mmm.runs.refresh`): their spend still feeds the adstock carry-in.
+    With ``centered_baseline``, each geo's intercept is sampled as its level (module docstring); sample
+    such a model with ``reported=SAMPLED_FORMS`` (:func:`mmm.model.sample.sample`)."""
+    if list(design.channels) != config.channel_names:
+        raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
     names = config.channel_names
     coords = {"geo": list(design.geos), "date": np.asarray(design.dates), "channel": names,
               "control": list(design.controls), "fourier": list(design.fourier_names)}
@@ -110,7 +127,7 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         for name, param, dim, idx in media.parameter_layout(config.channels):
             if roas_priors and name == media.COEF:
                 continue
-            prior = _group_prior(config.channels, param, idx, defaults)
+            prior = stacked_prior(config.channels, param, idx, defaults)
             per_geo = geo_adstock and name.split("_")[0] in media.groups(config.channels, "adstock")
             params[name] = to_pymc(prior, name, dims=("geo", dim) if per_geo else dim)
         if pooled:
@@ -119,7 +136,7 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
             values["channel_coef_geo_z"] = pm.Normal("channel_coef_geo_z", 0.0, 1.0, dims=("geo", "channel"))
         values[media.COEF] = params[media.COEF] = (  # ROAS priors: mmm.model.geo_roas_prior
             geo_roi_prior.channel_coef(config, design, params, values,
-                                       lambda idx: _group_prior(config.channels, "coef", idx, defaults))
+                                       lambda idx: stacked_prior(config.channels, "coef", idx, defaults))
             if roas_priors else params[media.COEF])
         if design.fourier.shape[1] and pooled:
             values["season_amp_sd"] = to_pymc(GEO_PRIORS["season_amp_sd"], "season_amp_sd")
@@ -160,6 +177,25 @@ def build_geo_model(config: Config, design: GeoDesign, n_train: int | None = Non
         else:
             pm.Normal("kpi_obs", mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
     return model
+
+
+def stacked_prior(channels, param: str, idx, defaults: dict[str, list[Prior]]) -> Prior:
+    """One prior for a parameter shared by the channels ``idx`` of one transform: their own or default priors."""
+    priors = [channels[i].prior(param) or defaults[param][i] for i in idx]
+    return stack_priors(priors, [channels[i].name for i in idx], f"priors for `{param}`",
+                        "change the overrides to one family")
+
+
+def can_center(intercept_prior: Prior) -> bool:
+    """A bounded intercept prior would put a hard wall in the level's flat space: sample it plainly."""
+    return intercept_prior.support == "real"
+
+
+def centered_intercept(level, media_mean, prior: Prior, dims):
+    """The intercept a sampled level implies, as a Deterministic, with ``prior`` added as its potential."""
+    intercept = pm.Deterministic("intercept", level - media_mean, dims=dims)
+    pm.Potential("intercept_prior", prior_logp(prior, intercept).sum())
+    return intercept
 
 
 def channel_major_lags(spend: np.ndarray, max_lag: int) -> np.ndarray:

@@ -1,7 +1,7 @@
-"""Draws from a geo model's priors, shaped like its posterior (the geo twin of :mod:`mmm.model.prior_sample`).
+"""Draws from the model's priors, shaped like its posterior (national data: a panel of one geo).
 
 The draws come from the geo model itself (PyMC forward sampling of its free variables), so
-they follow whatever per-geo parameterization :func:`mmm.model.build.build_geo_model` has.
+they follow whatever per-geo parameterization :func:`mmm.model.build.build_model` has.
 The pooled coefficients of ROAS-prior channels then follow from the sampled national ROAS
 (:mod:`mmm.model.geo_roas_prior`). Feeding the draws to :func:`mmm.analysis.geo_effects.compute_geo_effects`
 gives the figures the priors alone imply, per geo and nationally.
@@ -25,9 +25,9 @@ def sample_geo_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draw
     """(chain=1, draw=n_draws) draws of every geo model parameter from its prior."""
     import pymc as pm
 
-    from mmm.model.build import build_geo_model
+    from mmm.model.build import build_model
 
-    model = build_geo_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
+    model = build_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
     pymc_log = logging.getLogger("pymc")
     level = pymc_log.level
     pymc_log.setLevel(logging.WARNING)  # no "Sampling: [...]" line in the CLI's output

@@ -10,7 +10,7 @@ pooled coefficient of 1 would give — is::
     r_k(θ, sd, z) = value_per_kpi · Σ_g m_gk · U_gk(θ) · kpi_scale_g / Σ_g spend_gk(W)
 
 and the model samples ``roas_k`` from its prior and sets ``channel_coef_k = roas_k / r_k``
-per draw (:func:`mmm.model.roas_prior.coef_from_sampled_roas`, shared with the national model).
+per draw (:func:`mmm.model.roas_prior.coef_from_sampled_roas`).
 The national ROAS the effects report is then the sampled one, whatever the geo spread:
 the requested prior *is* the implied national ROAS prior; how it splits over geos is
 left to the data and the pooling. The multipliers come from ``geo_terms`` itself (with a

@@ -48,7 +48,8 @@ def geo_terms(values: Mapping[str, Any], n_geos: int, xp: Any = np) -> dict[str,
 
 def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
                   parts: tuple[dict, dict] | None = None) -> xr.Dataset:
-    """Geo ``g``'s parameters under the national model's variable names (for compute_effects).
+    """Geo ``g``'s parameters as one series' parameters (no geo axis), for the per-series figures
+    (:func:`mmm.analysis.effects.compute_effects`, plans, curves).
 
     ``parts`` = :func:`draw_terms` of the posterior, to compute them once for all geos.
     """

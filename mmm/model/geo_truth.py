@@ -24,7 +24,7 @@ from mmm.model.truth import truth_posterior
 def truth_geo_posterior(truth: dict[str, Any], config: Config, panel: GeoData, n_draws: int = 1) -> xr.Dataset:
     """Dataset with dims (chain=1, draw=n_draws, geo, ...) holding every geo's true model-unit parameters."""
     per_geo = [truth_posterior(truth["geos"][geo], config, panel.geo(g), n_draws) for g, geo in enumerate(panel.geos)]
-    if len(per_geo) == 1:  # one geo: the national model's variables, with sigma per geo as the geo model has it
+    if len(per_geo) == 1:  # one geo: nothing pooled; sigma on the model's geo axis
         return per_geo[0].assign(sigma=per_geo[0]["sigma"].expand_dims(geo=list(panel.geos), axis=-1))
     if "control_coef" in per_geo[0]:
         raise ValueError("the synthetic panel's control effects differ by geo, which the geo model (one control "

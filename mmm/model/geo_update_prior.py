@@ -1,4 +1,4 @@
-"""The update-mode prior of a geo run: the geo model with the parent's posterior as its prior (:mod:`mmm.runs.geo_refresh`)."""
+"""The update-mode prior of a run: the model with the parent's posterior as its prior (:mod:`mmm.runs.refresh`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import xarray as xr
 
 from mmm.data.geo_design import GeoScaling, build_geo_design
 from mmm.data.panel import GeoData
-from mmm.data.validation import listing
-from mmm.model.build import GEO_PRIORS, build_geo_model
+from mmm.model.build import GEO_PRIORS, build_model
 from mmm.model.geo_terms import draw_terms
 from mmm.model.update_prior import UpdatePrior, apply_to_model, parameter_bounds, posterior_to_prior, prior_bounds
-from mmm.spec.config import Config, ConfigError
+from mmm.spec.config import Config
 
 
 def geo_parameter_bounds(config: Config, model: pm.Model) -> dict[str, tuple[Any, Any]]:
@@ -54,14 +53,11 @@ def geo_update_model(previous: xr.Dataset, config: Config, data: GeoData, scalin
                      n_train: int, fit_start: int, moved_years: float) -> tuple[pm.Model, UpdatePrior]:
     """The geo model on ``data`` observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior.
 
-    ``config`` is the update's model spec (:func:`mmm.runs.refresh.update_model_config`).
+    ``config`` is the update's model spec (:func:`mmm.runs.refresh.update_model_config`): lift tests new
+    since the parent enter the likelihood.
     """
-    if config.experiments:
-        raise ConfigError(f"{config.source}: lift experiments {listing(e.label for e in config.experiments)} are "
-                          f"new since the parent run, and a geo update cannot add them to its likelihood; "
-                          f"use --mode refit")
     design = build_geo_design(data, scaling, config.model.seasonality_order)
-    model = build_geo_model(config, design, n_train=n_train, fit_start=fit_start)
+    model = build_model(config, design, n_train=n_train, fit_start=fit_start)
     names = [rv.name for rv in model.free_RVs]
     prior = posterior_to_prior(previous, config, names, bounds=geo_parameter_bounds(config, model),
                                intercept_shift=geo_intercept_shift(previous, data.n_geos, moved_years))

@@ -80,7 +80,7 @@ def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | No
         if e.spend is not None and tested is not None:
             modeled = float(tested.loc[(dates >= start) & (dates <= end), e.channel].sum())
             if abs(modeled - e.spend) > SPEND_TOLERANCE * max(modeled, e.spend):
-                if panel is None:
+                if panel is None or panel.is_national:
                     market, fix = "the data", ("scale a regional test's lift up to the modeled market (and its "
                                                "spend), or fix the window")
                 elif e.geo:
@@ -180,15 +180,6 @@ def observe(incremental: Any, rows: ExperimentRows, scale: Any) -> None:
     pm.Deterministic(INCREMENTAL_VAR, incremental * scale, dims="experiment")  # KPI units (pymc sampler keeps it)
     observed = pm.Data("experiment_incremental_kpi", rows.observed / scale, dims="experiment")
     pm.Normal(OBS_VAR, mu=incremental, sigma=rows.se / scale, observed=observed, dims="experiment")
-
-
-def add_likelihood(config, design, params: dict[str, Any]) -> None:
-    """Add one Normal term per experiment to the model in context (model units: KPI / kpi_scale)."""
-    if not config.experiments:
-        return
-    rows = experiment_rows(config, design.dates, design.spend)
-    lift = unit_lift(config, rows, params) * params[media.COEF][rows.channel]
-    observe(lift, rows, _kpi_scale(design))
 
 
 def incremental_draws(config, design, posterior) -> np.ndarray:

@@ -53,7 +53,7 @@ import numpy as np
 import xarray as xr
 
 from mmm.model import media
-from mmm.model.distributions import to_pymc
+from mmm.model.distributions import stack_priors, to_pymc
 from mmm.spec.priors import Prior
 from mmm.model.transforms import lag_stack
 
@@ -100,12 +100,6 @@ def extended_spend(config, spend: np.ndarray) -> np.ndarray:
     spend = np.asarray(spend, dtype=float)
     tail = np.zeros((*spend.shape[:-2], tail_length(config), spend.shape[-1]))
     return np.concatenate([spend, tail], axis=-2)
-
-
-def spend_over_kpi(config, design) -> np.ndarray:
-    """(K,) spend of each channel in W divided by the KPI scale: Σ_W x_k · (mean spend_k / mean KPI)."""
-    in_w = window_mask(config, design.dates)[: design.n_periods]
-    return design.spend[in_w].sum(axis=0) * design.spend_to_kpi
 
 
 def window_rows(config, dates, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,20 +151,12 @@ def unit_incremental_graph(config, dates, spend: np.ndarray, params: dict[str, A
 # ---- the model graph ------------------------------------------------------------------
 
 
-def channel_coef(config, design, params: dict[str, Any], coef_prior) -> Any:
-    """``channel_coef`` (K,) for the PyMC model: ROAS-prior channels through the reparameterization,
-    the others from ``coef_prior(idx)`` (a :class:`Prior` for those positions). Call inside the model."""
-    unit = unit_incremental_graph(config, design.dates, design.spend, params)  # (K,)
-    return coef_from_sampled_roas(config, unit * float(config.finance.value_per_kpi) / spend_over_kpi(config, design),
-                                  coef_prior)
-
-
 def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
     """Sample ``channel_roas`` and set ``channel_coef`` (K,) = ROAS / ``unit_roas`` for the ROAS-prior channels.
 
     ``unit_roas`` (K,), a PyTensor expression: the ROAS each channel would have with a coefficient
     of 1 (ROAS is linear in the coefficient), over W and its tail. The other channels' coefficients
-    come from ``coef_prior(idx)``. Call inside the model; the national and the geo model share it.
+    come from ``coef_prior(idx)``. Call inside the model (:mod:`mmm.model.geo_roas_prior` gives ``unit_roas``).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -182,7 +168,9 @@ def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
     roas_dim = "channel" if not free_idx else ROAS_DIM
     if roas_dim != "channel":
         model.add_coord(roas_dim, [names[i] for i in roi_idx])
-    roas = to_pymc(_stacked([roas_prior(config, names[i]) for i in roi_idx], names, roi_idx), ROAS_VAR, dims=roas_dim)
+    roas = to_pymc(stack_priors([roas_prior(config, names[i]) for i in roi_idx], [names[i] for i in roi_idx],
+                                "ROAS priors", "write them all as {median, p90} or {mean, sd} (LogNormal), or one "
+                                "`dist`"), ROAS_VAR, dims=roas_dim)
     from_roas = roas / unit_roas[roi_idx]
     if not free_idx:
         return pm.Deterministic(media.COEF, from_roas, dims="channel")
@@ -193,35 +181,7 @@ def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
     return pm.Deterministic(media.COEF, coef, dims="channel")
 
 
-def _stacked(priors: list[Prior], names: list[str], idx: list[int]) -> Prior:
-    from mmm.spec.config import ConfigError
-
-    dists = {p.dist for p in priors}
-    if len(dists) > 1:
-        listed = ", ".join(f"{names[i]}: {p.dist}" for i, p in zip(idx, priors, strict=True))
-        raise ConfigError(f"ROAS priors must use one distribution family across channels ({listed}); "
-                          f"write them all as {{median, p90}} or {{mean, sd}} (LogNormal), or one `dist`")
-    if all(p == priors[0] for p in priors):
-        return priors[0]
-    return Prior(priors[0].dist, {k: np.array([float(np.asarray(p.params[k])) for p in priors])
-                                  for k in priors[0].params})
-
-
 # ---- posterior / prior draws ----------------------------------------------------------
-
-
-def coef_from_roas(config, design, posterior: xr.Dataset) -> xr.Dataset:
-    """``posterior`` with ``channel_coef`` (re)computed from ``channel_roas`` and the transform draws.
-
-    The sampler stores free parameters only; this fills in the deterministic
-    coefficient with the NumPy media response (the one :mod:`mmm.analysis.effects` uses).
-    Configs without ROAS priors come back unchanged.
-    """
-    if not roas_channels(config) or ROAS_VAR not in posterior:
-        return posterior
-    draws = media_draws(config, posterior)
-    unit = unit_incremental_np(config, design, draws)
-    return coef_given_unit_roas(config, posterior, unit * config.finance.value_per_kpi / spend_over_kpi(config, design))
 
 
 def media_draws(config, posterior: xr.Dataset) -> dict[str, np.ndarray]:

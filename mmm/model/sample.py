@@ -78,7 +78,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
     """Draw from the posterior of ``model`` with the settings in ``config.fit``.
 
     ``reported`` maps free variables sampled in a better-conditioned form to the Deterministic that
-    the posterior stores instead (e.g. :data:`mmm.model.national.SAMPLED_FORMS`); diagnostics see the latter.
+    the posterior stores instead (e.g. :data:`mmm.model.build.SAMPLED_FORMS`); diagnostics see the latter.
     """
     reported = dict(reported or {})
     fit = config.fit

@@ -217,7 +217,7 @@ def posterior_to_prior(posterior: xr.Dataset, config: Config, names: list[str], 
     config : Config
         The spec it was fitted under (its priors give each parameter's bounds).
     names : list of str
-        The parameters, in the order of the model (:func:`mmm.model.national.free_parameter_names`).
+        The parameters, in the order of the model (its free variables).
     intercept_shift : float or array
         Added to the intercept draws first: the model centres time over its data, so when the
         data grow the same baseline has another intercept (``trend × (new mean time − old)``,

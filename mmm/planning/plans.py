@@ -11,9 +11,10 @@ Python use::
     write_plan("reports/my-plan", model, result)                 # plan.csv, plan.json, plan.html
 
 Inputs are matched to the run's channels by *name*; a file naming an unknown channel is an
-error that names the file and lists the run's channels. A geo run plans per (geo, channel)
-(:mod:`mmm.planning.geo_plan`): bounds and plan files may then name geos, and the plan folder adds
-its per-geo files (:mod:`mmm.planning.geo_outputs`).
+error that names the file and lists the run's channels. A run of national data (a panel of one
+geo) plans on that geo's :class:`~mmm.planning.outcome.PlanModel`; a run of several geos plans
+per (geo, channel) on those models side by side (:mod:`mmm.planning.geo_plan`): bounds and plan
+files may then name geos, and the plan folder adds its per-geo files (:mod:`mmm.planning.geo_outputs`).
 """
 
 from __future__ import annotations
@@ -47,13 +48,12 @@ def plan_model(source: Any, **options: Any) -> PlanModel:
     ``options`` go to :class:`~mmm.planning.optimize.PlanModel` (``periods``, ``flighting``, ``lookback``, ``max_draws``).
     """
     if isinstance(source, (str, Path)):
-        from mmm.data.geo_design import GeoScaling
         from mmm.analysis.pipeline import load
         from mmm.runs.folder import load_run
 
         run = load_run(source)
-        scaling = GeoScaling.from_dict(run.manifest["scaling"]) if run.config.data.geo else run.scaling
-        model = _plan_model(run.posterior()["posterior"].to_dataset(), run.config, load(run.config), scaling, options)
+        model = _plan_model(run.posterior()["posterior"].to_dataset(), run.config, load(run.config), run.scaling,
+                            options)
         model.run_id = run.manifest.get("run_id", Path(source).name)
         model.diagnostics_ok = bool(run.manifest.get("diagnostics_ok", True))
         return model
@@ -63,12 +63,15 @@ def plan_model(source: Any, **options: Any) -> PlanModel:
     return model
 
 
-def _plan_model(posterior: Any, config: Any, data: Any, scaling: Any, options: dict[str, Any]) -> PlanModel:
-    if config.data.geo:  # a panel: per (geo, channel) cells, national = their sum over geos
+def _plan_model(posterior: Any, config: Any, panel: Any, scaling: Any, options: dict[str, Any]) -> PlanModel:
+    """The one geo's plan model, or for several geos their (geo, channel) cells with national = their sum."""
+    from mmm.model.geo_terms import geo_posterior
+
+    if panel.n_geos > 1:
         from mmm.planning.geo_plan import GeoPlanModel
 
-        return GeoPlanModel(posterior, config, data, scaling, **options)
-    return PlanModel(posterior, config, data, scaling, **options)
+        return GeoPlanModel(posterior, config, panel, scaling, **options)
+    return PlanModel(geo_posterior(posterior, config, 0, 1), config, panel.geo(0), scaling.geo(0), **options)
 
 
 # ----------------------------------------------------------------------------- bounds files
@@ -329,7 +332,7 @@ def write_plan(out_dir: str | Path, model: PlanModel, result: OptimizedPlan, *, 
     from mmm.report.plan import render_plan
 
     geo_section, geo_files = None, {}
-    if model.config.data.geo:
+    if is_by_geo(model):
         from mmm.planning.geo_outputs import geo_plan_files
 
         result, geo_section, geo_files = geo_plan_files(model, result)
@@ -360,13 +363,18 @@ def write_scenarios(out_dir: str | Path, model: PlanModel, comparison: ScenarioC
     curves = plan_curves(model, comparison.outcomes)
     files = {"scenarios.csv": comparison.table(CVAR_ALPHA), "scenario_pairs.csv": comparison.pairwise(),
              "scenario_channels.csv": channels, "scenarios.json": summary, "response_curves.csv": curves}
-    if model.config.data.geo:
+    if is_by_geo(model):
         from mmm.planning.geo_outputs import geo_scenario_files
 
         summary["geo"], geo_files = geo_scenario_files(model, comparison)
         files |= geo_files
     files["scenarios.html"] = render_plan(summary, curves, comparison=comparison)
     return write_run(out_dir, files=files, force=force)
+
+
+def is_by_geo(model: PlanModel) -> bool:
+    """True for the plan model of a run of several geos (its outcomes have per-geo figures)."""
+    return getattr(model, "geos", None) is not None
 
 
 def plan_curves(model: PlanModel, outcomes: Sequence[PlanOutcome], points: int = 25) -> pd.DataFrame:

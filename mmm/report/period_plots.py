@@ -18,7 +18,7 @@ MAX_PERIOD_TICKS = 12  # period labels shown at most; the rest of the bars keep 
 
 def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter", kpi: str = "KPI",
                                  colors: Mapping[str, str] | None = None) -> Figure:
-    """Stacked bars of mean contributions per calendar period (``mmm.analysis.pipeline.aggregate_contributions``)."""
+    """Stacked bars of mean contributions per calendar period (``mmm.analysis.periods.aggregate_contributions``)."""
     _require_columns(table, ["period", "component", "mean"], "contributions")
     wide = table.pivot(index="period", columns="component", values="mean")
     components = ["baseline", *[c for c in dict.fromkeys(table["component"]) if c != "baseline"]]

@@ -11,7 +11,7 @@ Sheets, in order:
   reads it as a table.
 - **Contributions (month)** / **Contributions (quarter)** — baseline and each
   channel per calendar bucket, summed per posterior draw before summarizing
-  (:func:`mmm.analysis.pipeline.aggregate_contributions`), same two-row layout.
+  (:func:`mmm.analysis.periods.aggregate_contributions`), same two-row layout.
 - **Assumptions** — every finance input with its source, plus interval mass,
   window, KPI and currency.
 - **Provenance** — run id, timestamps, data and config hashes, seed, sampler
@@ -45,7 +45,7 @@ from mmm.analysis.effects import Effects, summarize
 # aggregate_contributions is the one definition of "contributions per calendar bucket,
 # summed per draw"; reusing it keeps the CSV, the report and this workbook on the same numbers.
 from mmm.atomic import write_atomically
-from mmm.analysis.pipeline import CALENDAR_PERIODS, aggregate_contributions
+from mmm.analysis.periods import CALENDAR_PERIODS, aggregate_contributions
 
 SHEETS = ("ROI", "Contributions (month)", "Contributions (quarter)", "Assumptions", "Provenance")
 TOTAL_LABEL = "All media"

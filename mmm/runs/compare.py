@@ -26,9 +26,11 @@ datasets share (restated values; periods dropped by a rolling window leave the w
 Stability flag: a channel whose ROAS mean moved by more than the width of A's own interval.
 Change flag: ``P(increase)`` or ``P(decrease)`` above ``change_probability`` (default 0.9).
 
-Geo runs. Two geo runs compare as two national runs do on their national figures (sums over
-geos per draw), and also per (geo, channel): the same figures, differences, ``P(increase)``,
-flags and attribution parts, from each run's per-geo draws (:mod:`mmm.runs.geo_compare`). The swap
+Geo runs. Every run is a panel (national data: one geo), so two runs compare on their national
+figures (sums over geos per draw); two geo runs also per (geo, channel): the same figures,
+differences, ``P(increase)``, flags and attribution parts, from each run's per-geo draws
+(``comparison.json["geo"]``, :func:`geo_changes`). A pair whose geo did not spend on the channel
+in one run's window has no ROAS there: it is listed with a note instead of figures. The swap
 chain evaluates A's posterior on B's panel, so it needs the same geos in both runs; restated
 values are listed per (geo, date, column). A geo run and a national run are not compared.
 """
@@ -44,9 +46,8 @@ import pandas as pd
 import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import MMMData, Scaling
 from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
-from mmm.analysis.effects import Effects, compute_effects, summarize
+from mmm.analysis.effects import Effects, summarize
 from mmm.data.geo_design import GeoScaling
 from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects
 from mmm.data.panel import GeoData
@@ -71,17 +72,14 @@ METHOD = (
 
 @dataclass
 class RunInputs:
-    """A run folder read back for re-evaluation: config, data, scaling and posterior.
-
-    For a geo run, ``data`` is its :class:`~mmm.data.panel.GeoData` panel and ``scaling`` its
-    :class:`~mmm.data.geo_design.GeoScaling`.
-    """
+    """A run folder read back for re-evaluation: config, data (a panel; national: one geo), per-geo
+    scaling and posterior."""
 
     run: Run
     config: Config
-    data: MMMData | GeoData
+    data: GeoData
     frame: pd.DataFrame  # data.csv as stored, in the config's column names
-    scaling: Scaling | GeoScaling
+    scaling: GeoScaling
     posterior: xr.Dataset
 
     @classmethod
@@ -96,30 +94,24 @@ class RunInputs:
 
     @property
     def geo(self) -> bool:
+        """True for a geo (panel) run: its data has a geo column."""
         return bool(self.config.data.geo)
 
-    def evaluate(self, *, data: MMMData | GeoData | None = None, window: tuple[str, str] | None = None,
-                 finance_from: Config | None = None) -> Effects | GeoEffects:
-        """This run's posterior evaluated on other data / window / finance inputs (its own by default);
-        a geo run's per-geo figures, with the national ones (sums over geos per draw) as ``.national``."""
+    def evaluate(self, *, data: GeoData | None = None, window: tuple[str, str] | None = None,
+                 finance_from: Config | None = None) -> GeoEffects:
+        """This run's posterior evaluated on other data / window / finance inputs (its own by default):
+        per-geo figures, with the national ones (sums over geos per draw) as ``.national``."""
         config = self.config
         if window is not None:
             config = replace(config, window=window)
         if finance_from is not None:
             config = replace(config, finance=finance_from.finance)
         data = data if data is not None else self.data
-        if self.geo:
-            return compute_geo_effects(self.posterior, config, data, self.scaling)
-        return compute_effects(self.posterior, config, data, self.scaling)
+        return compute_geo_effects(self.posterior, config, data, self.scaling)
 
     def effects(self, **inputs: Any) -> Effects:
         """The national figures of :meth:`evaluate`."""
-        return national(self.evaluate(**inputs))
-
-
-def national(result: Effects | GeoEffects) -> Effects:
-    """The national figures: a geo run's sums over geos per draw."""
-    return result.national if isinstance(result, GeoEffects) else result
+        return self.evaluate(**inputs).national
 
 
 def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
@@ -130,7 +122,7 @@ def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
     _check_same_kind(a, b)
     interval = b.config.interval
     full_a, full_b = a.evaluate(), b.evaluate()
-    effects_a, effects_b = national(full_a), national(full_b)
+    effects_a, effects_b = full_a.national, full_b.national
     shared = [c for c in a.config.channel_names if c in b.config.channel_names]
     rng = np.random.default_rng(seed)
     n = min(len(effects_a.roas), len(effects_b.roas))
@@ -145,7 +137,7 @@ def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
             entry[metric] = change(effects_a.metric(metric)[:, ka], effects_b.metric(metric)[:, kb], pairs, interval)
         entry["flags"] = flags(entry["roas"], change_probability)
         if chain is not None:
-            entry["attribution"] = {m: chain_parts([national(e).metric(m)[:, national(e).channels.index(channel)]
+            entry["attribution"] = {m: chain_parts([e.national.metric(m)[:, e.national.channels.index(channel)]
                                                     for e in chain], pairs, interval) for m in METRICS}
         channels[channel] = entry
 
@@ -154,11 +146,7 @@ def compare(run_a: str | Path | RunInputs, run_b: str | Path | RunInputs, *,
     revisions = data_revisions(a.frame, b.frame, date, geo=geo) if keys_shared \
         else pd.DataFrame(columns=revision_columns(a.geo))
     span = periods(a.frame, b.frame, date) if keys_shared else {}
-    geo_section = None
-    if a.geo:
-        from mmm.runs.geo_compare import geo_changes
-
-        geo_section = geo_changes(full_a, full_b, shared, pairs, interval, change_probability, chain)
+    geo_section = geo_changes(full_a, full_b, shared, pairs, interval, change_probability, chain) if a.geo else None
     return {
         "runs": {"a": _describe(a, effects_a), "b": _describe(b, effects_b)},
         "interval": interval,
@@ -222,22 +210,20 @@ def _describe(inputs: RunInputs, effects: Effects) -> dict[str, Any]:
             "diagnostics_ok": bool(inputs.run.summary.get("diagnostics", {}).get("ok"))}
 
 
-def _swap_chain(a: RunInputs, b: RunInputs, full_a: Effects | GeoEffects, full_b: Effects | GeoEffects
-                ) -> tuple[list[Effects | GeoEffects] | None, str | None]:
+def _swap_chain(a: RunInputs, b: RunInputs, full_a: GeoEffects, full_b: GeoEffects
+                ) -> tuple[list[GeoEffects] | None, str | None]:
     """The five evaluations of the swap chain (see module doc), or None and why it cannot be computed."""
     if set(a.config.channel_names) != set(b.config.channel_names) or set(a.config.controls) != set(b.config.controls):
         return None, ("not computed: the runs model different channels or controls, so A's posterior cannot be "
                       "evaluated on B's data")
-    data_b = b.data
-    if a.geo:
-        only_a, only_b = [g for g in a.data.geos if g not in b.data.geos], [g for g in b.data.geos if g not in a.data.geos]
-        if only_a or only_b:
-            return None, (f"not computed: the runs model different geos (only in A: {', '.join(only_a) or 'none'}; "
-                          f"only in B: {', '.join(only_b) or 'none'}), so A's posterior has no parameters for "
-                          f"B's panel")
-        data_b = b.data.select_geos(a.data.geos)  # A's posterior and scaling index geos in A's order
-    window_a = tuple(d.date().isoformat() for d in national(full_a).window)
-    window_b = tuple(d.date().isoformat() for d in national(full_b).window)
+    only_a, only_b = [g for g in a.data.geos if g not in b.data.geos], [g for g in b.data.geos if g not in a.data.geos]
+    if only_a or only_b:
+        return None, (f"not computed: the runs model different geos (only in A: {', '.join(only_a) or 'none'}; "
+                      f"only in B: {', '.join(only_b) or 'none'}), so A's posterior has no parameters for "
+                      f"B's panel")
+    data_b = b.data.select_geos(a.data.geos)  # A's posterior and scaling index geos in A's order
+    window_a = tuple(d.date().isoformat() for d in full_a.national.window)
+    window_b = tuple(d.date().isoformat() for d in full_b.national.window)
     overlap_start = max(a.data.dates[0], b.data.dates[0])
     overlap_end = min(a.data.dates[-1], b.data.dates[-1])
     if overlap_start > overlap_end:
@@ -266,3 +252,45 @@ def chain_parts(draws: list[np.ndarray], pairs: tuple[np.ndarray, np.ndarray], i
     intervals = {step: {k: summarize(d, interval)[k] for k in ("lo", "hi")}
                  for step, d in zip(STEPS, step_draws, strict=True)}
     return {"a": means[0], **parts, "b": means[-1], "total": means[-1] - means[0], "intervals": intervals}
+
+
+def geo_changes(a: GeoEffects, b: GeoEffects, channels: list[str], pairs: tuple[np.ndarray, np.ndarray],
+                interval: float, change_probability: float, chain: list[GeoEffects] | None) -> dict[str, Any]:
+    """Per geo in both runs and per channel in both: spend, figures, differences, flags and attribution."""
+    shared = [g for g in a.geos if g in b.geos]
+    geos: dict[str, dict[str, Any]] = {}
+    flagged = []
+    for geo in shared:
+        ga, gb = a.geos.index(geo), b.geos.index(geo)
+        geos[geo] = {}
+        for channel in channels:
+            ka, kb = a.channels.index(channel), b.channels.index(channel)
+            spend = {"a": float(a.spend[ga, ka]), "b": float(b.spend[gb, kb])}
+            entry: dict[str, Any] = {"spend": spend}
+            silent = [run for run, value in spend.items() if not value > 0]
+            if silent:
+                entry["note"] = (f"no spend in the window of run {' and '.join(r.upper() for r in silent)}: "
+                                 f"ROAS is not defined there")
+                geos[geo][channel] = entry
+                continue
+            for metric in METRICS:
+                entry[metric] = change(a.by_geo[metric][:, ga, ka], b.by_geo[metric][:, gb, kb], pairs, interval)
+            entry["flags"] = flags(entry["roas"], change_probability)
+            if chain is not None:
+                entry["attribution"] = {m: chain_parts([_draws(e, m, geo, channel) for e in chain], pairs, interval)
+                                        for m in METRICS}
+            if entry["flags"]["changed"]:
+                flagged.append({"geo": geo, "channel": channel, "direction": entry["flags"]["direction"]})
+            geos[geo][channel] = entry
+    return {
+        "n_geos": {"a": len(a.geos), "b": len(b.geos)},
+        "geos_only_in_a": [g for g in a.geos if g not in b.geos],
+        "geos_only_in_b": [g for g in b.geos if g not in a.geos],
+        "national_is_sum_over_geos": True,
+        "flagged_changed": flagged,
+        "geos": geos,
+    }
+
+
+def _draws(effects: GeoEffects, metric: str, geo: str, channel: str) -> np.ndarray:
+    return effects.by_geo[metric][:, effects.geos.index(geo), effects.channels.index(channel)]

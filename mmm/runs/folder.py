@@ -185,25 +185,39 @@ class Run:
     summary: dict[str, Any]
 
     @property
-    def scaling(self) -> Scaling:
-        """The run's scaling constants: :class:`mmm.data.geo_design.GeoScaling` (per geo) for a geo run."""
-        if self.config.data.geo:
-            from mmm.data.geo_design import GeoScaling
+    def scaling(self):
+        """The run's per-geo scaling constants (:class:`mmm.data.geo_design.GeoScaling`; national: one geo)."""
+        from mmm.data.geo_design import GeoScaling
 
-            return GeoScaling.from_dict(self.manifest["scaling"])
-        return Scaling.from_dict(self.manifest["scaling"])
+        return GeoScaling.from_dict(self.manifest["scaling"])
 
     def posterior(self) -> xr.DataTree:
+        """The run's draws; a national run written before national data became a panel of one geo gets
+        the model's per-geo ``sigma`` (same values, a geo axis of length one)."""
         path = self.path / "posterior.nc"
         try:
             with xr.open_datatree(path, engine="h5netcdf") as tree:  # closed: no handle cached past the read
-                return tree.load()
+                tree = tree.load()
         except (OSError, ValueError) as err:  # h5py and h5netcdf report a damaged file as either
             raise RunIntegrityError(f"{path} is not a readable posterior ({type(err).__name__}: {err}); "
                                     f"{_REFIT}") from None
+        return with_geo_sigma(tree, self.scaling.geos)
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_csv(self.path / name)
+
+
+def with_geo_sigma(tree: xr.DataTree, geos) -> xr.DataTree:
+    """``tree`` with ``posterior.sigma`` on a ``geo`` axis (what the model samples), adding it if missing."""
+    if "posterior" not in tree.children or "sigma" not in tree["posterior"].data_vars:
+        return tree
+    posterior = tree["posterior"].to_dataset()
+    if "geo" in posterior["sigma"].dims:
+        return tree
+    sigma = posterior["sigma"].expand_dims(geo=list(geos), axis=-1)
+    groups = {"/" + g: tree[g].to_dataset() for g in tree.children}
+    groups["/posterior"] = posterior.assign(sigma=sigma)
+    return xr.DataTree.from_dict(groups)
 
 
 def load_run(run_dir: str | Path) -> Run:

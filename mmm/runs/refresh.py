@@ -23,10 +23,11 @@ Either way the new run folder's ``manifest.json`` records ``parent_run`` and a `
 entry: the mode, both data ranges and hashes, the new periods, the restated values, the
 periods in the likelihood, the config changes and (update) the prior approximation.
 
-A geo (panel) run refreshes the same way, per geo: refit keeps the parent's per-geo scaling,
-update carries every per-geo and pooled parameter forward, restated values are listed per
-(geo, date, column), and the national figures stay the sums over geos per draw. The panel
-must hold the parent's geos (see :mod:`mmm.runs.geo_refresh`).
+National data is a panel of one geo, so every run refreshes the same way, per geo: refit keeps
+the parent's per-geo scaling, update carries every per-geo and pooled parameter forward
+(:mod:`mmm.model.geo_update_prior`), restated values are listed per (geo, date, column) for a
+panel, and the national figures stay the sums over geos per draw. The data must hold the
+parent's geos (see :mod:`mmm.runs.geo_refresh`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import DataError, MMMData, Scaling
+from mmm.data.load import DataError
 from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
 from mmm.data.panel import GeoData
 from mmm.runs.folder import Run, load_run
@@ -107,10 +108,9 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     new_data = _rolling(load(spec, data), spec)
     parent_data = load(parent.config)  # the run folder's own copy of what it modeled
     scaling = parent.scaling
-    if spec.data.geo:
-        from mmm.runs.geo_refresh import match_parent_geos
+    from mmm.runs.geo_refresh import match_parent_geos
 
-        new_data = match_parent_geos(new_data, scaling, parent.path.name)
+    new_data = match_parent_geos(new_data, scaling, parent.path.name)
     record = _record(parent, parent_data, spec, new_data, mode)
     changed = [c for c in record["config_changes"] if c["section"] not in ("fit", "diagnostics")]  # not the model
     if mode == "refit" and not (record["new_periods"] or record["revised_values"] or record["dropped_periods"]
@@ -130,34 +130,25 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     return Refreshed(fitted=fitted, parent=parent, record=record)
 
 
-def update(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MMMData | GeoData, *,
+def update(parent: Run, parent_data: GeoData, config: Config, data: GeoData, *,
            progress: bool = False) -> tuple[Any, dict[str, Any]]:
-    """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc).
-
-    ``parent_data`` and ``data`` are :class:`~mmm.data.panel.GeoData` panels for a geo run.
-    """
+    """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc)."""
     from mmm.model.sample import FitResult, diagnose, sample
     from mmm.analysis.pipeline import check_window
+    from mmm.model.geo_update_prior import geo_update_model
     from mmm.model.update_prior import EPS_NAME
 
     t0 = time.perf_counter()
     scaling = parent.scaling
-    geo = bool(config.data.geo)
     fit_start, n_train = likelihood_periods(parent, parent_data, config, data)
     if n_train < data.n_periods and config.window[1] is None:
         config = replace(config, window=(config.window[0], data.dates[n_train - 1].date().isoformat()))
-    check_window(config, data.national() if geo else data)
+    check_window(config, data.national(), data)
     previous = parent.posterior()["posterior"].to_dataset()
     model_config, used = update_model_config(parent.config, config)
     moved = _time_moved(parent_data, data, scaling.time_origin)
-    if geo:
-        from mmm.model.geo_update_prior import geo_update_model
-
-        model, prior = geo_update_model(previous, model_config, data, scaling, n_train=n_train,
-                                        fit_start=fit_start, moved_years=moved)
-    else:
-        model, prior = _national_update_model(previous, config, model_config, data, scaling, n_train=n_train,
-                                              fit_start=fit_start, moved_years=moved)
+    model, prior = geo_update_model(previous, model_config, data, scaling, n_train=n_train,
+                                    fit_start=fit_start, moved_years=moved)
     n_observed = model["kpi"].get_value().shape[-1]
     if n_observed != n_train - fit_start:  # the guard against counting old data twice
         raise AssertionError(f"update likelihood holds {n_observed} periods, expected {n_train - fit_start}")
@@ -191,37 +182,16 @@ def update(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MM
     return fitted, details
 
 
-def _national_update_model(previous: xr.Dataset, config: Config, model_config: Config, data: MMMData,
-                           scaling: Scaling, *, n_train: int, fit_start: int, moved_years: float):
-    """The national model observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior."""
-    from mmm.data.design import build_design
-    from mmm.model.national import build_model, free_parameter_names
-    from mmm.model.update_prior import apply_to_model, posterior_to_prior
-
-    design = build_design(data, scaling, config.model.seasonality_order)
-    names = free_parameter_names(config, design)
-    prior = posterior_to_prior(previous, config, names, intercept_shift=_intercept_shift(previous, config, moved_years))
-    return apply_to_model(build_model(model_config, design, n_train=n_train, fit_start=fit_start), prior), prior
-
-
-def _fitted(config: Config, data: MMMData | GeoData, scaling: Any, fit_result: Any, n_train: int,
+def _fitted(config: Config, data: GeoData, scaling: Any, fit_result: Any, n_train: int,
             timings: dict[str, float]):
-    """The fitted run (national or geo) from an update's posterior: every figure computed from its draws."""
-    t0 = time.perf_counter()
-    posterior = fit_result.idata["posterior"].to_dataset()
-    if config.data.geo:
-        from mmm.analysis.geo_effects import compute_geo_effects
-        from mmm.analysis.geo_pipeline import FittedGeoMMM
-
-        geo_effects = compute_geo_effects(posterior, config, data, scaling, n_train=n_train)
-        return FittedGeoMMM(config=config, data=data, scaling=scaling, fit=fit_result, geo_effects=geo_effects,
-                            timings={**timings, "effects_s": time.perf_counter() - t0})
-    from mmm.analysis.effects import compute_effects
+    """The fitted run from an update's posterior: every figure computed from its draws."""
+    from mmm.analysis.geo_effects import compute_geo_effects
     from mmm.analysis.pipeline import FittedMMM
 
-    effects = compute_effects(posterior, config, data, scaling)
-    effects.n_train = n_train
-    return FittedMMM(config=config, data=data, scaling=scaling, fit=fit_result, effects=effects,
+    t0 = time.perf_counter()
+    posterior = fit_result.idata["posterior"].to_dataset()
+    geo_effects = compute_geo_effects(posterior, config, data, scaling, n_train=n_train)
+    return FittedMMM(config=config, data=data, scaling=scaling, fit=fit_result, geo_effects=geo_effects,
                      timings={**timings, "effects_s": time.perf_counter() - t0})
 
 
@@ -240,7 +210,7 @@ def update_model_config(parent_config: Config, config: Config) -> tuple[Config, 
     return model_config, used
 
 
-def likelihood_periods(parent: Run, parent_data: MMMData, config: Config, data: MMMData) -> tuple[int, int]:
+def likelihood_periods(parent: Run, parent_data: GeoData, config: Config, data: GeoData) -> tuple[int, int]:
     """``(fit_start, n_train)``: the update's likelihood covers rows ``fit_start .. n_train - 1`` of ``data``.
 
     ``fit_start`` is the first period after the last period the parent fitted (its holdout,
@@ -257,23 +227,16 @@ def likelihood_periods(parent: Run, parent_data: MMMData, config: Config, data: 
     return fit_start, n_train
 
 
-def _intercept_shift(previous: xr.Dataset, config: Config, moved_years: float) -> np.ndarray | float:
-    """Per draw, how the intercept moves when time is centred ``moved_years`` later (see :func:`_time_moved`)."""
-    if not config.model.trend:
-        return 0.0
-    return moved_years * np.asarray(previous["trend"].stack(sample=("chain", "draw")).values, dtype=float)
-
-
-def _time_moved(parent_data: MMMData | GeoData, data: MMMData | GeoData, time_origin: str) -> float:
+def _time_moved(parent_data: GeoData, data: GeoData, time_origin: str) -> float:
     """Years by which the mean time of ``data`` lies after the parent's: each model centres time over its
     own data, so the same baseline has an intercept moved by ``trend × this`` (per draw, and per geo)."""
-    def mean_years(d: MMMData | GeoData) -> float:
-        return float(np.mean((d.national() if isinstance(d, GeoData) else d).years_since(time_origin)))
+    def mean_years(d: GeoData) -> float:
+        return float(np.mean(d.national().years_since(time_origin)))
 
     return mean_years(data) - mean_years(parent_data)
 
 
-def _rolling(data: MMMData, config: Config) -> MMMData:
+def _rolling(data: GeoData, config: Config) -> GeoData:
     n = config.refresh_window_periods
     if n is None or data.n_periods <= n:
         return data
@@ -290,7 +253,7 @@ def _check_same_inputs(config: Config, parent: Run) -> None:
                           f"{'is not' if parent.config.data.geo else 'is'} (data.geo); a refresh keeps the "
                           f"parent's model. Fit a new model to change between national and geo.")
     scaling = parent.scaling
-    channels = list(scaling.channels) if config.data.geo else list(scaling.spend)
+    channels = list(scaling.channels)
     missing = [c for c in config.channel_names if c not in channels]
     missing += [c for c in config.controls if c not in scaling.control_center]
     if missing:
@@ -302,22 +265,21 @@ def _check_same_inputs(config: Config, parent: Run) -> None:
         raise ConfigError(f"{config.source}: run {name} also models {', '.join(dropped)}, which this config drops; "
                           f"a refresh keeps the parent's channels and controls, so its figures stay comparable. "
                           f"Keep them (0 spend where a channel stopped), or fit a new model without them.")
-    if config.data.geo and config.channel_names != channels:
+    if config.channel_names != channels:
         raise ConfigError(f"{config.source}: channels {', '.join(config.channel_names)} must be run {name}'s, in "
                           f"its order ({', '.join(channels)}); list them in that order.")
 
 
-def _record(parent: Run, parent_data: MMMData | GeoData, config: Config, data: MMMData | GeoData,
-            mode: str) -> dict[str, Any]:
-    from mmm.analysis.pipeline import _data_frame
+def _record(parent: Run, parent_data: GeoData, config: Config, data: GeoData, mode: str) -> dict[str, Any]:
+    from mmm.analysis.pipeline import panel_frame
 
-    def describe(d: MMMData | GeoData) -> dict[str, Any]:
+    def describe(d: GeoData) -> dict[str, Any]:
         out = {"path": d.source, "sha256": d.sha256, "start": d.dates[0].date().isoformat(),
                "end": d.dates[-1].date().isoformat(), "n_periods": d.n_periods}
         return out | ({"n_geos": d.n_geos} if config.data.geo else {})
 
-    before = _data_frame(parent_data, parent.config)
-    after = _data_frame(data, config)
+    before = panel_frame(parent_data, parent.config)
+    after = panel_frame(data, config)
     same_keys = (config.data.date, config.data.geo) == (parent.config.data.date, parent.config.data.geo)
     revisions = data_revisions(before, after, config.data.date, geo=config.data.geo) if same_keys \
         else pd.DataFrame(columns=revision_columns(bool(config.data.geo)))

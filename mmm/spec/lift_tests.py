@@ -137,8 +137,8 @@ def _one(row: Any, where: str, channels: tuple[str, ...], geo_column: str | None
         raise ConfigError(f"{where}: spend of the test must be positive; got {spend:g}")
     geo = None if row.get("geo") in (None, "") else str(row["geo"])
     if geo is not None and geo_column is None:
-        raise ConfigError(f"{where}: names geo {geo!r}, but this is a national model (data.geo is not set), which "
-                          f"has no geos; drop `geo` and state the lift and spend for the whole modeled market, or "
+        raise ConfigError(f"{where}: names geo {geo!r}, but this is a national model (data.geo is not set), whose "
+                          f"one geo is the whole market; drop `geo` and state the lift and spend for the whole modeled market, or "
                           f"fit the geo panel (set data.geo)")
     return Experiment(channel=channel, start=start, end=end, incremental_kpi=float(incremental), se=float(se),
                       spend=spend, name=str(row.get("name") or ""), geo=geo, origin=where)
