@@ -101,7 +101,7 @@ def geo(args) -> None:
     from mmm.data.geo_design import GeoScaling
     from mmm.planning.geo_plan import GeoPlanModel
     from mmm.data.geo_synth import generate_panel
-    from mmm.model.geo_truth import truth_geo_posterior
+    from mmm.model.truth import truth_geo_posterior
     from mmm.planning.optimize import optimize
     from mmm.data.synth import SynthSpec
 

@@ -23,11 +23,11 @@ from mmm.spec.config import Config, ConfigError
 from mmm.data.geo_design import GeoScaling, build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.lift_tests import INCREMENTAL_VAR
-from mmm.model.geo_lift_tests import incremental_draws
+from mmm.model.lift_tests import incremental_draws
 from mmm.analysis.health import HealthThresholds, experiment_conflict, prior_conflict
 from mmm.model.build import build_model
 from mmm.analysis.pipeline import load
-from mmm.model.geo_prior_sample import sample_geo_prior
+from mmm.model.prior_sample import sample_prior
 from mmm.spec.priors import Prior
 from mmm.model.roas_prior import ROAS_VAR
 from mmm.spec.roas_prior import Z90, parse_roas_prior
@@ -157,7 +157,7 @@ def test_prior_only_roas_follows_the_requested_prior_prior_sampler(synth):
     priors = {"tv": {"median": 2.0, "p90": 5.0}, "search": {"median": 4.0, "p90": 6.0}}
     config = _with_roas(synth, priors, window={"start": "2021-04-05", "end": "2022-06-27"})
     panel, scaling, design = _prepared(config, synth)
-    prior = sample_geo_prior(config, panel, scaling, n_draws=4000, seed=3)
+    prior = sample_prior(config, panel, scaling, n_draws=4000, seed=3)
     effects = compute_geo_effects(prior, config, panel, scaling).national
     for k, channel in enumerate(config.channel_names):
         if channel not in priors:

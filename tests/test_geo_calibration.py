@@ -22,11 +22,11 @@ from mmm.model.lift_tests import INCREMENTAL_VAR
 from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
-from mmm.model.geo_lift_tests import incremental_draws
+from mmm.model.lift_tests import incremental_draws
 from mmm.model.build import build_model
 from mmm.analysis.pipeline import load as load_geo
-from mmm.model.geo_prior_sample import sample_geo_prior
-from mmm.model.geo_roas_prior import coef_from_roas
+from mmm.model.prior_sample import sample_prior
+from mmm.model.roas_prior import coef_from_roas
 from mmm.data.geo_synth import generate_panel
 from mmm.model.roas_prior import ROAS_VAR
 from mmm.spec.roas_prior import parse_roas_prior
@@ -108,10 +108,10 @@ def test_prior_only_national_roas_is_the_requested_prior(panel, adstock):
 
 
 def test_prior_sampler_follows_the_model(panel):
-    """sample_geo_prior draws every free variable of the geo model, and the ROAS it implies is the prior's."""
+    """sample_prior draws every free variable of the geo model, and the ROAS it implies is the prior's."""
     config = _with_roas(panel)
     data, scaling, design = _prepared(config, panel)
-    prior = sample_geo_prior(config, data, scaling, n_draws=2000, seed=1)
+    prior = sample_prior(config, data, scaling, n_draws=2000, seed=1)
     assert {rv.name for rv in build_model(config, design).free_RVs} <= set(prior.data_vars)
     national = compute_geo_effects(prior, config, data, scaling).national
     k = config.channel_names.index("tv")

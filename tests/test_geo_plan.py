@@ -1,6 +1,6 @@
 """Budget plans for geo runs: per (geo, channel) cells, national = sum over geos per draw.
 
-The posteriors here are synthetic truths (mmm.model.geo_truth), some with a posterior-like spread, so no
+The posteriors here are synthetic truths (mmm.model.truth), some with a posterior-like spread, so no
 fit is needed; the slow test at the end fits a tiny panel and runs the CLI on its run folder.
 """
 
@@ -25,7 +25,7 @@ from mmm.data.geo_design import GeoScaling
 from mmm.model.geo_terms import geo_posterior
 from mmm.planning.geo_plan import DEFAULT_CELL_RANGE, GeoPlanModel
 from mmm.data.geo_synth import generate_panel
-from mmm.model.geo_truth import truth_geo_posterior
+from mmm.model.truth import truth_geo_posterior
 from mmm.planning.optimize import ChannelBounds, Objective, objective_value, optimize
 from mmm.planning.outcome import PlanModel
 from mmm.planning.plans import load_bounds, load_plans, plan_model

@@ -107,7 +107,7 @@ def test_a_panel_with_geos_added_or_removed_is_refused_naming_them(panel_runs, c
 
 
 def test_the_same_geos_in_another_row_order_are_put_back_in_the_parents_order(panel_runs):
-    from mmm.runs.geo_refresh import match_parent_geos
+    from mmm.runs.refresh import match_parent_geos
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     shuffled = panel_runs["three"].sort_values(["geo", "date"], ascending=[False, True])
@@ -150,13 +150,13 @@ def test_refresh_record_lists_restated_panel_values_per_geo(panel_runs):
 
 
 def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(panel_runs):
-    from mmm.model.geo_update_prior import geo_update_model
+    from mmm.model.update_prior import update_model
     from mmm.model.update_prior import EPS_NAME
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     previous = parent.posterior()["posterior"].to_dataset()
     panel = load_panel(panel_runs["three"], config.roles(), population=config.data.population)
-    model, prior = geo_update_model(previous, config, panel, parent.scaling, n_train=N_ALL, fit_start=N_OLD,
+    model, prior = update_model(previous, config, panel, parent.scaling, n_train=N_ALL, fit_start=N_OLD,
                                     moved_years=0.1)
     assert [rv.name for rv in model.free_RVs] == [EPS_NAME]
     assert model["kpi"].get_value().shape == (3, N_ALL - N_OLD)  # 3 geos x the new weeks: old KPI not counted twice
@@ -174,13 +174,13 @@ def test_each_geos_baseline_is_kept_when_time_is_recentred(panel_runs):
     """Each geo has its own trend, so each geo's intercept moves by its own trend x the shift, per draw."""
     from mmm.analysis.effects import compute_effects
     from mmm.model.geo_terms import geo_posterior
-    from mmm.model.geo_update_prior import geo_intercept_shift
+    from mmm.model.update_prior import intercept_shift
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     previous = parent.posterior()["posterior"].to_dataset()
     old = load_panel(panel_runs["old"], config.roles(), population=config.data.population)
     new = load_panel(panel_runs["three"], config.roles(), population=config.data.population)
-    shift = geo_intercept_shift(previous, 3, _time_moved(old, new, parent.scaling.time_origin))
+    shift = intercept_shift(previous, 3, _time_moved(old, new, parent.scaling.time_origin))
     assert shift.shape == (60, 3) and np.ptp(shift[0]) > 0  # geos' trends differ
     moved = previous.copy()
     moved["intercept"] = previous["intercept"] + xr.DataArray(shift.reshape(2, 30, 3), dims=("chain", "draw", "geo"))
@@ -314,7 +314,7 @@ def test_a_rolling_window_keeps_the_last_periods_of_every_geo(panel_runs):
 
 def test_geo_update_model_with_an_adstock_per_geo(panel_runs):
     """Per-geo adstock parameters (geo x channel) are carried forward with their (0, 1) bounds."""
-    from mmm.model.geo_update_prior import geo_update_model
+    from mmm.model.update_prior import update_model
 
     raw = panel_runs["config"].to_dict()
     raw["model"]["geo"] = {**raw["model"].get("geo", {}), "adstock": "geo"}
@@ -323,7 +323,7 @@ def test_geo_update_model_with_an_adstock_per_geo(panel_runs):
     scaling = GeoScaling.compute(panel.slice(panel.dates[N_OLD - 1]))
     previous = prior_draws(config, panel, scaling)
     assert previous["geometric_alpha"].dims == ("chain", "draw", "geo", "channel")
-    model, prior = geo_update_model(previous, config, panel, scaling, n_train=N_ALL, fit_start=N_OLD, moved_years=0.0)
+    model, prior = update_model(previous, config, panel, scaling, n_train=N_ALL, fit_start=N_OLD, moved_years=0.0)
     alpha = next(b for b in prior.blocks if b.name == "geometric_alpha")
     assert alpha.shape == (3, 2) and np.all(alpha.lower == 0.0) and np.all(alpha.upper == 1.0)
     carried = prior.posterior_dataset(np.random.default_rng(0).standard_normal((1, 50, prior.n_params)))

@@ -105,7 +105,7 @@ KNOWN_UPWARD = {
     ('mmm.analysis.pipeline', 'mmm.report.xlsx'),
     ('mmm.analysis.pipeline', 'mmm.runs.folder'),
     ('mmm.analysis.prior_check', 'mmm.report.plots'),
-    ('mmm.model.geo_prior_sample', 'mmm.analysis.geo_effects'),
+    ('mmm.model.prior_sample', 'mmm.analysis.geo_effects'),
     ('mmm.model.lift_tests', 'mmm.analysis.effects'),
     ('mmm.planning.plans', 'mmm.report.plan'),
     ('mmm.planning.plans', 'mmm.runs.folder'),
@@ -113,7 +113,6 @@ KNOWN_UPWARD = {
     ('mmm.spec.parse', 'mmm.model.transforms'),
 }
 KNOWN_CYCLES = [
-    ('mmm.planning.geo_outputs', 'mmm.planning.plans'),
     ('mmm.spec.config', 'mmm.spec.parse'),
 ]
 

@@ -61,7 +61,7 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
 
     from mmm.data.load import Scaling
     from mmm.analysis.effects import compute_effects
-    from mmm.model.geo_update_prior import geo_intercept_shift
+    from mmm.model.update_prior import intercept_shift
     from mmm.runs.refresh import _time_moved
     from mmm.model.truth import truth_posterior
 
@@ -72,7 +72,7 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
     posterior = truth_posterior(truth, config, old, n_draws=3)
     posterior["trend"] = posterior["trend"] * xr.DataArray(np.array([[0.5, 1.0, 2.0]]), dims=("chain", "draw"))
     scaling = Scaling.from_dict(truth["scaling"])
-    shift = geo_intercept_shift(posterior, 1, _time_moved(old_panel, new_panel, scaling.time_origin))
+    shift = intercept_shift(posterior, 1, _time_moved(old_panel, new_panel, scaling.time_origin))
     moved = posterior.copy()
     moved["intercept"] = posterior["intercept"] + xr.DataArray(np.reshape(shift, (1, 3)), dims=("chain", "draw"))
     before = compute_effects(posterior, config, old, scaling).mu

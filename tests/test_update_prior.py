@@ -134,7 +134,7 @@ def test_missing_parameter_is_a_clear_error(small):
 
 
 def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(small):
-    from mmm.model.geo_update_prior import geo_update_model
+    from mmm.model.update_prior import update_model
     from mmm.runs.refresh import update_model_config
 
     config, data, scaling, design = small
@@ -156,7 +156,7 @@ def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(s
 
     posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(7))
     # the update model refresh builds: the parent's posterior as prior, the new experiment in the likelihood
-    model, prior = geo_update_model(posterior, model_config, data, scaling, n_train=60, fit_start=45, moved_years=0.0)
+    model, prior = update_model(posterior, model_config, data, scaling, n_train=60, fit_start=45, moved_years=0.0)
     assert [b.name for b in prior.blocks] == names  # every parameter carried, ROAS-free channel_coef included
     assert model["kpi"].get_value().shape == (1, 15)
     assert [rv.name for rv in model.free_RVs] == [EPS_NAME]  # no stray ROAS variable left to sample

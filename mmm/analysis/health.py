@@ -154,7 +154,7 @@ def health_checks(effects: Effects, diagnostics: Diagnostics, posterior: xr.Data
     thresholds : HealthThresholds
         Where each check turns REVIEW and FAIL.
     prior_roas : np.ndarray, optional
-        (draws, K) ROAS implied by the priors alone (:mod:`mmm.model.geo_prior_sample`). When given,
+        (draws, K) ROAS implied by the priors alone (:mod:`mmm.model.prior_sample`). When given,
         contraction is measured on ROAS itself — 1 − posterior / prior 90%-interval width —
         which is what finance reads; otherwise on the coefficient's variance.
 

@@ -173,15 +173,15 @@ class FittedMMM(CalibrationViews):
                                                           design.spend_to_kpi, prior_roas=self.prior_effects().roas))
 
     def _prior_figures(self, n_draws: int) -> Effects:
-        """National figures of draws from the priors (:mod:`mmm.model.geo_prior_sample`)."""
-        from mmm.model.geo_prior_sample import prior_geo_effects
+        """National figures of draws from the priors (:mod:`mmm.model.prior_sample`)."""
+        from mmm.model.prior_sample import prior_effects
 
-        return prior_geo_effects(self.config, self.data, self.scaling, n_draws=n_draws,
+        return prior_effects(self.config, self.data, self.scaling, n_draws=n_draws,
                                  seed=self.config.fit.seed)[0].national
 
     def experiment_checks(self) -> list:
         """Per lift test: measured vs what the prior and the data alone say (:mod:`mmm.analysis.calibration`)."""
-        from mmm.model.geo_lift_tests import incremental_draws
+        from mmm.model.lift_tests import incremental_draws
 
         if "experiments" not in self._cache:
             delta = incremental_draws(self.config, self.data, self.scaling, self.posterior)
@@ -290,7 +290,7 @@ def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | No
     from mmm.data.panel import as_panel
     from mmm.model.sample import sample
     from mmm.model.build import SAMPLED_FORMS, build_model
-    from mmm.model.geo_roas_prior import coef_from_roas
+    from mmm.model.roas_prior import coef_from_roas
 
     t0 = time.perf_counter()
     if isinstance(data, MMMData):
@@ -346,7 +346,7 @@ def data_only_posterior(config: Config, reference: Any, scaling: Any, refit: Cal
 def with_roas_coefficients(result: FitResult, config: Config,
                            fill: Callable[[xr.Dataset], xr.Dataset]) -> FitResult:
     """Store ``channel_coef`` of ROAS-prior channels in the posterior (the sampler keeps free parameters
-    only); ``fill`` computes it (:func:`mmm.model.geo_roas_prior.coef_from_roas`)."""
+    only); ``fill`` computes it (:func:`mmm.model.roas_prior.coef_from_roas`)."""
     from mmm.model.roas_prior import roas_channels
 
     if not roas_channels(config):

@@ -1,6 +1,6 @@
 """Prior predictive check: what the priors alone say, before any fitting.
 
-Samples every parameter from its prior (:func:`mmm.model.geo_prior_sample.sample_geo_prior`,
+Samples every parameter from its prior (:func:`mmm.model.prior_sample.sample_prior`,
 ROAS priors included) and runs the same effects as a fitted run
 (:func:`mmm.analysis.geo_effects.compute_geo_effects`), so the team sees the implied ROAS,
 contribution shares and KPI range per channel in the units they think in::
@@ -104,13 +104,13 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
     from mmm.analysis.pipeline import load
     from mmm.data.geo_design import GeoScaling
     from mmm.data.panel import GeoData, as_panel
-    from mmm.model.geo_lift_tests import incremental_draws
-    from mmm.model.geo_prior_sample import prior_geo_effects
+    from mmm.model.lift_tests import incremental_draws
+    from mmm.model.prior_sample import prior_effects
 
     seed = config.fit.seed if seed is None else seed
     panel = as_panel(data) if isinstance(data, MMMData) else data if isinstance(data, GeoData) else load(config, data)
     scaling = GeoScaling.compute(panel)
-    geo_effects, prior = prior_geo_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
+    geo_effects, prior = prior_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
     effects = geo_effects.national
     delta = incremental_draws(config, panel, scaling, prior) if config.experiments else None
     by_geo = (geo_effects.roi_by_geo()[["geo", "channel", "spend", "roas_median", "roas_lo", "roas_hi"]]

@@ -34,8 +34,8 @@ processes and refits), every coordinate is named, and nothing depends on the pos
 channel in the user's file.
 
 ROAS priors set the pooled ``channel_coef`` from a sampled *national* ROAS
-(:mod:`mmm.model.geo_roas_prior`); lift tests, per geo or national, add likelihood terms
-(:mod:`mmm.model.geo_lift_tests`).
+(:mod:`mmm.model.roas_prior`); lift tests, per geo or national, add likelihood terms
+(:mod:`mmm.model.lift_tests`).
 
 :func:`mmm.model.geo_terms.geo_terms` is the one definition of the per-geo terms; the model uses it
 on PyTensor variables and the effects on NumPy draws, so the two cannot drift.
@@ -50,17 +50,15 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mmm.model import media
-
-from mmm.model import roas_prior as roi_prior
-from mmm.spec.config import Config, default_coef_prior
-from mmm.model import geo_lift_tests as geo_experiments
-from mmm.model import geo_roas_prior as geo_roi_prior
 from mmm.data.geo_design import GeoDesign
+from mmm.model import lift_tests
+from mmm.model import media
+from mmm.model import roas_prior
 from mmm.model.distributions import prior_logp, stack_priors, to_pymc
-from mmm.spec.priors import Prior
 from mmm.model.geo_terms import geo_terms, hierarchical
 from mmm.model.transforms import lag_stack
+from mmm.spec.config import Config, default_coef_prior
+from mmm.spec.priors import Prior
 
 LEVEL = "level"  # the intercept's sampled form: intercept + mean media contribution over the fitted periods
 SAMPLED_FORMS = {LEVEL: "intercept"}  # sampled free variable -> the Deterministic the posterior reports
@@ -122,7 +120,7 @@ def build_model(config: Config, design: GeoDesign, n_train: int | None = None, f
                 values["trend_geo_sd"] = to_pymc(GEO_PRIORS["trend_geo_sd"], "trend_geo_sd")
                 values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
         defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
-        roas_priors = bool(roi_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
+        roas_priors = bool(roas_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
         params = {}
         for name, param, dim, idx in media.parameter_layout(config.channels):
             if roas_priors and name == media.COEF:
@@ -134,8 +132,8 @@ def build_model(config: Config, design: GeoDesign, n_train: int | None = None, f
             values["channel_coef_geo_sd"] = to_pymc(GEO_PRIORS["channel_coef_geo_sd"], "channel_coef_geo_sd",
                                                                                       dims="channel")
             values["channel_coef_geo_z"] = pm.Normal("channel_coef_geo_z", 0.0, 1.0, dims=("geo", "channel"))
-        values[media.COEF] = params[media.COEF] = (  # ROAS priors: mmm.model.geo_roas_prior
-            geo_roi_prior.channel_coef(config, design, params, values,
+        values[media.COEF] = params[media.COEF] = (  # ROAS priors: mmm.model.roas_prior
+            roas_prior.channel_coef(config, design, params, values,
                                        lambda idx: stacked_prior(config.channels, "coef", idx, defaults))
             if roas_priors else params[media.COEF])
         if design.fourier.shape[1] and pooled:
@@ -155,7 +153,7 @@ def build_model(config: Config, design: GeoDesign, n_train: int | None = None, f
             controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
             mu = mu + pt.dot(controls, to_pymc(opts.prior("control_coef"), "control_coef", dims="control"))
         media_params = {**params, media.COEF: terms[media.COEF]}
-        geo_experiments.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.geo_lift_tests)
+        lift_tests.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.lift_tests)
         if geo_adstock:
             media_total = media.contributions(spend_lags, config.channels, media_params, xp=pt, lagged=True).sum(-1)
         else:

@@ -26,7 +26,8 @@ test window).
 In a geo (panel) model an experiment may name a ``geo``: then δ_e is the counterfactual
 in that geo alone (the usual geo lift test). Without one, the test is national: the
 channel's spend is zeroed in every geo over the test and δ_e is the lift summed over
-geos (:mod:`mmm.model.geo_lift_tests`).
+geos (:func:`add_likelihood`, :func:`incremental_draws`; :func:`series_incremental_draws` is one
+geo's).
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
+from mmm.data.geo_design import GeoDesign, GeoScaling, geo_designs
+from mmm.data.panel import GeoData
 from mmm.model import media
 from mmm.model.roas_prior import extended_spend, tail_length
 from mmm.model.transforms import lag_stack
@@ -182,7 +186,7 @@ def observe(incremental: Any, rows: ExperimentRows, scale: Any) -> None:
     pm.Normal(OBS_VAR, mu=incremental, sigma=rows.se / scale, observed=observed, dims="experiment")
 
 
-def incremental_draws(config, design, posterior) -> np.ndarray:
+def series_incremental_draws(config, design, posterior) -> np.ndarray:
     """(D, E) the model's incremental KPI of each experiment's test, per posterior draw (KPI units).
 
     NumPy twin of the likelihood term (draws chain-major, like :mod:`mmm.analysis.effects`).
@@ -209,3 +213,39 @@ def _kpi_scale(design) -> float:
     if scale is None:
         raise ValueError("the design has no kpi_scale; build it with mmm.data.design.build_design")
     return float(scale)
+
+
+def tested_geos(config, geos: list[str]) -> np.ndarray:
+    """(E, G) 1 where experiment e switched its channel off in geo g: its own geo, or every geo."""
+    return np.array([[1.0 if e.geo in (None, geo) else 0.0 for geo in geos] for e in config.experiments])
+
+
+def add_likelihood(config, design: GeoDesign, params: dict[str, Any]) -> None:
+    """One Normal term per experiment in the geo model in context.
+
+    ``params``: the media parameters with ``channel_coef`` per geo, (G, K) (the model's
+    :func:`mmm.model.geo_terms.geo_terms`). Each term is in units of the tested market's KPI scale.
+    """
+    if not config.experiments:
+        return
+    rows = experiment_rows(config, design.dates, design.spend)  # lags (G, R, K, L)
+    lift = unit_lift(config, rows, params)  # (G, E) per unit coefficient, model units
+    by_geo = lift * params[media.COEF][:, rows.channel] * design.kpi_scale[:, None]  # KPI units
+    weights = tested_geos(config, design.geos)
+    scale = weights @ design.kpi_scale  # (E,) KPI units per model unit of the tested market
+    observe((by_geo * weights.T).sum(axis=0) / scale, rows, scale)
+
+
+def incremental_draws(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> np.ndarray:
+    """(D, E) the model's incremental KPI of each test per posterior draw (KPI units; NumPy twin of
+    the likelihood term): :func:`series_incremental_draws` in each tested geo, summed."""
+    from mmm.model.geo_terms import draw_terms, geo_posterior
+
+    weights = tested_geos(config, panel.geos)
+    designs = geo_designs(panel, scaling, config.model.seasonality_order)
+    terms = draw_terms(posterior, panel.n_geos)
+    total = np.zeros((posterior.sizes["chain"] * posterior.sizes["draw"], len(config.experiments)))
+    for g in np.flatnonzero(weights.any(axis=0)):
+        geo = geo_posterior(posterior, config, int(g), panel.n_geos, terms)
+        total += weights[:, g] * series_incremental_draws(config, designs[g], geo)
+    return total

@@ -39,8 +39,15 @@ stored as ``channel_roas``.
 
 In general the model only needs each channel's *unit ROAS* r_k(θ) — the ROAS it would
 have with a coefficient of 1 — and sets ``channel_coef_k = roas_k / r_k(θ)``
-(:func:`coef_from_sampled_roas`). A geo model's r_k sums over geos
-(:mod:`mmm.model.geo_roas_prior`), so there the prior is on the *national* ROAS.
+(:func:`coef_from_sampled_roas`). With several geos r_k sums over geos, so the prior is on
+the *national* ROAS (:func:`channel_coef`): national ROAS_k is the sum over geos of incremental
+value over the sum of spend, and a geo's incremental KPI is ``coef_k · m_gk · U_gk(θ) ·
+kpi_scale_g`` with the geo multiplier ``m_gk`` of :func:`mmm.model.geo_terms.geo_terms`, so::
+
+    r_k(θ, sd, z) = value_per_kpi · Σ_g m_gk · U_gk(θ) · kpi_scale_g / Σ_g spend_gk(W)
+
+The national ROAS the effects report is then the sampled one, whatever the geo spread; how it
+splits over geos is left to the data and the pooling. With one geo (national data) m_gk = 1.
 """
 
 from __future__ import annotations
@@ -52,10 +59,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from mmm.data.geo_design import GeoDesign, GeoScaling, geo_designs
+from mmm.data.panel import GeoData
 from mmm.model import media
 from mmm.model.distributions import stack_priors, to_pymc
-from mmm.spec.priors import Prior
 from mmm.model.transforms import lag_stack
+from mmm.spec.priors import Prior
 
 ROAS_VAR = "channel_roas"
 ROAS_DIM = "roas_channel"  # channels with a ROAS prior, when not all have one
@@ -156,7 +165,7 @@ def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
 
     ``unit_roas`` (K,), a PyTensor expression: the ROAS each channel would have with a coefficient
     of 1 (ROAS is linear in the coefficient), over W and its tail. The other channels' coefficients
-    come from ``coef_prior(idx)``. Call inside the model (:mod:`mmm.model.geo_roas_prior` gives ``unit_roas``).
+    come from ``coef_prior(idx)``. Call inside the model (:mod:`mmm.model.roas_prior` gives ``unit_roas``).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -217,3 +226,52 @@ def coef_given_unit_roas(config, posterior: xr.Dataset, unit_roas: np.ndarray) -
                       coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values,
                               "channel": names})
     return posterior.assign({media.COEF: da})
+
+
+def channel_coef(config, design: GeoDesign, params: dict[str, Any], values: dict[str, Any], coef_prior) -> Any:
+    """The pooled ``channel_coef`` (K,) of the PyMC geo model, from ROAS priors on the national ROAS.
+
+    ``params``: the media parameters (adstock per geo or shared); ``values``: the per-geo term
+    variables :func:`mmm.model.geo_terms.geo_terms` reads. Call inside the model.
+    """
+    import pytensor.tensor as pt
+
+    from mmm.model.geo_terms import geo_terms
+
+    n_channels = len(config.channel_names)
+    multipliers = geo_terms({**values, media.COEF: pt.ones(n_channels)}, len(design.geos), xp=pt)[media.COEF]
+    unit = unit_incremental_graph(config, design.dates, design.spend, params)  # (G, K)
+    unit_value = (multipliers * unit * design.kpi_scale[:, None]).sum(axis=0) * float(config.finance.value_per_kpi)
+    return coef_from_sampled_roas(config, unit_value / window_spend(config, design), coef_prior)
+
+
+def window_spend(config, design: GeoDesign) -> np.ndarray:
+    """(K,) spend of each channel in W summed over geos, currency."""
+    in_w = window_mask(config, design.dates)[: design.n_periods]
+    return (design.spend[:, in_w, :] * design.spend_scale[:, None, :]).sum(axis=(0, 1))
+
+
+def coef_from_roas(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> xr.Dataset:
+    """``posterior`` with the pooled ``channel_coef`` computed from ``channel_roas`` (NumPy twin of
+    :func:`channel_coef`; the sampler stores free parameters only). Unchanged without ROAS priors."""
+    from mmm.model.geo_terms import draw_terms, geo_posterior
+
+    if not roas_channels(config) or ROAS_VAR not in posterior:
+        return posterior
+    n_geos = panel.n_geos
+    names = config.channel_names
+    ones = xr.DataArray(np.ones((posterior.sizes["chain"], posterior.sizes["draw"], len(names))),
+                        dims=("chain", "draw", "channel"),
+                        coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values, "channel": names})
+    unit = posterior.assign({media.COEF: ones})  # a pooled coefficient of 1: each geo's coefficient is m_gk
+    terms = draw_terms(unit, n_geos)
+    designs = geo_designs(panel, scaling, config.model.seasonality_order)
+    unit_value = 0.0
+    for g in range(n_geos):
+        geo = geo_posterior(unit, config, g, n_geos, terms)  # coefficient: the geo multiplier m_gk
+        multiplier = np.asarray(geo[media.COEF].stack(sample=("chain", "draw")).transpose("sample", ...).values)
+        incremental = unit_incremental_np(config, designs[g], media_draws(config, geo))
+        unit_value = unit_value + multiplier * incremental * scaling.kpi[g]
+    in_w = window_mask(config, panel.dates)[: panel.n_periods]
+    spend = panel.spend[:, in_w, :].sum(axis=(0, 1))
+    return coef_given_unit_roas(config, posterior, unit_value * config.finance.value_per_kpi / spend)

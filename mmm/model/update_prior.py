@@ -24,7 +24,10 @@ is the point (or the old data are gone).
 
 The old data's evidence enters only through this prior; the likelihood of the update covers
 only the periods the previous run did not fit (see :mod:`mmm.runs.refresh`), so nothing is
-counted twice.
+counted twice. :func:`update_model` builds the model with that prior on every free variable
+(per-geo intercepts, pooled and per-geo media terms, the geo spreads and their offsets), with
+the bounds of the prior each was fitted under, and each geo's intercept moved by its own trend
+when time is re-centred (:func:`intercept_shift`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pymc as pm
 import xarray as xr
 
+from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.data.panel import GeoData
 from mmm.model import media
+from mmm.model.build import GEO_PRIORS, build_model
+from mmm.model.geo_terms import draw_terms
 from mmm.spec.config import Config, default_coef_prior
 from mmm.spec.priors import Prior
 
@@ -277,3 +285,51 @@ def apply_to_model(model, prior: UpdatePrior):
         value = constrain_pt(z[b.offset:b.offset + b.size], b.lower, b.upper)
         interventions[b.name] = value.reshape(b.shape) if b.shape else value[0]
     return pm.do(model, interventions)
+
+
+def model_parameter_bounds(config: Config, model: pm.Model) -> dict[str, tuple[Any, Any]]:
+    """Per free variable of the geo ``model``, the (lower, upper) of the prior it is fitted under.
+
+    The national parameters' bounds come from ``config`` (:func:`mmm.model.update_prior.parameter_bounds`),
+    the geo spreads' from :data:`mmm.model.build.GEO_PRIORS`; a variable PyMC samples untransformed
+    (the standard-normal per-geo offsets) is unbounded. Anything else is an error, never a guess.
+    """
+    bounds = parameter_bounds(config)
+    bounds.update({name: prior_bounds(prior) for name, prior in GEO_PRIORS.items()})
+    for rv in model.free_RVs:
+        if rv.name not in bounds and model.rvs_to_transforms.get(rv) is None:
+            bounds[rv.name] = (-np.inf, np.inf)
+    unknown = [rv.name for rv in model.free_RVs if rv.name not in bounds]
+    if unknown:
+        raise ValueError(f"no bounds known for geo model parameter(s) {', '.join(unknown)}; add their prior to "
+                         f"GEO_PRIORS so an update can carry them forward")
+    return bounds
+
+
+def intercept_shift(previous: xr.Dataset, n_geos: int, moved_years: float) -> np.ndarray | float:
+    """Per draw (and geo), how each geo's intercept moves when time is centred ``moved_years`` later.
+
+    Shaped like the intercept's draws: (draws, geos), or (draws,) for a one-geo panel.
+    """
+    if "trend" not in previous.data_vars:
+        return 0.0
+    _, terms = draw_terms(previous, n_geos)
+    trend = terms["trend"].reshape(-1, n_geos)  # (chain x draw, geo), chain-major like Dataset.stack
+    if "geo" not in previous["intercept"].dims:
+        trend = trend[:, 0]
+    return trend * moved_years
+
+
+def update_model(previous: xr.Dataset, config: Config, data: GeoData, scaling: GeoScaling, *,
+                     n_train: int, fit_start: int, moved_years: float) -> tuple[pm.Model, UpdatePrior]:
+    """The geo model on ``data`` observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior.
+
+    ``config`` is the update's model spec (:func:`mmm.runs.refresh.update_model_config`): lift tests new
+    since the parent enter the likelihood.
+    """
+    design = build_geo_design(data, scaling, config.model.seasonality_order)
+    model = build_model(config, design, n_train=n_train, fit_start=fit_start)
+    names = [rv.name for rv in model.free_RVs]
+    prior = posterior_to_prior(previous, config, names, bounds=model_parameter_bounds(config, model),
+                               intercept_shift=intercept_shift(previous, data.n_geos, moved_years))
+    return apply_to_model(model, prior), prior

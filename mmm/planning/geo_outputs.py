@@ -21,7 +21,7 @@ import pandas as pd
 from mmm.planning.geo_plan import DEFAULT_CELL_RANGE, GeoPlanModel, cell_name
 from mmm.planning.optimize import OptimizedPlan, ScenarioComparison
 from mmm.planning.outcome import PlanOutcome
-from mmm.planning.plans import CVAR_ALPHA, allocation_table, flighting_table, with_total
+from mmm.planning.tables import CVAR_ALPHA, allocation_table, flighting_table, with_total
 
 
 def geo_plan_files(model: GeoPlanModel, result: OptimizedPlan) -> tuple[OptimizedPlan, dict[str, Any],

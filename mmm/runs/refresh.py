@@ -25,9 +25,9 @@ periods in the likelihood, the config changes and (update) the prior approximati
 
 National data is a panel of one geo, so every run refreshes the same way, per geo: refit keeps
 the parent's per-geo scaling, update carries every per-geo and pooled parameter forward
-(:mod:`mmm.model.geo_update_prior`), restated values are listed per (geo, date, column) for a
+(:mod:`mmm.model.update_prior`), restated values are listed per (geo, date, column) for a
 panel, and the national figures stay the sums over geos per draw. The data must hold the
-parent's geos (see :mod:`mmm.runs.geo_refresh`).
+parent's geos (see :mod:`mmm.runs.refresh`).
 """
 
 from __future__ import annotations
@@ -41,11 +41,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmm.spec.config import Config, ConfigError
+from mmm.data.geo_design import GeoScaling
 from mmm.data.load import DataError
-from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
 from mmm.data.panel import GeoData
+from mmm.data.validation import listing
 from mmm.runs.folder import Run, load_run
+from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
+from mmm.spec.config import Config, ConfigError
 
 MODES = ("refit", "update")
 REVISIONS_LISTED = 500  # restated cells listed in the record (all are counted)
@@ -108,7 +110,7 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     new_data = _rolling(load(spec, data), spec)
     parent_data = load(parent.config)  # the run folder's own copy of what it modeled
     scaling = parent.scaling
-    from mmm.runs.geo_refresh import match_parent_geos
+    from mmm.runs.refresh import match_parent_geos
 
     new_data = match_parent_geos(new_data, scaling, parent.path.name)
     record = _record(parent, parent_data, spec, new_data, mode)
@@ -135,7 +137,7 @@ def update(parent: Run, parent_data: GeoData, config: Config, data: GeoData, *,
     """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc)."""
     from mmm.model.sample import FitResult, diagnose, sample
     from mmm.analysis.pipeline import check_window
-    from mmm.model.geo_update_prior import geo_update_model
+    from mmm.model.update_prior import update_model
     from mmm.model.update_prior import EPS_NAME
 
     t0 = time.perf_counter()
@@ -147,7 +149,7 @@ def update(parent: Run, parent_data: GeoData, config: Config, data: GeoData, *,
     previous = parent.posterior()["posterior"].to_dataset()
     model_config, used = update_model_config(parent.config, config)
     moved = _time_moved(parent_data, data, scaling.time_origin)
-    model, prior = geo_update_model(previous, model_config, data, scaling, n_train=n_train,
+    model, prior = update_model(previous, model_config, data, scaling, n_train=n_train,
                                     fit_start=fit_start, moved_years=moved)
     n_observed = model["kpi"].get_value().shape[-1]
     if n_observed != n_train - fit_start:  # the guard against counting old data twice
@@ -306,3 +308,20 @@ def _record(parent: Run, parent_data: GeoData, config: Config, data: GeoData, mo
         record["warning"] = (f"{len(revisions)} historical value(s) were restated; an update does not refit old "
                              f"periods, so its figures do not reflect the revision. Use --mode refit.")
     return record
+
+
+def match_parent_geos(panel: GeoData, scaling: GeoScaling, parent_name: str) -> GeoData:
+    """``panel`` with the parent's geos in the parent's order; a clear error when geos were added or removed."""
+    added = [g for g in panel.geos if g not in scaling.geos]
+    removed = [g for g in scaling.geos if g not in panel.geos]
+    if added or removed:
+        found = []
+        if added:
+            found.append(f"geo(s) {listing(added)} are not in run {parent_name}")
+        if removed:
+            found.append(f"run {parent_name}'s geo(s) {listing(removed)} are missing")
+        raise DataError(f"{panel.source}: {'; '.join(found)}. A refresh keeps the parent's per-geo scaling and "
+                        f"per-geo parameters, which exist for its geos only ({listing(scaling.geos)}). Fit a new "
+                        f"model on this panel (`mmm fit CONFIG` with data.path set to it), or refresh with a panel "
+                        f"of the parent's geos.")
+    return panel.select_geos(scaling.geos)

@@ -3,7 +3,7 @@
 The draws come from the geo model itself (PyMC forward sampling of its free variables), so
 they follow whatever per-geo parameterization :func:`mmm.model.build.build_model` has.
 The pooled coefficients of ROAS-prior channels then follow from the sampled national ROAS
-(:mod:`mmm.model.geo_roas_prior`). Feeding the draws to :func:`mmm.analysis.geo_effects.compute_geo_effects`
+(:mod:`mmm.model.roas_prior`). Feeding the draws to :func:`mmm.analysis.geo_effects.compute_geo_effects`
 gives the figures the priors alone imply, per geo and nationally.
 """
 
@@ -17,10 +17,10 @@ from mmm.spec.config import Config
 from mmm.data.geo_design import GeoScaling, build_geo_design
 from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects
 from mmm.data.panel import GeoData
-from mmm.model.geo_roas_prior import coef_from_roas
+from mmm.model.roas_prior import coef_from_roas
 
 
-def sample_geo_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+def sample_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
                      seed: int = 0) -> xr.Dataset:
     """(chain=1, draw=n_draws) draws of every geo model parameter from its prior."""
     import pymc as pm
@@ -40,8 +40,8 @@ def sample_geo_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draw
     return coef_from_roas(config, panel, scaling, drawn["prior"].to_dataset())
 
 
-def prior_geo_effects(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+def prior_effects(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
                       seed: int = 0) -> tuple[GeoEffects, xr.Dataset]:
     """The figures the priors alone imply (per geo and national) and the prior draws behind them."""
-    prior = sample_geo_prior(config, panel, scaling, n_draws=n_draws, seed=seed)
+    prior = sample_prior(config, panel, scaling, n_draws=n_draws, seed=seed)
     return compute_geo_effects(prior, config, panel, scaling), prior
