@@ -284,6 +284,13 @@ def test_effects_from_parameter_draws_sum_over_geos(adstock):
     assert national.roas.shape == (20, 2) and effects.by_geo["roas"].shape == (20, 3, 2)
     table = effects.roi_by_geo()
     assert len(table) == 6 and table["roas_lo"].le(table["roas_hi"]).all()
+    draws = effects.draws()  # the one labelled per-draw structure: draw x geo x channel
+    assert dict(draws.sizes) == {"draw": 20, "geo": 3, "channel": 2}
+    np.testing.assert_array_equal(draws["incremental_value"].sum("geo").values, national.incremental_value)
+    np.testing.assert_allclose((draws["incremental_value"].sum("geo") / draws["spend"].sum("geo")).values,
+                               national.roas, rtol=1e-12)  # national ROAS: a ratio of sums, not a mean of ratios
+    cell = table.set_index(["geo", "channel"]).loc[("geo_001", config.channel_names[1])]
+    assert cell["roas_median"] == pytest.approx(float(draws["roas"].sel(geo="geo_001").isel(channel=1).median()))
     payback = national.payback_50
     assert ((payback >= 0) & (payback <= 7)).all()
     if adstock == "geo":  # geos carry over differently, so the national payback is a weighted mean, not an integer

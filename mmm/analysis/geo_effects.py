@@ -41,23 +41,38 @@ class GeoEffects:
     hurdle_rate: float
     fit_quality: dict[str, dict[str, float]] = field(default_factory=dict)  # geo -> r2, mape
 
+    def draws(self) -> xr.Dataset:
+        """Every per-geo figure per draw in one labelled Dataset, dims (draw, geo, channel), with ``spend``
+        (geo, channel). National incremental KPI and value are its sums over ``geo``; national ratios are
+        ratios of those sums (``national``), never means over geos. Undefined ROAS (no spend) is NaN."""
+        coords = {"draw": np.arange(self.national.roas.shape[0]), "geo": list(self.geos), "channel": list(self.channels)}
+        spent = self.spend > 0
+        data = {m: (("draw", "geo", "channel"),
+                    self.by_geo[m] if m.startswith("incremental") else np.where(spent, self.by_geo[m], np.nan))
+                for m in BY_GEO}
+        data["spend"] = (("geo", "channel"), self.spend)
+        return xr.Dataset(data, coords=coords, attrs={"interval": self.interval, "hurdle_rate": self.hurdle_rate})
+
     def identified(self) -> np.ndarray:
         """(G, K) True where the geo spent on the channel inside W (its ROAS is defined)."""
         return self.spend > 0
 
     def roi_by_geo(self) -> pd.DataFrame:
-        """One row per (geo, channel): spend and each figure's mean, median and interval; NaN where no spend."""
+        """One row per (geo, channel): spend and each figure's mean, median and interval; NaN where no spend.
+        A view of :meth:`draws`."""
+        draws = self.draws()
         rows = []
-        for g, geo in enumerate(self.geos):
-            for k, channel in enumerate(self.channels):
-                row: dict[str, Any] = {"geo": geo, "channel": channel, "spend": float(self.spend[g, k])}
+        for geo in self.geos:
+            for channel in self.channels:
+                cell = draws.sel(geo=geo, channel=channel)
+                spend = float(cell["spend"])
+                row: dict[str, Any] = {"geo": geo, "channel": channel, "spend": spend}
                 for metric in BY_GEO:
-                    values = self.by_geo[metric][:, g, k]
-                    stats = (summarize(values, self.interval) if self.spend[g, k] > 0 or metric.startswith("incr")
+                    stats = (summarize(cell[metric].values, self.interval) if spend > 0 or metric.startswith("incr")
                              else dict.fromkeys(("mean", "median", "lo", "hi"), float("nan")))
                     row |= {f"{metric}_{s}": v for s, v in stats.items()}
-                row["p_profitable"] = (float((self.by_geo["profit_roi"][:, g, k] > self.hurdle_rate).mean())
-                                       if self.spend[g, k] > 0 else float("nan"))
+                row["p_profitable"] = (float((cell["profit_roi"].values > self.hurdle_rate).mean())
+                                       if spend > 0 else float("nan"))
                 rows.append(row)
         return pd.DataFrame(rows)
 
