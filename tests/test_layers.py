@@ -109,8 +109,6 @@ KNOWN_UPWARD = {
     ('mmm.model.lift_tests', 'mmm.analysis.effects'),
     ('mmm.planning.plans', 'mmm.report.plan'),
     ('mmm.planning.plans', 'mmm.runs.folder'),
-    ('mmm.spec.config', 'mmm.model.transforms'),
-    ('mmm.spec.parse', 'mmm.model.transforms'),
 }
 KNOWN_CYCLES = [
     ('mmm.spec.config', 'mmm.spec.parse'),

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from mmm.spec.priors import Prior
+from mmm.spec.transforms import ADSTOCK_SPECS, SATURATION_SPECS, TransformSpec
 
 # Added to every raw Weibull weight so that a row whose mass all underflows
 # normalizes to uniform instead of 0/0; far below any weight that matters.
@@ -292,14 +293,31 @@ def logistic(x: Any, lam: Any, xp: Any = np) -> Any:
 
 
 class _Transform:
-    """One transform: its pure function, parameter names, default priors and supports."""
+    """One transform: its pure function, and its name, parameters, default priors and supports as the
+    spec's catalogue declares them (:mod:`mmm.spec.transforms`)."""
 
-    name: str
-    kind: str
-    param_names: tuple[str, ...]
+    spec: TransformSpec
     function: Callable[..., Any]
-    default_priors: Mapping[str, Prior]
-    param_support: Mapping[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.spec.param_names
+
+    @property
+    def default_priors(self) -> Mapping[str, Prior]:
+        return self.spec.default_priors
+
+    @property
+    def param_support(self) -> Mapping[str, str]:
+        return self.spec.param_support
 
     def _take(self, params: Mapping[str, Any]) -> list[Any]:
         missing = [p for p in self.param_names if p not in params]
@@ -315,62 +333,50 @@ class _Transform:
 
 
 class Adstock(_Transform):
-    kind = "adstock"
-
     def weights(self, params: Mapping[str, Any], max_lag: int, xp: Any = np) -> Any:
         """Adstock weights (..., K, L) from parameters (..., K); ``max_lag`` L in periods."""
         return self.function(*self._take(params), max_lag, xp=xp)
 
 
 class Saturation(_Transform):
-    kind = "saturation"
-
     def __call__(self, x: Any, params: Mapping[str, Any], xp: Any = np) -> Any:
         """Saturated input (..., T, K) in [0, 1) from ``x`` (..., T, K) and parameters (..., K)."""
         return self.function(x, *self._take(params), xp=xp)
 
 
 class GeometricAdstock(Adstock):
-    name, param_names, function = "geometric", ("alpha",), staticmethod(geometric_weights)
-    # symmetric: carry-over is poorly identified, and a prior leaning to short carry-over biased TV-like channels low in recovery tests
-    default_priors = MappingProxyType({"alpha": Prior("Beta", alpha=2, beta=2)})
-    param_support = MappingProxyType({"alpha": "[0, 1): share carried to the next period"})
+    spec = ADSTOCK_SPECS["geometric"]
+    function = staticmethod(geometric_weights)
 
 
 class DelayedAdstock(Adstock):
-    name, param_names, function = "delayed", ("alpha", "theta"), staticmethod(delayed_weights)
-    default_priors = MappingProxyType({"alpha": Prior("Beta", alpha=2, beta=3), "theta": Prior("HalfNormal", sigma=2)})
-    param_support = MappingProxyType({"alpha": "(0, 1): retention", "theta": "[0, ∞) periods: delay of the peak"})
+    spec = ADSTOCK_SPECS["delayed"]
+    function = staticmethod(delayed_weights)
 
 
 class WeibullAdstock(Adstock):
-    name, param_names, function = "weibull", ("shape", "scale"), staticmethod(weibull_weights)
-    default_priors = MappingProxyType(
-        {"shape": Prior("LogNormal", mu=0, sigma=0.5), "scale": Prior("LogNormal", mu=float(np.log(2)), sigma=0.5)}
-    )
-    param_support = MappingProxyType({"shape": "(0, ∞): <1 front-loaded, >1 delayed peak", "scale": "(0, ∞) periods"})
+    spec = ADSTOCK_SPECS["weibull"]
+    function = staticmethod(weibull_weights)
 
 
 class HillSaturation(Saturation):
-    name, param_names, function = "hill", ("half_saturation", "slope"), staticmethod(hill)
-    default_priors = MappingProxyType(
-        {"half_saturation": Prior("LogNormal", mu=0, sigma=0.75), "slope": Prior("LogNormal", mu=0, sigma=0.3)}
-    )
-    param_support = MappingProxyType({"half_saturation": "(0, ∞) scaled spend", "slope": "(0, ∞): >1 is S-shaped"})
+    spec = SATURATION_SPECS["hill"]
+    function = staticmethod(hill)
 
 
 class LogisticSaturation(Saturation):
-    name, param_names, function = "logistic", ("lam",), staticmethod(logistic)
-    default_priors = MappingProxyType({"lam": Prior("Gamma", alpha=2, beta=2)})
-    param_support = MappingProxyType({"lam": "(0, ∞) per unit scaled spend: curvature"})
+    spec = SATURATION_SPECS["logistic"]
+    function = staticmethod(logistic)
 
 
 ADSTOCKS: Mapping[str, Adstock] = MappingProxyType(
     {t.name: t for t in (GeometricAdstock(), DelayedAdstock(), WeibullAdstock())}
 )
+assert list(ADSTOCKS) == list(ADSTOCK_SPECS), "every adstock in the spec's catalogue has its math here"
 SATURATIONS: Mapping[str, Saturation] = MappingProxyType(
     {t.name: t for t in (HillSaturation(), LogisticSaturation())}
 )
+assert set(SATURATIONS) == set(SATURATION_SPECS), "every saturation in the spec's catalogue has its math here"
 
 
 def _lookup(registry: Mapping[str, Any], name: str, kind: str) -> Any:

@@ -21,7 +21,7 @@ import yaml
 from mmm.spec.errors import ConfigError
 from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.spec.priors import Prior
-from mmm.model.transforms import ADSTOCKS, SATURATIONS
+from mmm.spec.transforms import ADSTOCK_SPECS as ADSTOCKS, SATURATION_SPECS as SATURATIONS
 
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")  # the last two: optional extra mmm[jax]
 POSTERIOR_DTYPES = ("float64", "float32")

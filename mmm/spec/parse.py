@@ -29,7 +29,7 @@ from mmm.spec.config import (
     _asdict_fit,
 )
 from mmm.spec.priors import Prior, PriorError
-from mmm.model.transforms import ADSTOCKS, SATURATIONS
+from mmm.spec.transforms import ADSTOCK_SPECS as ADSTOCKS, SATURATION_SPECS as SATURATIONS
 
 
 TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report",

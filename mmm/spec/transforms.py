@@ -1,0 +1,47 @@
+"""The adstock and saturation catalogue a config chooses from: names, parameters, default priors and
+what each parameter means. The math behind each name is :mod:`mmm.model.transforms`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from mmm.spec.priors import Prior
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """One transform as a config sees it."""
+
+    name: str
+    kind: str  # "adstock" or "saturation"
+    param_names: tuple[str, ...]
+    default_priors: Mapping[str, Prior]
+    param_support: Mapping[str, str]
+
+
+def _spec(name: str, kind: str, priors: dict[str, Prior], support: dict[str, str]) -> TransformSpec:
+    return TransformSpec(name, kind, tuple(priors), MappingProxyType(priors), MappingProxyType(support))
+
+
+ADSTOCK_SPECS: Mapping[str, TransformSpec] = MappingProxyType({s.name: s for s in (
+    # symmetric: carry-over is poorly identified, and a prior leaning to short carry-over biased TV-like
+    # channels low in recovery tests
+    _spec("geometric", "adstock", {"alpha": Prior("Beta", alpha=2, beta=2)},
+          {"alpha": "[0, 1): share carried to the next period"}),
+    _spec("delayed", "adstock", {"alpha": Prior("Beta", alpha=2, beta=3), "theta": Prior("HalfNormal", sigma=2)},
+          {"alpha": "(0, 1): retention", "theta": "[0, ∞) periods: delay of the peak"}),
+    _spec("weibull", "adstock", {"shape": Prior("LogNormal", mu=0, sigma=0.5),
+                                 "scale": Prior("LogNormal", mu=float(np.log(2)), sigma=0.5)},
+          {"shape": "(0, ∞): <1 front-loaded, >1 delayed peak", "scale": "(0, ∞) periods"}),
+)})
+SATURATION_SPECS: Mapping[str, TransformSpec] = MappingProxyType({s.name: s for s in (
+    _spec("hill", "saturation", {"half_saturation": Prior("LogNormal", mu=0, sigma=0.75),
+                                 "slope": Prior("LogNormal", mu=0, sigma=0.3)},
+          {"half_saturation": "(0, ∞) scaled spend", "slope": "(0, ∞): >1 is S-shaped"}),
+    _spec("logistic", "saturation", {"lam": Prior("Gamma", alpha=2, beta=2)},
+          {"lam": "(0, ∞) per unit scaled spend: curvature"}),
+)})
