@@ -105,7 +105,6 @@ KNOWN_UPWARD = {
     ('mmm.analysis.pipeline', 'mmm.report.xlsx'),
     ('mmm.analysis.pipeline', 'mmm.runs.folder'),
     ('mmm.analysis.prior_check', 'mmm.report.plots'),
-    ('mmm.model.prior_sample', 'mmm.analysis.geo_effects'),
     ('mmm.model.lift_tests', 'mmm.analysis.effects'),
     ('mmm.planning.plans', 'mmm.report.plan'),
     ('mmm.planning.plans', 'mmm.runs.folder'),

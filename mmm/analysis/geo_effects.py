@@ -157,3 +157,12 @@ def geo_response_curves(posterior: xr.Dataset, config: Config, panel: GeoData, s
                                               panel.geo(g), scaling.geo(g), MULTIPLIERS, max_draws or MAX_CURVE_DRAWS)
         gains, spend = gains + geo_gains, spend + geo_spend
     return summarize_curves(gains, spend, MULTIPLIERS, config)
+
+
+def prior_effects(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+                  seed: int = 0) -> tuple[GeoEffects, xr.Dataset]:
+    """The figures the priors alone imply (per geo and national) and the prior draws behind them."""
+    from mmm.model.prior_sample import sample_prior
+
+    prior = sample_prior(config, panel, scaling, n_draws=n_draws, seed=seed)
+    return compute_geo_effects(prior, config, panel, scaling), prior

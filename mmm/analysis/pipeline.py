@@ -173,8 +173,8 @@ class FittedMMM(CalibrationViews):
                                                           design.spend_to_kpi, prior_roas=self.prior_effects().roas))
 
     def _prior_figures(self, n_draws: int) -> Effects:
-        """National figures of draws from the priors (:mod:`mmm.model.prior_sample`)."""
-        from mmm.model.prior_sample import prior_effects
+        """National figures of draws from the priors (:func:`mmm.analysis.geo_effects.prior_effects`)."""
+        from mmm.analysis.geo_effects import prior_effects
 
         return prior_effects(self.config, self.data, self.scaling, n_draws=n_draws,
                                  seed=self.config.fit.seed)[0].national

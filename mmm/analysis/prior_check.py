@@ -105,7 +105,7 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
     from mmm.data.geo_design import GeoScaling
     from mmm.data.panel import GeoData, as_panel
     from mmm.model.lift_tests import incremental_draws
-    from mmm.model.prior_sample import prior_effects
+    from mmm.analysis.geo_effects import prior_effects
 
     seed = config.fit.seed if seed is None else seed
     panel = as_panel(data) if isinstance(data, MMMData) else data if isinstance(data, GeoData) else load(config, data)

@@ -4,7 +4,8 @@ The draws come from the geo model itself (PyMC forward sampling of its free vari
 they follow whatever per-geo parameterization :func:`mmm.model.build.build_model` has.
 The pooled coefficients of ROAS-prior channels then follow from the sampled national ROAS
 (:mod:`mmm.model.roas_prior`). Feeding the draws to :func:`mmm.analysis.geo_effects.compute_geo_effects`
-gives the figures the priors alone imply, per geo and nationally.
+gives the figures the priors alone imply, per geo and nationally
+(:func:`mmm.analysis.geo_effects.prior_effects`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import xarray as xr
 
 from mmm.spec.config import Config
 from mmm.data.geo_design import GeoScaling, build_geo_design
-from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects
 from mmm.data.panel import GeoData
 from mmm.model.roas_prior import coef_from_roas
 
 
 def sample_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
-                     seed: int = 0) -> xr.Dataset:
+                 seed: int = 0) -> xr.Dataset:
     """(chain=1, draw=n_draws) draws of every geo model parameter from its prior."""
     import pymc as pm
 
@@ -38,10 +38,3 @@ def sample_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: i
     finally:
         pymc_log.setLevel(level)
     return coef_from_roas(config, panel, scaling, drawn["prior"].to_dataset())
-
-
-def prior_effects(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
-                      seed: int = 0) -> tuple[GeoEffects, xr.Dataset]:
-    """The figures the priors alone imply (per geo and national) and the prior draws behind them."""
-    prior = sample_prior(config, panel, scaling, n_draws=n_draws, seed=seed)
-    return compute_geo_effects(prior, config, panel, scaling), prior
