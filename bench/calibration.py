@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from mmm.spec.config import Config
-from mmm.analysis.pipeline import fit
+from mmm.api import fit
 from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
 
 FIT = {"draws": 400, "tune": 400, "chains": 2}

@@ -32,7 +32,7 @@ def one(case: str, fastmath: bool) -> dict:
     pytensor.config.numba__fastmath = fastmath  # after mmm.model.sample set it off
     from mmm.spec.config import Config
     from mmm.data.geo_synth import generate_panel
-    from mmm.analysis.pipeline import fit
+    from mmm.api import fit
     from mmm.data.synth import SynthSpec, generate
 
     original_compile = fit_module.compile_nutpie

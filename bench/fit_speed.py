@@ -30,7 +30,7 @@ def one(n: int, chains: int, seed: int) -> dict:
     import xarray as xr
 
     from mmm.spec.config import Config
-    from mmm.analysis.pipeline import fit
+    from mmm.api import fit
     from mmm.data.synth import SynthSpec, generate
 
     result = generate(SynthSpec(seed=seed))

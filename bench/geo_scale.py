@@ -37,7 +37,7 @@ def one(geos: int, args: argparse.Namespace) -> dict:
 
     from mmm.spec.config import Config
     from mmm.data.geo_synth import generate_panel
-    from mmm.analysis.pipeline import fit
+    from mmm.api import fit
     from mmm.storage import posterior_nbytes
     from mmm.data.synth import SynthSpec
 

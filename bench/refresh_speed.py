@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from mmm.spec.config import Config
-from mmm.analysis.pipeline import fit
-from mmm.runs.refresh import refresh
+from mmm.api import fit
+from mmm.api import refresh
 from mmm.data.synth import SynthSpec, generate
 
 

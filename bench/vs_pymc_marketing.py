@@ -40,7 +40,7 @@ def ess_per_s(roas: np.ndarray, chains: int, seconds: float) -> float:
 
 def fit_mmm(result, args) -> dict:
     from mmm.spec.config import Config
-    from mmm.analysis.pipeline import fit
+    from mmm.api import fit
 
     config = Config.from_dict({**result.config, "fit": {"draws": args.draws, "tune": args.tune,
                                                         "chains": args.chains, "seed": args.seed}})

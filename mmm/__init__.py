@@ -9,7 +9,6 @@ __version__ = "0.1.0"
 
 from mmm.spec.config import Config, ConfigError  # noqa: E402
 from mmm.data.load import DataError  # noqa: E402
-from mmm.analysis.pipeline import FittedMMM, fit, load, load_config  # noqa: E402
-from mmm.runs.folder import load_run  # noqa: E402
+from mmm.api import FittedMMM, fit, load, load_config, load_run, refresh  # noqa: E402
 
-__all__ = ["Config", "ConfigError", "DataError", "FittedMMM", "fit", "load", "load_config", "load_run"]
+__all__ = ["Config", "ConfigError", "DataError", "FittedMMM", "fit", "load", "load_config", "load_run", "refresh"]

@@ -23,7 +23,7 @@ from mmm.spec.config import Config, ConfigError
 from mmm.data.geo_design import GeoScaling, build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.lift_tests import INCREMENTAL_VAR
-from mmm.model.lift_tests import incremental_draws
+from mmm.analysis.lift_tests import incremental_draws
 from mmm.analysis.health import HealthThresholds, experiment_conflict, prior_conflict
 from mmm.model.build import build_model
 from mmm.analysis.pipeline import load

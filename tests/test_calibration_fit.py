@@ -20,7 +20,7 @@ import pytest
 
 from mmm.cli.main import main
 from mmm.spec.config import Config
-from mmm.analysis.pipeline import fit
+from mmm.api import fit
 from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
 
 FIT = {"draws": 400, "tune": 400, "chains": 2, "seed": 0}

@@ -11,7 +11,7 @@ from mmm.data.geo_design import GeoScaling, build_geo_design
 from mmm.data.panel import as_panel
 from mmm.model.sample import _structure_key
 from mmm.model.build import build_model
-from mmm.analysis.pipeline import fit
+from mmm.api import fit
 from mmm.data.synth import SynthSpec, generate
 from test_effects import MIXED as ALL_MIXED  # tests/ is on sys.path under pytest
 

@@ -22,7 +22,7 @@ from mmm.model.lift_tests import INCREMENTAL_VAR
 from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
-from mmm.model.lift_tests import incremental_draws
+from mmm.analysis.lift_tests import incremental_draws
 from mmm.model.build import build_model
 from mmm.analysis.pipeline import load as load_geo
 from mmm.model.prior_sample import sample_prior

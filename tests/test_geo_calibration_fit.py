@@ -21,7 +21,7 @@ import pytest
 from mmm.cli.main import main
 from mmm.spec.config import Config
 from mmm.data.geo_synth import generate_panel
-from mmm.analysis.pipeline import fit
+from mmm.api import fit
 from mmm.data.synth import ChannelTruth, SynthSpec
 from test_geo_calibration import true_geo_lift  # noqa: E402  (tests/ is on sys.path under pytest)
 

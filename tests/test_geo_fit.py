@@ -15,7 +15,7 @@ import pytest
 
 from mmm.spec.config import Config
 from mmm.data.geo_synth import generate_panel
-from mmm.analysis.pipeline import fit
+from mmm.api import fit
 from mmm.data.synth import SynthSpec, generate
 
 pytestmark = pytest.mark.slow

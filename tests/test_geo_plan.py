@@ -28,7 +28,8 @@ from mmm.data.geo_synth import generate_panel
 from mmm.model.truth import truth_geo_posterior
 from mmm.planning.optimize import ChannelBounds, Objective, objective_value, optimize
 from mmm.planning.outcome import PlanModel
-from mmm.planning.plans import load_bounds, load_plans, plan_model
+from mmm.api import plan_model
+from mmm.planning.plans import load_bounds, load_plans
 from mmm.data.synth import SynthSpec, generate
 from mmm.model.truth import truth_posterior
 
@@ -375,7 +376,7 @@ def test_a_cell_without_recent_spend_stays_at_zero_unless_a_bound_opens_it():
 @pytest.mark.slow
 def test_cli_plans_on_a_fitted_geo_run(tmp_path):
     """Fit a tiny panel, save the run, plan it by geo and compare scenarios through the CLI."""
-    from mmm.analysis.pipeline import fit
+    from mmm.api import fit
 
     truth = generate_panel(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=6), 3)
     config = Config.from_dict({**truth.config, "fit": {"draws": 300, "tune": 300, "chains": 2, "seed": 6}})

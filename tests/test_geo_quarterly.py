@@ -25,8 +25,8 @@ from mmm.runs.compare import compare
 from mmm.spec.config import Config
 from mmm.data.load import DataError
 from mmm.data.geo_design import GeoScaling
-from mmm.analysis.pipeline import fit, load
-from mmm.runs.refresh import refresh
+from mmm.api import fit, load
+from mmm.api import refresh
 from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec
 
 pytestmark = pytest.mark.slow

@@ -29,9 +29,10 @@ from mmm.data.geo_design import GeoScaling
 from mmm.data.geo_design import build_geo_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.build import build_model
-from mmm.analysis.pipeline import FittedMMM, load
+from mmm.api import FittedMMM, load
 from mmm.data.geo_synth import generate_panel
-from mmm.runs.refresh import _record, _time_moved, refresh
+from mmm.api import refresh
+from mmm.runs.refresh import _record, _time_moved
 from mmm.runs.folder import load_run
 from mmm.data.synth import SynthSpec
 

@@ -70,7 +70,7 @@ def test_numpyro_sampler_fits_through_pymcs_jax_path():
     result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=5))
     config = Config.from_dict({**result.config, "fit": {"draws": 200, "tune": 200, "chains": 2, "seed": 5,
                                                         "sampler": "numpyro", "posterior_dtype": "float32"}})
-    from mmm.analysis.pipeline import fit
+    from mmm.api import fit
 
     fitted = fit(config, result.data)
     assert fitted.fit.sampler["sampler"] == "numpyro" and fitted.fit.sampler["posterior_dtype"] == "float32"

@@ -11,8 +11,8 @@ import pytest
 from mmm.cli.main import main
 from mmm.spec.config import Config
 from mmm.planning.optimize import PlanModel, optimize
-from mmm.analysis.pipeline import fit
-from mmm.planning.plans import plan_model
+from mmm.api import fit
+from mmm.api import plan_model
 from mmm.data.synth import SynthSpec, generate
 from mmm.model.truth import truth_posterior
 

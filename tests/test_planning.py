@@ -18,7 +18,8 @@ from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import Scaling, load_data
 from mmm.planning.optimize import ChannelBounds, optimize
-from mmm.planning.plans import load_bounds, load_plans, plan_model, write_plan
+from mmm.api import plan_model, write_plan
+from mmm.planning.plans import load_bounds, load_plans
 from mmm.data.synth import ChannelTruth, SynthSpec, generate
 from mmm.model.truth import truth_posterior
 

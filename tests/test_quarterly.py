@@ -23,8 +23,8 @@ from mmm.report.comparison import write_comparison
 from mmm.runs.compare import compare
 from mmm.spec.config import Config
 from mmm.data.load import DataError, Scaling
-from mmm.analysis.pipeline import fit, load
-from mmm.runs.refresh import refresh
+from mmm.api import fit, load
+from mmm.api import refresh
 from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
 
 pytestmark = pytest.mark.slow

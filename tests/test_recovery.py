@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from mmm.spec.config import Config
-from mmm.analysis.pipeline import fit
+from mmm.api import fit
 from mmm.data.synth import SynthSpec, generate
 
 SEEDS = (0, 1, 2)

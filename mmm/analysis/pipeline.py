@@ -7,7 +7,7 @@ Notebooks and the CLI both go through here, for national data and geo panels ali
     result = fit(cfg)
     result.roi_table()            # one row per channel, mean / median / interval
     result.roi_by_geo()           # one row per (geo, channel) of a panel
-    result.save("reports/my-run")  # the run folder of docs/file-schemas.md, with its report
+    result.save("reports/my-run")  # the run folder of docs/file-schemas.md, with its report (mmm.api)
 
 National data is a panel of one geo (:func:`mmm.data.panel.as_panel`): one model
 (:func:`mmm.model.build.build_model`), one set of figures per draw and geo
@@ -39,7 +39,6 @@ from mmm.model.sample import FitResult
 from mmm.model.geo_terms import geo_posterior
 from mmm.analysis.health import Check, checks_to_dict, health_checks, overall
 from mmm.analysis.calibration import CalibrationViews, checks_from_draws
-from mmm.runs.folder import default_run_dir, manifest, write_run
 from mmm.analysis.summary import build_summary
 
 
@@ -84,11 +83,12 @@ def check_window(config: Config, data: MMMData, panel=None) -> None:
 
 
 @dataclass
-class FittedMMM(CalibrationViews):
+class FittedModel(CalibrationViews):
     """A fitted model: its inputs, posterior, diagnostics and every figure per draw, per geo and nationally.
 
     ``data`` is a panel (national data: one geo) and ``scaling`` its per-geo constants; ``effects``
     holds the national figures (sums over geos per draw) and ``geo_effects`` the per-geo ones.
+    The public :class:`mmm.FittedMMM` adds writing the run folder (:mod:`mmm.api`).
     """
 
     config: Config
@@ -181,7 +181,7 @@ class FittedMMM(CalibrationViews):
 
     def experiment_checks(self) -> list:
         """Per lift test: measured vs what the prior and the data alone say (:mod:`mmm.analysis.calibration`)."""
-        from mmm.model.lift_tests import incremental_draws
+        from mmm.analysis.lift_tests import incremental_draws
 
         if "experiments" not in self._cache:
             delta = incremental_draws(self.config, self.data, self.scaling, self.posterior)
@@ -189,54 +189,6 @@ class FittedMMM(CalibrationViews):
                          incremental_draws(self.config, self.data, self.scaling, self.reference_posterior))
             self._cache["experiments"] = checks_from_draws(self.config, delta, reference)
         return self._cache["experiments"]
-
-    def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
-             parent_run: str | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
-        """Write the run folder (atomically) and, by default, its report; returns its path.
-
-        A panel of several geos adds ``roi_by_geo.csv``. ``manifest_extra`` adds keys to
-        manifest.json (e.g. a refresh's mode and what changed).
-        """
-        import yaml
-
-        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.config)
-        stored = self.config.to_dict()
-        stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
-        config_text = yaml.safe_dump(stored, sort_keys=False)
-        files: dict[str, Any] = {
-            "config.yaml": config_text,
-            "data.csv": panel_frame(self.data, self.config),
-            "posterior.nc": self.fit.idata,
-            "summary.json": self.summary(),
-            "roi.csv": self.roi_table(),
-            "contributions.csv": self.effects.contributions_table(),
-            "fit.csv": self.effects.fit_table(),
-            "contributions_month.csv": self.contributions("month"),
-            "contributions_quarter.csv": self.contributions("quarter"),
-            "response_curves.csv": self.response_curves(),
-        }
-        if self.is_panel:
-            files["roi_by_geo.csv"] = self.roi_by_geo()
-        if (carryover := self.carryover_curves()) is not None:
-            files["carryover.csv"] = carryover
-        files["manifest.json"] = manifest(
-            run_id=run_dir.name, config_text=config_text, data=self.data.national(), seed=self.config.fit.seed,
-            sampler=self.fit.sampler, timings={**self.fit.timings, **self.timings},
-            diagnostics_ok=self.diagnostics.ok, scaling=self.scaling, parent_run=parent_run)
-        if self.is_panel:
-            files["manifest.json"]["data"]["n_geos"] = self.data.n_geos
-        files["manifest.json"].update(manifest_extra or {})
-
-        def finish(folder: Path) -> None:
-            from mmm.report.xlsx import write_roi_xlsx
-
-            write_roi_xlsx(folder / "roi.xlsx", self.effects, files["summary.json"], files["manifest.json"])
-            if report:
-                from mmm.report import write_report
-
-                write_report(folder)
-
-        return write_run(run_dir, files=files, force=force, finish=finish)
 
 
 def panel_frame(panel: GeoData, config: Config) -> pd.DataFrame:
@@ -248,7 +200,7 @@ def panel_frame(panel: GeoData, config: Config) -> pd.DataFrame:
                           {c.name: c.exposure for c in config.channels if c.exposure})
 
 
-def geo_summary(result: FittedMMM) -> dict[str, Any]:
+def geo_summary(result: FittedModel) -> dict[str, Any]:
     """``summary.json["geo"]``: per-geo, per-channel figures with intervals, and the zero-spend pairs."""
     ge = result.geo_effects
     geos: dict[str, Any] = {}
@@ -274,7 +226,7 @@ def geo_summary(result: FittedMMM) -> dict[str, Any]:
 
 def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | None = None, *,
         scaling: GeoScaling | None = None, progress: bool = False,
-        reference: FittedMMM | bool | None = None) -> FittedMMM:
+        reference: FittedModel | bool | None = None) -> FittedModel:
     """Validate, build, sample and compute every figure, per geo and nationally.
 
     ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
@@ -320,7 +272,7 @@ def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | No
     reference_posterior = data_only_posterior(
         config, reference, scaling, lambda without: fit(without, panel, scaling=scaling, progress=progress),
         timings)
-    return FittedMMM(config=config, data=panel, scaling=scaling, fit=result, geo_effects=geo_effects,
+    return FittedModel(config=config, data=panel, scaling=scaling, fit=result, geo_effects=geo_effects,
                      timings=timings, reference_posterior=reference_posterior)
 
 
@@ -367,4 +319,4 @@ def training_periods(config: Config, data: MMMData) -> int:
     return n_train
 
 
-__all__ = ["FittedMMM", "fit", "load", "load_config", "DataError", "ConfigError"]
+__all__ = ["FittedModel", "fit", "load", "load_config", "DataError", "ConfigError"]

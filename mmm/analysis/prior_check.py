@@ -9,7 +9,7 @@ contribution shares and KPI range per channel in the units they think in::
     check = prior_check(Config.load("config.yaml"))
     check.table            # one row per channel (+ "all media"): prior ROAS, share of KPI, incremental KPI
     check.kpi              # implied expected KPI per period vs the observed KPI
-    check.figure()         # matplotlib Figure
+    prior_check_figure(check)   # matplotlib Figure (mmm.report.prior_check), and write_prior_check for files
 
 For a panel of several geos the table holds the *national* figures the priors imply (sums over
 geos per draw, ROAS as a ratio of sums) and ``check.by_geo`` the prior ROAS of every (geo, channel).
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mmm.spec.config import Config
 from mmm.data.load import MMMData
@@ -38,65 +37,6 @@ class PriorCheck:
     experiments: pd.DataFrame | None = None  # per lift test: measured vs the priors' incremental KPI of the test
     by_geo: pd.DataFrame | None = None  # geo configs: prior ROAS per (geo, channel)
 
-    def figure(self) -> Figure:
-        from mmm.report.plots import channel_colors, interval_label
-
-        e = self.effects
-        colors = channel_colors(e.channels)
-        fig = Figure(figsize=(11, 7.5), dpi=100, layout="constrained")
-        grid = fig.add_gridspec(2, 2)
-        label = interval_label(e.interval)
-        for ax, metric, title in ((fig.add_subplot(grid[0, 0]), "roas", "Prior ROAS (value per unit spent)"),
-                                  (fig.add_subplot(grid[0, 1]), "contribution_share",
-                                   "Prior share of expected KPI")):
-            rows = self.table[self.table["channel"].isin(e.channels)]
-            y = np.arange(len(rows))[::-1]
-            med, lo, hi = (rows[f"{metric}_{s}"].to_numpy() for s in ("median", "lo", "hi"))
-            ax.hlines(y, lo, hi, colors=[colors[c] for c in rows["channel"]], linewidth=6, alpha=0.6)
-            ax.plot(med, y, "o", color="black", markersize=4)
-            ax.set_yticks(y, rows["channel"])
-            ax.set_xscale("log" if metric == "roas" else "linear")
-            ax.set_title(f"{title}: median and {label}")
-            if metric == "roas":
-                ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
-        ax = fig.add_subplot(grid[1, :])
-        ax.fill_between(self.kpi["date"], self.kpi["prior_lo"], self.kpi["prior_hi"], color="#0072B2", alpha=0.25,
-                        label=f"expected KPI under the priors ({label})")
-        ax.plot(self.kpi["date"], self.kpi["prior_median"], color="#0072B2", linewidth=1, label="prior median")
-        ax.plot(self.kpi["date"], self.kpi["actual"], color="#222222", linewidth=1, label="observed KPI")
-        ax.set_title("Does the prior allow the KPI we actually see?")
-        ax.legend(loc="upper left", fontsize=8)
-        return fig
-
-    def write(self, out_dir: str | Path, *, force: bool = False) -> dict[str, Path]:
-        """``prior_check.csv``, ``prior_check_kpi.csv`` and ``prior_check.png`` in ``out_dir`` (atomic)."""
-        import io
-
-        from mmm.atomic import write_atomically, write_text_atomically
-
-        out_dir = Path(out_dir)
-        paths = {"table": out_dir / "prior_check.csv", "kpi": out_dir / "prior_check_kpi.csv",
-                 "plot": out_dir / "prior_check.png"}
-        if self.experiments is not None:
-            paths["experiments"] = out_dir / "prior_check_experiments.csv"
-        if self.by_geo is not None:
-            paths["by_geo"] = out_dir / "prior_check_by_geo.csv"
-        existing = [p.name for p in paths.values() if p.exists()]
-        if existing and not force:
-            raise FileExistsError(f"{out_dir}: {', '.join(existing)} already exist(s); choose another --out or "
-                                  f"pass --force to replace them")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(paths["table"], self.table.to_csv(index=False, lineterminator="\n"))
-        write_text_atomically(paths["kpi"], self.kpi.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d"))
-        if self.experiments is not None:
-            write_text_atomically(paths["experiments"], self.experiments.to_csv(index=False, lineterminator="\n"))
-        if self.by_geo is not None:
-            write_text_atomically(paths["by_geo"], self.by_geo.to_csv(index=False, lineterminator="\n"))
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png")
-        write_atomically(paths["plot"], lambda handle: handle.write(buffer.getvalue()))
-        return paths
-
 
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
@@ -104,7 +44,7 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
     from mmm.analysis.pipeline import load
     from mmm.data.geo_design import GeoScaling
     from mmm.data.panel import GeoData, as_panel
-    from mmm.model.lift_tests import incremental_draws
+    from mmm.analysis.lift_tests import incremental_draws
     from mmm.analysis.geo_effects import prior_effects
 
     seed = config.fit.seed if seed is None else seed

@@ -110,7 +110,7 @@ def _validate(args) -> int:
 
 
 def _fit(args, config_path: Path | None = None) -> int:
-    from mmm.analysis.pipeline import fit, load_config
+    from mmm.api import fit, load_config
 
     from mmm.runs.folder import RunExistsError
 

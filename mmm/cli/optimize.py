@@ -53,7 +53,8 @@ def plan_flags(p: argparse.ArgumentParser) -> None:
 def build_model(args):
     """(the plan model, the bounds, the model the optimizer searches: the geo cells with --by-geo)."""
     from mmm.spec.config import ConfigError
-    from mmm.planning.plans import load_bounds, plan_model
+    from mmm.api import plan_model
+    from mmm.planning.plans import load_bounds
 
     model = plan_model(args.run_dir, periods=args.periods, flighting=args.flighting, lookback=args.lookback,
                        max_draws=args.max_draws)
@@ -67,7 +68,8 @@ def build_model(args):
 
 def run(args) -> int:
     from mmm.planning.optimize import optimize, optimize_to_target
-    from mmm.planning.plans import default_out_dir, is_by_geo, write_plan
+    from mmm.api import write_plan
+    from mmm.planning.plans import default_out_dir, is_by_geo
     from mmm.runs.folder import RunExistsError
 
     if args.budget is not None and not args.budget > 0:  # NaN too

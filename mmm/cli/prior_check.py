@@ -22,6 +22,7 @@ def run(args) -> int:
     from mmm.analysis.pipeline import load_config
     from mmm.report.plots import interval_label
     from mmm.analysis.prior_check import kpi_summary, prior_check
+    from mmm.report.prior_check import write_prior_check
 
     if args.draws < 100:
         raise ConfigError(f"--draws must be at least 100 (got {args.draws}); quantiles need draws")
@@ -47,7 +48,7 @@ def run(args) -> int:
             print(f"experiment {row.experiment}: measured {row.measured:,.0f} ± {row.se:,.0f}; the priors imply "
                   f"{row.prior_median:,.0f} [{row.prior_lo:,.0f}, {row.prior_hi:,.0f}]")
     out = args.out or Path("reports") / f"{config.name}-prior-check"
-    paths = check.write(out, force=args.force)
+    paths = write_prior_check(check, out, force=args.force)
     for name, path in paths.items():
         print(f"wrote {name}: {path}")
     return 0

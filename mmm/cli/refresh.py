@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args) -> int:
     from mmm.cli.main import diagnostics_exit
-    from mmm.runs.refresh import refresh
+    from mmm.api import refresh
     from mmm.runs.folder import RunExistsError
 
     if args.out is not None and args.out.exists() and not args.force:

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args) -> int:
     from mmm.planning.optimize import compare_plans, optimize
-    from mmm.planning.plans import default_out_dir, load_plans, write_scenarios
+    from mmm.api import write_scenarios
+    from mmm.planning.plans import default_out_dir, load_plans
     from mmm.runs.folder import RunExistsError
 
     out = args.out or default_out_dir(args.run_dir, "scenarios")

@@ -219,12 +219,12 @@ def shared_adstock_contributions(lags: Any, channels, params: Mapping[str, Any],
         w = weights[kind]
         group = lags[idx] if len(idx) < n_channels else lags
         adstocked[kind] = pt.matmul(group[:, :, :w.type.shape[-1]], w[:, :, None])  # (Kg, G*T, 1)
-    adstocked = media._assemble(adstocked, media.groups(channels, "adstock"), n_channels, pt, axis=0)
+    adstocked = media.assemble_groups(adstocked, media.groups(channels, "adstock"), n_channels, pt, axis=0)
     saturated = {}
     for kind, idx in media.groups(channels, "saturation").items():
         transform = media.SATURATIONS[kind]
         # a channel's row is its own "period axis" with one column: parameters (Kg,) -> (Kg, 1)
         kind_params = {p: params[media.var_name(kind, p)][:, None] for p in transform.param_names}
         saturated[kind] = transform(adstocked[idx] if len(idx) < n_channels else adstocked, kind_params, xp=pt)
-    saturated = media._assemble(saturated, media.groups(channels, "saturation"), n_channels, pt, axis=0)
+    saturated = media.assemble_groups(saturated, media.groups(channels, "saturation"), n_channels, pt, axis=0)
     return saturated.reshape((n_channels, n_geos, n_periods)) * params[media.COEF].T[:, :, None]

@@ -26,8 +26,8 @@ test window).
 In a geo (panel) model an experiment may name a ``geo``: then δ_e is the counterfactual
 in that geo alone (the usual geo lift test). Without one, the test is national: the
 channel's spend is zeroed in every geo over the test and δ_e is the lift summed over
-geos (:func:`add_likelihood`, :func:`incremental_draws`; :func:`series_incremental_draws` is one
-geo's).
+geos (:func:`add_likelihood`). Its NumPy twin on posterior draws, the model's lift of each test
+per draw, is :func:`mmm.analysis.lift_tests.incremental_draws`.
 """
 
 from __future__ import annotations
@@ -37,10 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from mmm.data.geo_design import GeoDesign, GeoScaling, geo_designs
-from mmm.data.panel import GeoData
+from mmm.data.geo_design import GeoDesign
 from mmm.model import media
 from mmm.model.roas_prior import extended_spend, tail_length
 from mmm.model.transforms import lag_stack
@@ -186,35 +184,6 @@ def observe(incremental: Any, rows: ExperimentRows, scale: Any) -> None:
     pm.Normal(OBS_VAR, mu=incremental, sigma=rows.se / scale, observed=observed, dims="experiment")
 
 
-def series_incremental_draws(config, design, posterior) -> np.ndarray:
-    """(D, E) the model's incremental KPI of each experiment's test, per posterior draw (KPI units).
-
-    NumPy twin of the likelihood term (draws chain-major, like :mod:`mmm.analysis.effects`).
-    """
-    from mmm.analysis.effects import posterior_draws
-
-    draws = posterior_draws(posterior, config, design)
-    params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
-    tail = tail_length(config)
-    spend = extended_spend(config, design.spend)
-    _, actual = media.media_response(spend, config.channels, params)
-    out = np.zeros((actual.shape[0], len(config.experiments)))
-    for i, e in enumerate(config.experiments):
-        k = config.channel_names.index(e.channel)
-        counterfactual = spend.copy()
-        counterfactual[experiment_mask(e, design.dates, tail), k] = 0.0
-        _, without = media.media_response(counterfactual, config.channels, params)
-        out[:, i] = (actual[..., k] - without[..., k]).sum(axis=-1) * params[media.COEF][:, k]
-    return out * _kpi_scale(design)
-
-
-def _kpi_scale(design) -> float:
-    scale = getattr(design, "kpi_scale", None)
-    if scale is None:
-        raise ValueError("the design has no kpi_scale; build it with mmm.data.design.build_design")
-    return float(scale)
-
-
 def tested_geos(config, geos: list[str]) -> np.ndarray:
     """(E, G) 1 where experiment e switched its channel off in geo g: its own geo, or every geo."""
     return np.array([[1.0 if e.geo in (None, geo) else 0.0 for geo in geos] for e in config.experiments])
@@ -234,18 +203,3 @@ def add_likelihood(config, design: GeoDesign, params: dict[str, Any]) -> None:
     weights = tested_geos(config, design.geos)
     scale = weights @ design.kpi_scale  # (E,) KPI units per model unit of the tested market
     observe((by_geo * weights.T).sum(axis=0) / scale, rows, scale)
-
-
-def incremental_draws(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> np.ndarray:
-    """(D, E) the model's incremental KPI of each test per posterior draw (KPI units; NumPy twin of
-    the likelihood term): :func:`series_incremental_draws` in each tested geo, summed."""
-    from mmm.model.geo_terms import draw_terms, geo_posterior
-
-    weights = tested_geos(config, panel.geos)
-    designs = geo_designs(panel, scaling, config.model.seasonality_order)
-    terms = draw_terms(posterior, panel.n_geos)
-    total = np.zeros((posterior.sizes["chain"] * posterior.sizes["draw"], len(config.experiments)))
-    for g in np.flatnonzero(weights.any(axis=0)):
-        geo = geo_posterior(posterior, config, int(g), panel.n_geos, terms)
-        total += weights[:, g] * series_incremental_draws(config, designs[g], geo)
-    return total

@@ -85,13 +85,13 @@ def media_response(
     else:
         apply = adstock_np if xp is np else adstock_pt
         parts = {kind: apply(_columns(spend, idx, n_channels), weights[kind]) for kind, idx in index.items()}
-    adstocked = _assemble(parts, index, n_channels, xp)
+    adstocked = assemble_groups(parts, index, n_channels, xp)
     saturated_parts = {}
     for kind, idx in groups(channels, "saturation").items():
         transform = SATURATIONS[kind]
         kind_params = {p: params[var_name(kind, p)] for p in transform.param_names}
         saturated_parts[kind] = transform(_columns(adstocked, idx, n_channels), kind_params, xp=xp)
-    saturated = _assemble(saturated_parts, groups(channels, "saturation"), n_channels, xp)
+    saturated = assemble_groups(saturated_parts, groups(channels, "saturation"), n_channels, xp)
     return adstocked, saturated
 
 
@@ -118,7 +118,7 @@ def _time_axis(value: Any, xp: Any) -> Any:
     return value[..., None, :]
 
 
-def _assemble(parts: dict[str, Any], index: dict[str, list[int]], n_channels: int, xp: Any, axis: int = -1) -> Any:
+def assemble_groups(parts: dict[str, Any], index: dict[str, list[int]], n_channels: int, xp: Any, axis: int = -1) -> Any:
     """Put per-kind blocks back into channel order along ``axis``: the last (columns, the default) or
     the first (channel-major rows)."""
     if len(parts) == 1:

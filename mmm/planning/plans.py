@@ -1,11 +1,12 @@
-"""Budget planning from a run folder or a fitted model: inputs (bounds, plans) and outputs (plan folder).
+"""Budget planning from a fitted model: the plan model, its inputs (bounds, plans) and what plan.json states.
 
 Python use::
 
-    from mmm.planning.plans import plan_model, load_bounds, write_plan
+    from mmm.api import plan_model, write_plan
+    from mmm.planning.plans import load_bounds
     from mmm.planning.optimize import optimize
 
-    model = plan_model("reports/my-run", periods=13)            # or plan_model(fitted) after mmm.model.sample
+    model = plan_model("reports/my-run", periods=13)            # a run folder, or a fitted model
     result = optimize(model, 1_500_000, bounds=load_bounds("bounds.csv", model.channels), objective="cvar:0.1")
     result.plan.channel_table()                                  # spend, value, profit, ROAS, mROAS per channel
     write_plan("reports/my-plan", model, result)                 # plan.csv, plan.json, plan.html
@@ -32,7 +33,6 @@ import yaml
 from mmm.spec.config import ConfigError
 from mmm.planning.optimize import ChannelBounds, OptimizedPlan, PlanModel, PlanOutcome, ScenarioComparison
 from mmm.planning.tables import CVAR_ALPHA, flighting_table, plan_table
-from mmm.runs.folder import write_run
 
 BOUND_KEYS = ("min", "max", "min_change", "max_change", "locked")
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "y", "1", "locked"}, {"false", "no", "n", "0", ""}
@@ -41,30 +41,22 @@ TRUE_WORDS, FALSE_WORDS = {"true", "yes", "y", "1", "locked"}, {"false", "no", "
 # ----------------------------------------------------------------------------- building the model
 
 
-def plan_model(source: Any, **options: Any) -> PlanModel:
-    """A :class:`~mmm.planning.optimize.PlanModel` from a run folder (path) or a fitted model (:class:`mmm.FittedMMM`);
-    for a geo run, a :class:`~mmm.planning.geo_plan.GeoPlanModel` (its ``.cells`` plan by geo).
+def plan_model(fitted: Any, **options: Any) -> PlanModel:
+    """A :class:`~mmm.planning.outcome.PlanModel` from a fitted model (:class:`mmm.FittedMMM`); for several
+    geos a :class:`~mmm.planning.geo_plan.GeoPlanModel` (its ``.cells`` plan by geo). A run folder's:
+    :func:`mmm.api.plan_model`.
 
-    ``options`` go to :class:`~mmm.planning.optimize.PlanModel` (``periods``, ``flighting``, ``lookback``, ``max_draws``).
+    ``options`` go to :class:`~mmm.planning.outcome.PlanModel` (``periods``, ``flighting``, ``lookback``, ``max_draws``).
     """
-    if isinstance(source, (str, Path)):
-        from mmm.analysis.pipeline import load
-        from mmm.runs.folder import load_run
-
-        run = load_run(source)
-        model = _plan_model(run.posterior()["posterior"].to_dataset(), run.config, load(run.config), run.scaling,
-                            options)
-        model.run_id = run.manifest.get("run_id", Path(source).name)
-        model.diagnostics_ok = bool(run.manifest.get("diagnostics_ok", True))
-        return model
-    model = _plan_model(source.posterior, source.config, source.data, source.scaling, options)
+    model = plan_model_of(fitted.posterior, fitted.config, fitted.data, fitted.scaling, **options)
     model.run_id = "(in memory)"
-    model.diagnostics_ok = bool(source.diagnostics.ok)
+    model.diagnostics_ok = bool(fitted.diagnostics.ok)
     return model
 
 
-def _plan_model(posterior: Any, config: Any, panel: Any, scaling: Any, options: dict[str, Any]) -> PlanModel:
-    """The one geo's plan model, or for several geos their (geo, channel) cells with national = their sum."""
+def plan_model_of(posterior: Any, config: Any, panel: Any, scaling: Any, **options: Any) -> PlanModel:
+    """The plan model of a posterior: the one geo's, or for several geos their (geo, channel) cells with
+    national = their sum."""
     from mmm.model.geo_terms import geo_posterior
 
     if panel.n_geos > 1:
@@ -288,50 +280,10 @@ def plan_summary(model: PlanModel, result: OptimizedPlan) -> dict[str, Any]:
     }
 
 
-def write_plan(out_dir: str | Path, model: PlanModel, result: OptimizedPlan, *, force: bool = False) -> Path:
-    """Write plan.csv, plan_periods.csv, plan.json and plan.html into ``out_dir`` atomically; for a geo run
-    also plan_by_geo.csv, with plan.csv the national sums over geos (per draw)."""
-    from mmm.report.plan import render_plan
-
-    geo_section, geo_files = None, {}
-    if is_by_geo(model):
-        from mmm.planning.geo_outputs import geo_plan_files
-
-        result, geo_section, geo_files = geo_plan_files(model, result)
-    summary = plan_summary(model, result) | ({"geo": geo_section} if geo_section else {})
-    files = {"plan.csv": plan_table(model, result), "plan_periods.csv": flighting_table(model, result.plan),
-             "plan.json": summary, "response_curves.csv": plan_curves(model, [result.plan, result.current]),
-             **geo_files}
-    files["plan.html"] = render_plan(summary, files["response_curves.csv"],
-                                     comparison=ScenarioComparison([result.plan, result.current]))
-    return write_run(out_dir, files=files, force=force)
-
-
 def scenario_summary(model: PlanModel, comparison: ScenarioComparison) -> dict[str, Any]:
     return {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "inputs": inputs(model),
             "plans": {o.name: o.to_dict(CVAR_ALPHA) for o in comparison.outcomes},
             "pairs": comparison.pairwise().to_dict("records")}
-
-
-def write_scenarios(out_dir: str | Path, model: PlanModel, comparison: ScenarioComparison, *,
-                    force: bool = False) -> Path:
-    """Write scenarios.csv, scenario_pairs.csv, scenario_channels.csv, scenarios.json and scenarios.html;
-    for a geo run also scenario_by_geo.csv (the plans' channel figures, national = sums over geos)."""
-    from mmm.report.plan import render_plan
-
-    summary = scenario_summary(model, comparison)
-    channels = pd.concat([o.channel_table().assign(plan=o.name) for o in comparison.outcomes], ignore_index=True)
-    channels = channels[["plan", *[c for c in channels.columns if c != "plan"]]]
-    curves = plan_curves(model, comparison.outcomes)
-    files = {"scenarios.csv": comparison.table(CVAR_ALPHA), "scenario_pairs.csv": comparison.pairwise(),
-             "scenario_channels.csv": channels, "scenarios.json": summary, "response_curves.csv": curves}
-    if is_by_geo(model):
-        from mmm.planning.geo_outputs import geo_scenario_files
-
-        summary["geo"], geo_files = geo_scenario_files(model, comparison)
-        files |= geo_files
-    files["scenarios.html"] = render_plan(summary, curves, comparison=comparison)
-    return write_run(out_dir, files=files, force=force)
 
 
 def is_by_geo(model: PlanModel) -> bool:
@@ -354,5 +306,5 @@ def default_out_dir(run_dir: str | Path | None, kind: str) -> Path:
     return base.parent / f"{base.name}-{kind}-{stamp}"
 
 
-__all__ = ["plan_model", "load_bounds", "load_plans", "write_plan", "write_scenarios", "plan_table",
-           "plan_summary", "scenario_summary"]
+__all__ = ["plan_model", "plan_model_of", "load_bounds", "load_plans", "plan_table", "plan_summary",
+           "scenario_summary"]

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from mmm.report.plots import MIN_FONT_PT, _figure, compact_number, _require_columns, channel_colors, interval_label
+from mmm.report.plots import MIN_FONT_PT, new_figure, compact_number, require_columns, channel_colors, interval_label
 
 
 def plot_response_curves(curves: pd.DataFrame, break_even: Mapping[str, float | None] | None = None, *,
@@ -20,12 +20,12 @@ def plot_response_curves(curves: pd.DataFrame, break_even: Mapping[str, float | 
     The dot marks the current spend (multiplier 1); the dashed line the break-even
     spend (mean value x margin = spend), when the curve crosses it.
     """
-    _require_columns(curves, ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"], "curves")
+    require_columns(curves, ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"], "curves")
     channels = list(dict.fromkeys(curves["channel"]))
     colors = dict(colors) if colors is not None else channel_colors(channels)
     cols = min(3, len(channels))
     rows = int(np.ceil(len(channels) / cols))
-    fig, _ = _figure(3.4 * cols, 2.7 * rows)
+    fig, _ = new_figure(3.4 * cols, 2.7 * rows)
     fig.clear()
     unit = f" ({currency})" if currency else ""
     for i, channel in enumerate(channels):
@@ -73,10 +73,10 @@ def curve_legend(fig: Figure) -> None:
 def plot_carryover(carryover: pd.DataFrame, *, interval: float = 0.9, period: str = "period",
                    colors: Mapping[str, str] | None = None) -> Figure:
     """Cumulative share of a spend's effect arrived by each lag, per channel, with bands."""
-    _require_columns(carryover, ["channel", "lag", "share_mean", "share_lo", "share_hi"], "carryover")
+    require_columns(carryover, ["channel", "lag", "share_mean", "share_lo", "share_hi"], "carryover")
     channels = list(dict.fromkeys(carryover["channel"]))
     colors = dict(colors) if colors is not None else channel_colors(channels)
-    fig, ax = _figure(7.0, 3.4)
+    fig, ax = new_figure(7.0, 3.4)
     for channel in channels:
         curve = carryover[carryover["channel"] == channel]
         color = colors.get(channel, "C0")

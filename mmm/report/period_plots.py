@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from mmm.report.plots import BASELINE_COLOR, MIN_FONT_PT, _figure, _require_columns, channel_colors, compact_number
+from mmm.report.plots import BASELINE_COLOR, MIN_FONT_PT, new_figure, require_columns, channel_colors, compact_number
 
 MAX_PERIOD_TICKS = 12  # period labels shown at most; the rest of the bars keep their place unlabelled
 
@@ -19,13 +19,13 @@ MAX_PERIOD_TICKS = 12  # period labels shown at most; the rest of the bars keep 
 def plot_contributions_by_period(table: pd.DataFrame, *, period: str = "quarter", kpi: str = "KPI",
                                  colors: Mapping[str, str] | None = None) -> Figure:
     """Stacked bars of mean contributions per calendar period (``mmm.analysis.periods.aggregate_contributions``)."""
-    _require_columns(table, ["period", "component", "mean"], "contributions")
+    require_columns(table, ["period", "component", "mean"], "contributions")
     wide = table.pivot(index="period", columns="component", values="mean")
     components = ["baseline", *[c for c in dict.fromkeys(table["component"]) if c != "baseline"]]
     wide = wide[components]
     colors = dict(colors) if colors is not None else channel_colors(components[1:])
     # fixed width: a figure wider than the report column is scaled down and its text with it
-    fig, ax = _figure(8.0, 3.8)
+    fig, ax = new_figure(8.0, 3.8)
     bottom = np.zeros(len(wide))
     x = np.arange(len(wide))
     for component in components:
@@ -51,7 +51,7 @@ def plot_waterfall(totals: Mapping[str, Mapping[str, float]], *, kpi: str = "KPI
         raise ValueError("contribution totals need 'baseline' and 'total' entries (summary.json contribution_totals)")
     steps = ["baseline", *[k for k in steps if k != "baseline"]]
     colors = dict(colors) if colors is not None else channel_colors(steps[1:])
-    fig, ax = _figure(7.0, 3.6)
+    fig, ax = new_figure(7.0, 3.6)
     level = 0.0
     for i, name in enumerate(steps):
         stats = totals[name]

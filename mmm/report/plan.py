@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from mmm.report.curve_plots import curve_legend, style_curve_axes
 from mmm.report.plots import channel_colors, interval_label
-from mmm.report.render import _amount, _environment, _png, _ratio, _share, _with_interval
+from mmm.report.render import format_amount, template_environment, png_data, format_ratio, format_share, format_with_interval
 
 PLAN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -38,7 +38,7 @@ def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: An
         "optimized": optimized,
         "target": summary.get("target"),
         "objective": inputs.get("objective_label"),
-        "budget": _amount(inputs.get("budget")),
+        "budget": format_amount(inputs.get("budget")),
         "margins": ", ".join(f"{c} {m:.0%}" for c, m in inputs.get("margins", {}).items()),
         "mroas_note": _mroas_note(inputs.get("margins") or {}, currency),
         "allocation": _allocation(summary, channels) if optimized else None,
@@ -48,20 +48,20 @@ def render_plan(summary: Mapping[str, Any], curves: pd.DataFrame, comparison: An
         "pair_names": list(plans),
         "pairs": _pair_matrix(list(plans), pairs),
         "p_beats": summary.get("comparison", {}).get("p_optimized_beats_current_mix"),
-        "figure": _png(plot_plan_curves(curves, plans, interval=interval, currency=currency,
+        "figure": png_data(plot_plan_curves(curves, plans, interval=interval, currency=currency,
                                         margins=inputs.get("margins"))),
         "notes": inputs.get("flighting_notes", []),
         "diagnostics_ok": inputs.get("diagnostics_ok", True),
         "geo": _geo(summary.get("geo"), channels, optimized),
     }
     if context["p_beats"] is not None:
-        context["p_beats"] = _share(context["p_beats"])
-    return _environment().get_template("plan.html").render(**context)
+        context["p_beats"] = format_share(context["p_beats"])
+    return template_environment().get_template("plan.html").render(**context)
 
 
 def _mroas_note(margins: Mapping[str, float], currency: str) -> str:
     """What a marginal ROAS in the plan tables means for profit: the next unit pays above 1 / margin, not 1."""
-    break_even = {c: _ratio(1.0 / m) for c, m in margins.items() if m > 0}
+    break_even = {c: format_ratio(1.0 / m) for c, m in margins.items() if m > 0}
     text = (next(iter(break_even.values())) if len(set(break_even.values())) == 1
             else ", ".join(f"{c} {b}" for c, b in break_even.items()))
     unit = currency or "unit"
@@ -78,20 +78,20 @@ def _allocation(summary: Mapping[str, Any], channels: Sequence[str]) -> list[dic
     rows = []
     for c in channels:
         f, cur, b = plan["channels"][c], current["channels"][c], bounds[c]
-        upper = "no limit" if b["upper"] is None else _amount(b["upper"])
-        rows.append({"channel": c, "current": _amount(cur["spend"]), "spend": _amount(f["spend"]),
-                     "share": _share(f["share"]), "change": _signed(f["spend"] - cur["spend"]),
-                     "limits": "locked" if b["locked"] else f"{_amount(b['lower'])} to {upper}",
-                     "value": _with_interval(f["incremental_value"], _amount),
-                     "profit": _with_interval(f["profit"], _amount), "roas": _with_interval(f["roas"], _ratio),
-                     "mroas": _with_interval(f["mroas"], _ratio), "total": False})
+        upper = "no limit" if b["upper"] is None else format_amount(b["upper"])
+        rows.append({"channel": c, "current": format_amount(cur["spend"]), "spend": format_amount(f["spend"]),
+                     "share": format_share(f["share"]), "change": _signed(f["spend"] - cur["spend"]),
+                     "limits": "locked" if b["locked"] else f"{format_amount(b['lower'])} to {upper}",
+                     "value": format_with_interval(f["incremental_value"], format_amount),
+                     "profit": format_with_interval(f["profit"], format_amount), "roas": format_with_interval(f["roas"], format_ratio),
+                     "mroas": format_with_interval(f["mroas"], format_ratio), "total": False})
     totals = plan["totals"]
-    rows.append({"channel": "Total", "current": _amount(sum(current["channels"][c]["spend"] for c in channels)),
-                 "spend": _amount(totals["spend"]), "share": "100%", "change": _signed(
+    rows.append({"channel": "Total", "current": format_amount(sum(current["channels"][c]["spend"] for c in channels)),
+                 "spend": format_amount(totals["spend"]), "share": "100%", "change": _signed(
                      totals["spend"] - current["totals"]["spend"]), "limits": "",
-                 "value": _with_interval(totals["incremental_value"], _amount),
-                 "profit": _with_interval(totals["profit"], _amount),
-                 "roas": _with_interval(totals.get("roas"), _ratio), "mroas": "", "total": True})
+                 "value": format_with_interval(totals["incremental_value"], format_amount),
+                 "profit": format_with_interval(totals["profit"], format_amount),
+                 "roas": format_with_interval(totals.get("roas"), format_ratio), "mroas": "", "total": True})
     return rows
 
 
@@ -100,7 +100,7 @@ def _geo(geo: Mapping[str, Any] | None, channels: Sequence[str], optimized: bool
     if not geo:
         return None
     beats = geo.get("comparison_by_geo", {})
-    totals = [{"name": name, "rows": [_plan_row(g, plan) | {"p_beats": _share(beats.get(g, {}).get(
+    totals = [{"name": name, "rows": [_plan_row(g, plan) | {"p_beats": format_share(beats.get(g, {}).get(
         "p_optimized_beats_current_mix")) if name == "optimized" and beats else None} for g, plan in per_geo.items()]}
         for name, per_geo in geo["plans"].items()]
     cells = []
@@ -116,25 +116,25 @@ def _geo(geo: Mapping[str, Any] | None, channels: Sequence[str], optimized: bool
 def _plan_row(name: str, plan: Mapping[str, Any]) -> dict[str, str]:
     t = plan["totals"]
     cvar_key = next((k for k in t if k.startswith("cvar_")), None)
-    return {"name": name, "spend": _amount(t["spend"]), "value": _with_interval(t["incremental_value"], _amount),
-            "profit": _with_interval(t["profit"], _amount), "roi": _with_interval(t.get("profit_roi"), _ratio),
-            "p_profitable": _share(t["p_profitable"]), "cvar": _amount(t[cvar_key]) if cvar_key else "n/a",
+    return {"name": name, "spend": format_amount(t["spend"]), "value": format_with_interval(t["incremental_value"], format_amount),
+            "profit": format_with_interval(t["profit"], format_amount), "roi": format_with_interval(t.get("profit_roi"), format_ratio),
+            "p_profitable": format_share(t["p_profitable"]), "cvar": format_amount(t[cvar_key]) if cvar_key else "n/a",
             "cvar_label": f"{cvar_key.split('_')[1]}%" if cvar_key else ""}
 
 
 def _channel_row(channel: str, f: Mapping[str, Any]) -> dict[str, str]:
-    return {"channel": channel, "spend": _amount(f["spend"]), "value": _with_interval(f["incremental_value"], _amount),
-            "profit": _with_interval(f["profit"], _amount), "roas": _with_interval(f["roas"], _ratio),
-            "mroas": _with_interval(f["mroas"], _ratio)}
+    return {"channel": channel, "spend": format_amount(f["spend"]), "value": format_with_interval(f["incremental_value"], format_amount),
+            "profit": format_with_interval(f["profit"], format_amount), "roas": format_with_interval(f["roas"], format_ratio),
+            "mroas": format_with_interval(f["mroas"], format_ratio)}
 
 
 def _pair_matrix(names: list[str], pairs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     lookup = {(p["plan_a"], p["plan_b"]): p["p_a_beats_b"] for p in pairs}
-    return [{"name": a, "cells": ["—" if a == b else _share(lookup.get((a, b))) for b in names]} for a in names]
+    return [{"name": a, "cells": ["—" if a == b else format_share(lookup.get((a, b))) for b in names]} for a in names]
 
 
 def _signed(value: float) -> str:
-    text = _amount(abs(value))
+    text = format_amount(abs(value))
     return text if abs(value) < 0.5 else ("+" if value > 0 else "−") + text
 
 

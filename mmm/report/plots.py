@@ -112,14 +112,14 @@ def plot_roi(
         One error-bar container per channel, plus the break-even line.
     """
     columns = [f"{metric}_mean", f"{metric}_lo", f"{metric}_hi"]
-    _require_columns(roi, ["channel", *columns], "roi")
+    require_columns(roi, ["channel", *columns], "roi")
     short, wording, default_break_even = _METRICS.get(metric, (metric, "", None))
     if break_even is None:
         break_even = default_break_even
     channels = [str(c) for c in roi["channel"]]
     colors = dict(colors) if colors is not None else channel_colors(channels)
 
-    fig, ax = _figure(7.0, 1.2 + 0.45 * len(channels))
+    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(channels))
     positions = np.arange(len(channels))
     for pos, (_, row) in zip(positions, roi.iterrows()):
         mean, lo, hi = (float(row[c]) for c in columns)
@@ -171,9 +171,9 @@ def plot_fit(
     Figure
         Two lines (actual, fitted mean) and one band.
     """
-    _require_columns(fit, ["date", "actual", "fitted_mean", "fitted_lo", "fitted_hi"], "fit")
+    require_columns(fit, ["date", "actual", "fitted_mean", "fitted_lo", "fitted_hi"], "fit")
     dates = pd.to_datetime(fit["date"]).to_numpy()
-    fig, ax = _figure(8.0, 3.4)
+    fig, ax = new_figure(8.0, 3.4)
     ax.fill_between(
         dates, fit["fitted_lo"].to_numpy(float), fit["fitted_hi"].to_numpy(float),
         color=CHANNEL_PALETTE[0], alpha=0.25, linewidth=0,
@@ -216,7 +216,7 @@ def plot_contributions(
     Figure
         One filled area per component.
     """
-    _require_columns(contributions, ["date", "component", "mean"], "contributions")
+    require_columns(contributions, ["date", "component", "mean"], "contributions")
     order = list(dict.fromkeys(str(c) for c in contributions["component"]))
     channels = [c for c in order if c != "baseline"]
     components = (["baseline"] if "baseline" in order else []) + channels
@@ -230,7 +230,7 @@ def plot_contributions(
         .fillna(0.0)
         .sort_index()
     )
-    fig, ax = _figure(8.0, 3.6)
+    fig, ax = new_figure(8.0, 3.6)
     ax.stackplot(
         wide.index.to_numpy(), *(wide[c].to_numpy(float) for c in components),
         labels=components,
@@ -271,14 +271,14 @@ def plot_immediate_lasting(
     Figure
         Two bars per channel (immediate solid, lasting hatched).
     """
-    _require_columns(frame, ["channel", "roas_immediate_mean", "roas_lasting_mean"], "frame")
+    require_columns(frame, ["channel", "roas_immediate_mean", "roas_lasting_mean"], "frame")
     channels = [str(c) for c in frame["channel"]]
     colors = dict(colors) if colors is not None else channel_colors(channels)
     bar_colors = [colors.get(c, ACTUAL_COLOR) for c in channels]
     immediate = frame["roas_immediate_mean"].to_numpy(float)
     lasting = frame["roas_lasting_mean"].to_numpy(float)
 
-    fig, ax = _figure(7.0, 1.2 + 0.45 * len(channels))
+    fig, ax = new_figure(7.0, 1.2 + 0.45 * len(channels))
     positions = np.arange(len(channels))
     ax.barh(positions, immediate, color=bar_colors, height=0.6, label="immediate (same period)")
     ax.barh(positions, lasting, left=immediate, color=bar_colors, alpha=0.45, hatch="//",
@@ -297,7 +297,7 @@ def plot_immediate_lasting(
     return fig
 
 
-def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
     # Figure() directly: no pyplot state, no backend choice, safe in notebooks and headless.
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     return fig, fig.add_subplot()
@@ -310,7 +310,7 @@ def _date_axis(ax: Axes) -> None:
     ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
 
 
-def _require_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+def require_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(

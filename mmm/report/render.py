@@ -74,7 +74,7 @@ def render_report(run_dir: str | os.PathLike[str]) -> str:
     fit = _read_csv(run_dir, "fit.csv", ["date", "actual", "fitted_mean", "fitted_lo", "fitted_hi"])
     contributions = _read_csv(run_dir, "contributions.csv", ["date", "component", "mean"])
     context = _context(run_dir, summary, manifest, fit, contributions)
-    return _environment().get_template("report.html").render(**context)
+    return template_environment().get_template("report.html").render(**context)
 
 
 def write_report(run_dir: str | os.PathLike[str]) -> Path:
@@ -253,16 +253,16 @@ def _run_header(run_dir: Path, summary: Mapping, manifest: Mapping) -> dict[str,
 def _roi_row(name: str, figures: Mapping[str, Any]) -> dict[str, str]:
     return {
         "channel": name,
-        "spend": _amount(figures.get("spend")),
-        "incremental_kpi": _with_interval(figures.get("incremental_kpi"), _amount),
-        "roas": _with_interval(figures.get("roas"), _ratio),
-        "profit_roi": _with_interval(figures.get("profit_roi"), _ratio),
-        "mroas": _with_interval(figures.get("mroas"), _ratio),
-        "marginal_profit_roi": _with_interval(figures.get("marginal_profit_roi"), _ratio),
-        "immediate_share": _with_interval(figures.get("immediate_share"), _share),
-        "p_profitable": _share(figures.get("p_profitable")),
-        "roas_clv": _with_interval(figures.get("roas_clv"), _ratio),
-        "marginal_profit_roi_clv": _with_interval(figures.get("marginal_profit_roi_clv"), _ratio),
+        "spend": format_amount(figures.get("spend")),
+        "incremental_kpi": format_with_interval(figures.get("incremental_kpi"), format_amount),
+        "roas": format_with_interval(figures.get("roas"), format_ratio),
+        "profit_roi": format_with_interval(figures.get("profit_roi"), format_ratio),
+        "mroas": format_with_interval(figures.get("mroas"), format_ratio),
+        "marginal_profit_roi": format_with_interval(figures.get("marginal_profit_roi"), format_ratio),
+        "immediate_share": format_with_interval(figures.get("immediate_share"), format_share),
+        "p_profitable": format_share(figures.get("p_profitable")),
+        "roas_clv": format_with_interval(figures.get("roas_clv"), format_ratio),
+        "marginal_profit_roi_clv": format_with_interval(figures.get("marginal_profit_roi_clv"), format_ratio),
     }
 
 
@@ -275,7 +275,7 @@ def _break_even_text(channels: Mapping[str, Mapping[str, Any]], finance: Mapping
         if not _is_number(value):
             margin = figures.get("gross_margin", finance.get("gross_margin"))
             value = (1.0 + hurdle) / (margin if _is_number(margin) and margin > 0 else 1.0)
-        per_channel[name] = _ratio(value)
+        per_channel[name] = format_ratio(value)
     if len(set(per_channel.values())) == 1:
         return next(iter(per_channel.values()))
     return ", ".join(f"{name} {text}" for name, text in per_channel.items())
@@ -296,9 +296,9 @@ def _total_row(totals: Mapping[str, Any] | None) -> dict[str, str] | None:
     if not totals:
         return None
     return {
-        "spend": _amount(totals.get("spend")),
-        "incremental_kpi": _with_interval(totals.get("incremental_kpi"), _amount),
-        "roas": _with_interval(totals.get("roas"), _ratio),
+        "spend": format_amount(totals.get("spend")),
+        "incremental_kpi": format_with_interval(totals.get("incremental_kpi"), format_amount),
+        "roas": format_with_interval(totals.get("roas"), format_ratio),
     }
 
 
@@ -309,12 +309,12 @@ def _carryover_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
             continue
         rows.append({
             "channel": name,
-            "immediate_share": _with_interval(figures.get("immediate_share"), _share),
-            "roas_immediate": _with_interval(figures.get("roas_immediate"), _ratio),
-            "roas_lasting": _with_interval(figures.get("roas_lasting"), _ratio),
-            "payback_50": _with_interval(figures.get("payback_50"), _periods),
-            "payback_90": _with_interval(figures.get("payback_90"), _periods),
-            "in_window_share": _with_interval(figures.get("in_window_share"), _share),
+            "immediate_share": format_with_interval(figures.get("immediate_share"), format_share),
+            "roas_immediate": format_with_interval(figures.get("roas_immediate"), format_ratio),
+            "roas_lasting": format_with_interval(figures.get("roas_lasting"), format_ratio),
+            "payback_50": format_with_interval(figures.get("payback_50"), _periods),
+            "payback_90": format_with_interval(figures.get("payback_90"), _periods),
+            "in_window_share": format_with_interval(figures.get("in_window_share"), format_share),
         })
     return rows
 
@@ -322,16 +322,16 @@ def _carryover_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
 def _finance(finance: Mapping[str, Any], currency: str, kpi: str) -> dict[str, Any]:
     source = str(finance.get("gross_margin_source", "not recorded"))
     return {
-        "gross_margin": _share(finance.get("gross_margin")),
+        "gross_margin": format_share(finance.get("gross_margin")),
         "gross_margin_source": source,
         "margin_is_default": source.strip().lower().startswith("default"),
-        "value_per_kpi": _ratio(finance.get("value_per_kpi")),
-        "hurdle_rate": _share(finance.get("hurdle_rate")),
+        "value_per_kpi": format_ratio(finance.get("value_per_kpi")),
+        "hurdle_rate": format_share(finance.get("hurdle_rate")),
         "currency": finance.get("currency") or currency or MISSING,
         "kpi": kpi,
         "recorded": bool(finance),
         "by_channel": "; ".join(
-            f"{c} {_share(m)} (source: {(finance.get('gross_margin_by_channel_source') or {}).get(c) or 'not recorded'})"
+            f"{c} {format_share(m)} (source: {(finance.get('gross_margin_by_channel_source') or {}).get(c) or 'not recorded'})"
             for c, m in (finance.get("gross_margin_by_channel") or {}).items()),
     }
 
@@ -365,18 +365,18 @@ def _checks(diagnostics: Mapping[str, Any]) -> list[dict[str, str]]:
 def _fit_quality(quality: Mapping[str, Any], kpi: str, kpi_unit: str) -> list[dict[str, str]]:
     rows = []
     if "r2" in quality:
-        rows.append({"label": "R² (share of KPI variation explained)", "value": _ratio(quality["r2"])})
+        rows.append({"label": "R² (share of KPI variation explained)", "value": format_ratio(quality["r2"])})
     if "mape" in quality:
-        rows.append({"label": "MAPE (mean absolute % error)", "value": _share(quality["mape"], digits=1)})
+        rows.append({"label": "MAPE (mean absolute % error)", "value": format_share(quality["mape"], digits=1)})
     if "residual_sd" in quality:
-        rows.append({"label": f"Residual SD ({kpi}, {kpi_unit})", "value": _amount(quality["residual_sd"])})
+        rows.append({"label": f"Residual SD ({kpi}, {kpi_unit})", "value": format_amount(quality["residual_sd"])})
     held = quality.get("holdout")
     if isinstance(held, Mapping):
         where = f"{held.get('periods', MISSING)} held-out periods from {held.get('start', MISSING)}, never fitted"
-        rows.append({"label": f"Holdout R² ({where})", "value": _ratio(held.get("r2"))})
-        rows.append({"label": f"Holdout MAPE ({where})", "value": _share(held.get("mape"), digits=1)})
+        rows.append({"label": f"Holdout R² ({where})", "value": format_ratio(held.get("r2"))})
+        rows.append({"label": f"Holdout MAPE ({where})", "value": format_share(held.get("mape"), digits=1)})
         rows.append({"label": "Holdout periods inside the fitted interval",
-                     "value": _share(held.get("share_inside_mean_interval"))})
+                     "value": format_share(held.get("share_inside_mean_interval"))})
     return rows
 
 
@@ -476,7 +476,7 @@ def _figures(
     figures: list[dict[str, str | None]] = []
 
     def add(title: str, alt: str, make, absent: str | None) -> None:
-        png = None if absent else _png(make())
+        png = None if absent else png_data(make())
         figures.append({"title": title, "alt": alt, "png": png, "absent": absent})
 
     has_roas = all(f"roas_{s}" in roi.columns for s in ("mean", "lo", "hi"))
@@ -519,7 +519,7 @@ def _figures(
     return figures
 
 
-def _png(fig: Figure) -> str:
+def png_data(fig: Figure) -> str:
     buffer = io.BytesIO()
     # no Software/date metadata: the same run folder renders to the same bytes
     fig.savefig(buffer, format="png", dpi=plots.DPI, metadata={"Software": None})
@@ -533,18 +533,18 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _amount(value: Any) -> str:
+def format_amount(value: Any) -> str:
     """Money or KPI amounts: thousands separators, decimals only for small amounts."""
     if not _is_number(value):
         return MISSING
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
-def _ratio(value: Any) -> str:
+def format_ratio(value: Any) -> str:
     return f"{value:,.2f}" if _is_number(value) else MISSING
 
 
-def _share(value: Any, digits: int = 0) -> str:
+def format_share(value: Any, digits: int = 0) -> str:
     return f"{value * 100:.{digits}f}%" if _is_number(value) else MISSING
 
 
@@ -560,7 +560,7 @@ def _periods(value: Any) -> str:
     return f"{value:,.1f}" if _is_number(value) else MISSING
 
 
-def _with_interval(stats: Any, fmt) -> str:
+def format_with_interval(stats: Any, fmt) -> str:
     """``{"mean": 2.3, "lo": 1.8, "hi": 2.9}`` -> ``"2.30 (1.80 to 2.90)"``."""
     if not isinstance(stats, Mapping):
         return MISSING
@@ -570,7 +570,7 @@ def _with_interval(stats: Any, fmt) -> str:
     return point
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,

@@ -55,23 +55,18 @@ REVISIONS_LISTED = 500  # restated cells listed in the record (all are counted)
 
 @dataclass
 class Refreshed:
-    """A refreshed fit and the record of how it relates to its parent run."""
+    """A refreshed fit and the record of how it relates to its parent run (``mmm.api`` writes it as a run
+    folder with ``parent_run`` and the ``refresh`` record in its manifest)."""
 
-    fitted: Any  # mmm.analysis.pipeline.FittedMMM
+    fitted: Any  # mmm.analysis.pipeline.FittedModel
     parent: Run
     record: dict[str, Any] = field(default_factory=dict)
 
-    def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True) -> Path:
-        """Write the run folder with ``parent_run`` and the ``refresh`` record in its manifest.
+    def default_run_dir(self) -> Path:
+        """``<name>-<timestamp>`` beside the parent run, so ``mmm history`` lists both."""
+        from mmm.runs.folder import default_run_dir
 
-        By default the folder is ``<name>-<timestamp>`` beside the parent run, so ``mmm history`` lists both.
-        """
-        if run_dir is None:
-            from mmm.runs.folder import default_run_dir
-
-            run_dir = default_run_dir(self.fitted.config, root=self.parent.path.parent)
-        return self.fitted.save(run_dir, force=force, report=report, parent_run=self.parent.path.name,
-                                manifest_extra={"refresh": self.record})
+        return default_run_dir(self.fitted.config, root=self.parent.path.parent)
 
 
 def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode: str = "refit",
@@ -188,12 +183,12 @@ def _fitted(config: Config, data: GeoData, scaling: Any, fit_result: Any, n_trai
             timings: dict[str, float]):
     """The fitted run from an update's posterior: every figure computed from its draws."""
     from mmm.analysis.geo_effects import compute_geo_effects
-    from mmm.analysis.pipeline import FittedMMM
+    from mmm.analysis.pipeline import FittedModel
 
     t0 = time.perf_counter()
     posterior = fit_result.idata["posterior"].to_dataset()
     geo_effects = compute_geo_effects(posterior, config, data, scaling, n_train=n_train)
-    return FittedMMM(config=config, data=data, scaling=scaling, fit=fit_result, geo_effects=geo_effects,
+    return FittedModel(config=config, data=data, scaling=scaling, fit=fit_result, geo_effects=geo_effects,
                      timings={**timings, "effects_s": time.perf_counter() - t0})
 
 

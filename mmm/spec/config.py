@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,149 +19,25 @@ import pandas as pd
 import yaml
 
 from mmm.spec.errors import ConfigError
+from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
-from mmm.spec.priors import Prior
-from mmm.spec.transforms import ADSTOCK_SPECS as ADSTOCKS, SATURATION_SPECS as SATURATIONS
-
-SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")  # the last two: optional extra mmm[jax]
-POSTERIOR_DTYPES = ("float64", "float32")
-GEO_ADSTOCKS = ("shared", "geo")
-ADAPTATIONS = ("diag", "low_rank")
-LIKELIHOODS = ("normal", "student_t")
-
-# Baseline priors, on the KPI divided by its mean (so the scaled KPI averages 1).
-DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
-    "intercept": Prior("Normal", mu=0.7, sigma=0.5),
-    "trend": Prior("Normal", mu=0.0, sigma=0.2),  # change per year
-    "fourier": Prior("Normal", mu=0.0, sigma=0.2),
-    "control_coef": Prior("Normal", mu=0.0, sigma=0.2),  # per standard deviation of the control
-    "sigma": Prior("HalfNormal", sigma=0.25),
-    "nu": Prior("Gamma", alpha=2.0, beta=0.1),
-}
-DEFAULT_MEDIA_ROAS_SCALE = 3.0
-
-
-def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE) -> Prior:
-    """Default prior of a channel's coefficient (the most it adds per period, in mean-KPI units).
-
-    HalfNormal scaled by the channel's size: one prior standard deviation, at half
-    saturation (saturation 0.5 at the channel's mean spend), means ROAS = ``roas_scale``.
-    So the implied ROAS prior is about the same for a big and a small channel
-    (median ~0.67 x roas_scale, 95% below ~2 x roas_scale), instead of one
-    coefficient scale that makes small channels' ROAS absurdly uncertain.
-
-    Parameters
-    ----------
-    spend_to_kpi : float
-        Channel's mean spend per period / mean KPI per period (from the run's scaling).
-    """
-    return Prior("HalfNormal", sigma=2.0 * roas_scale * spend_to_kpi)
-
-
-@dataclass(frozen=True)
-class ChannelSpec:
-    """One media channel: its columns, transforms and prior overrides."""
-
-    name: str
-    spend: str
-    exposure: str | None = None
-    adstock: str = "geometric"
-    saturation: str = "logistic"
-    max_lag: int = 8
-    priors: Mapping[str, Prior] = field(default_factory=dict)  # param name (or "coef") -> Prior
-    roas_prior: Prior | None = None  # a prior on ROAS itself (mmm.model.roas_prior); replaces the coef prior
-
-    def prior(self, param: str) -> Prior | None:
-        """The prior for ``coef`` or a transform parameter: the override, else the default.
-
-        ``coef`` without an override returns None: its default depends on the data's
-        scale (see :func:`default_coef_prior`).
-        """
-        if param in self.priors:
-            return self.priors[param]
-        if param == "coef":
-            return None
-        for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
-            if param in transform.param_names:
-                return transform.default_priors[param]
-        raise KeyError(param)
-
-    def param_names(self) -> tuple[str, ...]:
-        return ("coef", *ADSTOCKS[self.adstock].param_names, *SATURATIONS[self.saturation].param_names)
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    path: Path | None
-    date: str
-    kpi: str
-    kpi_type: str = "revenue"
-    geo: str | None = None
-    min_periods: int | None = None
-    population: str | None = None  # panels only: per-geo population column; KPI and spend are modeled per capita
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    trend: bool = True
-    seasonality_order: int = 2
-    likelihood: str = "normal"
-    priors: Mapping[str, Prior] = field(default_factory=dict)
-    media_roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE
-    roas_prior: Prior | None = None  # default ROAS prior of channels without their own (mmm.model.roas_prior)
-    geo_adstock: str = "shared"  # panels: "shared" adstock across geos, or "geo" (one per geo and channel)
-
-    def prior(self, name: str) -> Prior:
-        return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
-
-
-@dataclass(frozen=True)
-class FinanceSpec:
-    """Finance assumptions; each value keeps where it came from, for the report."""
-
-    currency: str = "USD"
-    gross_margin: float | None = None
-    gross_margin_source: str | None = None
-    # per-channel margins (e.g. channels selling different product lines); others use gross_margin
-    gross_margin_by_channel: Mapping[str, float] = field(default_factory=dict)
-    gross_margin_by_channel_source: Mapping[str, str] = field(default_factory=dict)
-    value_per_kpi: float = 1.0
-    value_per_kpi_source: str | None = None
-    hurdle_rate: float = 0.0
-    clv: float | None = None
-    clv_source: str | None = None
-
-    @property
-    def margin(self) -> float:
-        """Margin used in profit ROI: 1.0 when finance did not give one (and the report says so)."""
-        return 1.0 if self.gross_margin is None else self.gross_margin
-
-    def margin_for(self, channel: str) -> float:
-        """The margin applied to ``channel``'s return: its own if given, else :attr:`margin`."""
-        return float(self.gross_margin_by_channel.get(channel, self.margin))
-
-
-@dataclass(frozen=True)
-class FitSpec:
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    seed: int = 0
-    sampler: str = "nutpie"
-    target_accept: float = 0.9
-    # nutpie's mass-matrix adaptation. "low_rank" takes ~1.5x fewer gradients on the default
-    # synthetic case but gave half the ROAS ESS per second and more divergences, so "diag" is the default
-    adaptation: str = "diag"
-    thin: int = 1  # keep every n-th draw (bounded posterior storage for large geo panels)
-    posterior_dtype: str = "float64"  # "float32" halves the stored posterior
-
-
-@dataclass(frozen=True)
-class DiagnosticThresholds:
-    max_rhat: float = 1.01
-    min_ess_bulk_per_chain: float = 100.0
-    max_divergences: int = 0
-
+from mmm.spec.sections import (  # re-exported: the sections are part of the spec's public face
+    ADAPTATIONS,
+    DEFAULT_MEDIA_ROAS_SCALE,
+    DEFAULT_MODEL_PRIORS,
+    GEO_ADSTOCKS,
+    LIKELIHOODS,
+    POSTERIOR_DTYPES,
+    SAMPLERS,
+    ChannelSpec,
+    DataSpec,
+    DiagnosticThresholds,
+    FinanceSpec,
+    FitSpec,
+    ModelOptions,
+    default_coef_prior,
+    fit_as_dict,
+)
 
 @dataclass(frozen=True)
 class Config:
@@ -206,9 +82,7 @@ class Config:
         given = {k: v for k, v in overrides.items() if v is not None}
         if not given:
             return self
-        from mmm.spec.parse import _fit_spec
-
-        return replace(self, fit=_fit_spec({**_asdict_fit(self.fit), **given}, self.source))
+        return replace(self, fit=parse_fit({**fit_as_dict(self.fit), **given}, self.source))
 
     # ---- round trip ---------------------------------------------------------------
     @classmethod
@@ -224,9 +98,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, raw: Any, base_dir: str | Path | None = None, source: str = "<dict>") -> Config:
-        from mmm.spec.parse import _parse
-
-        return _parse(raw, Path(base_dir) if base_dir is not None else Path.cwd(), source)
+        return cls(**parse_config_fields(raw, Path(base_dir) if base_dir is not None else Path.cwd(), source))
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, defaults filled in (the run folder's ``config.yaml``)."""
@@ -261,7 +133,7 @@ class Config:
                       **({"geo": {"adstock": self.model.geo_adstock}} if self.data.geo else {})},
             "finance": {k: (dict(v) if isinstance(v := getattr(self.finance, k), Mapping) else v)
                         for k in FinanceSpec.__dataclass_fields__},
-            "fit": _asdict_fit(self.fit),
+            "fit": fit_as_dict(self.fit),
             "diagnostics": {k: getattr(self.diagnostics, k) for k in DiagnosticThresholds.__dataclass_fields__},
             "window": {"start": self.window[0], "end": self.window[1]},
             "report": {"interval": self.interval},
@@ -295,13 +167,6 @@ def ignored_config_notes(config: Config) -> list[str]:
             notes.append(f"model.geo.adstock ({config.model.geo_adstock!r}) is not used: the data has no geos "
                          "(data.geo); set data.geo or drop model.geo")
     return notes
-
-
-# ---- parsing ----------------------------------------------------------------------
-
-
-def _asdict_fit(fit: FitSpec) -> dict[str, Any]:
-    return {k: getattr(fit, k) for k in FitSpec.__dataclass_fields__}
 
 
 def analysis_window(config: Config, data: Any) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -10,7 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mmm.spec.config import (
+from mmm.spec.errors import ConfigError
+from mmm.spec.sections import (
     ADAPTATIONS,
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MODEL_PRIORS,
@@ -19,14 +20,12 @@ from mmm.spec.config import (
     POSTERIOR_DTYPES,
     SAMPLERS,
     ChannelSpec,
-    Config,
-    ConfigError,
     DataSpec,
     DiagnosticThresholds,
     FinanceSpec,
     FitSpec,
     ModelOptions,
-    _asdict_fit,
+    fit_as_dict,
 )
 from mmm.spec.priors import Prior, PriorError
 from mmm.spec.transforms import ADSTOCK_SPECS as ADSTOCKS, SATURATION_SPECS as SATURATIONS
@@ -36,7 +35,8 @@ TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "
             "holdout", "refresh", "experiments")
 
 
-def _parse(raw: Any, base_dir: Path, source: str) -> Config:
+def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]:
+    """The fields of :class:`mmm.spec.config.Config` from a raw mapping, every key checked."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: a config is a YAML mapping with at least `data` and `channels`.")
     _no_unknown(raw, TOP_KEYS, source, "top level")
@@ -73,13 +73,13 @@ def _parse(raw: Any, base_dir: Path, source: str) -> Config:
     default_roas = model_raw.get("roas_prior")
     if default_roas is not None:
         model = replace(model, roas_prior=parse_roas_prior(default_roas, f"{source}: model.roas_prior"))
-    return Config(
+    return dict(
         data=data,
         channels=_channel_specs(raw["channels"], defaults, source),
         controls=tuple(controls),
         model=model,
         finance=finance,
-        fit=_fit_spec(raw.get("fit") or {}, source),
+        fit=parse_fit(raw.get("fit") or {}, source),
         diagnostics=_thresholds(raw.get("diagnostics") or {}, source),
         window=(_iso(window.get("start"), source), _iso(window.get("end"), source)),
         interval=interval,
@@ -341,9 +341,9 @@ def _is_whole(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def _fit_spec(raw: Mapping, source: str) -> FitSpec:
+def parse_fit(raw: Mapping, source: str) -> FitSpec:
     _no_unknown(raw, tuple(FitSpec.__dataclass_fields__), source, "fit")
-    merged = {**_asdict_fit(FitSpec()), **raw}
+    merged = {**fit_as_dict(FitSpec()), **raw}
     for key in ("draws", "tune", "chains"):
         if not _is_whole(merged[key]) or merged[key] < 1:
             raise ConfigError(f"{source}: fit.{key} must be a positive whole number; got {merged[key]!r}")
