@@ -1,7 +1,7 @@
 """Calibration benchmark: how much one lift experiment helps a season-confounded channel, across seeds.
 
 Usage: ``python bench/calibration.py [SEED ...]`` (default seeds 0 1 2). Per seed it fits the
-scenario of tests/test_calibration_fit.py without and with a true experiment (15% SE) and with a
+scenario of tests/analysis/test_calibration_fit.py without and with a true experiment (15% SE) and with a
 wrong one (3x the truth, 1% SE), and prints display's ROAS mean, 90% interval and width, the
 narrowing, whether the truth is covered, the conflict z of each experiment and the wall times.
 """

@@ -1,7 +1,7 @@
 """What turning numba fastmath off costs: one log-density + gradient evaluation, on and off.
 
 mmm.model.sample turns PyTensor's numba fastmath off so that a freshly compiled model and
-one loaded from the disk cache give the same draws (tests/test_determinism.py).
+one loaded from the disk cache give the same draws (tests/model/test_determinism.py).
 This prints the time per logp+gradient call of the national default case
 (156 weeks x 4 channels) and of a 10-geo panel, with fastmath on and off,
 alternating fresh processes so that machine load hits both alike.

@@ -340,7 +340,7 @@ def html_text(html: str) -> str:
 
 
 def test_committed_example_report_is_small_self_contained_and_consistent():
-    example = Path(__file__).resolve().parent.parent / "reports" / "example"
+    example = Path(__file__).resolve().parents[2] / "reports" / "example"
     files = {p.name: p for p in example.iterdir()}
     assert {"report.html", "roi.xlsx", "summary.json", "roi.csv"} <= set(files)
     assert sum(p.stat().st_size for p in files.values()) < 2 * 1024 * 1024

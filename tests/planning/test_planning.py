@@ -1,7 +1,7 @@
 """Planning inputs and outputs: bounds and plan files, the plan folder, its page, and the CLI.
 
 The run folder here holds a synthetic dataset and a posterior spread around its true
-parameters (no sampling), so these tests are fast; tests/test_optimize_fit.py uses a real fit.
+parameters (no sampling), so these tests are fast; tests/planning/test_optimize_fit.py uses a real fit.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """ROI priors, lift experiments, prior vs posterior, conflict checks, prior-check and sensitivity. No fits.
 
 The fits (calibration helps where the data cannot; a wrong experiment is flagged)
-are in tests/test_calibration_fit.py.
+are in tests/analysis/test_calibration_fit.py.
 """
 
 from __future__ import annotations

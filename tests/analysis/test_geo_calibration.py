@@ -1,7 +1,7 @@
 """ROAS priors and lift tests on geo models, prior-check of a panel, and their bad inputs. No fits.
 
 The fits (a geo lift test narrows its geo's ROAS, a national ROAS prior moves the national
-estimate, a wrong test is flagged) are in tests/test_geo_calibration_fit.py.
+estimate, a wrong test is flagged) are in tests/analysis/test_geo_calibration_fit.py.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from mmm.data.load import (
     scale,
 )
 
-REPO = Path(__file__).resolve().parent.parent
-PYMC_EXAMPLE = REPO / "tests" / "data" / "pymc_marketing_mmm_example.csv"  # origins: tests/data/README.md
+REPO = Path(__file__).resolve().parents[2]
+PYMC_EXAMPLE = REPO / "tests" / "datasets" / "pymc_marketing_mmm_example.csv"  # origins: tests/datasets/README.md
 ROBYN_WEEKLY = REPO / "data" / "robyn_weekly" / "dt_simulated_weekly.csv"
-MERIDIAN_GEO = REPO / "tests" / "data" / "meridian_geo_media.csv"
+MERIDIAN_GEO = REPO / "tests" / "datasets" / "meridian_geo_media.csv"
 
 ROLES = DataRoles(
     date="date",

@@ -18,7 +18,7 @@ from mmm.model.build import build_model
 from mmm.data.geo_synth import generate_panel
 from mmm.data.synth import SynthSpec
 
-MERIDIAN_GEO = Path(__file__).parent / "data" / "meridian_geo_media.csv"  # origin: tests/data/README.md
+MERIDIAN_GEO = Path(__file__).resolve().parents[1] / "datasets" / "meridian_geo_media.csv"  # origin: tests/datasets/README.md
 ROLES = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend"),
                                       "search": ChannelColumns("search_spend", "search_clicks")}, ("price",), geo="region")
 

@@ -17,7 +17,7 @@ import pytest
 from mmm.cli import main
 from mmm.runs.folder import load_run, verify_run
 
-FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 KINDS = [kind for kind in ("national", "geo") if (FIXTURES / kind / "manifest.json").is_file()]
 EXIT_OK, EXIT_DIAGNOSTICS = 0, 1
 

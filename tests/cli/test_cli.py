@@ -129,7 +129,7 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
     assert "Reconciliation failed" in (run / "report.html").read_text()
 
 
-# same data, config and seed -> identical figures, cold or warm compile caches: tests/test_determinism.py
+# same data, config and seed -> identical figures, cold or warm compile caches: tests/model/test_determinism.py
 
 
 def test_no_command_prints_help_and_exits_2(capsys):
