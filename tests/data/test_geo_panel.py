@@ -260,37 +260,46 @@ def random_posterior(geos: int, channels: list[str], per_geo_adstock: bool, draw
         "logistic_lam": (("chain", "draw", "channel"), rng.uniform(0.5, 2.0, (*shape, k))),
         "sigma": (("chain", "draw", "geo"), rng.uniform(0.03, 0.08, (*shape, geos))),
     }
+    if geos == 1:  # nothing to pool: one intercept, no geo spreads or offsets (the model's one-geo layout)
+        variables["intercept"] = (("chain", "draw"), variables["intercept"][1][..., 0])
+        for name in ("trend_geo_sd", "trend_geo_z", "season_amp_sd", "season_amp_z", "channel_coef_geo_sd",
+                     "channel_coef_geo_z"):
+            del variables[name]
     coords = {"chain": [0], "draw": np.arange(draws), "geo": [f"geo_{g:03d}" for g in range(geos)],
               "channel": channels, "fourier": ["sin_1", "cos_1", "sin_2", "cos_2"]}
     return xr.Dataset(variables, coords=coords)
 
 
-@pytest.mark.parametrize("adstock", ["shared", "geo"])
-def test_effects_from_parameter_draws_sum_over_geos(adstock):
-    """Per-geo figures from parameter draws (no fit): national totals are the per-draw sums over geos."""
+@pytest.mark.parametrize(("adstock", "n_geos"), [("shared", 3), ("geo", 3), ("shared", 1)])
+def test_effects_from_parameter_draws_sum_over_geos(adstock, n_geos):
+    """Per-geo figures from parameter draws (no fit): national totals are the per-draw sums over geos
+    (with one geo, the national figures are that geo's)."""
     from mmm.analysis.geo_effects import compute_geo_effects
 
-    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
+    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), n_geos)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
     scaling = GeoScaling.compute(panel)
-    posterior = random_posterior(3, config.channel_names, per_geo_adstock=adstock == "geo")
+    posterior = random_posterior(n_geos, config.channel_names, per_geo_adstock=adstock == "geo")
     effects = compute_geo_effects(posterior, config, panel, scaling)
     national = effects.national
     np.testing.assert_array_equal(national.incremental_kpi, effects.by_geo["incremental_kpi"].sum(axis=1))
     np.testing.assert_array_equal(national.incremental_value, effects.by_geo["incremental_value"].sum(axis=1))
     np.testing.assert_allclose(national.roas * national.spend, effects.by_geo["incremental_value"].sum(axis=1))
     np.testing.assert_allclose(national.actual, panel.kpi.sum(axis=0))
-    assert national.roas.shape == (20, 2) and effects.by_geo["roas"].shape == (20, 3, 2)
+    assert national.roas.shape == (20, 2) and effects.by_geo["roas"].shape == (20, n_geos, 2)
     table = effects.roi_by_geo()
-    assert len(table) == 6 and table["roas_lo"].le(table["roas_hi"]).all()
+    assert len(table) == 2 * n_geos and table["roas_lo"].le(table["roas_hi"]).all()
     draws = effects.draws()  # the one labelled per-draw structure: draw x geo x channel
-    assert dict(draws.sizes) == {"draw": 20, "geo": 3, "channel": 2}
+    assert dict(draws.sizes) == {"draw": 20, "geo": n_geos, "channel": 2}
     np.testing.assert_array_equal(draws["incremental_value"].sum("geo").values, national.incremental_value)
     np.testing.assert_allclose((draws["incremental_value"].sum("geo") / draws["spend"].sum("geo")).values,
                                national.roas, rtol=1e-12)  # national ROAS: a ratio of sums, not a mean of ratios
-    cell = table.set_index(["geo", "channel"]).loc[("geo_001", config.channel_names[1])]
-    assert cell["roas_median"] == pytest.approx(float(draws["roas"].sel(geo="geo_001").isel(channel=1).median()))
+    last = panel.geos[-1]
+    cell = table.set_index(["geo", "channel"]).loc[(last, config.channel_names[1])]
+    assert cell["roas_median"] == pytest.approx(float(draws["roas"].sel(geo=last).isel(channel=1).median()))
+    if n_geos == 1:  # one geo: its figures are the national ones, draw for draw
+        np.testing.assert_array_equal(effects.by_geo["roas"][:, 0], national.roas)
     payback = national.payback_50
     assert ((payback >= 0) & (payback <= 7)).all()
     if adstock == "geo":  # geos carry over differently, so the national payback is a weighted mean, not an integer
