@@ -246,4 +246,4 @@ def test_a_holdout_is_predicted_not_fitted_and_reported(synth_dir, tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     # scaling comes from the fitted periods only: the holdout's KPI does not leak into the model
     train = pd.read_csv(synth_dir / "data.csv").iloc[:-12]
-    assert manifest["scaling"]["kpi"] == pytest.approx(train["revenue"].mean(), rel=1e-12)
+    assert manifest["scaling"]["kpi"] == {"national": pytest.approx(train["revenue"].mean(), rel=1e-12)}

@@ -24,8 +24,8 @@ def fitted():
     synthetic = generate(SynthSpec(seed=0, n_periods=156, n_channels=3))
     config = Config.from_dict({**synthetic.config, "fit": {"draws": 500, "tune": 500, "chains": 2, "seed": 0}})
     result = fit(config, synthetic.data)
-    truth = PlanModel(truth_posterior(synthetic.truth, result.config, result.data), result.config, result.data,
-                      result.scaling)
+    series, scaling = result.data.geo(0), result.scaling.geo(0)  # national data: a panel of one geo
+    truth = PlanModel(truth_posterior(synthetic.truth, result.config, series), result.config, series, scaling)
     return result, plan_model(result), truth
 
 

@@ -22,7 +22,8 @@ from mmm.cli.main import main
 from mmm.report.comparison import write_comparison
 from mmm.runs.compare import compare
 from mmm.spec.config import Config
-from mmm.data.load import DataError, Scaling
+from mmm.data.geo_design import GeoScaling
+from mmm.data.load import DataError
 from mmm.api import fit, load
 from mmm.api import refresh
 from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
@@ -85,9 +86,10 @@ def test_refit_keeps_the_parent_scaling(quarters):
     parent, child = _manifest(runs / "q1"), _manifest(runs / "q2")
     assert child["scaling"] == parent["scaling"]
     # ...which is not what this data alone would give: the test could fail
-    own = Scaling.compute(load(Config.from_dict(quarters["base"].config, base_dir=quarters["root"]),
-                               quarters["root"] / "q2.csv")).to_dict()
-    assert own["kpi"] != pytest.approx(parent["scaling"]["kpi"], rel=1e-6)
+    own = GeoScaling.compute(load(Config.from_dict(quarters["base"].config, base_dir=quarters["root"]),
+                                  quarters["root"] / "q2.csv")).to_dict()
+    assert parent["scaling"]["geos"] == ["national"]  # national data: the scaling of a panel of one geo
+    assert own["kpi"]["national"] != pytest.approx(parent["scaling"]["kpi"]["national"], rel=1e-6)
     assert child["parent_run"] == "q1" and child["refresh"]["mode"] == "refit"
     record = child["refresh"]
     assert record["new_periods"] == N_ALL - N_OLD and record["revised_values"] == 0
