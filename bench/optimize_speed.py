@@ -98,7 +98,7 @@ def geo(args) -> None:
     from mmm.model import media
     from mmm.spec.config import Config
     from mmm.data.panel import load_panel
-    from mmm.data.geo_design import GeoScaling
+    from mmm.data.panel_design import PanelScaling
     from mmm.planning.geo_plan import GeoPlanModel
     from mmm.data.geo_synth import generate_panel
     from mmm.model.truth import truth_geo_posterior
@@ -113,7 +113,7 @@ def geo(args) -> None:
     print(f"\ngeo run: {args.geos} geos x {args.geo_channels} channels ({args.geos * args.geo_channels} cells), "
           f"{args.draws} draws, 13-week plan")
     t0 = time.perf_counter()
-    model = GeoPlanModel(posterior, config, panel, GeoScaling.compute(panel), periods=13)
+    model = GeoPlanModel(posterior, config, panel, PanelScaling.compute(panel), periods=13)
     print(f"geo plan model (one plan model per geo, cells side by side): {time.perf_counter() - t0:.3f} s")
     budget = model.run_rate.sum() * 1.2
     for objective in ("mean", "profit", "cvar:0.1"):

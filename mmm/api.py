@@ -21,7 +21,7 @@ import pandas as pd
 from mmm.analysis.pipeline import FittedModel, load, load_config
 from mmm.analysis.pipeline import fit as fit_model
 from mmm.data.load import MMMData
-from mmm.data.panel import GeoData
+from mmm.data.panel import Panel
 from mmm.planning.optimize import PlanModel
 from mmm.planning.plans import plan_model as plan_fitted
 from mmm.planning.plans import plan_model_of
@@ -74,7 +74,7 @@ class RefreshedMMM(Refreshed):
                                 manifest_extra={"refresh": self.record})
 
 
-def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | None = None, *,
+def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None = None, *,
         scaling: Any = None, progress: bool = False, reference: FittedModel | bool | None = None) -> FittedMMM:
     """Validate, build, sample and compute every figure (:func:`mmm.analysis.pipeline.fit`)."""
     return FittedMMM.of(fit_model(config, data, scaling=scaling, progress=progress, reference=reference))

@@ -19,9 +19,9 @@ import xarray as xr
 
 from mmm.spec.config import Config
 from mmm.analysis.effects import Effects, compute_effects, summarize
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.model.geo_terms import draw_terms, geo_posterior
-from mmm.data.panel import GeoData
+from mmm.data.panel import Panel
 
 # per-geo figures kept per draw, (D, G, K)
 BY_GEO = ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
@@ -77,7 +77,7 @@ class GeoEffects:
         return pd.DataFrame(rows)
 
 
-def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,
+def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, scaling: PanelScaling,
                         n_train: int | None = None) -> GeoEffects:
     """Every figure per geo and nationally (sum over geos per draw) for ``config``'s window."""
     n_geos = panel.n_geos
@@ -142,7 +142,7 @@ def parts_payback(weighted: np.ndarray, weight: np.ndarray, last: np.ndarray, sh
     return np.divide(weighted, weight, out=last.copy(), where=weight > 0)
 
 
-def geo_response_curves(posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling,
+def geo_response_curves(posterior: xr.Dataset, config: Config, panel: Panel, scaling: PanelScaling,
                         max_draws: int | None = None) -> pd.DataFrame:
     """National response curves of a panel (:func:`mmm.analysis.curves.response_curves` semantics): each
     channel's spend is scaled in every geo at once, and the incremental value is summed over
@@ -159,7 +159,7 @@ def geo_response_curves(posterior: xr.Dataset, config: Config, panel: GeoData, s
     return summarize_curves(gains, spend, MULTIPLIERS, config)
 
 
-def prior_effects(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+def prior_effects(config: Config, panel: Panel, scaling: PanelScaling, n_draws: int = 1000,
                   seed: int = 0) -> tuple[GeoEffects, xr.Dataset]:
     """The figures the priors alone imply (per geo and national) and the prior draws behind them."""
     from mmm.model.prior_sample import sample_prior

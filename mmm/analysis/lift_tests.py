@@ -8,19 +8,19 @@ import numpy as np
 import xarray as xr
 
 from mmm.analysis.effects import posterior_draws
-from mmm.data.geo_design import GeoScaling, geo_designs
-from mmm.data.panel import GeoData
+from mmm.data.panel_design import PanelScaling, series_designs
+from mmm.data.panel import Panel
 from mmm.model import media
 from mmm.model.geo_terms import draw_terms, geo_posterior
 from mmm.model.lift_tests import experiment_mask, tested_geos
 from mmm.model.roas_prior import extended_spend, tail_length
 
 
-def incremental_draws(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> np.ndarray:
+def incremental_draws(config, panel: Panel, scaling: PanelScaling, posterior: xr.Dataset) -> np.ndarray:
     """(D, E) the model's incremental KPI of each test per posterior draw (KPI units; NumPy twin of
     the likelihood term): :func:`series_incremental_draws` in each tested geo, summed."""
     weights = tested_geos(config, panel.geos)
-    designs = geo_designs(panel, scaling, config.model.seasonality_order)
+    designs = series_designs(panel, scaling, config.model.seasonality_order)
     terms = draw_terms(posterior, panel.n_geos)
     total = np.zeros((posterior.sizes["chain"] * posterior.sizes["draw"], len(config.experiments)))
     for g in np.flatnonzero(weights.any(axis=0)):

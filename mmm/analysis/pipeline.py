@@ -29,8 +29,8 @@ import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError, MMMData
-from mmm.data.panel import GeoData, load_panel
-from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.data.panel import Panel, load_panel
+from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.analysis.curves import break_even_spend, carryover_curves
 from mmm.analysis.effects import Effects, summarize
 from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects, geo_response_curves
@@ -46,7 +46,7 @@ def load_config(path: str | Path) -> Config:
     return Config.load(path)
 
 
-def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> GeoData:
+def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> Panel:
     """Validate the data named by ``config`` (or given directly) into a panel: with ``data.geo`` one
     geo per value of that column, without it national data as a panel of one geo."""
     source = data if data is not None else config.data.path
@@ -92,8 +92,8 @@ class FittedModel(CalibrationViews):
     """
 
     config: Config
-    data: GeoData
-    scaling: GeoScaling
+    data: Panel
+    scaling: PanelScaling
     fit: FitResult
     geo_effects: GeoEffects
     timings: dict[str, float] = field(default_factory=dict)
@@ -168,7 +168,7 @@ class FittedModel(CalibrationViews):
         """The model health card on the national figures: convergence, fit, baseline, ROAS plausibility,
         how far ROAS moved from what the priors imply, residuals, prior–data and lift-test conflicts
         (:mod:`mmm.analysis.calibration`)."""
-        design = build_geo_design(self.data, self.scaling, self.config.model.seasonality_order)
+        design = build_panel_design(self.data, self.scaling, self.config.model.seasonality_order)
         return self.with_calibration_checks(health_checks(self.effects, self.diagnostics, self.posterior, self.config,
                                                           design.spend_to_kpi, prior_roas=self.prior_effects().roas))
 
@@ -191,7 +191,7 @@ class FittedModel(CalibrationViews):
         return self._cache["experiments"]
 
 
-def panel_frame(panel: GeoData, config: Config) -> pd.DataFrame:
+def panel_frame(panel: Panel, config: Config) -> pd.DataFrame:
     """The modeled data in the config's own column names (what a run's data.csv and config.yaml read):
     one row per (geo, date), or per date for national data (no geo column)."""
     return panel.to_frame(config.data.date, config.data.geo, config.data.kpi,
@@ -224,8 +224,8 @@ def geo_summary(result: FittedModel) -> dict[str, Any]:
             "geos": geos}
 
 
-def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | None = None, *,
-        scaling: GeoScaling | None = None, progress: bool = False,
+def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None = None, *,
+        scaling: PanelScaling | None = None, progress: bool = False,
         reference: FittedModel | bool | None = None) -> FittedModel:
     """Validate, build, sample and compute every figure, per geo and nationally.
 
@@ -247,20 +247,20 @@ def fit(config: Config, data: GeoData | MMMData | pd.DataFrame | str | Path | No
     t0 = time.perf_counter()
     if isinstance(data, MMMData):
         data = as_panel(data)
-    panel = data if isinstance(data, GeoData) else load(config, data)
+    panel = data if isinstance(data, Panel) else load(config, data)
     if isinstance(scaling, Scaling):
-        scaling = GeoScaling.of_one_geo(scaling, panel.geos[0])
+        scaling = PanelScaling.of_one_geo(scaling, panel.geos[0])
     national = panel.national()
     n_train = training_periods(config, national)
     if n_train < panel.n_periods and config.window[1] is None:
         # the figures describe the fitted periods; the holdout only tests the fit
         config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
     check_window(config, national, panel)
-    scaling = scaling or GeoScaling.compute(panel.slice(panel.dates[n_train - 1]))
+    scaling = scaling or PanelScaling.compute(panel.slice(panel.dates[n_train - 1]))
     if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
         raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this data's; fit a new model")
-    design = build_geo_design(panel, scaling, config.model.seasonality_order)
+    design = build_panel_design(panel, scaling, config.model.seasonality_order)
     model = build_model(config, design, n_train=n_train, centered_baseline=True)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)

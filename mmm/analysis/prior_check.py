@@ -42,14 +42,14 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
     """Sample the priors only and summarize what they imply (no fitting: the model's forward sampler only)."""
     from mmm.analysis.pipeline import load
-    from mmm.data.geo_design import GeoScaling
-    from mmm.data.panel import GeoData, as_panel
+    from mmm.data.panel_design import PanelScaling
+    from mmm.data.panel import Panel, as_panel
     from mmm.analysis.lift_tests import incremental_draws
     from mmm.analysis.geo_effects import prior_effects
 
     seed = config.fit.seed if seed is None else seed
-    panel = as_panel(data) if isinstance(data, MMMData) else data if isinstance(data, GeoData) else load(config, data)
-    scaling = GeoScaling.compute(panel)
+    panel = as_panel(data) if isinstance(data, MMMData) else data if isinstance(data, Panel) else load(config, data)
+    scaling = PanelScaling.compute(panel)
     geo_effects, prior = prior_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
     effects = geo_effects.national
     delta = incremental_draws(config, panel, scaling, prior) if config.experiments else None

@@ -121,11 +121,11 @@ def power_scaling(config: Config, panel, scaling, posterior, effects: Effects) -
     with likelihood < 0.05 a strong prior and weak data; otherwise the data dominate.
     """
     from mmm.analysis.pipeline import training_periods
-    from mmm.data.geo_design import build_geo_design
+    from mmm.data.panel_design import build_panel_design
     from mmm.model.build import build_model
     from mmm.model.pointwise import log_prior_and_likelihood
 
-    model = build_model(config, build_geo_design(panel, scaling, config.model.seasonality_order),
+    model = build_model(config, build_panel_design(panel, scaling, config.model.seasonality_order),
                         n_train=training_periods(config, panel.national()))
     return psense_table(effects, *log_prior_and_likelihood(model, posterior))
 

@@ -39,7 +39,8 @@ class DataError(ValueError):
 
 @dataclass(frozen=True, eq=False)  # eq would compare DataFrames elementwise and fail
 class MMMData:
-    """Validated national modeling data on a regular daily or weekly calendar.
+    """One validated series (national data, or one geo of a panel) on a regular daily or weekly calendar;
+    the model reads it as a :class:`mmm.data.panel.Panel` of one geo (:func:`mmm.data.panel.as_panel`).
 
     Attributes
     ----------
@@ -119,7 +120,8 @@ class MMMData:
 
 @dataclass(frozen=True)
 class Scaling:
-    """Constants that map data to model units; computed once, stored in the run, reusable.
+    """Constants that map one series to model units: one geo's part of a
+    :class:`mmm.data.panel_design.PanelScaling`, which is what a run stores and reuses.
 
     Attributes
     ----------

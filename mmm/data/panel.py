@@ -25,8 +25,10 @@ NATIONAL_GEO = "national"  # the one geo of national data (no geo column)
 
 
 @dataclass(frozen=True, eq=False)
-class GeoData:
-    """A validated geo panel on a regular calendar shared by every geo.
+class Panel:
+    """Validated modeling data with a geo axis, on a regular calendar shared by every geo: a geo panel,
+    or national data as a panel of one geo (:data:`NATIONAL_GEO`). Every model and workflow reads this;
+    :meth:`geo` and :meth:`national` give one series (:class:`mmm.data.load.MMMData`).
 
     Attributes
     ----------
@@ -79,7 +81,7 @@ class GeoData:
         return len(self.dates)
 
     def geo(self, g: int | str) -> MMMData:
-        """One geo as national-shaped :class:`MMMData` (its own KPI, spend and controls)."""
+        """One geo's series as :class:`MMMData` (its own KPI, spend, exposure and controls)."""
         g = self.geos.index(g) if isinstance(g, str) else g
         return MMMData(
             dates=self.dates, freq=self.freq,
@@ -112,7 +114,7 @@ class GeoData:
                                   columns=self.control_names),
             source=self.source, sha256=self.sha256, notes=self.notes)
 
-    def slice(self, end: pd.Timestamp | str | None = None, *, start: pd.Timestamp | str | None = None) -> GeoData:
+    def slice(self, end: pd.Timestamp | str | None = None, *, start: pd.Timestamp | str | None = None) -> Panel:
         """Periods from ``start`` to ``end``, both inclusive; None leaves that side open (as ``MMMData.slice``)."""
         keep = np.ones(self.n_periods, dtype=bool)
         if end is not None:
@@ -122,7 +124,7 @@ class GeoData:
         return replace(self, dates=self.dates[keep], kpi=self.kpi[:, keep], spend=self.spend[:, keep],
                        controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()})
 
-    def select_geos(self, geos: list[str] | tuple[str, ...]) -> GeoData:
+    def select_geos(self, geos: list[str] | tuple[str, ...]) -> Panel:
         """The panel with its geos in the order ``geos`` (each must be in the panel), e.g. a stored scaling's order."""
         index = [self.geos.index(g) for g in geos]
         if index == list(range(self.n_geos)):
@@ -154,11 +156,11 @@ class GeoData:
         return pd.concat(rows, ignore_index=True)
 
 
-def as_panel(data: MMMData) -> GeoData:
+def as_panel(data: MMMData) -> Panel:
     """National data as a panel of one geo (:data:`NATIONAL_GEO`): what every model and workflow reads."""
     exposure = {} if data.exposure is None else {c: data.exposure[c].to_numpy(dtype=float)[None, :]
                                                  for c in data.exposure.columns}
-    return GeoData(geos=[NATIONAL_GEO], dates=data.dates, freq=data.freq, channels=list(data.channels),
+    return Panel(geos=[NATIONAL_GEO], dates=data.dates, freq=data.freq, channels=list(data.channels),
                    control_names=list(data.controls.columns), kpi=data.kpi.to_numpy(dtype=float)[None, :],
                    spend=data.spend.to_numpy(dtype=float)[None, :, :],
                    controls=data.controls.to_numpy(dtype=float).reshape(1, data.n_periods, -1), population=None,
@@ -166,7 +168,7 @@ def as_panel(data: MMMData) -> GeoData:
 
 
 def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, population: str | None = None,
-               min_periods: int | None = None) -> GeoData:
+               min_periods: int | None = None) -> Panel:
     """Load and validate a panel; without ``roles.geo`` (national data) a panel of one geo.
 
     Raises
@@ -219,7 +221,7 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
     if low:
         raise DataError(f"{label}: KPI column {roles.kpi!r} averages <= 0 in geo(s) {checks.listing(low)}; "
                         "scaling needs a positive mean per geo: drop those geos or fix the KPI.")
-    return GeoData(geos=geo_names, dates=index, freq=validated.freq, channels=channels,
+    return Panel(geos=geo_names, dates=index, freq=validated.freq, channels=channels,
                    control_names=list(roles.controls), kpi=kpi, spend=spend, controls=controls, population=pop,
                    source=label, sha256=digest, notes=tuple(notes), zero_spend=zero, exposure=exposure)
 

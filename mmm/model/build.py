@@ -50,7 +50,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mmm.data.geo_design import GeoDesign
+from mmm.data.panel_design import PanelDesign
 from mmm.model import lift_tests
 from mmm.model import media
 from mmm.model import roas_prior
@@ -71,7 +71,7 @@ GEO_PRIORS: dict[str, Prior] = {
 }
 
 
-def build_model(config: Config, design: GeoDesign, n_train: int | None = None, fit_start: int = 0, *,
+def build_model(config: Config, design: PanelDesign, n_train: int | None = None, fit_start: int = 0, *,
                 centered_baseline: bool = False) -> pm.Model:
     """Build the PyMC model for ``config`` on ``design`` (model units per geo).
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmm.data.geo_design import GeoDesign
+from mmm.data.panel_design import PanelDesign
 from mmm.model import media
 from mmm.model.roas_prior import extended_spend, tail_length
 from mmm.model.transforms import lag_stack
@@ -54,7 +54,7 @@ def check_against_data(config, dates: pd.DatetimeIndex, spend: pd.DataFrame | No
     must match the channel's spend in the data over the test (within ``SPEND_TOLERANCE``).
 
     ``spend`` is the modeled market's (for a panel: summed over geos); ``panel``
-    (:class:`mmm.data.panel.GeoData`) is needed for tests that name a geo: the geo must be in
+    (:class:`mmm.data.panel.Panel`) is needed for tests that name a geo: the geo must be in
     the data, and the test's spend is that geo's.
     """
     from mmm.spec.config import ConfigError
@@ -189,7 +189,7 @@ def tested_geos(config, geos: list[str]) -> np.ndarray:
     return np.array([[1.0 if e.geo in (None, geo) else 0.0 for geo in geos] for e in config.experiments])
 
 
-def add_likelihood(config, design: GeoDesign, params: dict[str, Any]) -> None:
+def add_likelihood(config, design: PanelDesign, params: dict[str, Any]) -> None:
     """One Normal term per experiment in the geo model in context.
 
     ``params``: the media parameters with ``channel_coef`` per geo, (G, K) (the model's

@@ -15,19 +15,19 @@ import logging
 import xarray as xr
 
 from mmm.spec.config import Config
-from mmm.data.geo_design import GeoScaling, build_geo_design
-from mmm.data.panel import GeoData
+from mmm.data.panel_design import PanelScaling, build_panel_design
+from mmm.data.panel import Panel
 from mmm.model.roas_prior import coef_from_roas
 
 
-def sample_prior(config: Config, panel: GeoData, scaling: GeoScaling, n_draws: int = 1000,
+def sample_prior(config: Config, panel: Panel, scaling: PanelScaling, n_draws: int = 1000,
                  seed: int = 0) -> xr.Dataset:
     """(chain=1, draw=n_draws) draws of every geo model parameter from its prior."""
     import pymc as pm
 
     from mmm.model.build import build_model
 
-    model = build_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
+    model = build_model(config, build_panel_design(panel, scaling, config.model.seasonality_order))
     pymc_log = logging.getLogger("pymc")
     level = pymc_log.level
     pymc_log.setLevel(logging.WARNING)  # no "Sampling: [...]" line in the CLI's output

@@ -59,8 +59,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mmm.data.geo_design import GeoDesign, GeoScaling, geo_designs
-from mmm.data.panel import GeoData
+from mmm.data.panel_design import PanelDesign, PanelScaling, series_designs
+from mmm.data.panel import Panel
 from mmm.model import media
 from mmm.model.distributions import stack_priors, to_pymc
 from mmm.model.transforms import lag_stack
@@ -228,7 +228,7 @@ def coef_given_unit_roas(config, posterior: xr.Dataset, unit_roas: np.ndarray) -
     return posterior.assign({media.COEF: da})
 
 
-def channel_coef(config, design: GeoDesign, params: dict[str, Any], values: dict[str, Any], coef_prior) -> Any:
+def channel_coef(config, design: PanelDesign, params: dict[str, Any], values: dict[str, Any], coef_prior) -> Any:
     """The pooled ``channel_coef`` (K,) of the PyMC geo model, from ROAS priors on the national ROAS.
 
     ``params``: the media parameters (adstock per geo or shared); ``values``: the per-geo term
@@ -245,13 +245,13 @@ def channel_coef(config, design: GeoDesign, params: dict[str, Any], values: dict
     return coef_from_sampled_roas(config, unit_value / window_spend(config, design), coef_prior)
 
 
-def window_spend(config, design: GeoDesign) -> np.ndarray:
+def window_spend(config, design: PanelDesign) -> np.ndarray:
     """(K,) spend of each channel in W summed over geos, currency."""
     in_w = window_mask(config, design.dates)[: design.n_periods]
     return (design.spend[:, in_w, :] * design.spend_scale[:, None, :]).sum(axis=(0, 1))
 
 
-def coef_from_roas(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Dataset) -> xr.Dataset:
+def coef_from_roas(config, panel: Panel, scaling: PanelScaling, posterior: xr.Dataset) -> xr.Dataset:
     """``posterior`` with the pooled ``channel_coef`` computed from ``channel_roas`` (NumPy twin of
     :func:`channel_coef`; the sampler stores free parameters only). Unchanged without ROAS priors."""
     from mmm.model.geo_terms import draw_terms, geo_posterior
@@ -265,7 +265,7 @@ def coef_from_roas(config, panel: GeoData, scaling: GeoScaling, posterior: xr.Da
                         coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values, "channel": names})
     unit = posterior.assign({media.COEF: ones})  # a pooled coefficient of 1: each geo's coefficient is m_gk
     terms = draw_terms(unit, n_geos)
-    designs = geo_designs(panel, scaling, config.model.seasonality_order)
+    designs = series_designs(panel, scaling, config.model.seasonality_order)
     unit_value = 0.0
     for g in range(n_geos):
         geo = geo_posterior(unit, config, g, n_geos, terms)  # coefficient: the geo multiplier m_gk

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from mmm.data.load import MMMData
-from mmm.data.panel import GeoData
+from mmm.data.panel import Panel
 from mmm.model import media
 from mmm.spec.config import Config
 
@@ -58,7 +58,7 @@ def truth_posterior(truth: dict[str, Any], config: Config, data: MMMData, n_draw
     return xr.Dataset(out)
 
 
-def truth_geo_posterior(truth: dict[str, Any], config: Config, panel: GeoData, n_draws: int = 1) -> xr.Dataset:
+def truth_geo_posterior(truth: dict[str, Any], config: Config, panel: Panel, n_draws: int = 1) -> xr.Dataset:
     """Dataset with dims (chain=1, draw=n_draws, geo, ...) holding every geo's true model-unit parameters."""
     per_geo = [truth_posterior(truth["geos"][geo], config, panel.geo(g), n_draws) for g, geo in enumerate(panel.geos)]
     if len(per_geo) == 1:  # one geo: nothing pooled; sigma on the model's geo axis

@@ -39,8 +39,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from mmm.data.geo_design import GeoScaling, build_geo_design
-from mmm.data.panel import GeoData
+from mmm.data.panel_design import PanelScaling, build_panel_design
+from mmm.data.panel import Panel
 from mmm.model import media
 from mmm.model.build import GEO_PRIORS, build_model
 from mmm.model.geo_terms import draw_terms
@@ -320,14 +320,14 @@ def intercept_shift(previous: xr.Dataset, n_geos: int, moved_years: float) -> np
     return trend * moved_years
 
 
-def update_model(previous: xr.Dataset, config: Config, data: GeoData, scaling: GeoScaling, *,
+def update_model(previous: xr.Dataset, config: Config, data: Panel, scaling: PanelScaling, *,
                      n_train: int, fit_start: int, moved_years: float) -> tuple[pm.Model, UpdatePrior]:
     """The geo model on ``data`` observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior.
 
     ``config`` is the update's model spec (:func:`mmm.runs.refresh.update_model_config`): lift tests new
     since the parent enter the likelihood.
     """
-    design = build_geo_design(data, scaling, config.model.seasonality_order)
+    design = build_panel_design(data, scaling, config.model.seasonality_order)
     model = build_model(config, design, n_train=n_train, fit_start=fit_start)
     names = [rv.name for rv in model.free_RVs]
     prior = posterior_to_prior(previous, config, names, bounds=model_parameter_bounds(config, model),

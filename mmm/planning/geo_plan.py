@@ -30,9 +30,9 @@ import pandas as pd
 import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.model.geo_terms import draw_terms, geo_posterior
-from mmm.data.panel import GeoData
+from mmm.data.panel import Panel
 from mmm.planning.optimize import ChannelBounds, OptimizedPlan
 from mmm.planning.outcome import MAX_PLAN_DRAWS, PlanModel, PlanOutcome, mix_at
 
@@ -104,7 +104,7 @@ class GeoPlanModel(PlanModel):
     its national figures are the sums of the cells' over geos, per draw.
     """
 
-    def __init__(self, posterior: xr.Dataset, config: Config, panel: GeoData, scaling: GeoScaling, *,
+    def __init__(self, posterior: xr.Dataset, config: Config, panel: Panel, scaling: PanelScaling, *,
                  periods: int | None = None, flighting: str | pd.Timestamp = "constant",
                  lookback: int | None = None, max_draws: int | None = MAX_PLAN_DRAWS) -> None:
         if list(scaling.geos) != list(panel.geos):

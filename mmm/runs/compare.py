@@ -48,9 +48,9 @@ import xarray as xr
 from mmm.spec.config import Config, ConfigError
 from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
 from mmm.analysis.effects import Effects, summarize
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects
-from mmm.data.panel import GeoData
+from mmm.data.panel import Panel
 from mmm.runs.folder import Run, load_run
 
 CHANGE_PROBABILITY = 0.9
@@ -77,9 +77,9 @@ class RunInputs:
 
     run: Run
     config: Config
-    data: GeoData
+    data: Panel
     frame: pd.DataFrame  # data.csv as stored, in the config's column names
-    scaling: GeoScaling
+    scaling: PanelScaling
     posterior: xr.Dataset
 
     @classmethod
@@ -97,7 +97,7 @@ class RunInputs:
         """True for a geo (panel) run: its data has a geo column."""
         return bool(self.config.data.geo)
 
-    def evaluate(self, *, data: GeoData | None = None, window: tuple[str, str] | None = None,
+    def evaluate(self, *, data: Panel | None = None, window: tuple[str, str] | None = None,
                  finance_from: Config | None = None) -> GeoEffects:
         """This run's posterior evaluated on other data / window / finance inputs (its own by default):
         per-geo figures, with the national ones (sums over geos per draw) as ``.national``."""

@@ -186,10 +186,10 @@ class Run:
 
     @property
     def scaling(self):
-        """The run's per-geo scaling constants (:class:`mmm.data.geo_design.GeoScaling`; national: one geo)."""
-        from mmm.data.geo_design import GeoScaling
+        """The run's per-geo scaling constants (:class:`mmm.data.panel_design.PanelScaling`; national: one geo)."""
+        from mmm.data.panel_design import PanelScaling
 
-        return GeoScaling.from_dict(self.manifest["scaling"])
+        return PanelScaling.from_dict(self.manifest["scaling"])
 
     def posterior(self) -> xr.DataTree:
         """The run's draws; a national run written before national data became a panel of one geo gets

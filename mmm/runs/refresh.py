@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.data.load import DataError
-from mmm.data.panel import GeoData
+from mmm.data.panel import Panel
 from mmm.data.validation import listing
 from mmm.runs.folder import Run, load_run
 from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
@@ -127,7 +127,7 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
     return Refreshed(fitted=fitted, parent=parent, record=record)
 
 
-def update(parent: Run, parent_data: GeoData, config: Config, data: GeoData, *,
+def update(parent: Run, parent_data: Panel, config: Config, data: Panel, *,
            progress: bool = False) -> tuple[Any, dict[str, Any]]:
     """Sequential update of ``parent`` with the periods of ``data`` it did not fit (see module doc)."""
     from mmm.model.sample import FitResult, diagnose, sample
@@ -179,7 +179,7 @@ def update(parent: Run, parent_data: GeoData, config: Config, data: GeoData, *,
     return fitted, details
 
 
-def _fitted(config: Config, data: GeoData, scaling: Any, fit_result: Any, n_train: int,
+def _fitted(config: Config, data: Panel, scaling: Any, fit_result: Any, n_train: int,
             timings: dict[str, float]):
     """The fitted run from an update's posterior: every figure computed from its draws."""
     from mmm.analysis.geo_effects import compute_geo_effects
@@ -207,7 +207,7 @@ def update_model_config(parent_config: Config, config: Config) -> tuple[Config, 
     return model_config, used
 
 
-def likelihood_periods(parent: Run, parent_data: GeoData, config: Config, data: GeoData) -> tuple[int, int]:
+def likelihood_periods(parent: Run, parent_data: Panel, config: Config, data: Panel) -> tuple[int, int]:
     """``(fit_start, n_train)``: the update's likelihood covers rows ``fit_start .. n_train - 1`` of ``data``.
 
     ``fit_start`` is the first period after the last period the parent fitted (its holdout,
@@ -224,16 +224,16 @@ def likelihood_periods(parent: Run, parent_data: GeoData, config: Config, data: 
     return fit_start, n_train
 
 
-def _time_moved(parent_data: GeoData, data: GeoData, time_origin: str) -> float:
+def _time_moved(parent_data: Panel, data: Panel, time_origin: str) -> float:
     """Years by which the mean time of ``data`` lies after the parent's: each model centres time over its
     own data, so the same baseline has an intercept moved by ``trend × this`` (per draw, and per geo)."""
-    def mean_years(d: GeoData) -> float:
+    def mean_years(d: Panel) -> float:
         return float(np.mean(d.national().years_since(time_origin)))
 
     return mean_years(data) - mean_years(parent_data)
 
 
-def _rolling(data: GeoData, config: Config) -> GeoData:
+def _rolling(data: Panel, config: Config) -> Panel:
     n = config.refresh_window_periods
     if n is None or data.n_periods <= n:
         return data
@@ -267,10 +267,10 @@ def _check_same_inputs(config: Config, parent: Run) -> None:
                           f"its order ({', '.join(channels)}); list them in that order.")
 
 
-def _record(parent: Run, parent_data: GeoData, config: Config, data: GeoData, mode: str) -> dict[str, Any]:
+def _record(parent: Run, parent_data: Panel, config: Config, data: Panel, mode: str) -> dict[str, Any]:
     from mmm.analysis.pipeline import panel_frame
 
-    def describe(d: GeoData) -> dict[str, Any]:
+    def describe(d: Panel) -> dict[str, Any]:
         out = {"path": d.source, "sha256": d.sha256, "start": d.dates[0].date().isoformat(),
                "end": d.dates[-1].date().isoformat(), "n_periods": d.n_periods}
         return out | ({"n_geos": d.n_geos} if config.data.geo else {})
@@ -305,7 +305,7 @@ def _record(parent: Run, parent_data: GeoData, config: Config, data: GeoData, mo
     return record
 
 
-def match_parent_geos(panel: GeoData, scaling: GeoScaling, parent_name: str) -> GeoData:
+def match_parent_geos(panel: Panel, scaling: PanelScaling, parent_name: str) -> Panel:
     """``panel`` with the parent's geos in the parent's order; a clear error when geos were added or removed."""
     added = [g for g in panel.geos if g not in scaling.geos]
     removed = [g for g in scaling.geos if g not in panel.geos]

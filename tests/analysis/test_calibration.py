@@ -20,7 +20,7 @@ from mmm.model import media
 from mmm.analysis.calibration import checks_from_draws, overlap, prior_vs_posterior
 from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
-from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.lift_tests import INCREMENTAL_VAR
 from mmm.analysis.lift_tests import incremental_draws
@@ -66,8 +66,8 @@ def _with_roas(synth, priors: dict, **extra) -> Config:
 def _prepared(config, synth):
     """The national data as the model reads it: a panel of one geo, its scaling and the model's design."""
     panel = load(config, synth.data)
-    scaling = GeoScaling.compute(panel)
-    return panel, scaling, build_geo_design(panel, scaling, config.model.seasonality_order)
+    scaling = PanelScaling.compute(panel)
+    return panel, scaling, build_panel_design(panel, scaling, config.model.seasonality_order)
 
 
 def _one_geo(posterior: xr.Dataset, panel) -> xr.Dataset:

@@ -8,7 +8,7 @@ import pytest
 from mmm.spec.config import Config
 from mmm.analysis.curves import break_even_spend, carryover_curves
 from mmm.analysis.geo_effects import geo_response_curves
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.data.load import load_data
 from mmm.data.panel import as_panel
 from mmm.data.synth import SynthSpec, generate
@@ -22,7 +22,7 @@ def setup():
     result = generate(SynthSpec(seed=0))
     config = Config.from_dict(result.config)
     data = as_panel(load_data(result.data, config.roles()))
-    scaling = GeoScaling.compute(data)
+    scaling = PanelScaling.compute(data)
     truth = truth_posterior(result.truth, config, data.geo(0))
     posterior = truth.assign(sigma=truth["sigma"].expand_dims(geo=list(data.geos), axis=-1))  # sigma per geo
     return result, config, data, scaling, posterior

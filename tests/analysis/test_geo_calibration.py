@@ -19,8 +19,8 @@ from mmm.model import media
 from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
 from mmm.model.lift_tests import INCREMENTAL_VAR
-from mmm.data.geo_design import GeoScaling
-from mmm.data.geo_design import build_geo_design
+from mmm.data.panel_design import PanelScaling
+from mmm.data.panel_design import build_panel_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.analysis.lift_tests import incremental_draws
 from mmm.model.build import build_model
@@ -55,8 +55,8 @@ def _with_roas(panel, adstock="shared", **extra) -> Config:
 
 def _prepared(config, panel):
     data = load_geo(config, panel.data)
-    scaling = GeoScaling.compute(data)
-    return data, scaling, build_geo_design(data, scaling, config.model.seasonality_order)
+    scaling = PanelScaling.compute(data)
+    return data, scaling, build_panel_design(data, scaling, config.model.seasonality_order)
 
 
 def _dates(panel, *rows) -> list[str]:

@@ -179,7 +179,7 @@ def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys)
     """DESIGN.md's minimal config, verbatim, on a two-region panel: validated with its geo axis, modelled per geo."""
     import numpy as np
 
-    from mmm.data.geo_design import GeoScaling, build_geo_design
+    from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.model.build import build_model
     from mmm.analysis.pipeline import load, load_config
 
@@ -205,7 +205,7 @@ def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys)
     assert data.spend[..., 0].sum() == pytest.approx(sum(r["tv_spend"] for r in rows))
     national = data.national()
     assert national.spend["tv"].sum() == pytest.approx(sum(r["tv_spend"] for r in rows))
-    model = build_model(config, build_geo_design(data, GeoScaling.compute(data), config.model.seasonality_order))
+    model = build_model(config, build_panel_design(data, PanelScaling.compute(data), config.model.seasonality_order))
     names = {rv.name for rv in model.free_RVs}
     assert {"geometric_alpha", "logistic_lam", "channel_coef"} <= names
     assert {"hill_half_saturation", "hill_slope"} <= names  # search's own saturation

@@ -12,8 +12,8 @@ from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError
 from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.data.panel import load_panel
-from mmm.data.geo_design import GeoScaling
-from mmm.data.geo_design import build_geo_design
+from mmm.data.panel_design import PanelScaling
+from mmm.data.panel_design import build_panel_design
 from mmm.model.build import build_model
 from mmm.data.geo_synth import generate_panel
 from mmm.data.synth import SynthSpec
@@ -81,7 +81,7 @@ def test_geos_with_no_spend_on_a_channel_are_reported():
     panel = load_panel(frame, ROLES)
     assert panel.zero_spend == (("west", "tv"),)
     assert "west/tv" in panel.notes[0] and "not identified" in panel.notes[0]
-    scaling = GeoScaling.compute(panel)
+    scaling = PanelScaling.compute(panel)
     assert scaling.spend[panel.geos.index("west"), 0] == 1.0  # its scaled spend stays 0, never 0/0
 
 
@@ -114,10 +114,10 @@ def test_value_problems_name_the_geo():
 
 def test_per_capita_scaling_uses_population():
     panel = load_panel(panel_frame(), ROLES, population="pop")
-    scaling = GeoScaling.compute(panel)
+    scaling = PanelScaling.compute(panel)
     per_capita = (panel.kpi / panel.population[:, None]).mean()
     np.testing.assert_allclose(scaling.kpi, panel.population * per_capita)
-    assert scaling.per_capita and GeoScaling.from_dict(scaling.to_dict()).to_dict() == scaling.to_dict()
+    assert scaling.per_capita and PanelScaling.from_dict(scaling.to_dict()).to_dict() == scaling.to_dict()
 
 
 def test_meridian_geo_panel_loads_with_population():
@@ -148,7 +148,7 @@ def test_geo_model_layout(adstock):
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 4)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
-    model = build_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2))
+    model = build_model(config, build_panel_design(panel, PanelScaling.compute(panel), 2))
     dims = model.named_vars_to_dims
     assert dims["channel_coef_geo_z"] == ("geo", "channel") and dims["sigma"] == ("geo",)
     assert dims["geometric_alpha"] == (("geo", "channel") if adstock == "geo" else ("channel",))
@@ -170,7 +170,7 @@ def test_national_data_is_the_model_of_one_geo():
     assert national.geos == ["national"] and national.is_national and not panel.is_national
     np.testing.assert_array_equal(national.kpi, panel.kpi)
     np.testing.assert_array_equal(national.spend, panel.spend)
-    models = [build_model(c, build_geo_design(d, GeoScaling.compute(d), 2))
+    models = [build_model(c, build_panel_design(d, PanelScaling.compute(d), 2))
               for c, d in ((geo_config, panel), (national_config, national))]
     names = [sorted(rv.name for rv in m.free_RVs) for m in models]
     assert names[0] == names[1]
@@ -189,7 +189,7 @@ def test_sampling_the_level_keeps_the_posterior_exactly(adstock, n_geos):
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), n_geos)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
-    design = build_geo_design(panel, GeoScaling.compute(panel), 2)
+    design = build_panel_design(panel, PanelScaling.compute(panel), 2)
     assert_level_form_keeps_the_density(build_model(config, design, n_train=50),
                                         build_model(config, design, n_train=50, centered_baseline=True))
 
@@ -203,7 +203,7 @@ def test_nutpie_draws_report_the_intercept_not_the_level():
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
-    model = build_model(config, build_geo_design(panel, GeoScaling.compute(panel), 2), centered_baseline=True)
+    model = build_model(config, build_panel_design(panel, PanelScaling.compute(panel), 2), centered_baseline=True)
     compiled = compile_nutpie(model, SAMPLED_FORMS)
     x = np.random.default_rng(1).normal(0.0, 0.2, compiled.n_dim)
     expanded = compiled._make_expand_func(0, 0, 0)(x, **compiled._shared_data)
@@ -279,7 +279,7 @@ def test_effects_from_parameter_draws_sum_over_geos(adstock, n_geos):
     result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), n_geos)
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
-    scaling = GeoScaling.compute(panel)
+    scaling = PanelScaling.compute(panel)
     posterior = random_posterior(n_geos, config.channel_names, per_geo_adstock=adstock == "geo")
     effects = compute_geo_effects(posterior, config, panel, scaling)
     national = effects.national

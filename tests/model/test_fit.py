@@ -7,7 +7,7 @@ import pytest
 
 from mmm.spec.config import Config
 from mmm.data.load import load_data
-from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.data.panel import as_panel
 from mmm.model.sample import _structure_key
 from mmm.model.build import build_model
@@ -19,7 +19,7 @@ from test_effects import MIXED as ALL_MIXED  # tests/ is on sys.path under pytes
 def _national_design(config: Config, data):
     """National data as the one model reads it: a panel of one geo, scaled and laid out (seasonality order 2)."""
     panel = as_panel(load_data(data, config.roles()))
-    return build_geo_design(panel, GeoScaling.compute(panel), 2)
+    return build_panel_design(panel, PanelScaling.compute(panel), 2)
 
 
 def _model(raw: dict, data):

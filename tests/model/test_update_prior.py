@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from mmm.spec.config import Config
-from mmm.data.geo_design import GeoScaling, build_geo_design
+from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.model.build import build_model
 from mmm.analysis.pipeline import load
 from mmm.data.synth import SynthSpec, generate
@@ -63,8 +63,8 @@ def small(tmp_path_factory):
     config = Config.from_dict(result.config, base_dir=tmp_path_factory.mktemp("u"))
     data = load(config, result.data)  # national data: a panel of one geo
     assert data.n_geos == 1
-    scaling = GeoScaling.compute(data)
-    return config, data, scaling, build_geo_design(data, scaling, config.model.seasonality_order)
+    scaling = PanelScaling.compute(data)
+    return config, data, scaling, build_panel_design(data, scaling, config.model.seasonality_order)
 
 
 def test_moment_matching_recovers_mean_covariance_and_correlations(small):

@@ -21,7 +21,7 @@ from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import Scaling, load_data
 from mmm.data.panel import load_panel
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.model.geo_terms import geo_posterior
 from mmm.planning.geo_plan import DEFAULT_CELL_RANGE, GeoPlanModel
 from mmm.data.geo_synth import generate_panel
@@ -41,7 +41,7 @@ def _panel(seed: int, n_geos: int, n_channels: int = 2, n_periods: int = 104, **
                             **spread)
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
-    return result, config, panel, GeoScaling.compute(panel)
+    return result, config, panel, PanelScaling.compute(panel)
 
 
 def _spread(posterior: xr.Dataset, config: Config, sd: float = 0.15, seed: int = 0) -> xr.Dataset:
@@ -84,7 +84,7 @@ def test_one_geo_plans_exactly_as_the_national_planner():
     geo_config = Config.from_dict({**synthetic.config, "data": {**synthetic.config["data"], "geo": "region"}})
     panel = load_panel(synthetic.data.assign(region="all"), geo_config.roles())
     one_geo = posterior.assign(sigma=posterior["sigma"].expand_dims(geo=["all"], axis=-1))  # the geo model's layout
-    geo = GeoPlanModel(one_geo, geo_config, panel, GeoScaling.compute(panel))
+    geo = GeoPlanModel(one_geo, geo_config, panel, PanelScaling.compute(panel))
     np.testing.assert_array_equal(geo.split, np.ones((1, 3)))
     np.testing.assert_allclose(geo.run_rate, national.run_rate, rtol=1e-12)
     budget = national.run_rate.sum() * 1.1

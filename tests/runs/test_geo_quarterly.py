@@ -24,7 +24,7 @@ from mmm.cli.main import main
 from mmm.runs.compare import compare
 from mmm.spec.config import Config
 from mmm.data.load import DataError
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.api import fit, load
 from mmm.api import refresh
 from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec
@@ -75,7 +75,7 @@ def test_refit_keeps_the_parents_geo_scaling(quarters):
     runs = quarters["runs"]
     parent, child = _read(runs / "g1", "manifest.json"), _read(runs / "g2", "manifest.json")
     assert child["scaling"] == parent["scaling"]  # every geo's KPI and spend constants, exactly
-    own = GeoScaling.compute(load(quarters["config"], quarters["root"] / "q2.csv")).to_dict()
+    own = PanelScaling.compute(load(quarters["config"], quarters["root"] / "q2.csv")).to_dict()
     assert own["kpi"] != parent["scaling"]["kpi"]  # ...which this data alone would not give
     assert child["parent_run"] == "g1" and child["data"]["n_geos"] == N_GEOS
     record = child["refresh"]

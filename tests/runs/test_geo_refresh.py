@@ -25,8 +25,8 @@ from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError
 from mmm.model.sample import FitResult, diagnose
 from mmm.data.panel import load_panel
-from mmm.data.geo_design import GeoScaling
-from mmm.data.geo_design import build_geo_design
+from mmm.data.panel_design import PanelScaling
+from mmm.data.panel_design import build_panel_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.build import build_model
 from mmm.api import FittedMMM, load
@@ -40,9 +40,9 @@ N_OLD, N_ALL, N_GEOS = 52, 64, 4
 PRIOR_SAMPLER = {"sampler": "prior draws (test)", "chains": 2, "draws": 30, "tune": 0, "seed": 0}
 
 
-def prior_draws(config: Config, panel, scaling: GeoScaling, draws: int = 30, seed: int = 0) -> xr.Dataset:
+def prior_draws(config: Config, panel, scaling: PanelScaling, draws: int = 30, seed: int = 0) -> xr.Dataset:
     """Every free variable of the geo model drawn from its prior, shaped (chain=2, draw) like a posterior."""
-    model = build_model(config, build_geo_design(panel, scaling, config.model.seasonality_order))
+    model = build_model(config, build_panel_design(panel, scaling, config.model.seasonality_order))
     names = [rv.name for rv in model.free_RVs]
     values = pm.draw([model[n] for n in names], draws=2 * draws, random_seed=seed)
     out = {}
@@ -53,12 +53,12 @@ def prior_draws(config: Config, panel, scaling: GeoScaling, draws: int = 30, see
     return xr.Dataset(out)
 
 
-def prior_run(config: Config, frame: pd.DataFrame, folder, *, scaling: GeoScaling | None = None, seed: int = 0,
+def prior_run(config: Config, frame: pd.DataFrame, folder, *, scaling: PanelScaling | None = None, seed: int = 0,
               manifest_extra: dict | None = None, parent: str | None = None):
     """A run folder (a panel's, or national data's: one geo) whose 'posterior' is prior draws: a real run
     folder, written without sampling."""
     panel = load(config, frame)
-    scaling = scaling or GeoScaling.compute(panel)
+    scaling = scaling or PanelScaling.compute(panel)
     posterior = prior_draws(config, panel, scaling, seed=seed)
     idata = xr.DataTree.from_dict({"/posterior": posterior})
     result = FitResult(idata=idata, diagnostics=diagnose(idata, config.diagnostics),
@@ -321,7 +321,7 @@ def test_geo_update_model_with_an_adstock_per_geo(panel_runs):
     raw["model"]["geo"] = {**raw["model"].get("geo", {}), "adstock": "geo"}
     config = Config.from_dict(raw, base_dir=panel_runs["root"])
     panel = load_panel(panel_runs["three"], config.roles())
-    scaling = GeoScaling.compute(panel.slice(panel.dates[N_OLD - 1]))
+    scaling = PanelScaling.compute(panel.slice(panel.dates[N_OLD - 1]))
     previous = prior_draws(config, panel, scaling)
     assert previous["geometric_alpha"].dims == ("chain", "draw", "geo", "channel")
     model, prior = update_model(previous, config, panel, scaling, n_train=N_ALL, fit_start=N_OLD, moved_years=0.0)

@@ -22,7 +22,7 @@ from mmm.cli.main import main
 from mmm.report.comparison import write_comparison
 from mmm.runs.compare import compare
 from mmm.spec.config import Config
-from mmm.data.geo_design import GeoScaling
+from mmm.data.panel_design import PanelScaling
 from mmm.data.load import DataError
 from mmm.api import fit, load
 from mmm.api import refresh
@@ -86,7 +86,7 @@ def test_refit_keeps_the_parent_scaling(quarters):
     parent, child = _manifest(runs / "q1"), _manifest(runs / "q2")
     assert child["scaling"] == parent["scaling"]
     # ...which is not what this data alone would give: the test could fail
-    own = GeoScaling.compute(load(Config.from_dict(quarters["base"].config, base_dir=quarters["root"]),
+    own = PanelScaling.compute(load(Config.from_dict(quarters["base"].config, base_dir=quarters["root"]),
                                   quarters["root"] / "q2.csv")).to_dict()
     assert parent["scaling"]["geos"] == ["national"]  # national data: the scaling of a panel of one geo
     assert own["kpi"]["national"] != pytest.approx(parent["scaling"]["kpi"]["national"], rel=1e-6)

@@ -1,4 +1,4 @@
-"""Geo scaling and the model inputs of a panel, in each geo's model units.
+"""The scaling and the model inputs of a panel (national data: one geo), in each geo's model units.
 
 Each geo is scaled by its own constants so that partial pooling compares like
 with like: without a population column, KPI and spend are divided by the geo's
@@ -17,11 +17,11 @@ import pandas as pd
 
 from mmm.data.load import DataError, Scaling
 from mmm.data.design import Design, build_design
-from mmm.data.panel import NATIONAL_GEO, GeoData
+from mmm.data.panel import NATIONAL_GEO, Panel
 
 
 @dataclass(frozen=True)
-class GeoScaling:
+class PanelScaling:
     """Per-geo model-unit constants.
 
     Attributes
@@ -48,7 +48,7 @@ class GeoScaling:
     per_capita: bool = False
 
     @classmethod
-    def compute(cls, panel: GeoData) -> GeoScaling:
+    def compute(cls, panel: Panel) -> PanelScaling:
         """Constants from the rows of ``panel`` (slice it first to leave out a holdout)."""
         controls = panel.controls.reshape(panel.n_geos * panel.n_periods, len(panel.control_names))
         center = {c: float(controls[:, j].mean()) for j, c in enumerate(panel.control_names)}
@@ -82,7 +82,7 @@ class GeoScaling:
                    time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None)
 
     @classmethod
-    def of_one_geo(cls, scaling: Scaling, geo: str = NATIONAL_GEO) -> GeoScaling:
+    def of_one_geo(cls, scaling: Scaling, geo: str = NATIONAL_GEO) -> PanelScaling:
         """A national :class:`Scaling` as the scaling of a panel with one geo."""
         channels = tuple(scaling.spend)
         return cls(geos=(geo,), channels=channels, kpi=np.array([scaling.kpi]),
@@ -105,7 +105,7 @@ class GeoScaling:
                 "time_origin": self.time_origin, "per_capita": self.per_capita}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GeoScaling:
+    def from_dict(cls, d: dict[str, Any]) -> PanelScaling:
         """Rebuild from :meth:`to_dict`, or from a national run's scaling written before national data
         became a panel of one geo (``kpi`` a number, ``spend`` channel -> number)."""
         if "geos" not in d:
@@ -118,7 +118,7 @@ class GeoScaling:
 
 
 @dataclass(frozen=True)
-class GeoDesign:
+class PanelDesign:
     """Stacked per-geo designs: what the geo model's likelihood reads."""
 
     geos: list[str]
@@ -140,15 +140,15 @@ class GeoDesign:
         return len(self.dates)
 
 
-def geo_designs(panel: GeoData, scaling: GeoScaling, seasonality_order: int) -> list[Design]:
+def series_designs(panel: Panel, scaling: PanelScaling, seasonality_order: int) -> list[Design]:
     """One national-shaped :class:`Design` per geo (the effects reuse them)."""
     return [build_design(panel.geo(g), scaling.geo(g), seasonality_order) for g in range(panel.n_geos)]
 
 
-def build_geo_design(panel: GeoData, scaling: GeoScaling, seasonality_order: int) -> GeoDesign:
-    designs = geo_designs(panel, scaling, seasonality_order)
+def build_panel_design(panel: Panel, scaling: PanelScaling, seasonality_order: int) -> PanelDesign:
+    designs = series_designs(panel, scaling, seasonality_order)
     first = designs[0]
-    return GeoDesign(
+    return PanelDesign(
         geos=list(panel.geos), dates=panel.dates, channels=list(panel.channels), controls=list(panel.control_names),
         kpi=np.stack([d.kpi for d in designs]), spend=np.stack([d.spend for d in designs]),
         control_values=np.stack([d.control_values for d in designs]), time=first.time, fourier=first.fourier,
@@ -157,7 +157,7 @@ def build_geo_design(panel: GeoData, scaling: GeoScaling, seasonality_order: int
     )
 
 
-def _pooled_spend_to_kpi(panel: GeoData, scaling: GeoScaling) -> np.ndarray:
+def _pooled_spend_to_kpi(panel: Panel, scaling: PanelScaling) -> np.ndarray:
     """(K,) mean over the geos that spent on each channel of spend scale / KPI scale."""
     spent = panel.spend.sum(axis=1) > 0  # (G, K)
     ratio = scaling.spend / scaling.kpi[:, None]
