@@ -1,4 +1,4 @@
-"""Per-geo and national figures of a geo model, per posterior draw.
+"""Per-geo and national figures of a fit, per posterior draw (national data: one geo).
 
 Each geo's figures come from :func:`mmm.analysis.effects.compute_effects` on that geo's
 data, scaling and parameters (the one definition of every figure of docs/figures.md).

@@ -414,7 +414,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     if roles.geo is not None and not aggregate_geo:
         raise DataError(
             f"{label}: load_data returns national data; for the panel with geo column {roles.geo!r} use "
-            "mmm.data.panel.load_panel (a config with data.geo fits the geo model), or allow aggregate_geo=True."
+            "mmm.data.panel.load_panel (a config with data.geo keeps the geo axis), or allow aggregate_geo=True."
         )
 
     dates, problems = checks.parse_dates(frame[roles.date], roles.date, lines)

@@ -119,7 +119,7 @@ class PanelScaling:
 
 @dataclass(frozen=True)
 class PanelDesign:
-    """Stacked per-geo designs: what the geo model's likelihood reads."""
+    """Stacked per-geo designs: what the model's likelihood reads."""
 
     geos: list[str]
     dates: pd.DatetimeIndex

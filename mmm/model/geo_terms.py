@@ -1,4 +1,5 @@
-"""The per-geo terms of the geo model, one definition for PyTensor variables and NumPy draws.
+"""The per-geo terms of the model (pooled means and geo offsets), one definition for PyTensor
+variables and NumPy draws.
 
 :func:`geo_terms` builds each geo's intercept, trend, season amplitude and channel coefficients
 from the pooled values and the geo offsets; the model calls it on PyTensor variables, and

@@ -190,7 +190,7 @@ def tested_geos(config, geos: list[str]) -> np.ndarray:
 
 
 def add_likelihood(config, design: PanelDesign, params: dict[str, Any]) -> None:
-    """One Normal term per experiment in the geo model in context.
+    """One Normal term per lift test in the model in context (a geo test in its geo, a national one in all).
 
     ``params``: the media parameters with ``channel_coef`` per geo, (G, K) (the model's
     :func:`mmm.model.geo_terms.geo_terms`). Each term is in units of the tested market's KPI scale.

@@ -1,6 +1,6 @@
 """Draws from the model's priors, shaped like its posterior (national data: a panel of one geo).
 
-The draws come from the geo model itself (PyMC forward sampling of its free variables), so
+The draws come from the model itself (PyMC forward sampling of its free variables), so
 they follow whatever per-geo parameterization :func:`mmm.model.build.build_model` has.
 The pooled coefficients of ROAS-prior channels then follow from the sampled national ROAS
 (:mod:`mmm.model.roas_prior`). Feeding the draws to :func:`mmm.analysis.geo_effects.compute_geo_effects`
@@ -22,7 +22,7 @@ from mmm.model.roas_prior import coef_from_roas
 
 def sample_prior(config: Config, panel: Panel, scaling: PanelScaling, n_draws: int = 1000,
                  seed: int = 0) -> xr.Dataset:
-    """(chain=1, draw=n_draws) draws of every geo model parameter from its prior."""
+    """(chain=1, draw=n_draws) draws of every model parameter from its prior."""
     import pymc as pm
 
     from mmm.model.build import build_model

@@ -229,7 +229,7 @@ def coef_given_unit_roas(config, posterior: xr.Dataset, unit_roas: np.ndarray) -
 
 
 def channel_coef(config, design: PanelDesign, params: dict[str, Any], values: dict[str, Any], coef_prior) -> Any:
-    """The pooled ``channel_coef`` (K,) of the PyMC geo model, from ROAS priors on the national ROAS.
+    """The pooled ``channel_coef`` (K,) of the PyMC model, from ROAS priors on the national ROAS.
 
     ``params``: the media parameters (adstock per geo or shared); ``values``: the per-geo term
     variables :func:`mmm.model.geo_terms.geo_terms` reads. Call inside the model.

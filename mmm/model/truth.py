@@ -64,13 +64,13 @@ def truth_geo_posterior(truth: dict[str, Any], config: Config, panel: Panel, n_d
     if len(per_geo) == 1:  # one geo: nothing pooled; sigma on the model's geo axis
         return per_geo[0].assign(sigma=per_geo[0]["sigma"].expand_dims(geo=list(panel.geos), axis=-1))
     if "control_coef" in per_geo[0]:
-        raise ValueError("the synthetic panel's control effects differ by geo, which the geo model (one control "
+        raise ValueError("the synthetic panel's control effects differ by geo, which the model (one control "
                          "coefficient) cannot hold; generate the panel with controls=False")
     first = per_geo[0]
     shared = [name for name, *_ in media.parameter_layout(config.channels) if name != media.COEF]
     for name in shared:
         if any(not np.array_equal(p[name].values, first[name].values) for p in per_geo):
-            raise ValueError(f"the synthetic geos differ in {name}; the geo model shares it across geos")
+            raise ValueError(f"the synthetic geos differ in {name}; the model shares it across geos")
 
     def by_geo(name: str) -> xr.DataArray:
         return xr.concat([p[name] for p in per_geo], dim="geo").transpose("chain", "draw", "geo", ...)

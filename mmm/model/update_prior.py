@@ -232,7 +232,7 @@ def posterior_to_prior(posterior: xr.Dataset, config: Config, names: list[str], 
         computed per draw by the caller; shaped like the intercept's draws, e.g. (draws, geos)).
     bounds : dict, optional
         Per parameter name, its (lower, upper); default :func:`parameter_bounds` of ``config``
-        (a model with more parameters, like the geo model, passes its own).
+        (a model with more parameters, like a panel of several geos, passes its own).
     """
     missing = [n for n in names if n not in posterior.data_vars]
     if missing:
@@ -301,7 +301,7 @@ def model_parameter_bounds(config: Config, model: pm.Model) -> dict[str, tuple[A
             bounds[rv.name] = (-np.inf, np.inf)
     unknown = [rv.name for rv in model.free_RVs if rv.name not in bounds]
     if unknown:
-        raise ValueError(f"no bounds known for geo model parameter(s) {', '.join(unknown)}; add their prior to "
+        raise ValueError(f"no bounds known for model parameter(s) {', '.join(unknown)}; add their prior to "
                          f"GEO_PRIORS so an update can carry them forward")
     return bounds
 
@@ -322,7 +322,7 @@ def intercept_shift(previous: xr.Dataset, n_geos: int, moved_years: float) -> np
 
 def update_model(previous: xr.Dataset, config: Config, data: Panel, scaling: PanelScaling, *,
                      n_train: int, fit_start: int, moved_years: float) -> tuple[pm.Model, UpdatePrior]:
-    """The geo model on ``data`` observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior.
+    """The model on ``data`` observing periods ``fit_start .. n_train - 1``, with ``previous`` as its prior.
 
     ``config`` is the update's model spec (:func:`mmm.runs.refresh.update_model_config`): lift tests new
     since the parent enter the likelihood.
