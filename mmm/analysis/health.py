@@ -19,7 +19,8 @@ import numpy as np
 import xarray as xr
 
 from mmm.model import media
-from mmm.spec.config import Config, default_coef_prior
+from mmm.spec.config import Config
+from mmm.spec.sections import default_coef_prior
 from mmm.analysis.effects import Effects
 from mmm.model.sample import Diagnostics
 

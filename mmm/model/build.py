@@ -57,7 +57,8 @@ from mmm.model import roas_prior
 from mmm.model.distributions import prior_logp, stack_priors, to_pymc
 from mmm.model.geo_terms import geo_terms, hierarchical
 from mmm.model.transforms import lag_stack
-from mmm.spec.config import Config, default_coef_prior
+from mmm.spec.config import Config
+from mmm.spec.sections import default_coef_prior
 from mmm.spec.priors import Prior
 
 LEVEL = "level"  # the intercept's sampled form: intercept + mean media contribution over the fitted periods

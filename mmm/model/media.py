@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mmm.spec.config import ChannelSpec
+from mmm.spec.sections import ChannelSpec
 from mmm.model.transforms import ADSTOCKS, SATURATIONS, adstock_lagged, adstock_np, adstock_pt
 
 COEF = "channel_coef"

@@ -11,7 +11,7 @@ Defaults (the one place they are written down)
 ----------------------------------------------
 * No ``roas_prior`` anywhere: the channel keeps its **coefficient** prior — the
   override in ``channels.<name>.priors.coef`` if given, else
-  :func:`mmm.spec.config.default_coef_prior` (HalfNormal scaled so one prior sd at
+  :func:`mmm.spec.sections.default_coef_prior` (HalfNormal scaled so one prior sd at
   half saturation is ROAS ``model.media_roas_scale`` = 3).
 * ``model.roas_prior`` given: every channel without its own ``roas_prior`` (and
   without a ``priors.coef`` override) uses it.

@@ -32,7 +32,8 @@ import pytensor.tensor as pt
 import xarray as xr
 from pytensor.graph import clone_replace, rewrite_graph
 
-from mmm.spec.config import Config, DiagnosticThresholds
+from mmm.spec.config import Config
+from mmm.spec.sections import DiagnosticThresholds
 
 pytensor.config.numba__fastmath = False  # IEEE arithmetic: compiled and cache-loaded code agree (see above)
 

@@ -44,7 +44,8 @@ from mmm.data.panel import Panel
 from mmm.model import media
 from mmm.model.build import GEO_PRIORS, build_model
 from mmm.model.geo_terms import draw_terms
-from mmm.spec.config import Config, default_coef_prior
+from mmm.spec.config import Config
+from mmm.spec.sections import default_coef_prior
 from mmm.spec.priors import Prior
 
 EPS_NAME = "update_eps"

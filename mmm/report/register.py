@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mmm.spec.config import DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
+from mmm.spec.sections import DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 

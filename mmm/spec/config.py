@@ -21,21 +21,14 @@ import yaml
 from mmm.spec.errors import ConfigError
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
-from mmm.spec.sections import (  # re-exported: the sections are part of the spec's public face
-    ADAPTATIONS,
-    DEFAULT_MEDIA_ROAS_SCALE,
+from mmm.spec.sections import (
     DEFAULT_MODEL_PRIORS,
-    GEO_ADSTOCKS,
-    LIKELIHOODS,
-    POSTERIOR_DTYPES,
-    SAMPLERS,
     ChannelSpec,
     DataSpec,
     DiagnosticThresholds,
     FinanceSpec,
     FitSpec,
     ModelOptions,
-    default_coef_prior,
     fit_as_dict,
 )
 

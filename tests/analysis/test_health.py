@@ -13,7 +13,8 @@ import pytest
 from scipy import stats
 
 from mmm.model import media
-from mmm.spec.config import Config, DiagnosticThresholds, default_coef_prior
+from mmm.spec.config import Config
+from mmm.spec.sections import DiagnosticThresholds, default_coef_prior
 from mmm.data.load import Scaling, load_data
 from mmm.data.design import build_design
 from mmm.analysis.effects import compute_effects

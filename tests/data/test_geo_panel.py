@@ -218,7 +218,7 @@ def test_shared_adstock_matmul_equals_the_media_definition():
     import pytensor.tensor as pt
 
     from mmm.model import media
-    from mmm.spec.config import ChannelSpec
+    from mmm.spec.sections import ChannelSpec
     from mmm.model.build import channel_major_lags, shared_adstock_contributions
     from mmm.model.transforms import lag_stack
 

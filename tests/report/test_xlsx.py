@@ -14,7 +14,8 @@ import xarray as xr
 
 openpyxl = pytest.importorskip("openpyxl")
 
-from mmm.spec.config import Config, DiagnosticThresholds  # noqa: E402
+from mmm.spec.config import Config  # noqa: E402
+from mmm.spec.sections import DiagnosticThresholds  # noqa: E402
 from mmm.data.load import Scaling, load_data  # noqa: E402
 from mmm.analysis.effects import compute_effects  # noqa: E402
 from mmm.model.sample import Diagnostics, FitResult  # noqa: E402

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mmm.spec.config import (
+from mmm.spec.config import Config, ConfigError
+from mmm.spec.sections import (
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MODEL_PRIORS,
     ChannelSpec,
-    Config,
-    ConfigError,
     DiagnosticThresholds,
     FinanceSpec,
     FitSpec,
