@@ -61,17 +61,18 @@ class GeoEffects:
         """One row per (geo, channel): spend and each figure's mean, median and interval; NaN where no spend.
         A view of :meth:`draws`."""
         draws = self.draws()
+        values = {m: draws[m].values for m in BY_GEO}  # (D, G, K) each, read once: no per-cell lookups
         rows = []
-        for geo in self.geos:
-            for channel in self.channels:
-                cell = draws.sel(geo=geo, channel=channel)
-                spend = float(cell["spend"])
+        for g, geo in enumerate(self.geos):
+            for k, channel in enumerate(self.channels):
+                spend = float(draws["spend"].values[g, k])
                 row: dict[str, Any] = {"geo": geo, "channel": channel, "spend": spend}
                 for metric in BY_GEO:
-                    stats = (summarize(cell[metric].values, self.interval) if spend > 0 or metric.startswith("incr")
+                    stats = (summarize(values[metric][:, g, k], self.interval)
+                             if spend > 0 or metric.startswith("incr")
                              else dict.fromkeys(("mean", "median", "lo", "hi"), float("nan")))
                     row |= {f"{metric}_{s}": v for s, v in stats.items()}
-                row["p_profitable"] = (float((cell["profit_roi"].values > self.hurdle_rate).mean())
+                row["p_profitable"] = (float((values["profit_roi"][:, g, k] > self.hurdle_rate).mean())
                                        if spend > 0 else float("nan"))
                 rows.append(row)
         return pd.DataFrame(rows)

@@ -29,7 +29,7 @@ import xarray as xr
 
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError, MMMData
-from mmm.data.panel import Panel, load_panel
+from mmm.data.panel import Panel, as_panel, load_panel
 from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.analysis.curves import break_even_spend, carryover_curves
 from mmm.analysis.effects import Effects, summarize
@@ -56,6 +56,16 @@ def load(config: Config, data: pd.DataFrame | str | Path | None = None) -> Panel
                        min_periods=config.data.min_periods)
     check_window(config, panel.national(), panel)  # the window, and lift tests (their geos) against the data
     return panel
+
+
+def panel_of(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None) -> Panel:
+    """``data`` as the panel a fit reads: a panel as given, one series as a panel of one geo, anything
+    else loaded with :func:`load` (``config``'s file when None)."""
+    if isinstance(data, Panel):
+        return data
+    if isinstance(data, MMMData):
+        return as_panel(data)
+    return load(config, data)
 
 
 def check_window(config: Config, data: MMMData, panel=None) -> None:
@@ -230,7 +240,7 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
     """Validate, build, sample and compute every figure, per geo and nationally.
 
     ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
-    they are computed from this data (a national :class:`~mmm.data.load.Scaling` is read as one geo's).
+    they are computed from this data.
 
     ``reference`` matters only when the config has lift tests: the same config fitted
     without them tells what the data alone say about each test (the health card's
@@ -238,18 +248,12 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
     fit is run here (about doubling the time); pass an existing fit without lift tests
     on the same data and scaling to reuse it, or False to skip it (approximate check).
     """
-    from mmm.data.load import Scaling
-    from mmm.data.panel import as_panel
     from mmm.model.sample import sample
     from mmm.model.build import SAMPLED_FORMS, build_model
     from mmm.model.roas_prior import coef_from_roas
 
     t0 = time.perf_counter()
-    if isinstance(data, MMMData):
-        data = as_panel(data)
-    panel = data if isinstance(data, Panel) else load(config, data)
-    if isinstance(scaling, Scaling):
-        scaling = PanelScaling.of_one_geo(scaling, panel.geos[0])
+    panel = panel_of(config, data)
     national = panel.national()
     n_train = training_periods(config, national)
     if n_train < panel.n_periods and config.window[1] is None:

@@ -41,14 +41,13 @@ class PriorCheck:
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
     """Sample the priors only and summarize what they imply (no fitting: the model's forward sampler only)."""
-    from mmm.analysis.pipeline import load
+    from mmm.analysis.pipeline import panel_of
     from mmm.data.panel_design import PanelScaling
-    from mmm.data.panel import Panel, as_panel
     from mmm.analysis.lift_tests import incremental_draws
     from mmm.analysis.geo_effects import prior_effects
 
     seed = config.fit.seed if seed is None else seed
-    panel = as_panel(data) if isinstance(data, MMMData) else data if isinstance(data, Panel) else load(config, data)
+    panel = panel_of(config, data)
     scaling = PanelScaling.compute(panel)
     geo_effects, prior = prior_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
     effects = geo_effects.national

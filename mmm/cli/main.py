@@ -167,9 +167,9 @@ def _synth(args) -> int:
         spec = SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq, adstock=args.adstock,
                          saturation=args.saturation, noise=args.noise, seed=args.seed)
         if getattr(args, "geos", 0):
-            from mmm.data.geo_synth import generate_panel, write_panel
+            from mmm.data.geo_synth import generate_panel
 
-            result, write = generate_panel(spec, args.geos), write_panel
+            result = generate_panel(spec, args.geos)
         else:
             result = generate(spec)
     except ValueError as err:  # the spec's own checks name the bad option

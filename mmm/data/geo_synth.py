@@ -10,17 +10,12 @@ spend over geos (ROAS = sum of incremental value / sum of spend).
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from mmm.atomic import write_text_atomically
 from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthResult, SynthSpec, generate
 
 GEO_COLUMN = "geo"
@@ -89,30 +84,3 @@ def _channels(spec: SynthSpec) -> list[ChannelTruth]:
     return [ChannelTruth(name, pattern=row[0], level=row[1], target_roas=row[2], adstock=spec.adstock,
                          saturation=spec.saturation, max_lag=spec.max_lag)
             for name, row in list(BUILTIN_CHANNELS.items())[: spec.n_channels]]
-
-
-def write_panel(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[str, Path]:
-    """Write data.csv, config.yaml and truth.json (never replacing files unless ``force``)."""
-    out_dir = Path(out_dir)
-    paths = {"data": out_dir / "data.csv", "config": out_dir / "config.yaml", "truth": out_dir / "truth.json"}
-    existing = [p.name for p in paths.values() if p.exists()]
-    if existing and not force:
-        raise FileExistsError(f"{out_dir}: {', '.join(existing)} already exist(s); refusing to overwrite. "
-                              "Choose an empty output folder, or pass --force to replace them.")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"data": result.data.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"),
-             "config": yaml.safe_dump(result.config, sort_keys=False, default_flow_style=None),
-             "truth": json.dumps(_finite(result.truth), indent=2, allow_nan=False) + "\n"}
-    for key, path in paths.items():
-        write_text_atomically(path, texts[key])
-    return paths
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

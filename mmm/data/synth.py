@@ -458,7 +458,8 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
 
 
 def write(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[str, Path]:
-    """Write data.csv, config.yaml and truth.json into ``out_dir`` (created if missing).
+    """Write data.csv, config.yaml and truth.json into ``out_dir`` (created if missing), for national
+    data or a panel (:func:`mmm.data.geo_synth.generate_panel`).
 
     Each file is written to a temporary file and renamed into place. Existing files
     are never replaced unless ``force`` is true.
@@ -478,8 +479,19 @@ def write(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[st
     texts = {
         "data": result.data.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"),
         "config": yaml.safe_dump(result.config, sort_keys=False, default_flow_style=None),
-        "truth": json.dumps(result.truth, indent=2, allow_nan=False) + "\n",
+        "truth": json.dumps(_finite(result.truth), indent=2, allow_nan=False) + "\n",
     }
     for key, path in paths.items():
         write_text_atomically(path, texts[key])
     return paths
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float as None (JSON null): e.g. a geo's ROAS where it never spent."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
