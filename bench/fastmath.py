@@ -31,7 +31,6 @@ def one(case: str, fastmath: bool) -> dict:
     fit_module = importlib.import_module("mmm.model.sample")
     pytensor.config.numba__fastmath = fastmath  # after mmm.model.sample set it off
     from mmm.spec.config import Config
-    from mmm.data.geo_synth import generate_panel
     from mmm.api import fit
     from mmm.data.synth import SynthSpec, generate
 
@@ -41,8 +40,8 @@ def one(case: str, fastmath: bool) -> dict:
         raise _Captured(original_compile(model, reported))
 
     fit_module.compile_nutpie = stop
-    truth = generate(SynthSpec(seed=0)) if case == "national" else generate_panel(
-        SynthSpec(n_periods=104, n_channels=3, controls=False, seed=1), 10)
+    truth = generate(SynthSpec(seed=0) if case == "national" else
+                     SynthSpec(n_periods=104, n_channels=3, controls=False, seed=1, n_geos=10))
     config = Config.from_dict({**truth.config, "fit": {"draws": 10, "tune": 10, "chains": 1, "seed": 0}})
     try:
         fit(config, truth.data)

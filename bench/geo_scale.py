@@ -1,6 +1,6 @@
 """Geo model scale: wall time, ESS/s and peak memory vs number of geos.
 
-Synthetic panels of 156 weeks x 5 channels (``mmm.data.geo_synth``) with 1, 10 and 40
+Synthetic panels of 156 weeks x 5 channels (``mmm.data.synth`` with ``n_geos``) with 1, 10 and 40
 geos by default, 4 chains x (1000 tune + 1000 draws), nutpie. Each case runs in
 a fresh process, so wall time counts from process start (imports, validation,
 compile, sampling, effects per geo and national, run folder written) and peak
@@ -36,13 +36,12 @@ def one(geos: int, args: argparse.Namespace) -> dict:
     import xarray as xr
 
     from mmm.spec.config import Config
-    from mmm.data.geo_synth import generate_panel
     from mmm.api import fit
     from mmm.storage import posterior_nbytes
-    from mmm.data.synth import SynthSpec
+    from mmm.data.synth import SynthSpec, generate
 
-    truth = generate_panel(SynthSpec(n_periods=args.periods, n_channels=args.channels, controls=False,
-                                     seed=args.seed), geos)
+    truth = generate(SynthSpec(n_periods=args.periods, n_channels=args.channels, controls=False,
+                               seed=args.seed, n_geos=geos))
     settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed,
                 "sampler": args.sampler, "adaptation": args.adaptation,
                 "posterior_dtype": "float32" if args.float32 else "float64", "thin": args.thin}

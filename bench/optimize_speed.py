@@ -100,12 +100,12 @@ def geo(args) -> None:
     from mmm.data.panel import load_panel
     from mmm.data.panel_design import PanelScaling
     from mmm.planning.geo_plan import GeoPlanModel
-    from mmm.data.geo_synth import generate_panel
     from mmm.model.truth import truth_geo_posterior
     from mmm.planning.optimize import optimize
-    from mmm.data.synth import SynthSpec
+    from mmm.data.synth import SynthSpec, generate
 
-    result = generate_panel(SynthSpec(seed=1, n_periods=104, n_channels=args.geo_channels, controls=False), args.geos)
+    result = generate(SynthSpec(seed=1, n_periods=104, n_channels=args.geo_channels, controls=False,
+                                n_geos=args.geos))
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
     names = [name for name, *_ in media.parameter_layout(config.channels)] + ["channel_coef_geo_sd"]

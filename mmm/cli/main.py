@@ -66,8 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--adstock", choices=("geometric", "delayed", "weibull"), default="geometric")
     synth.add_argument("--saturation", choices=("hill", "logistic"), default="logistic")
     synth.add_argument("--noise", type=float, default=0.06, help="noise sd as a share of mean KPI")
-    synth.add_argument("--geos", type=int, default=0,
-                       help="write a geo panel with this many geos (truth per geo and national); default: national")
+    synth.add_argument("--geos", type=int, default=1,
+                       help="number of geos: 1 (default) is national data; more writes a panel with a geo column "
+                            "(truth per geo and national)")
     synth.add_argument("--force", action="store_true", help="overwrite existing files")
     synth.set_defaults(handler=_synth)
 
@@ -164,14 +165,9 @@ def _synth(args) -> int:
     from mmm.data.synth import SynthSpec, generate, write
 
     try:
-        spec = SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq, adstock=args.adstock,
-                         saturation=args.saturation, noise=args.noise, seed=args.seed)
-        if getattr(args, "geos", 0):
-            from mmm.data.geo_synth import generate_panel
-
-            result = generate_panel(spec, args.geos)
-        else:
-            result = generate(spec)
+        result = generate(SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq,
+                                    adstock=args.adstock, saturation=args.saturation, noise=args.noise,
+                                    seed=args.seed, n_geos=args.geos))
     except ValueError as err:  # the spec's own checks name the bad option
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,7 +1,8 @@
 """Synthetic marketing-mix data with a known ground truth.
 
-:func:`generate` simulates spend, controls and a KPI from the model ``mmm`` fits
-and records the true parameters and the true figures (docs/figures.md) (incremental KPI,
+:func:`generate` simulates spend, controls and a KPI from the model ``mmm`` fits, for national
+data (``n_geos=1``) or a panel of geos (each geo one such series with its own size, spend mix and
+true ROAS; the national truth sums over geos), and records the true parameters and the true figures (docs/figures.md) (incremental KPI,
 ROAS, profit ROI, mROAS, immediate share, payback) in ``truth.json``. The truth is
 computed here with plain per-period loops, on purpose apart from the package's
 vectorized transforms, so tests can check one against the other.
@@ -28,6 +29,8 @@ import yaml
 from mmm.atomic import write_text_atomically
 
 KPI_COLUMN = "revenue"
+GEO_COLUMN = "geo"  # panels only
+POPULATION_COLUMN = "population"
 MROAS_STEP = 0.01  # h in docs/figures.md's marginal ROAS
 DAYS_PER_YEAR = 365.25
 EPOCH = pd.Timestamp("1970-01-01")
@@ -112,6 +115,12 @@ class SynthSpec:
     controls: bool = True
     gross_margin: float = 0.6
     seed: int = 0
+    # Geos: 1 is national data (no geo column); more is a panel of series sharing the calendar,
+    # adstock and saturation, each with its own size, spend mix, true ROAS and noise
+    n_geos: int = 1
+    geo_size_spread: float = 0.5  # log-sd of geo size (KPI and spend scale together; population follows)
+    geo_roas_spread: float = 0.2  # log-sd of each geo's true ROAS around the channel's
+    geo_mix_spread: float = 0.3  # log-sd of each geo's spend level per channel around its size
 
 
 @dataclass
@@ -243,14 +252,22 @@ def _spend_pattern(ch: ChannelTruth, level: float, season: np.ndarray, per_week:
 
 
 def generate(spec: SynthSpec) -> SynthResult:
-    """Simulate one dataset from ``spec``; the random stream is fixed by ``spec.seed``.
+    """Simulate one dataset from ``spec``: national data (``n_geos=1``) or a panel of ``n_geos`` geos.
+    The random stream is fixed by ``spec.seed``; ``SynthSpec(**truth["spec"])`` simulates it again.
 
     Returns
     -------
     SynthResult
         ``data`` (date, revenue, one spend column per channel in currency per period,
-        then price_index and promo), the package ``config`` and the ``truth``.
+        then price_index and promo; a panel adds ``geo`` first and ``population`` last),
+        the package ``config`` and the ``truth``.
     """
+    _check(isinstance(spec.n_geos, int) and spec.n_geos >= 1, f"n_geos must be a whole number >= 1; got {spec.n_geos!r}")
+    return _series(spec) if spec.n_geos == 1 else _panel(spec)
+
+
+def _series(spec: SynthSpec) -> SynthResult:
+    """One series (national data, or one geo of a panel)."""
     _check(spec.freq in ("W", "D"), f"freq must be 'W' (weekly) or 'D' (daily); got {spec.freq!r}")
     _check(spec.likelihood in ("normal", "student_t"),
            f"likelihood must be 'normal' or 'student_t'; got {spec.likelihood!r}")
@@ -352,6 +369,51 @@ def generate(spec: SynthSpec) -> SynthResult:
         "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": spec.seed},
     }
     return SynthResult(data=data, config=config, truth=truth)
+
+
+def _panel(spec: SynthSpec) -> SynthResult:
+    """Each geo is one series of :func:`_series` (its own spend patterns and noise) with a geo size, a
+    geo-specific spend mix and a geo-specific true ROAS per channel around the channel's; adstock and
+    saturation are shared, as in the model's default. Each geo's truth comes from
+    :func:`true_figures`; the national truth sums incremental KPI and spend over geos (ROAS = sum of
+    incremental value / sum of spend)."""
+    _check(min(spec.geo_size_spread, spec.geo_roas_spread, spec.geo_mix_spread) >= 0,
+           "geo_size_spread, geo_roas_spread and geo_mix_spread must be >= 0")
+    n_geos = spec.n_geos
+    rng = np.random.default_rng([spec.seed, 7])
+    base = _resolve_channels(spec)
+    _check(all(ch.target_roas is not None for ch in base),
+           "a panel spreads each channel's true ROAS over geos: give target_roas, not coef, for every channel")
+    size = np.exp(rng.normal(0.0, spec.geo_size_spread, n_geos))
+    size = size / size.mean()
+    roas_dev = np.exp(rng.normal(0.0, spec.geo_roas_spread, (n_geos, len(base))))
+    mix = np.exp(rng.normal(0.0, spec.geo_mix_spread, (n_geos, len(base))))
+    intercept = spec.intercept * np.exp(rng.normal(0.0, 0.1, n_geos))
+    names = [f"geo_{g:03d}" for g in range(n_geos)]
+    frames, geo_truth = [], {}
+    for g, name in enumerate(names):
+        channels = [replace(ch, level=ch.level * size[g] * mix[g, k], target_roas=ch.target_roas * roas_dev[g, k])
+                    for k, ch in enumerate(base)]
+        one = _series(replace(spec, channels=channels, kpi_scale=spec.kpi_scale * size[g],
+                              intercept=float(intercept[g]), seed=spec.seed * 100_003 + g, n_geos=1))
+        frame = one.data.copy()
+        frame.insert(0, GEO_COLUMN, name)
+        frame[POPULATION_COLUMN] = round(float(size[g]) * 1_000_000)
+        frames.append(frame)
+        geo_truth[name] = {"size": float(size[g]), "figures": one.truth["figures"], "params": one.truth["params"],
+                           "scaling": one.truth["scaling"]}
+    national = {}
+    for ch in base:
+        spend = sum(t["figures"][ch.name]["spend"] for t in geo_truth.values())
+        inc = sum(t["figures"][ch.name]["incremental_kpi"] for t in geo_truth.values())
+        national[ch.name] = {"spend": spend, "incremental_kpi": inc, "roas": inc / spend,
+                             "profit_roi": inc / spend * spec.gross_margin - 1.0}
+    layout = _series(replace(spec, channels=base, n_geos=1))  # the national config layout
+    config = {**layout.config, "name": f"synthetic-geo{n_geos}-seed{spec.seed}"}
+    config["data"] = {**config["data"], "geo": GEO_COLUMN}
+    truth: dict[str, Any] = {"seed": spec.seed, "n_geos": n_geos, "figures": national, "geos": geo_truth,
+                             "window": layout.truth["window"], "spec": asdict(spec)}
+    return SynthResult(data=pd.concat(frames, ignore_index=True), config=config, truth=truth)
 
 
 def _window_indices(data: pd.DataFrame, window: tuple[Any, Any] | None) -> tuple[int, int]:
@@ -459,7 +521,7 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
 
 def write(result: SynthResult, out_dir: Path, *, force: bool = False) -> dict[str, Path]:
     """Write data.csv, config.yaml and truth.json into ``out_dir`` (created if missing), for national
-    data or a panel (:func:`mmm.data.geo_synth.generate_panel`).
+    data or a panel.
 
     Each file is written to a temporary file and renamed into place. Existing files
     are never replaced unless ``force`` is true.

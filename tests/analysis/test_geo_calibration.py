@@ -27,10 +27,9 @@ from mmm.model.build import build_model
 from mmm.analysis.pipeline import load as load_geo
 from mmm.model.prior_sample import sample_prior
 from mmm.model.roas_prior import coef_from_roas
-from mmm.data.geo_synth import generate_panel
 from mmm.model.roas_prior import ROAS_VAR
 from mmm.spec.roas_prior import parse_roas_prior
-from mmm.data.synth import SynthSpec, true_figures
+from mmm.data.synth import SynthSpec, generate, true_figures
 from mmm.model.truth import truth_posterior
 
 ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 0.6}}  # search keeps its coef prior
@@ -38,7 +37,7 @@ ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 
 
 @pytest.fixture(scope="module")
 def panel():
-    return generate_panel(SynthSpec(n_periods=70, n_channels=3, controls=False, seed=11), 3)
+    return generate(SynthSpec(n_periods=70, n_channels=3, controls=False, seed=11, n_geos=3))
 
 
 def _config(panel, **extra) -> Config:

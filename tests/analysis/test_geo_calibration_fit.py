@@ -20,9 +20,8 @@ import pytest
 
 from mmm.cli.main import main
 from mmm.spec.config import Config
-from mmm.data.geo_synth import generate_panel
 from mmm.api import fit
-from mmm.data.synth import ChannelTruth, SynthSpec
+from mmm.data.synth import ChannelTruth, SynthSpec, generate
 from test_geo_calibration import true_geo_lift  # noqa: E402  (tests/ is on sys.path under pytest)
 
 pytestmark = pytest.mark.slow
@@ -31,12 +30,12 @@ GEO = "geo_001"
 
 
 def confounded_panel(seed: int = 5):
-    return generate_panel(SynthSpec(n_periods=104, controls=False, seed=seed, channels=[
+    return generate(SynthSpec(n_periods=104, controls=False, seed=seed, channels=[
         ChannelTruth("tv", pattern="flighted", level=50_000, target_roas=1.4),
         ChannelTruth("search", pattern="always_on", level=30_000, target_roas=4.0),
         ChannelTruth("display", pattern="seasonal", level=20_000, target_roas=2.2, season_amplitude=1.0,
                      season_jitter=0.05),
-    ]), 4)
+    ], n_geos=4))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from mmm.spec.config import Config
-from mmm.data.geo_synth import generate_panel
 from mmm.api import fit
 from mmm.data.synth import SynthSpec, generate
 
@@ -32,7 +31,7 @@ def fitted():
 
     def get(seed):
         if seed not in cache:
-            truth = generate_panel(SynthSpec(n_periods=104, n_channels=3, controls=False, seed=seed), 10)
+            truth = generate(SynthSpec(n_periods=104, n_channels=3, controls=False, seed=seed, n_geos=10))
             config = Config.from_dict({**truth.config, "fit": {**FIT, "seed": seed}})
             cache[seed] = (truth, fit(config, truth.data))
         return cache[seed]
@@ -137,7 +136,7 @@ def test_a_geo_run_folder_holds_national_and_per_geo_figures(fitted, tmp_path):
 
 def test_same_panel_config_and_seed_give_the_same_draws():
     """Reproducible to the last digit on one machine, although each gradient runs a BLAS matmul per chain."""
-    truth = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=6), 3)
+    truth = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=6, n_geos=3))
     config = Config.from_dict({**truth.config, "fit": {"draws": 100, "tune": 100, "chains": 2, "seed": 6}})
     first, second = fit(config, truth.data), fit(config, truth.data)
     np.testing.assert_array_equal(first.effects.roas, second.effects.roas)

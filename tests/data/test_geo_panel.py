@@ -15,8 +15,7 @@ from mmm.data.panel import load_panel
 from mmm.data.panel_design import PanelScaling
 from mmm.data.panel_design import build_panel_design
 from mmm.model.build import build_model
-from mmm.data.geo_synth import generate_panel
-from mmm.data.synth import SynthSpec
+from mmm.data.synth import SynthSpec, generate
 
 MERIDIAN_GEO = Path(__file__).resolve().parents[1] / "datasets" / "meridian_geo_media.csv"  # origin: tests/datasets/README.md
 ROLES = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend"),
@@ -145,7 +144,7 @@ def test_config_geo_options_are_checked():
 
 @pytest.mark.parametrize("adstock", ["shared", "geo"])
 def test_geo_model_layout(adstock):
-    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 4)
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=4))
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
     model = build_model(config, build_panel_design(panel, PanelScaling.compute(panel), 2))
@@ -161,12 +160,12 @@ def test_national_data_is_the_model_of_one_geo():
     rows with a one-value geo column, and nothing to pool (no geo spreads or offsets)."""
     from mmm.analysis.pipeline import load
 
-    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 1)
-    geo_config = Config.from_dict(result.config)
-    flat = {**result.config, "data": {k: v for k, v in result.config["data"].items() if k != "geo"}}
-    national_config = Config.from_dict(flat)
-    panel = load(geo_config, result.data)
-    national = load(national_config, result.data.drop(columns=["geo", "population"]))
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3))  # national: no geo column
+    assert "geo" not in result.data and "geo" not in result.config["data"]
+    national_config = Config.from_dict(result.config)
+    geo_config = Config.from_dict({**result.config, "data": {**result.config["data"], "geo": "geo"}})
+    panel = load(geo_config, result.data.assign(geo="geo_000"))
+    national = load(national_config, result.data)
     assert national.geos == ["national"] and national.is_national and not panel.is_national
     np.testing.assert_array_equal(national.kpi, panel.kpi)
     np.testing.assert_array_equal(national.spend, panel.spend)
@@ -186,7 +185,7 @@ def test_sampling_the_level_keeps_the_posterior_exactly(adstock, n_geos):
     log density equals the plain model's at the intercept the level implies (unit Jacobian, same priors)."""
     from test_fit import assert_level_form_keeps_the_density  # tests/ is on sys.path under pytest
 
-    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), n_geos)
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=n_geos))
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
     design = build_panel_design(panel, PanelScaling.compute(panel), 2)
@@ -200,7 +199,7 @@ def test_nutpie_draws_report_the_intercept_not_the_level():
     from mmm.model.build import LEVEL, SAMPLED_FORMS
     from test_fit import implied_intercept, nutpie_point
 
-    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), 3)
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=3))
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
     model = build_model(config, build_panel_design(panel, PanelScaling.compute(panel), 2), centered_baseline=True)
@@ -276,7 +275,7 @@ def test_effects_from_parameter_draws_sum_over_geos(adstock, n_geos):
     (with one geo, the national figures are that geo's)."""
     from mmm.analysis.geo_effects import compute_geo_effects
 
-    result = generate_panel(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3), n_geos)
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=n_geos))
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "geo": {"adstock": adstock}}})
     panel = load_panel(result.data, config.roles())
     scaling = PanelScaling.compute(panel)

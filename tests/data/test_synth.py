@@ -195,3 +195,43 @@ def test_write_files_and_refuse_overwrite(tmp_path, default):
     assert truth == default.truth
     # truth.json alone (with data.csv) reproduces the figures
     assert true_figures(data, truth) == default.truth["figures"]
+
+
+def test_one_generator_national_is_one_geo_and_a_panel_sums_its_geos(tmp_path):
+    """``n_geos=1`` is national data (no geo column, today's bytes); more geos is a panel whose national
+    truth sums each geo's spend and incremental KPI, and whose truth.json spec regenerates it."""
+    national = generate(SynthSpec(seed=5, n_periods=40, n_channels=2))
+    assert "geo" not in national.data and "geo" not in national.config["data"]
+    assert national.truth["spec"]["n_geos"] == 1 and "geos" not in national.truth
+    panel = generate(SynthSpec(seed=5, n_periods=40, n_channels=2, n_geos=3))
+    assert panel.config["data"]["geo"] == "geo" and list(panel.data.columns[:2]) == ["geo", "date"]
+    assert panel.data.groupby("geo").size().to_dict() == {f"geo_{g:03d}": 40 for g in range(3)}
+    assert set(panel.truth["geos"]) == {"geo_000", "geo_001", "geo_002"}
+    for name in ("tv", "search"):
+        geos = [t["figures"][name] for t in panel.truth["geos"].values()]
+        spend = sum(f["spend"] for f in geos)
+        inc = sum(f["incremental_kpi"] for f in geos)
+        assert panel.truth["figures"][name]["spend"] == pytest.approx(spend)
+        assert panel.truth["figures"][name]["roas"] == pytest.approx(inc / spend)
+        # the geo's truth is its own: its spend column sums to its stated spend
+        one = panel.data[panel.data["geo"] == "geo_001"]
+        assert one[f"{name}_spend"].sum() == pytest.approx(panel.truth["geos"]["geo_001"]["figures"][name]["spend"])
+    # geos differ in size and in true ROAS around the channel's
+    roas = [t["figures"]["tv"]["roas"] for t in panel.truth["geos"].values()]
+    assert len({round(r, 6) for r in roas}) == 3
+    paths = write(panel, tmp_path / "panel")
+    again = generate(SynthSpec(**json.loads(paths["truth"].read_text())["spec"]))
+    assert again.data.equals(panel.data)
+    tight = generate(SynthSpec(seed=5, n_periods=40, n_channels=2, n_geos=3, geo_roas_spread=0.0))
+    tv = [t["figures"]["tv"]["roas"] for t in tight.truth["geos"].values()]
+    assert max(tv) - min(tv) < 0.05 * np.mean(tv)  # no ROAS spread: each geo near the channel's ROAS
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"n_geos": 0}, "n_geos must be a whole number >= 1"),
+    ({"n_geos": 2, "geo_mix_spread": -0.1}, "must be >= 0"),
+    ({"n_geos": 2, "channels": [ChannelTruth("tv", coef=0.2)]}, "give target_roas, not coef"),
+])
+def test_bad_panel_spec_is_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        generate(SynthSpec(n_periods=20, **change))

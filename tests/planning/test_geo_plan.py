@@ -24,7 +24,6 @@ from mmm.data.panel import load_panel
 from mmm.data.panel_design import PanelScaling
 from mmm.model.geo_terms import geo_posterior
 from mmm.planning.geo_plan import DEFAULT_CELL_RANGE, GeoPlanModel
-from mmm.data.geo_synth import generate_panel
 from mmm.model.truth import truth_geo_posterior
 from mmm.planning.optimize import ChannelBounds, Objective, objective_value, optimize
 from mmm.planning.outcome import PlanModel
@@ -37,8 +36,8 @@ WIDE = ChannelBounds(min_change=-1.0, max_change=100.0)  # per geo: no limit a t
 
 
 def _panel(seed: int, n_geos: int, n_channels: int = 2, n_periods: int = 104, **spread):
-    result = generate_panel(SynthSpec(n_periods=n_periods, n_channels=n_channels, controls=False, seed=seed), n_geos,
-                            **spread)
+    result = generate(SynthSpec(n_periods=n_periods, n_channels=n_channels, controls=False, seed=seed, n_geos=n_geos,
+                                **spread))
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
     return result, config, panel, PanelScaling.compute(panel)
@@ -159,7 +158,7 @@ def test_national_budgets_split_by_each_geos_share_of_the_reference_spend(three_
 
 
 def test_by_geo_optimum_on_true_curves_matches_a_brute_force_grid():
-    result, config, panel, scaling = _panel(seed=8, n_geos=2, roas_spread=0.4)
+    result, config, panel, scaling = _panel(seed=8, n_geos=2, geo_roas_spread=0.4)
     model = GeoPlanModel(truth_geo_posterior(result.truth, config, panel), config, panel, scaling)
     wide = {c: WIDE for c in config.channel_names}
     for multiplier in (0.7, 1.4):
@@ -378,7 +377,7 @@ def test_cli_plans_on_a_fitted_geo_run(tmp_path):
     """Fit a tiny panel, save the run, plan it by geo and compare scenarios through the CLI."""
     from mmm.api import fit
 
-    truth = generate_panel(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=6), 3)
+    truth = generate(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=6, n_geos=3))
     config = Config.from_dict({**truth.config, "fit": {"draws": 300, "tune": 300, "chains": 2, "seed": 6}})
     fitted = fit(config, truth.data)
     run = fitted.save(tmp_path / "run", report=False)

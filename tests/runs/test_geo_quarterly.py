@@ -27,7 +27,7 @@ from mmm.data.load import DataError
 from mmm.data.panel_design import PanelScaling
 from mmm.api import fit, load
 from mmm.api import refresh
-from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate
 
 pytestmark = pytest.mark.slow
 
@@ -37,13 +37,12 @@ FIT = {"draws": 400, "tune": 300, "chains": 2, "seed": 5, "adaptation": "diag"} 
 
 
 def _panel(shift: bool):
-    from mmm.data.geo_synth import generate_panel
 
     channels = [ChannelTruth(c, pattern=BUILTIN_CHANNELS[c][0], level=BUILTIN_CHANNELS[c][1],
                              target_roas=BUILTIN_CHANNELS[c][2],
                              effect_change_period=N_OLD if shift and c == SHIFTED else None,
                              effect_change_factor=FACTOR if shift and c == SHIFTED else 1.0) for c in (SHIFTED, STEADY)]
-    return generate_panel(SynthSpec(n_periods=N_ALL, channels=channels, controls=False, noise=0.04, seed=8), N_GEOS)
+    return generate(SynthSpec(n_periods=N_ALL, channels=channels, controls=False, noise=0.04, seed=8, n_geos=N_GEOS))
 
 
 @pytest.fixture(scope="module")

@@ -30,11 +30,10 @@ from mmm.data.panel_design import build_panel_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.build import build_model
 from mmm.api import FittedMMM, load
-from mmm.data.geo_synth import generate_panel
 from mmm.api import refresh
 from mmm.runs.refresh import _record, _time_moved
 from mmm.runs.folder import load_run
-from mmm.data.synth import SynthSpec
+from mmm.data.synth import SynthSpec, generate
 
 N_OLD, N_ALL, N_GEOS = 52, 64, 4
 PRIOR_SAMPLER = {"sampler": "prior draws (test)", "chains": 2, "draws": 30, "tune": 0, "seed": 0}
@@ -72,7 +71,7 @@ def prior_run(config: Config, frame: pd.DataFrame, folder, *, scaling: PanelScal
 def panel_runs(tmp_path_factory):
     """A 3-geo parent run on N_OLD weeks, the 4-geo panel it came from, and its config."""
     root = tmp_path_factory.mktemp("geo-refresh")
-    truth = generate_panel(SynthSpec(n_periods=N_ALL, n_channels=2, controls=False, seed=21), N_GEOS)
+    truth = generate(SynthSpec(n_periods=N_ALL, n_channels=2, controls=False, seed=21, n_geos=N_GEOS))
     dates = sorted(truth.data["date"].unique())
     data = truth.data.assign(date=pd.to_datetime(truth.data["date"]).dt.strftime("%Y-%m-%d"))
     three = data[data["geo"] != "geo_003"]

@@ -74,9 +74,8 @@ def test_refresh_window_config_key(synthetic, tmp_path):
 
 def test_panel_revisions_are_listed_per_geo_date_and_column():
     """A panel repeats every date once per geo: a restated value belongs to one (geo, date, column)."""
-    from mmm.data.geo_synth import generate_panel
 
-    panel = generate_panel(SynthSpec(n_periods=40, n_channels=2, controls=False, seed=12), 3).data
+    panel = generate(SynthSpec(n_periods=40, n_channels=2, controls=False, seed=12, n_geos=3)).data
     before = panel[pd.to_datetime(panel["date"]) < pd.to_datetime(panel["date"]).iloc[30]].copy()
     after = panel.sample(frac=1.0, random_state=0).reset_index(drop=True)  # row order is not the key
     rows = {(g, d): i for i, (g, d) in enumerate(zip(after["geo"], pd.to_datetime(after["date"])))}
