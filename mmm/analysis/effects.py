@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.model import media
+from mmm.model.baseline import design_basis, time_effect
 from mmm.spec.config import Config, analysis_window
 from mmm.data.load import MMMData, Scaling
 from mmm.data.design import Design, build_design
@@ -310,4 +311,9 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> n
         base = base + draws["season"] @ design.fourier.T
     if "control_coef" in draws:
         base = base + draws["control_coef"] @ design.control_values.T
+    moving = config.model.baseline
+    if moving.on:  # the same in the factual and every counterfactual: it enters the baseline only
+        phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend)
+                      if moving.smooth else (None, None))
+        base = base + time_effect(draws, phi, omega)
     return base

@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--geos", type=int, default=1,
                        help="number of geos: 1 (default) is national data; more writes a panel with a geo column "
                             "(truth per geo and national)")
+    synth.add_argument("--baseline-drift", type=float, default=0.0,
+                       help="sd of a slowly moving baseline (AR(1), share of the KPI level; shared by geos)")
+    synth.add_argument("--common-shocks", type=float, default=0.0,
+                       help="sd of independent per-period baseline shocks (share of the KPI level; shared by geos)")
     synth.add_argument("--force", action="store_true", help="overwrite existing files")
     synth.set_defaults(handler=_synth)
 
@@ -167,7 +171,8 @@ def _synth(args) -> int:
     try:
         result = generate(SynthSpec(n_periods=args.periods, n_channels=args.channels, freq=args.freq,
                                     adstock=args.adstock, saturation=args.saturation, noise=args.noise,
-                                    seed=args.seed, n_geos=args.geos))
+                                    seed=args.seed, n_geos=args.geos, baseline_drift=args.baseline_drift,
+                                    common_shocks=args.common_shocks))
     except ValueError as err:  # the spec's own checks name the bad option
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -113,6 +113,11 @@ class SynthSpec:
     likelihood: str = "normal"  # or "student_t"
     nu: float = 5.0  # Student-t degrees of freedom (student_t only)
     controls: bool = True
+    # A baseline that moves, in kpi_scale units; shared by all geos of a panel (each geo in its own size).
+    # Deliberately not the model's form (a Hilbert-space GP): an AR(1) with weekly persistence 0.95 whose
+    # stationary sd is baseline_drift, plus independent per-period shocks of sd common_shocks.
+    baseline_drift: float = 0.0
+    common_shocks: float = 0.0
     gross_margin: float = 0.6
     seed: int = 0
     # Geos: 1 is national data (no geo column); more is a panel of series sharing the calendar,
@@ -266,13 +271,14 @@ def generate(spec: SynthSpec) -> SynthResult:
     return _series(spec) if spec.n_geos == 1 else _panel(spec)
 
 
-def _series(spec: SynthSpec) -> SynthResult:
-    """One series (national data, or one geo of a panel)."""
+def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
+    """One series (national data, or one geo of a panel, which passes the panel's baseline ``movement``)."""
     _check(spec.freq in ("W", "D"), f"freq must be 'W' (weekly) or 'D' (daily); got {spec.freq!r}")
     _check(spec.likelihood in ("normal", "student_t"),
            f"likelihood must be 'normal' or 'student_t'; got {spec.likelihood!r}")
     _check(spec.n_periods >= 8 and spec.seasonality_order >= 0 and spec.noise >= 0,
            "need n_periods >= 8, seasonality_order >= 0 and noise >= 0")
+    _check(spec.baseline_drift >= 0 and spec.common_shocks >= 0, "baseline_drift and common_shocks must be >= 0")
     channels = _resolve_channels(spec)
     rng = np.random.default_rng(spec.seed)
     per_week = 1 if spec.freq == "W" else 7
@@ -302,7 +308,9 @@ def _series(spec: SynthSpec) -> SynthResult:
         raw_controls = {"price_index": np.round(1.0 + drift, 4), "promo": promo}
     center = {c: float(v.mean()) for c, v in raw_controls.items()}
     spread = {c: float(v.std()) for c, v in raw_controls.items()}  # ddof=0
-    baseline_units = spec.intercept + spec.trend * years + season
+    if movement is None:
+        movement = _movement(spec, n, per_week)
+    baseline_units = spec.intercept + spec.trend * years + season + movement
     for c, v in raw_controls.items():
         baseline_units = baseline_units + CONTROL_EFFECTS[c] * (v - center[c]) / spread[c]
 
@@ -339,12 +347,16 @@ def _series(spec: SynthSpec) -> SynthResult:
     def per_mean_kpi(values: dict[str, float]) -> dict[str, float]:
         return {k: v / model_scale for k, v in values.items()}
 
+    if movement.any():  # the baseline's movement per period, KPI units (natural) and model units (params)
+        natural["baseline_movement"] = [float(v) for v in kpi_scale * movement]
     params = {  # model units: KPI-unit quantities divided by the mean observed KPI
         "intercept": natural["intercept"] / model_scale, "trend": natural["trend"] / model_scale,
         "fourier": per_mean_kpi(natural["fourier"]), "control_coef": per_mean_kpi(natural["control_coef"]),
         "sigma": sigma / model_scale, "nu": natural["nu"],
         "channels": {k: {**c, "coef": c["coef"] / model_scale} for k, c in natural["channels"].items()},
     }
+    if "baseline_movement" in natural:
+        params["baseline_movement"] = [v / model_scale for v in natural["baseline_movement"]]
     truth: dict[str, Any] = {
         "seed": spec.seed,
         "spec": asdict(spec),
@@ -371,6 +383,20 @@ def _series(spec: SynthSpec) -> SynthResult:
     return SynthResult(data=data, config=config, truth=truth)
 
 
+def _movement(spec: SynthSpec, n: int, per_week: int) -> np.ndarray:
+    """(T,) baseline movement in kpi_scale units: a stationary AR(1) plus independent shocks."""
+    if not (spec.baseline_drift or spec.common_shocks):
+        return np.zeros(n)
+    rng = np.random.default_rng([spec.seed, 11])  # its own stream: the other draws stay as they were
+    persistence = 0.95 ** (1.0 / per_week)
+    innovations = rng.normal(0.0, spec.baseline_drift * np.sqrt(1.0 - persistence ** 2), n)
+    drift = np.empty(n)
+    drift[0] = rng.normal(0.0, spec.baseline_drift)
+    for t in range(1, n):
+        drift[t] = persistence * drift[t - 1] + innovations[t]
+    return drift + rng.normal(0.0, spec.common_shocks, n)
+
+
 def _panel(spec: SynthSpec) -> SynthResult:
     """Each geo is one series of :func:`_series` (its own spend patterns and noise) with a geo size, a
     geo-specific spend mix and a geo-specific true ROAS per channel around the channel's; adstock and
@@ -390,12 +416,13 @@ def _panel(spec: SynthSpec) -> SynthResult:
     mix = np.exp(rng.normal(0.0, spec.geo_mix_spread, (n_geos, len(base))))
     intercept = spec.intercept * np.exp(rng.normal(0.0, 0.1, n_geos))
     names = [f"geo_{g:03d}" for g in range(n_geos)]
+    movement = _movement(spec, spec.n_periods, 1 if spec.freq == "W" else 7)  # the same weeks move every geo
     frames, geo_truth = [], {}
     for g, name in enumerate(names):
         channels = [replace(ch, level=ch.level * size[g] * mix[g, k], target_roas=ch.target_roas * roas_dev[g, k])
                     for k, ch in enumerate(base)]
         one = _series(replace(spec, channels=channels, kpi_scale=spec.kpi_scale * size[g],
-                              intercept=float(intercept[g]), seed=spec.seed * 100_003 + g, n_geos=1))
+                              intercept=float(intercept[g]), seed=spec.seed * 100_003 + g, n_geos=1), movement)
         frame = one.data.copy()
         frame.insert(0, GEO_COLUMN, name)
         frame[POPULATION_COLUMN] = round(float(size[g]) * 1_000_000)
@@ -406,8 +433,11 @@ def _panel(spec: SynthSpec) -> SynthResult:
     for ch in base:
         spend = sum(t["figures"][ch.name]["spend"] for t in geo_truth.values())
         inc = sum(t["figures"][ch.name]["incremental_kpi"] for t in geo_truth.values())
+        immediate = sum(t["figures"][ch.name]["immediate_share"] * t["figures"][ch.name]["incremental_kpi"]
+                        for t in geo_truth.values())
         national[ch.name] = {"spend": spend, "incremental_kpi": inc, "roas": inc / spend,
-                             "profit_roi": inc / spend * spec.gross_margin - 1.0}
+                             "profit_roi": inc / spend * spec.gross_margin - 1.0,
+                             "immediate_share": immediate / inc}  # a share of the sum, never a mean of shares
     layout = _series(replace(spec, channels=base, n_geos=1))  # the national config layout
     config = {**layout.config, "name": f"synthetic-geo{n_geos}-seed{spec.seed}"}
     config["data"] = {**config["data"], "geo": GEO_COLUMN}

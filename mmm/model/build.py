@@ -51,6 +51,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from mmm.data.panel_design import PanelDesign
+from mmm.model import baseline
 from mmm.model import lift_tests
 from mmm.model import media
 from mmm.model import roas_prior
@@ -153,6 +154,8 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         if design.control_values.shape[2]:
             controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
             mu = mu + pt.dot(controls, to_pymc(opts.prior("control_coef"), "control_coef", dims="control"))
+        if opts.baseline.on:  # a baseline that moves, the same for every geo (mmm.model.baseline)
+            mu = mu + moving_baseline(model, opts.baseline, design, opts.trend)[None, :]
         media_params = {**params, media.COEF: terms[media.COEF]}
         lift_tests.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.lift_tests)
         if geo_adstock:
@@ -176,6 +179,23 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         else:
             pm.Normal("kpi_obs", mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
     return model
+
+
+def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
+    """(T,) smooth component and/or per-period shocks, model units (:mod:`mmm.model.baseline`)."""
+    values: dict[str, Any] = {}
+    phi = omega = None
+    if options.smooth:
+        basis, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, trend)
+        model.add_coord("baseline_basis", np.arange(basis.shape[1]))
+        phi = pm.Data("baseline_basis_values", basis, dims=("date", "baseline_basis"))
+        values[baseline.AMPLITUDE] = to_pymc(options.prior("amplitude"), baseline.AMPLITUDE)
+        values[baseline.LENGTHSCALE] = to_pymc(options.prior("lengthscale"), baseline.LENGTHSCALE)
+        values[baseline.COEFS] = pm.Normal(baseline.COEFS, 0.0, 1.0, dims="baseline_basis")
+    if options.shocks:
+        values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
+        values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
+    return baseline.time_effect(values, phi, omega, xp=pt)
 
 
 def stacked_prior(channels, param: str, idx, defaults: dict[str, list[Prior]]) -> Prior:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from mmm.model import baseline
 from mmm.model import media
 from mmm.spec.config import Config
 
@@ -67,6 +68,10 @@ def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
         out["control_coef"] = (("chain", "draw", "control"), values["control_coef"])
     if "nu" in values:
         out["nu"] = (("chain", "draw"), values["nu"])
+    for name in baseline.VARIABLES:  # shared by every geo (mmm.model.baseline)
+        if name in values:
+            out[name] = (("chain", "draw", *(d for d in posterior[name].dims if d not in ("chain", "draw"))),
+                         values[name])
     coords = {d: posterior.coords[d].values for d in ("fourier", "control", "channel") if d in posterior.coords}
     for name, *_ in media.parameter_layout(config.channels):
         da = posterior[name]

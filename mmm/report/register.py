@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mmm.spec.sections import DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
+from mmm.spec.sections import DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
@@ -91,6 +91,7 @@ def assumptions_register(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]
     summary = _read_json(run_dir / "summary.json", required=False) or {}
     rows = _finance_rows(config.get("finance") or {}, summary.get("finance") or {})
     rows += _model_prior_rows(config)
+    rows += _baseline_rows(config)
     rows += _channel_prior_rows(config)
     rows += _experiment_rows(config)
     return rows
@@ -149,6 +150,35 @@ def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows.append({"section": "model prior", "item": MODEL_PRIOR_LABELS.get(name, name), "key": key,
                      "value": prior.to_dict(), "display": prior_text(prior),
                      "source": f"config ({key})" if status == SET else "package default", "status": status})
+    return rows
+
+
+BASELINE_LABELS = {"amplitude": "moving baseline: size (share of the KPI)",
+                   "lengthscale": "moving baseline: length scale (years)",
+                   "shock_sd": "per-period shocks shared by geos: sd (share of the KPI)"}
+
+
+def _baseline_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The moving baseline's components and priors, when ``model.baseline`` is on."""
+    baseline = (config.get("model") or {}).get("baseline") or {}
+    smooth, shocks = bool(baseline.get("smooth")), bool(baseline.get("shocks"))
+    if not (smooth or shocks):
+        return []
+    parts = [p for p, on in (("a smooth time-varying component", smooth),
+                             ("one shock per period shared by all geos", shocks)) if on]
+    rows = [{"section": "model", "item": "baseline that moves", "key": "model.baseline",
+             "value": {"smooth": smooth, "shocks": shocks}, "display": " + ".join(parts),
+             "source": "config (model.baseline)", "status": SET}]
+    written = baseline.get("priors") or {}
+    for name, default in DEFAULT_BASELINE_PRIORS.items():
+        if name == "shock_sd" and not shocks or name != "shock_sd" and not smooth:
+            continue
+        key = f"model.baseline.priors.{name}"
+        prior = _prior(written[name], key) if name in written else default
+        status = DEFAULT if prior == default else SET
+        rows.append({"section": "model prior", "item": BASELINE_LABELS[name], "key": key, "value": prior.to_dict(),
+                     "display": prior_text(prior), "source": f"config ({key})" if status == SET else "package default",
+                     "status": status})
     return rows
 
 

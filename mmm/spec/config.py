@@ -29,6 +29,7 @@ from mmm.spec.sections import (
     FinanceSpec,
     FitSpec,
     ModelOptions,
+    baseline_as_dict,
     fit_as_dict,
 )
 
@@ -123,7 +124,8 @@ class Config:
                       "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
                       "priors": model_priors,
                       **({} if self.model.roas_prior is None else {"roas_prior": self.model.roas_prior.to_dict()}),
-                      **({"geo": {"adstock": self.model.geo_adstock}} if self.data.geo else {})},
+                      **({"geo": {"adstock": self.model.geo_adstock}} if self.data.geo else {}),
+                      **({"baseline": baseline_as_dict(self.model.baseline)} if self.model.baseline.on else {})},
             "finance": {k: (dict(v) if isinstance(v := getattr(self.finance, k), Mapping) else v)
                         for k in FinanceSpec.__dataclass_fields__},
             "fit": fit_as_dict(self.fit),

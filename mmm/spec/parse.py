@@ -12,6 +12,8 @@ from typing import Any
 
 from mmm.spec.errors import ConfigError
 from mmm.spec.sections import (
+    DEFAULT_BASELINE_PRIORS,
+    BaselineOptions,
     ADAPTATIONS,
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MODEL_PRIORS,
@@ -45,7 +47,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
             raise ConfigError(f"{source}: missing `{key}` section (see the minimal config in README.md).")
     model_raw = raw.get("model") or {}
     _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood",
-                            "media_roas_scale", "priors", "roas_prior", "geo"),
+                            "media_roas_scale", "priors", "roas_prior", "geo", "baseline"),
                 source, "model")
     defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
                 "max_lag": model_raw.get("max_lag", 8)}
@@ -69,7 +71,8 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
     from mmm.spec.lift_tests import parse_experiments
     from mmm.spec.roas_prior import parse_roas_prior
 
-    model = _model_options(model_raw, source)
+    model = replace(_model_options(model_raw, source),
+                    baseline=_baseline_options(model_raw.get("baseline"), bool(data.geo), source))
     default_roas = model_raw.get("roas_prior")
     if default_roas is not None:
         model = replace(model, roas_prior=parse_roas_prior(default_roas, f"{source}: model.roas_prior"))
@@ -216,6 +219,34 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
                           f"by all geos, or one per geo); got {geo_adstock!r}")
     return ModelOptions(trend=trend, seasonality_order=order, likelihood=likelihood,
                         priors=priors, media_roas_scale=float(roas_scale), geo_adstock=geo_adstock)
+
+
+def _baseline_options(raw: Any, panel: bool, source: str) -> BaselineOptions:
+    """``model.baseline``: a smooth time-varying component and (panels) per-period shocks shared by geos."""
+    if raw is None:
+        return BaselineOptions()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: model.baseline is a mapping, e.g. {{smooth: true}} (a baseline that moves) "
+                          f"or {{smooth: true, shocks: true}} on a geo panel; got {raw!r}")
+    _no_unknown(raw, ("smooth", "shocks", "n_basis", "priors"), source, "model.baseline")
+    for key in ("smooth", "shocks"):
+        if not isinstance(raw.get(key, False), bool):
+            raise ConfigError(f"{source}: model.baseline.{key} must be true or false (unquoted); got {raw[key]!r}")
+    n_basis = raw.get("n_basis", "auto")
+    if n_basis != "auto" and (not isinstance(n_basis, Integral) or isinstance(n_basis, bool) or not 4 <= n_basis <= 200):
+        raise ConfigError(f"{source}: model.baseline.n_basis must be auto (the default: enough to resolve changes "
+                          f"over ~10 weeks, 26 for three years) or a whole number 4..200; got {n_basis!r}")
+    shocks = raw.get("shocks", False)
+    if shocks and not panel:
+        raise ConfigError(f"{source}: model.baseline.shocks needs a geo panel (data.geo): with one series a "
+                          "per-period shock cannot be told from noise; use model.baseline.smooth for national data")
+    priors = _priors(raw.get("priors") or {}, tuple(DEFAULT_BASELINE_PRIORS), source, "model.baseline.priors")
+    for name, prior in priors.items():
+        if not prior.fits("positive"):
+            raise ConfigError(f"{source}: model.baseline.priors.{name}: {prior.dist} can draw values <= 0; "
+                              f"{name} must be positive (e.g. HalfNormal, LogNormal, Gamma)")
+    return BaselineOptions(smooth=raw.get("smooth", False), shocks=shocks,
+                           n_basis=None if n_basis == "auto" else int(n_basis), priors=priors)
 
 
 def _finance_value(raw: Mapping, key: str, source: str) -> tuple[Any, str | None]:

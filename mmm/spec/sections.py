@@ -8,6 +8,8 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from mmm.spec.priors import Prior
 from mmm.spec.transforms import ADSTOCK_SPECS as ADSTOCKS, SATURATION_SPECS as SATURATIONS
 
@@ -27,6 +29,15 @@ DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
     "nu": Prior("Gamma", alpha=2.0, beta=0.1),
 }
 DEFAULT_MEDIA_ROAS_SCALE = 3.0
+# A baseline that moves (mmm.model.baseline), model units (KPI / its mean) and years. Amplitude: a
+# baseline wandering by ~10% of the KPI is typical, 30% far out. Length scale: median 0.4 years
+# (~21 weeks), 90% within 11-40 weeks: slower than a media flight, faster than a linear trend.
+# Shocks: a few percent of the KPI per period.
+DEFAULT_BASELINE_PRIORS: dict[str, Prior] = {
+    "amplitude": Prior("HalfNormal", sigma=0.1),
+    "lengthscale": Prior("LogNormal", mu=float(np.log(0.4)), sigma=0.4),
+    "shock_sd": Prior("HalfNormal", sigma=0.05),
+}
 
 
 def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE) -> Prior:
@@ -90,6 +101,23 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class BaselineOptions:
+    """A baseline that moves (:mod:`mmm.model.baseline`): off unless the config asks."""
+
+    smooth: bool = False  # a smooth time-varying component (Hilbert-space GP), shared by all geos
+    shocks: bool = False  # panels: one effect per period shared by all geos, with a learned spread
+    n_basis: int | None = None  # basis functions of the smooth component; None: from the data's span
+    priors: Mapping[str, Prior] = field(default_factory=dict)  # amplitude, lengthscale, shock_sd
+
+    @property
+    def on(self) -> bool:
+        return self.smooth or self.shocks
+
+    def prior(self, name: str) -> Prior:
+        return self.priors.get(name, DEFAULT_BASELINE_PRIORS[name])
+
+
+@dataclass(frozen=True)
 class ModelOptions:
     trend: bool = True
     seasonality_order: int = 2
@@ -98,6 +126,7 @@ class ModelOptions:
     media_roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE
     roas_prior: Prior | None = None  # default ROAS prior of channels without their own (mmm.model.roas_prior)
     geo_adstock: str = "shared"  # panels: "shared" adstock across geos, or "geo" (one per geo and channel)
+    baseline: BaselineOptions = BaselineOptions()
 
     def prior(self, name: str) -> Prior:
         return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
@@ -153,3 +182,10 @@ class DiagnosticThresholds:
 
 def fit_as_dict(fit: FitSpec) -> dict[str, Any]:
     return {k: getattr(fit, k) for k in FitSpec.__dataclass_fields__}
+
+
+def baseline_as_dict(baseline: BaselineOptions) -> dict[str, Any]:
+    """``model.baseline`` as written in a run's config.yaml, every prior spelled out."""
+    return {"smooth": baseline.smooth, "shocks": baseline.shocks,
+            "n_basis": "auto" if baseline.n_basis is None else baseline.n_basis,
+            "priors": {n: baseline.prior(n).to_dict() for n in DEFAULT_BASELINE_PRIORS}}

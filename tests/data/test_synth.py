@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -45,9 +46,12 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     assert other.truth["figures"] != first.truth["figures"]
 
 
-def test_mu_is_rebuilt_from_the_model_unit_params(default):
+@pytest.mark.parametrize("moving", [False, True], ids=["fixed-baseline", "moving-baseline"])
+def test_mu_is_rebuilt_from_the_model_unit_params(default, moving):
     """The stored params (model units) and scalings regenerate the stored expected KPI."""
-    data, truth = default.data, default.truth
+    result = generate(SynthSpec(baseline_drift=0.08, common_shocks=0.02)) if moving else default
+    data, truth = result.data, result.truth
+    assert ("baseline_movement" in truth["params"]) is moving
     p, scaling = truth["params"], truth["scaling"]
     dates = pd.to_datetime(data["date"])
     years = (dates - pd.Timestamp(scaling["time_origin"])).dt.days.to_numpy() / 365.25
@@ -66,6 +70,7 @@ def test_mu_is_rebuilt_from_the_model_unit_params(default):
         media, _, _ = _independent_media(data, truth, name)
         assert ch["coef"] == pytest.approx(truth["params_natural"]["channels"][name]["coef"] / scaling["kpi"])
         mu = mu + media[: len(data)] / scaling["kpi"]
+    mu = mu + np.asarray(p.get("baseline_movement", 0.0))
     np.testing.assert_allclose(mu * scaling["kpi"], truth["mu"], rtol=1e-10)
     assert scaling["kpi"] == pytest.approx(data["revenue"].mean())
 
@@ -235,3 +240,21 @@ def test_one_generator_national_is_one_geo_and_a_panel_sums_its_geos(tmp_path):
 def test_bad_panel_spec_is_refused(change, message):
     with pytest.raises(ValueError, match=message):
         generate(SynthSpec(n_periods=20, **change))
+
+
+def test_a_moving_baseline_is_shared_by_every_geo_and_leaves_the_media_truth_alone():
+    """The movement is an AR(1) plus shocks (not the model's GP), the same weeks in every geo (scaled by the
+    geo's size); it changes the KPI, not the true ROAS, and it can be told apart from noise."""
+    spec = SynthSpec(seed=4, n_periods=104, n_channels=2, controls=False, n_geos=3)
+    still, moving = generate(spec), generate(replace(spec, baseline_drift=0.1, common_shocks=0.03))
+    paths = [np.asarray(t["params"]["baseline_movement"]) * t["scaling"]["kpi"] / t["size"]
+             for t in moving.truth["geos"].values()]
+    for path in paths[1:]:  # kpi_scale units per geo size: one path
+        np.testing.assert_allclose(path, paths[0], rtol=1e-9)
+    assert 0.05 < np.std(paths[0]) / 1e6 < 0.2  # kpi_scale 1e6: sd about drift and shocks combined
+    lag1 = np.corrcoef(paths[0][1:], paths[0][:-1])[0, 1]
+    assert lag1 > 0.7  # persistent, not white noise
+    for name in ("tv", "search"):
+        assert moving.truth["figures"][name]["roas"] == pytest.approx(still.truth["figures"][name]["roas"])
+    assert not moving.data["revenue"].equals(still.data["revenue"])
+    assert moving.data.drop(columns="revenue").equals(still.data.drop(columns="revenue"))

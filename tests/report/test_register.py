@@ -265,3 +265,21 @@ def test_roas_priors_and_lift_experiments_are_registered_with_their_quantiles(ru
     lift = rows["experiments[0]"]
     assert lift["section"] == "experiment" and lift["status"] == "set"
     assert "420 ± 60" in lift["display"] and "2023-01-16 to 2023-01-30" in lift["display"] and "90" in lift["display"]
+
+
+def _baseline_config(moving):
+    from mmm.data.synth import SynthSpec, generate
+
+    result = generate(SynthSpec(n_periods=30, n_channels=1))
+    model = {**result.config["model"], **({"baseline": moving} if moving is not None else {})}
+    return Config.from_dict({**result.config, "model": model})
+
+
+def test_the_assumption_register_lists_the_moving_baseline(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(_baseline_config({"smooth": True}).to_dict()))
+    rows = {r["key"]: r for r in assumptions_register(tmp_path)}
+    assert rows["model.baseline"]["display"] == "a smooth time-varying component"
+    assert rows["model.baseline.priors.lengthscale"]["status"] == "default"
+    assert "model.baseline.priors.shock_sd" not in rows  # shocks are off
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(_baseline_config(None).to_dict()))
+    assert not [k for k in (r["key"] for r in assumptions_register(tmp_path)) if k.startswith("model.baseline")]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mmm.spec.config import Config
+from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError
 from mmm.analysis.pipeline import load
 from mmm.runs.refresh import _rolling, likelihood_periods
@@ -79,3 +79,19 @@ def test_intercept_shift_keeps_the_baseline_when_time_is_recentred(quarters):
     after = compute_effects(moved, config, new, scaling).mu[:, :old.n_periods]
     np.testing.assert_allclose(after, before, rtol=1e-12)
     assert not np.allclose(compute_effects(posterior, config, new, scaling).mu[:, :old.n_periods], before)
+
+
+def _baseline_config(moving):
+    result = generate(SynthSpec(n_periods=30, n_channels=1))
+    model = {**result.config["model"], **({"baseline": moving} if moving is not None else {})}
+    return Config.from_dict({**result.config, "model": model})
+
+
+def test_update_mode_refuses_a_moving_baseline():
+    """Its path belongs to the periods it was fitted on: a sequential update cannot carry it on."""
+    from mmm.runs.refresh import update
+
+    moving, still = _baseline_config({"smooth": True}), _baseline_config(None)
+    for parent, config in ((SimpleNamespace(config=moving), still), (SimpleNamespace(config=still), moving)):
+        with pytest.raises(ConfigError, match="update mode cannot carry a baseline that moves"):
+            update(parent, None, config, None)

@@ -1,0 +1,162 @@
+"""A baseline that moves (mmm.model.baseline): the GP approximation against its kernel, one definition
+for PyTensor and NumPy, the config section, the model's variables and its density."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from mmm.data.panel_design import PanelScaling, build_panel_design
+from mmm.data.synth import SynthSpec, generate
+from mmm.model import baseline
+from mmm.model.build import build_model
+from mmm.spec.config import Config, ConfigError
+
+
+def _config(result, moving):
+    model = {**result.config["model"], **({"baseline": moving} if moving is not None else {})}
+    return Config.from_dict({**result.config, "model": model})
+
+
+def _model(result, moving, **kwargs):
+    from mmm.analysis.pipeline import load
+
+    config = _config(result, moving)
+    panel = load(config, result.data)
+    return build_model(config, build_panel_design(panel, PanelScaling.compute(panel), 2), **kwargs)
+
+
+def test_the_basis_reproduces_the_squared_exponential_kernel():
+    """phi diag(S) phi' is the kernel amplitude^2 exp(-(t - t')^2 / 2 lengthscale^2), computed directly,
+    up to the centring of the columns (which removes each function's mean)."""
+    time = np.linspace(-1.5, 1.5, 157)  # three years, centred like the design's time
+    phi, omega = baseline.smooth_basis(time, baseline.automatic_basis_size(time))
+    assert phi.shape == (157, 27)
+    for amplitude, lengthscale in ((0.1, 0.4), (0.2, 0.25), (0.05, 1.0), (0.1, 0.2)):
+        scale = baseline.spectral_scale(np.array(amplitude), np.array(lengthscale), omega)
+        approx = (phi * scale ** 2) @ phi.T
+        kernel = amplitude ** 2 * np.exp(-0.5 * (time[:, None] - time[None, :]) ** 2 / lengthscale ** 2)
+        centre = np.eye(len(time)) - 1.0 / len(time)
+        exact = centre @ kernel @ centre
+        assert np.max(np.abs(approx - exact)) < 0.03 * amplitude ** 2, (amplitude, lengthscale)
+    assert np.allclose(phi.mean(axis=0), 0.0)
+
+
+def test_the_design_basis_leaves_the_line_and_the_season_to_their_terms():
+    from mmm.data.design import fourier_features
+    import pandas as pd
+
+    dates = pd.date_range("2021-01-04", periods=104, freq="W-MON")
+    time = np.arange(104) / 52.18
+    time = time - time.mean()
+    fourier = fourier_features(dates, 2)
+    phi, _ = baseline.design_basis(time, fourier, 20, trend=True)
+    fixed = np.column_stack([np.ones(104), time, fourier])
+    np.testing.assert_allclose(fixed.T @ phi, 0.0, atol=1e-9)
+    no_trend, _ = baseline.design_basis(time, fourier[:, :0], 20, trend=False)
+    assert abs(time @ no_trend).max() > 1e-3  # nothing modelled to leave the line to
+
+
+def test_numpy_and_pytensor_give_the_same_movement():
+    rng = np.random.default_rng(0)
+    time = np.linspace(-1.0, 1.0, 53)
+    phi, omega = baseline.smooth_basis(time, 12)
+    draws = {baseline.AMPLITUDE: np.array([0.1, 0.2]), baseline.LENGTHSCALE: np.array([0.3, 0.6]),
+             baseline.COEFS: rng.normal(size=(2, 12)), baseline.SHOCK_SD: np.array([0.02, 0.05]),
+             baseline.SHOCKS: rng.normal(size=(2, 53))}
+    expected = baseline.time_effect(draws, phi, omega)
+    assert expected.shape == (2, 53)
+    symbols = {baseline.AMPLITUDE: pt.dscalar(), baseline.LENGTHSCALE: pt.dscalar(), baseline.COEFS: pt.dvector(),
+               baseline.SHOCK_SD: pt.dscalar(), baseline.SHOCKS: pt.dvector()}
+    fn = pytensor.function(list(symbols.values()), baseline.time_effect(symbols, phi, omega, xp=pt))
+    for d in range(2):
+        np.testing.assert_allclose(fn(*(draws[n][d] for n in symbols)), expected[d], rtol=1e-12)
+    # shocks are centred: they move weeks against each other, the intercepts hold the level
+    only_shocks = {k: v for k, v in draws.items() if k in (baseline.SHOCK_SD, baseline.SHOCKS)}
+    np.testing.assert_allclose(baseline.time_effect(only_shocks, None, None).mean(axis=1), 0.0, atol=1e-12)
+    assert baseline.time_effect({}, None, None) is None
+
+
+@pytest.mark.parametrize(("n_geos", "moving", "expected"), [
+    (1, None, set()),
+    (1, {"smooth": True}, {baseline.AMPLITUDE, baseline.LENGTHSCALE, baseline.COEFS}),
+    (3, {"shocks": True}, {baseline.SHOCK_SD, baseline.SHOCKS}),
+    (3, {"smooth": True, "shocks": True, "n_basis": 8}, set(baseline.VARIABLES)),
+])
+def test_the_model_has_the_components_asked_for(n_geos, moving, expected):
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=n_geos))
+    model = _model(result, moving)
+    names = {rv.name for rv in model.free_RVs}
+    assert names & set(baseline.VARIABLES) == expected
+    if baseline.COEFS in names:
+        n_basis = moving.get("n_basis", baseline.automatic_basis_size(np.arange(60) / 52.18 - 59 / 104.36))
+        assert len(model.coords["baseline_basis"]) == n_basis
+    if baseline.SHOCKS in names:
+        assert model.named_vars_to_dims[baseline.SHOCKS] == ("date",)
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
+@pytest.mark.parametrize("n_geos", [1, 3])
+def test_sampling_the_level_keeps_the_density_with_a_moving_baseline(n_geos):
+    from test_fit import assert_level_form_keeps_the_density  # tests/ is on sys.path under pytest
+
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=n_geos))
+    moving = {"smooth": True, "shocks": n_geos > 1, "n_basis": 10}
+    assert_level_form_keeps_the_density(_model(result, moving, n_train=50),
+                                        _model(result, moving, n_train=50, centered_baseline=True))
+
+
+def test_the_movement_changes_the_fit_not_the_counterfactual():
+    """The same parameter draws with and without a movement: every ROAS and immediate share is the same,
+    the fitted KPI differs by exactly the movement (KPI units)."""
+    from mmm.analysis.geo_effects import compute_geo_effects
+    from mmm.analysis.pipeline import load
+    from mmm.model.prior_sample import sample_prior
+
+    result = generate(SynthSpec(n_periods=60, n_channels=2, controls=False, seed=3, n_geos=2))
+    config = _config(result, {"smooth": True, "shocks": True, "n_basis": 8})
+    panel = load(config, result.data)
+    scaling = PanelScaling.compute(panel)
+    prior = sample_prior(config, panel, scaling, n_draws=50, seed=1)
+    moving = compute_geo_effects(prior, config, panel, scaling).national
+    still_config = _config(result, None)
+    still = compute_geo_effects(prior.drop_vars([n for n in baseline.VARIABLES if n in prior]), still_config, panel,
+                                scaling).national
+    np.testing.assert_allclose(moving.roas, still.roas, rtol=1e-12)
+    np.testing.assert_allclose(moving.immediate_share, still.immediate_share, rtol=1e-12)
+    design = build_panel_design(panel, scaling, 2)
+    phi, omega = baseline.design_basis(design.time, design.fourier, 8, trend=True)
+    values = {n: prior[n].transpose("chain", "draw", ...).values.reshape(-1, *prior[n].shape[2:])
+              for n in baseline.VARIABLES}
+    movement = baseline.time_effect(values, phi, omega)  # (D, T) model units, the same in each geo
+    kpi_scale = np.array([scaling.geo(g).kpi for g in range(2)]).sum()
+    np.testing.assert_allclose(moving.mu - still.mu, movement * kpi_scale, rtol=1e-9, atol=1e-6)
+    assert np.abs(movement).max() > 0
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"shocks": True}, "model.baseline.shocks needs a geo panel"),
+    ({"smooth": "yes"}, "model.baseline.smooth must be true or false"),
+    ({"smooth": True, "n_basis": 2}, "model.baseline.n_basis must be auto"),
+    ({"smooth": True, "wiggle": 1}, "wiggle"),
+    ({"smooth": True, "priors": {"lengthscale": {"dist": "Normal", "mu": 0.4, "sigma": 0.1}}}, "must be positive"),
+    ("smooth", "model.baseline is a mapping"),
+])
+def test_bad_baseline_config_is_refused(raw, message):
+    result = generate(SynthSpec(n_periods=30, n_channels=1))
+    with pytest.raises(ConfigError, match=message):
+        _config(result, raw)
+
+
+def test_the_baseline_section_round_trips_and_stays_out_of_configs_without_it():
+    result = generate(SynthSpec(n_periods=30, n_channels=1))
+    assert "baseline" not in _config(result, None).to_dict()["model"]
+    config = _config(result, {"smooth": True, "n_basis": 12,
+                              "priors": {"amplitude": {"dist": "HalfNormal", "sigma": 0.2}}})
+    again = Config.from_dict(config.to_dict()).model.baseline
+    assert (again.smooth, again.shocks, again.n_basis) == (True, False, 12)
+    assert again.prior("amplitude").params == {"sigma": 0.2}
+    assert again.prior("lengthscale") == config.model.baseline.prior("lengthscale")
+
