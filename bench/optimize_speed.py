@@ -46,7 +46,8 @@ def spread(posterior, names, sd: float = 0.2, seed: int = 0):
 def national(args) -> None:
     from mmm.model import media
     from mmm.spec.config import Config
-    from mmm.data.load import Scaling, load_data
+    from mmm.data.load import load_data
+    from mmm.data.panel_design import series_scaling
     from mmm.planning.optimize import ChannelBounds, PlanModel, optimize, optimize_to_target
     from mmm.data.synth import ChannelTruth, SynthSpec, generate
     from mmm.model.truth import truth_posterior
@@ -59,7 +60,7 @@ def national(args) -> None:
     result = generate(SynthSpec(seed=1, channels=channels, n_periods=156))
     config = Config.from_dict(result.config)
     data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     posterior = spread(truth_posterior(result.truth, config, data, n_draws=args.draws),
                        [name for name, *_ in media.parameter_layout(config.channels)])
 

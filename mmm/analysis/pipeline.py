@@ -165,7 +165,8 @@ class FittedModel(CalibrationViews):
 
     def summary(self) -> dict[str, Any]:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
-        summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall)
+        summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall,
+                                cost_per_unit=self.scaling.cost_per_unit)
         if self.is_panel:
             summary["geo"] = geo_summary(self)
         for channel, spend in self.break_even_spend().items():

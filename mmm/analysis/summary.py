@@ -12,7 +12,9 @@ from mmm.model.sample import FitResult
 MARGIN_DEFAULT_NOTE = "default (not given: profit ROI assumes 100% margin)"
 
 
-def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effects, wall_s: float) -> dict[str, Any]:
+def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effects, wall_s: float,
+                  cost_per_unit: dict[str, float] | None = None) -> dict[str, Any]:
+    """``cost_per_unit``: for channels modelled from exposure, the recent cost per unit a plan uses."""
     finance = config.finance
     channels = {}
     p_profitable = effects.p_profitable
@@ -23,6 +25,8 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
         entry["p_profitable"] = float(p_profitable[k])
         entry["gross_margin"] = finance.margin_for(name)
         entry["mroas_break_even"] = float(effects.mroas_break_even[k])  # (1 + hurdle) / margin
+        if name in (cost_per_unit or {}):  # the effect follows exposure; ROAS stays on spend
+            entry["exposure"] = {"column": config.channel(name).exposure, "cost_per_unit": cost_per_unit[name]}
         if finance.clv is not None and config.data.kpi_type == "count":
             entry["roas_clv"] = summarize(effects.incremental_kpi[:, k] * finance.clv / effects.spend[k],
                                           effects.interval)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,13 @@ class Scaling:
         Per control, the mean and the standard deviation (ddof=0, > 0).
     time_origin
         ISO date of the first fitted period; model time is years since it.
+    exposure
+        Channels whose media effect is driven by exposure (impressions, clicks, GRPs): mean exposure
+        over the fitted rows; the model sees ``exposure / this`` instead of scaled spend. For these
+        channels ``spend`` is the currency per unit of model input at :attr:`cost_per_unit`, so a plan
+        in currency becomes exposure at that cost.
+    cost_per_unit
+        Those channels' recent cost per unit of exposure (spend / exposure over the last fitted quarter).
     """
 
     kpi: float
@@ -140,6 +147,8 @@ class Scaling:
     control_center: dict[str, float]
     control_scale: dict[str, float]
     time_origin: str
+    exposure: dict[str, float] = field(default_factory=dict)
+    cost_per_unit: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         def positive(what: str, value: Any) -> float:
@@ -173,6 +182,7 @@ class Scaling:
             "control_center": dict(self.control_center),
             "control_scale": dict(self.control_scale),
             "time_origin": self.time_origin,
+            **({"exposure": dict(self.exposure), "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {}),
         }
 
     @classmethod
@@ -187,37 +197,8 @@ class Scaling:
         for key in ("spend", "control_center", "control_scale"):
             if not isinstance(d[key], dict):
                 raise DataError(f"stored scaling: {key} must map names to numbers, got {d[key]!r}.")
-        return cls(**{key: d[key] for key in _SCALING_KEYS})
-
-    @classmethod
-    def compute(cls, data: MMMData) -> Scaling:
-        """Scaling constants from the rows of `data` (slice it first to fit a window)."""
-        kpi_mean = float(data.kpi.mean())
-        if kpi_mean <= 0:
-            raise DataError(
-                f"{data.source}: the KPI mean over {data.dates[0]:%Y-%m-%d} to {data.dates[-1]:%Y-%m-%d} is "
-                f"{kpi_mean:g}; scaling needs a positive mean. Fit a window where the KPI is positive."
-            )
-        spend_mean = data.spend.mean()
-        idle = [channel for channel in data.channels if not spend_mean[channel] > 0]
-        if idle:
-            raise DataError(
-                f"{data.source}: channel(s) {', '.join(map(repr, idle))} have no spend between "
-                f"{data.dates[0]:%Y-%m-%d} and {data.dates[-1]:%Y-%m-%d}; drop them from channels or widen the window."
-            )
-        flat = data.controls.columns[(data.controls.max() == data.controls.min()).to_numpy()]
-        if len(flat):
-            raise DataError(
-                f"{data.source}: control(s) {', '.join(map(repr, flat))} are constant between "
-                f"{data.dates[0]:%Y-%m-%d} and {data.dates[-1]:%Y-%m-%d}; drop them from controls or widen the window."
-            )
-        return cls(
-            kpi=kpi_mean,
-            spend=spend_mean.to_dict(),
-            control_center=data.controls.mean().to_dict(),
-            control_scale=data.controls.std(ddof=0).to_dict(),
-            time_origin=f"{data.dates[0]:%Y-%m-%d}",
-        )
+        return cls(**{key: d[key] for key in _SCALING_KEYS},
+                   **{key: dict(d[key]) for key in ("exposure", "cost_per_unit") if key in d})
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -495,10 +476,16 @@ def scale(data: MMMData, scaling: Scaling) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``kpi`` (T,) = KPI / KPI mean; ``spend`` (T, K) = spend / channel mean
-        spend, columns in ``data.channels`` order; ``controls`` (T, C) =
+        ``kpi`` (T,) = KPI / KPI mean; ``spend`` (T, K) = the media input: spend / channel mean
+        spend, or exposure / mean exposure for a channel modelled from exposure, columns in
+        ``data.channels`` order; ``controls`` (T, C) =
         (value - center) / scale; ``time`` (T,) = years since ``time_origin``.
     """
+    by_exposure = [k for k in data.channels if k in scaling.exposure]
+    no_column = [k for k in by_exposure if data.exposure is None or k not in data.exposure.columns]
+    if no_column:
+        raise DataError(f"{data.source}: channel(s) {', '.join(map(repr, no_column))} were modelled from exposure, "
+                        "but this data has no exposure column for them; give `exposure:` in the config as before.")
     lacking = [f"channel {k!r}" for k in data.channels if k not in scaling.spend]
     lacking += [f"control {c!r}" for c in data.controls.columns if c not in scaling.control_center]
     if lacking:
@@ -510,9 +497,12 @@ def scale(data: MMMData, scaling: Scaling) -> dict[str, np.ndarray]:
     controls = list(data.controls.columns)
     center = np.array([scaling.control_center[c] for c in controls], dtype=float)
     spread = np.array([scaling.control_scale[c] for c in controls], dtype=float)
+    media_input = np.column_stack([
+        data.exposure[k].to_numpy(dtype=float) / scaling.exposure[k] if k in scaling.exposure
+        else data.spend[k].to_numpy(dtype=float) / scaling.spend[k] for k in data.channels])
     return {
         "kpi": data.kpi.to_numpy(dtype=float) / scaling.kpi,
-        "spend": data.spend.to_numpy(dtype=float) / np.array([scaling.spend[k] for k in data.channels]),
+        "spend": media_input.reshape(data.n_periods, len(data.channels)),
         "controls": (data.controls.to_numpy(dtype=float).reshape(data.n_periods, len(controls)) - center) / spread,
         "time": data.years_since(scaling.time_origin),
     }

@@ -54,7 +54,7 @@ class Panel:
         ``(geo, channel)`` pairs with no spend in any period.
     exposure
         Channel name -> (G, T) exposure, for the channels that have an exposure column
-        (validated and stored with the run; not used by the model yet).
+        (when given, it drives the channel's effect: :class:`mmm.data.panel_design.PanelScaling`).
     """
 
     geos: list[str]

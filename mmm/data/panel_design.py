@@ -9,15 +9,15 @@ scale across geos. The constants are stored with the run (``to_dict``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmm.data.load import DataError, Scaling
+from mmm.data.load import DataError, MMMData, Scaling
 from mmm.data.design import Design, build_design
-from mmm.data.panel import NATIONAL_GEO, Panel
+from mmm.data.panel import NATIONAL_GEO, Panel, as_panel
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,13 @@ class PanelScaling:
         As in :class:`mmm.data.load.Scaling`, shared by all geos.
     per_capita
         True when the constants come from a population column.
+    exposure
+        Channel -> (G,) mean exposure, for channels whose effect is driven by exposure (config
+        ``exposure:``); their ``spend`` entries are currency per unit of model input at the channel's
+        :attr:`cost_per_unit`.
+    cost_per_unit
+        Channel -> recent cost per unit of exposure, over all geos (spend / exposure over the last
+        :data:`RECENT_PERIODS` fitted periods; all of them where those had no exposure).
     """
 
     geos: tuple[str, ...]
@@ -46,6 +53,8 @@ class PanelScaling:
     control_scale: dict[str, float]
     time_origin: str
     per_capita: bool = False
+    exposure: dict[str, np.ndarray] = field(default_factory=dict)
+    cost_per_unit: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, panel: Panel) -> PanelScaling:
@@ -77,9 +86,13 @@ class PanelScaling:
             kpi = panel.kpi.mean(axis=1)
             spend = panel.spend.mean(axis=1)
         spend = np.where(spend > 0, spend, 1.0)  # a geo that never spent on a channel: scaled spend stays 0
+        exposure, cost = exposure_constants(panel)
+        for c, scale in exposure.items():  # currency per unit of model input, at the recent cost per unit
+            spend[:, panel.channels.index(c)] = cost[c] * scale
         return cls(geos=tuple(panel.geos), channels=tuple(panel.channels), kpi=np.asarray(kpi, dtype=float),
                    spend=np.asarray(spend, dtype=float), control_center=center, control_scale=spread,
-                   time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None)
+                   time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None,
+                   exposure=exposure, cost_per_unit=cost)
 
     @classmethod
     def of_one_geo(cls, scaling: Scaling, geo: str = NATIONAL_GEO) -> PanelScaling:
@@ -94,7 +107,8 @@ class PanelScaling:
         """The national-shaped :class:`Scaling` of geo ``g`` (its KPI and spend constants)."""
         return Scaling(kpi=float(self.kpi[g]), spend={c: float(self.spend[g, k]) for k, c in enumerate(self.channels)},
                        control_center=dict(self.control_center), control_scale=dict(self.control_scale),
-                       time_origin=self.time_origin)
+                       time_origin=self.time_origin, exposure={c: float(v[g]) for c, v in self.exposure.items()},
+                       cost_per_unit=dict(self.cost_per_unit))
 
     def to_dict(self) -> dict[str, Any]:
         return {"geos": list(self.geos), "channels": list(self.channels),
@@ -102,7 +116,10 @@ class PanelScaling:
                 "spend": {g: {c: float(self.spend[i, k]) for k, c in enumerate(self.channels)}
                           for i, g in enumerate(self.geos)},
                 "control_center": dict(self.control_center), "control_scale": dict(self.control_scale),
-                "time_origin": self.time_origin, "per_capita": self.per_capita}
+                "time_origin": self.time_origin, "per_capita": self.per_capita,
+                **({"exposure": {c: {g: float(x) for g, x in zip(self.geos, v, strict=True)}
+                                 for c, v in self.exposure.items()},
+                    "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PanelScaling:
@@ -114,7 +131,46 @@ class PanelScaling:
         return cls(geos=geos, channels=channels, kpi=np.array([d["kpi"][g] for g in geos], dtype=float),
                    spend=np.array([[d["spend"][g][c] for c in channels] for g in geos], dtype=float),
                    control_center=dict(d["control_center"]), control_scale=dict(d["control_scale"]),
-                   time_origin=d["time_origin"], per_capita=bool(d.get("per_capita", False)))
+                   time_origin=d["time_origin"], per_capita=bool(d.get("per_capita", False)),
+                   exposure={c: np.array([v[g] for g in geos], dtype=float) for c, v in d.get("exposure", {}).items()},
+                   cost_per_unit={c: float(v) for c, v in d.get("cost_per_unit", {}).items()})
+
+
+def series_scaling(data: MMMData) -> Scaling:
+    """The scaling constants of one series: those of the panel of one geo it is (one definition)."""
+    return PanelScaling.compute(as_panel(data)).geo(0)
+
+
+RECENT_PERIODS = 13  # a quarter of weeks: the cost per unit a plan in currency is turned into exposure at
+
+
+def exposure_constants(panel: Panel) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Per exposure channel: (G,) mean exposure (per capita like spend when there is a population) and the
+    recent cost per unit of exposure over all geos."""
+    scales, costs = {}, {}
+    span = f"{panel.dates[0]:%Y-%m-%d} and {panel.dates[-1]:%Y-%m-%d}"
+    for c, values in panel.exposure.items():
+        k = panel.channels.index(c)
+        if not values.sum() > 0:
+            raise DataError(f"{panel.source}: channel {c!r} has no exposure between {span}; drop `exposure:` for "
+                            "it (the model then uses spend) or widen the window.")
+        spent_without = (panel.spend[:, :, k] > 0) & (values <= 0)
+        if spent_without.any():
+            g, t = map(int, np.argwhere(spent_without)[0])
+            where = "" if panel.is_national else f" in geo {panel.geos[g]}"
+            raise DataError(f"{panel.source}: channel {c!r} has spend but no exposure on {panel.dates[t]:%Y-%m-%d}"
+                            f"{where} ({int(spent_without.sum())} period(s) in all); exposure drives the effect, so "
+                            "fill in the exposure those periods bought, or drop `exposure:` for the channel.")
+        if panel.population is not None:
+            pop = panel.population
+            scale = pop * (values / pop[:, None]).mean()
+        else:
+            scale = values.mean(axis=1)
+        scales[c] = np.where(scale > 0, scale, 1.0)
+        recent = slice(max(0, panel.n_periods - RECENT_PERIODS), panel.n_periods)
+        window = recent if values[:, recent].sum() > 0 else slice(0, panel.n_periods)
+        costs[c] = float(panel.spend[:, window, k].sum() / values[:, window].sum())
+    return scales, costs
 
 
 @dataclass(frozen=True)
@@ -126,14 +182,14 @@ class PanelDesign:
     channels: list[str]
     controls: list[str]
     kpi: np.ndarray  # (G, T)
-    spend: np.ndarray  # (G, T, K)
+    spend: np.ndarray  # (G, T, K) the media input: scaled spend, or scaled exposure (PanelScaling.exposure)
     control_values: np.ndarray  # (G, T, C)
     time: np.ndarray  # (T,)
     fourier: np.ndarray  # (T, F)
     fourier_names: list[str]
     spend_to_kpi: np.ndarray  # (K,) mean over geos of spend scale / KPI scale (sets the pooled coef prior)
     kpi_scale: np.ndarray | None = None  # (G,) KPI units per model unit, per geo (ROAS priors, lift tests)
-    spend_scale: np.ndarray | None = None  # (G, K) currency per unit of scaled spend, per geo
+    spend_currency: np.ndarray | None = None  # (G, T, K) spend as paid (ROAS denominators)
 
     @property
     def n_periods(self) -> int:
@@ -153,7 +209,8 @@ def build_panel_design(panel: Panel, scaling: PanelScaling, seasonality_order: i
         kpi=np.stack([d.kpi for d in designs]), spend=np.stack([d.spend for d in designs]),
         control_values=np.stack([d.control_values for d in designs]), time=first.time, fourier=first.fourier,
         fourier_names=first.fourier_names,
-        spend_to_kpi=_pooled_spend_to_kpi(panel, scaling), kpi_scale=scaling.kpi, spend_scale=scaling.spend,
+        spend_to_kpi=_pooled_spend_to_kpi(panel, scaling), kpi_scale=scaling.kpi,
+        spend_currency=np.asarray(panel.spend, dtype=float),
     )
 
 

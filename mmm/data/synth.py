@@ -89,6 +89,11 @@ class ChannelTruth:
     # seasonal swing, and the sd of the log-normal jitter around it); larger/smaller = more confounded
     season_amplitude: float = 0.7
     season_jitter: float = 0.15
+    # Exposure (impressions, clicks, GRPs) drives the effect when `exposure_cost` (mean currency per unit)
+    # is given: a column f"{name}_exposure" = spend / cost per unit, the cost moving over time (an AR(1)
+    # on its log with sd `exposure_cost_drift`, plus a yearly swing of 15%), so spend and exposure differ
+    exposure_cost: float | None = None
+    exposure_cost_drift: float = 0.25
 
 
 @dataclass
@@ -182,6 +187,8 @@ def _resolve_channels(spec: SynthSpec) -> list[ChannelTruth]:
         _check(all(v > 0 for v in sat.values()), f"{where}: saturation params must be > 0; got {sat}")
         _check(ch.effect_change_factor > 0 and (ch.effect_change_period is None or ch.effect_change_period >= 0),
                f"{where}: effect_change_factor must be > 0 and effect_change_period >= 0")
+        _check(ch.exposure_cost is None or (ch.exposure_cost > 0 and ch.exposure_cost_drift >= 0),
+               f"{where}: exposure_cost must be > 0 and exposure_cost_drift >= 0")
         resolved.append(replace(ch, spend_column=ch.spend_column or f"{ch.name}_spend",
                                 adstock_params={k: float(v) for k, v in ad.items()},
                                 saturation_params={k: float(v) for k, v in sat.items()}))
@@ -316,10 +323,15 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
 
     mu = kpi_scale * baseline_units
     coefs, spend_scale = {}, {}
+    exposure = {ch.name: _exposure(spend[ch.name], ch, days, spec.seed, k)
+                for k, ch in enumerate(channels) if ch.exposure_cost is not None}
+    exposure_scale = {name: float(values.mean()) for name, values in exposure.items()}
     for ch in channels:
         spend_scale[ch.name] = float(spend[ch.name].mean())
         weights = _adstock_weights(ch.adstock, ch.adstock_params, ch.max_lag)
-        adstocked = _carryover(spend[ch.name] / spend_scale[ch.name], weights, n + ch.max_lag - 1)
+        media_input = (exposure[ch.name] / exposure_scale[ch.name] if ch.name in exposure
+                       else spend[ch.name] / spend_scale[ch.name])
+        adstocked = _carryover(media_input, weights, n + ch.max_lag - 1)
         saturation = _saturate(ch.saturation, ch.saturation_params, adstocked) * _effect_multiplier(
             {"effect_change": _effect_change(ch)}, len(adstocked))
         coefs[ch.name] = float(ch.coef if ch.coef is not None
@@ -330,7 +342,7 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     kpi = np.round(mu + sigma * shocks, 2)
 
     data = pd.DataFrame({"date": dates, KPI_COLUMN: kpi, **{ch.spend_column: spend[ch.name] for ch in channels},
-                         **raw_controls})
+                         **{f"{name}_exposure": values for name, values in exposure.items()}, **raw_controls})
     model_scale = float(kpi.mean())
     natural = {
         "intercept": spec.intercept * kpi_scale, "trend": spec.trend * kpi_scale,
@@ -341,7 +353,9 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
                                "adstock_params": ch.adstock_params, "saturation": ch.saturation,
                                "saturation_params": ch.saturation_params, "coef": coefs[ch.name],
                                "max_lag": ch.max_lag, **({"effect_change": _effect_change(ch)}
-                                                         if _effect_change(ch) else {})} for ch in channels},
+                                                         if _effect_change(ch) else {}),
+                               **({"exposure_column": f"{ch.name}_exposure"} if ch.name in exposure else {})}
+                     for ch in channels},
     }
 
     def per_mean_kpi(values: dict[str, float]) -> dict[str, float]:
@@ -360,7 +374,8 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     truth: dict[str, Any] = {
         "seed": spec.seed,
         "spec": asdict(spec),
-        "scaling": {"kpi": model_scale, "spend": spend_scale, "control_center": center,
+        "scaling": {"kpi": model_scale, "spend": spend_scale, **({"exposure": exposure_scale} if exposure else {}),
+                    "control_center": center,
                     "control_scale": spread, "time_origin": dates[0].strftime("%Y-%m-%d")},
         "params": params,
         "params_natural": {"kpi_scale": kpi_scale, **natural},
@@ -373,14 +388,29 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     config = {
         "name": f"synthetic-seed{spec.seed}",
         "data": {"path": "data.csv", "date": "date", "kpi": KPI_COLUMN, "kpi_type": "revenue"},
-        "channels": {ch.name: {"spend": ch.spend_column, "adstock": ch.adstock, "saturation": ch.saturation,
-                               "max_lag": ch.max_lag} for ch in channels},
+        "channels": {ch.name: {"spend": ch.spend_column, **({"exposure": f"{ch.name}_exposure"}
+                                                             if ch.name in exposure else {}),
+                               "adstock": ch.adstock, "saturation": ch.saturation, "max_lag": ch.max_lag}
+                     for ch in channels},
         "controls": list(raw_controls),
         "model": {"trend": True, "seasonality": {"order": spec.seasonality_order}, "likelihood": spec.likelihood},
         "finance": {"currency": "USD", "gross_margin": spec.gross_margin, "gross_margin_source": "synthetic truth"},
         "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": spec.seed},
     }
     return SynthResult(data=data, config=config, truth=truth)
+
+
+def _exposure(spend: np.ndarray, ch: ChannelTruth, days: np.ndarray, seed: int, k: int) -> np.ndarray:
+    """Units of exposure the spend bought, at a cost per unit that drifts and swings with the year."""
+    rng = np.random.default_rng([seed, 13, k])  # its own stream: the other draws stay as they were
+    n = len(spend)
+    drift = np.empty(n)
+    drift[0] = rng.normal(0.0, ch.exposure_cost_drift)
+    steps = rng.normal(0.0, ch.exposure_cost_drift * np.sqrt(1 - 0.9 ** 2), n)
+    for t in range(1, n):
+        drift[t] = 0.9 * drift[t - 1] + steps[t]
+    cost = ch.exposure_cost * np.exp(drift + 0.15 * np.sin(2 * np.pi * days / DAYS_PER_YEAR))
+    return np.round(spend / cost, 0)
 
 
 def _movement(spec: SynthSpec, n: int, per_week: int) -> np.ndarray:
@@ -515,14 +545,19 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
     figures = {}
     for name, ch in truth["params_natural"]["channels"].items():
         spend = data[ch["spend_column"]].to_numpy(dtype=float)
+        # what drives the effect: exposure when the channel has it (ROAS stays on spend), else spend
+        driver = data[ch["exposure_column"]].to_numpy(dtype=float) if "exposure_column" in ch else spend
         weights = _adstock_weights(ch["adstock"], ch["adstock_params"], ch["max_lag"])
         horizon = len(spend) + ch["max_lag"] - 1  # zero spend after the data ends
         in_window = np.zeros(len(spend), dtype=bool)
         in_window[start:end] = True
-        scale = truth["scaling"]["spend"][name]  # counterfactuals keep the actual data's scale
-        actual, adstocked = _contribution(spend / scale, ch, weights, horizon)
-        without, adstocked_without = _contribution(np.where(in_window, 0.0, spend) / scale, ch, weights, horizon)
-        bumped, _ = _contribution(np.where(in_window, spend * (1 + MROAS_STEP), spend) / scale, ch, weights, horizon)
+        scale = (truth["scaling"]["exposure"][name] if "exposure_column" in ch
+                 else truth["scaling"]["spend"][name])  # counterfactuals keep the actual data's scale
+        actual, adstocked = _contribution(driver / scale, ch, weights, horizon)
+        without, adstocked_without = _contribution(np.where(in_window, 0.0, driver) / scale, ch, weights, horizon)
+        # the next 1% of spend buys 1% more exposure at the period's own cost per unit
+        bumped, _ = _contribution(np.where(in_window, driver * (1 + MROAS_STEP), driver) / scale, ch, weights,
+                                  horizon)
         span = range(start, end + ch["max_lag"] - 1)  # W and its carry-over tail
         incremental = float(sum(actual[t] - without[t] for t in span))
         inside = float(sum(actual[t] - without[t] for t in range(start, end)))  # booked inside W
@@ -530,7 +565,7 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
         immediate = 0.0
         for t in span:
             # of the adstocked input that W's spend puts into period t, the part spent in t itself
-            same_period = weights[0] * spend[t] / scale if start <= t < end else 0.0
+            same_period = weights[0] * driver[t] / scale if start <= t < end else 0.0
             from_window = adstocked[t] - adstocked_without[t]
             if from_window > 0:
                 immediate += float((actual[t] - without[t]) * same_period / from_window)

@@ -248,7 +248,7 @@ def channel_coef(config, design: PanelDesign, params: dict[str, Any], values: di
 def window_spend(config, design: PanelDesign) -> np.ndarray:
     """(K,) spend of each channel in W summed over geos, currency."""
     in_w = window_mask(config, design.dates)[: design.n_periods]
-    return (design.spend[:, in_w, :] * design.spend_scale[:, None, :]).sum(axis=(0, 1))
+    return design.spend_currency[:, in_w, :].sum(axis=(0, 1))
 
 
 def coef_from_roas(config, panel: Panel, scaling: PanelScaling, posterior: xr.Dataset) -> xr.Dataset:

@@ -208,6 +208,8 @@ class PlanModel:
             raise ConfigError(f"plan periods must be a positive number of {self.period_word}s; got {periods}")
         self.interval = config.interval
         self.currency = config.finance.currency
+        # channels driven by exposure: planned spend buys exposure at this recent cost per unit (Scaling)
+        self.cost_per_unit = dict(scaling.cost_per_unit)
         self.value_per_kpi = config.finance.value_per_kpi
         self.margins = np.array([config.finance.margin_for(c) for c in self.channels])
         step = PERIOD_STEP[data.freq]

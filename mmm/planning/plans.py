@@ -260,7 +260,10 @@ def inputs(model: PlanModel) -> dict[str, Any]:
             "carry_in_periods": model.history_periods, "carry_over_tail_periods": model.tail_periods,
             "draws": model.n_draws, "interval": model.interval, "currency": model.currency,
             "value_per_kpi": model.value_per_kpi, "margins": dict(zip(model.channels, map(float, model.margins))),
-            "diagnostics_ok": getattr(model, "diagnostics_ok", True)}
+            "diagnostics_ok": getattr(model, "diagnostics_ok", True),
+            **({"exposure_cost_per_unit": {c: {"cost_per_unit": float(v), "basis": (
+                "spend / exposure over the last fitted quarter; planned spend buys exposure at this cost")}
+                for c, v in model.cost_per_unit.items()}} if getattr(model, "cost_per_unit", None) else {})}
 
 
 def plan_summary(model: PlanModel, result: OptimizedPlan) -> dict[str, Any]:

@@ -152,8 +152,7 @@ def ignored_config_notes(config: Config) -> list[str]:
     ``mmm validate`` and ``mmm fit`` print each as a warning; a report can list them beside
     the assumptions. Empty when every key the config sets is used.
     """
-    notes = [f"channels.{c.name}.exposure ({c.exposure!r}) is read and validated but not used by the model yet; "
-             "ROAS is modelled from spend only" for c in config.channels if c.exposure]
+    notes = []
     if not config.data.geo:  # geo-only keys on national data: most likely a forgotten data.geo
         if config.data.population:
             notes.append(f"data.population ({config.data.population!r}) is not used: only a geo panel (data.geo) is "

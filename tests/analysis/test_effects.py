@@ -11,8 +11,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from mmm.data.panel_design import series_scaling
 from mmm.spec.config import Config
-from mmm.data.load import Scaling, load_data
+from mmm.data.load import load_data
 from mmm.analysis.effects import compute_effects
 from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
 from mmm.model.truth import truth_posterior
@@ -29,7 +30,7 @@ def _setup(spec: SynthSpec, window=None):
         raw["window"] = {"start": window[0], "end": window[1]}
     config = Config.from_dict(raw)
     data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     return result, config, data, scaling
 
 

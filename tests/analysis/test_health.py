@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from mmm.data.panel_design import series_scaling
 from mmm.model import media
 from mmm.spec.config import Config
 from mmm.spec.sections import DiagnosticThresholds, default_coef_prior
-from mmm.data.load import Scaling, load_data
+from mmm.data.load import load_data
 from mmm.data.design import build_design
 from mmm.analysis.effects import compute_effects
 from mmm.model.sample import Diagnostics
@@ -33,7 +34,7 @@ def run():
     result = generate(SynthSpec(seed=0))
     config = Config.from_dict(result.config)
     data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     posterior = truth_posterior(result.truth, config, data, n_draws=N_DRAWS)
     effects = compute_effects(posterior, config, data, scaling)
     spend_to_kpi = build_design(data, scaling, config.model.seasonality_order).spend_to_kpi

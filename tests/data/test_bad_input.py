@@ -38,9 +38,10 @@ import pytest
 import xarray as xr
 import yaml
 
+from mmm.data.panel_design import series_scaling
 from mmm.cli.main import main
 from mmm.spec.config import Config, ignored_config_notes
-from mmm.data.load import Scaling, load_data
+from mmm.data.load import load_data
 from mmm.runs.folder import manifest, write_run
 from mmm.data.synth import SynthSpec, generate
 from mmm.model.truth import truth_posterior
@@ -322,14 +323,12 @@ def test_count_kpi_without_value_per_kpi(tmp_path, raw_config, frame, capsys):
     assert "data.kpi_type is count, so finance.value_per_kpi" in err and "value_per_kpi: {value: 45" in err
 
 
-def test_exposure_is_validated_and_said_to_be_unused(tmp_path, raw_config, frame, capsys):
+def test_exposure_is_validated_and_used_without_a_warning(tmp_path, raw_config, frame, capsys):
     channels = {**raw_config["channels"], "search": {"spend": "search_spend", "exposure": "search_clicks"}}
     config = project(tmp_path, raw_config, frame.assign(search_clicks=frame["search_spend"] / 2), channels=channels)
-    warning = ("warning: channels.search.exposure ('search_clicks') is read and validated but not used by the model "
-               "yet; ROAS is modelled from spend only")
     assert main(["validate", str(config)]) == 0
-    assert warning in capsys.readouterr().err.splitlines()
-    assert ignored_config_notes(Config.load(config)) == [warning.removeprefix("warning: ")]
+    assert "exposure" not in capsys.readouterr().err  # it drives the channel's effect now (tests/analysis/test_exposure)
+    assert ignored_config_notes(Config.load(config)) == []
 
 
 def test_geo_only_keys_on_national_data_are_said_to_be_unused(tmp_path, raw_config, frame, capsys):
@@ -346,7 +345,6 @@ def test_exposure_column_with_bad_cells_is_bad_input(tmp_path, raw_config, frame
     channels = {**raw_config["channels"], "search": {"spend": "search_spend", "exposure": "search_clicks"}}
     clicks = (frame["search_spend"] / 2).where(frame.index != 8, -1.0)
     err = fit_refused(project(tmp_path, raw_config, frame.assign(search_clicks=clicks), channels=channels), capsys)
-    assert err.count("warning: channels.search.exposure") == 1
     assert f"column 'search_clicks' (exposure of channel 'search', channels.search.exposure) is negative on 1 " \
            f"date(s): {frame['date'].iloc[8]} (-1) (line 10)" in err
 
@@ -382,7 +380,7 @@ def runs(synthetic, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
     config = Config.from_dict(synthetic.config, base_dir=root)
     data = load_data(synthetic.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     posterior = truth_posterior(synthetic.truth, config, data, n_draws=50)
     config_text = yaml.safe_dump({**synthetic.config, "data": {**synthetic.config["data"], "path": "data.csv"}},
                                  sort_keys=False)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmm.data.panel_design import series_scaling
 from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.data.load import (
     DataError,
@@ -123,7 +124,7 @@ def test_without_exposure_or_controls():
     roles = DataRoles("date", "revenue", {"tv": ChannelColumns("tv_spend")})
     data = load_data(weekly_frame(), roles)
     assert data.exposure is None and data.controls.shape == (60, 0)
-    scaled = scale(data, Scaling.compute(data))
+    scaled = scale(data, series_scaling(data))
     assert scaled["controls"].shape == (60, 0) and scaled["spend"].shape == (60, 1)
 
 
@@ -429,7 +430,7 @@ def test_years_since():
 
 def test_scaling_values_and_json_round_trip():
     data = load_data(weekly_frame(), ROLES)
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     assert scaling.kpi == pytest.approx(data.kpi.mean())
     assert scaling.control_scale["price"] == pytest.approx(data.controls["price"].std(ddof=0))
     assert scaling.time_origin == "2021-01-04"
@@ -442,7 +443,7 @@ def test_scaling_values_and_json_round_trip():
 
 
 def test_scaling_from_dict_errors():
-    good = Scaling.compute(load_data(weekly_frame(), ROLES)).to_dict()
+    good = series_scaling(load_data(weekly_frame(), ROLES)).to_dict()
     with pytest.raises(DataError, match="lacks control_scale"):
         Scaling.from_dict({k: v for k, v in good.items() if k != "control_scale"})
     with pytest.raises(DataError, match="mean spend of channel 'tv' must be a positive number"):
@@ -453,7 +454,7 @@ def test_scaling_from_dict_errors():
 
 def test_stored_scaling_is_reused_on_new_data_and_aligned_by_name():
     data = load_data(weekly_frame(), ROLES)
-    stored = Scaling.compute(data.slice(end="2021-06-28"))
+    stored = series_scaling(data.slice(end="2021-06-28"))
     # the refresh file has its columns in another order, and the stored dict lists channels reversed
     shuffled = weekly_frame()[["search_spend", "date", "price", "search_clicks", "revenue", "tv_spend"]]
     refresh = load_data(shuffled, ROLES)
@@ -462,13 +463,14 @@ def test_stored_scaling_is_reused_on_new_data_and_aligned_by_name():
     scaled = scale(later, stored)
     np.testing.assert_allclose(scaled["kpi"], later.kpi.to_numpy() / stored.kpi)
     np.testing.assert_allclose(scaled["spend"][:, 0], later.spend["tv"].to_numpy() / stored.spend["tv"])
-    np.testing.assert_allclose(scaled["spend"][:, 1], later.spend["search"].to_numpy() / stored.spend["search"])
+    # search has an exposure column (ROLES): its media input is exposure over the stored mean exposure
+    np.testing.assert_allclose(scaled["spend"][:, 1], later.exposure["search"].to_numpy() / stored.exposure["search"])
     assert scaled["time"][0] == pytest.approx(26 * 7 / 365.25)  # years since the stored origin, not the slice's
 
 
 def test_scale_refuses_a_channel_the_scaling_lacks():
     data = load_data(weekly_frame(), ROLES)
-    stored = Scaling.compute(data).to_dict()
+    stored = series_scaling(data).to_dict()
     del stored["spend"]["search"]
     with pytest.raises(DataError, match="no constant for channel 'search'"):
         scale(data, Scaling.from_dict(stored))
@@ -479,7 +481,7 @@ def test_compute_refuses_a_window_without_spend():
     frame.loc[:9, "tv_spend"] = 0.0
     data = load_data(frame, ROLES).slice(end="2021-02-15")
     with pytest.raises(DataError, match="'tv' have no spend between 2021-01-04 and 2021-02-15"):
-        Scaling.compute(data)
+        series_scaling(data)
 
 
 def test_mmmdata_is_frozen():

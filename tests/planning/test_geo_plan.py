@@ -16,10 +16,11 @@ import yaml
 from synthetic_runs import write_synthetic_run
 from test_optimize import _grid_optimum
 
+from mmm.data.panel_design import series_scaling
 from mmm.model import media
 from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import Scaling, load_data
+from mmm.data.load import load_data
 from mmm.data.panel import load_panel
 from mmm.data.panel_design import PanelScaling
 from mmm.model.geo_terms import geo_posterior
@@ -78,7 +79,7 @@ def test_one_geo_plans_exactly_as_the_national_planner():
     config = Config.from_dict(synthetic.config)
     data = load_data(synthetic.data, config.roles())
     posterior = _spread(truth_posterior(synthetic.truth, config, data, n_draws=80), config, seed=4)
-    national = PlanModel(posterior, config, data, Scaling.compute(data))
+    national = PlanModel(posterior, config, data, series_scaling(data))
 
     geo_config = Config.from_dict({**synthetic.config, "data": {**synthetic.config["data"], "geo": "region"}})
     panel = load_panel(synthetic.data.assign(region="all"), geo_config.roles())
@@ -316,7 +317,7 @@ def test_cli_by_geo_on_a_national_run_is_refused(tmp_path, capsys):
     config = Config.from_dict(synthetic.config)
     data = load_data(synthetic.data, config.roles())
     folder = write_synthetic_run(tmp_path / "national", synthetic, truth_posterior(synthetic.truth, config, data),
-                                 Scaling.compute(data))
+                                 series_scaling(data))
     assert main(["optimize", str(folder), "--budget", "1e5", "--by-geo", "--out", str(tmp_path / "plan")]) == 2
     assert "--by-geo plans per (geo, channel), but" in capsys.readouterr().err
     assert not (tmp_path / "plan").exists()

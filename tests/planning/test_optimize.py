@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from mmm.data.panel_design import series_scaling
 from mmm.model import media
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import Scaling, load_data
+from mmm.data.load import load_data
 from mmm.planning.optimize import (ChannelBounds, Objective, PlanModel, compare_plans, cvar, optimize, optimize_to_target,
                           saturate, target_metric)
 from mmm.data.synth import ChannelTruth, SynthSpec, generate
@@ -28,7 +29,7 @@ def _setup(spec: SynthSpec, n_draws: int = 1, jitter: float = 0.0, seed: int = 0
     result = generate(spec)
     config = Config.from_dict(result.config)
     data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     posterior = truth_posterior(result.truth, config, data, n_draws=n_draws)
     if jitter:  # a posterior-like spread around the truth: independent lognormal noise per draw
         rng = np.random.default_rng(seed)
@@ -126,7 +127,7 @@ def test_very_different_returns_give_an_unequal_split_and_equal_channels_an_equa
         result_same.truth["params"]["channels"][name] = result_same.truth["params"]["channels"]["a"]
     config = Config.from_dict(result_same.config)
     data = load_data(frame, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     model = PlanModel(truth_posterior(result_same.truth, config, data), config, data, scaling)
     model.run_rate = model.run_rate * np.array([2.0, 0.5, 0.5])  # an uneven current mix to start from
     result = optimize(model, model.run_rate.sum() * 1.3, starts_from=("current mix",))
@@ -322,7 +323,7 @@ def test_a_channel_with_no_recent_spend_still_gets_budget_when_it_pays():
     frame.loc[frame.index[-20:], "dormant_spend"] = 0.0  # no spend lately: no carry-in, no current mix
     config = Config.from_dict(result.config)
     data = load_data(frame, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     model = PlanModel(truth_posterior(result.truth, config, data), config, data, scaling)
     assert model.run_rate[1] == 0.0
     plan = optimize(model, model.run_rate.sum(), starts_from=("current mix",))

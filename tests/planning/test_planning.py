@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from synthetic_runs import write_synthetic_run
 
+from mmm.data.panel_design import series_scaling
 from mmm.model import media
 from mmm.cli.main import main
 from mmm.spec.config import Config, ConfigError
-from mmm.data.load import Scaling, load_data
+from mmm.data.load import load_data
 from mmm.planning.optimize import ChannelBounds, optimize
 from mmm.api import plan_model, write_plan
 from mmm.planning.plans import load_bounds, load_plans
@@ -35,7 +36,7 @@ def run_dir(tmp_path_factory):
     result = generate(SynthSpec(seed=11, channels=CHANNELS, n_periods=120))
     config = Config.from_dict(result.config)
     data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     posterior = truth_posterior(result.truth, config, data, n_draws=200)
     rng = np.random.default_rng(0)
     for name, *_ in media.parameter_layout(config.channels):

@@ -22,10 +22,10 @@ from test_report import CHANNELS, make_run  # tests/ is on sys.path under pytest
 
 DATA_NAME = "weekly_sales.csv"
 DATA_SHA = "5e" * 32
-EXPOSURE_NOTE = "channels.search.exposure"
+UNUSED_NOTE = "data.population"  # set on national data: read, but the model has no geos to use it
 
 
-def run_with_config(root: Path, *, exposure: bool) -> Path:
+def run_with_config(root: Path, *, unused_key: bool) -> Path:
     """make_run's folder plus what a real run adds: an absolute data path, a config, real manifest keys."""
     run_dir = make_run(root)
     source = root / "analyst" / "inputs" / DATA_NAME  # the folder the analyst read the data from
@@ -37,9 +37,8 @@ def run_with_config(root: Path, *, exposure: bool) -> Path:
     data.to_csv(source, index=False)
     data.to_csv(run_dir / "data.csv", index=False)
     channels = {c: {"spend": f"{c}_spend"} for c in CHANNELS}
-    if exposure:
-        channels["search"]["exposure"] = "search_clicks"
-    raw = {"data": {"path": str(source), "date": "date", "kpi": "revenue"}, "channels": channels,
+    raw = {"data": {"path": str(source), "date": "date", "kpi": "revenue",
+                    **({"population": "population"} if unused_key else {})}, "channels": channels,
            "window": {"start": "2021-01-04", "end": "2023-12-25"}}
     (run_dir / "config.yaml").write_text(yaml.safe_dump(Config.from_dict(raw).to_dict(), sort_keys=False))
 
@@ -59,7 +58,7 @@ def run_with_config(root: Path, *, exposure: bool) -> Path:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("details")
-    return root, render_report(run_with_config(root, exposure=True))
+    return root, render_report(run_with_config(root, unused_key=True))
 
 
 def provenance_section(html: str) -> str:
@@ -100,16 +99,16 @@ def test_provenance_numbers_are_rounded_and_labelled(report):
     assert "target acceptance 0.8" in section
 
 
-def test_exposure_note_is_shown_when_the_config_has_an_exposure_column(report):
+def test_a_config_key_the_model_does_not_use_is_noted(report):
     _, html = report
     section = provenance_section(html)
-    assert EXPOSURE_NOTE in section and "not used by the model yet" in section
-    assert f"<li>{EXPOSURE_NOTE}" in section  # one item per note: a note's own ';' does not run into the next
+    assert UNUSED_NOTE in section and "is not used" in section
+    assert f"<li>{UNUSED_NOTE}" in section  # one item per note: a note's own ';' does not run into the next
 
 
-def test_no_config_note_line_without_an_exposure_column(tmp_path):
-    html = render_report(run_with_config(tmp_path, exposure=False))
-    assert "exposure" not in html and 'id="config-notes"' not in html
+def test_no_config_note_line_when_every_key_is_used(tmp_path):
+    html = render_report(run_with_config(tmp_path, unused_key=False))
+    assert UNUSED_NOTE not in html and 'id="config-notes"' not in html
 
 
 def test_run_folder_without_config_still_renders_without_notes(tmp_path):

@@ -14,9 +14,10 @@ import xarray as xr
 
 openpyxl = pytest.importorskip("openpyxl")
 
+from mmm.data.panel_design import series_scaling
 from mmm.spec.config import Config  # noqa: E402
 from mmm.spec.sections import DiagnosticThresholds  # noqa: E402
-from mmm.data.load import Scaling, load_data  # noqa: E402
+from mmm.data.load import load_data  # noqa: E402
 from mmm.analysis.effects import compute_effects  # noqa: E402
 from mmm.model.sample import Diagnostics, FitResult  # noqa: E402
 from mmm.analysis.periods import aggregate_contributions  # noqa: E402
@@ -41,7 +42,7 @@ def _run(count_kpi: bool = False, ok: bool = True):
         raw["finance"]["clv"] = {"value": 2.5, "source": "finance: 3-year CLV model"}
     config = Config.from_dict(raw)
     data = load_data(result.data, config.roles())
-    scaling = Scaling.compute(data)
+    scaling = series_scaling(data)
     posterior = truth_posterior(result.truth, config, data, n_draws=3)
     rng = np.random.default_rng(0)
     for name in ("channel_coef", "geometric_alpha", "logistic_lam", "intercept"):
