@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm.data.panel_design import series_scaling
 from mmm.analysis.effects import compute_effects
 from mmm.analysis.pipeline import load
 from mmm.data.load import DataError, Scaling, load_data
-from mmm.data.panel_design import RECENT_PERIODS, PanelScaling, build_panel_design
+from mmm.data.panel_design import RECENT_PERIODS, PanelScaling, build_panel_design, series_scaling
 from mmm.data.synth import ChannelTruth, SynthSpec, generate
 from mmm.model.truth import truth_posterior
 from mmm.spec.config import Config, ignored_config_notes
@@ -161,3 +160,19 @@ def test_exposure_recovers_roas_better_than_spend_when_the_cost_per_unit_moves()
     assert mape["exposure"] <= mape["spend"]
     assert width["exposure"] <= 0.8 * width["spend"]
     assert scores / prior_scores < 0.8
+
+
+def test_a_plan_states_the_cost_per_unit_it_buys_exposure_at(synthetic):
+    """A plan in currency becomes exposure at the recent cost per unit: the plan's model converts spend with
+    it, and plan.json's inputs say so."""
+    from mmm.planning.optimize import PlanModel
+    from mmm.planning.plans import inputs
+
+    result, config = synthetic
+    data = load_data(result.data, config.roles())
+    scaling = series_scaling(data)
+    model = PlanModel(truth_posterior(result.truth, config, data, n_draws=4), config, data, scaling, periods=13)
+    stated = inputs(model)["exposure_cost_per_unit"]
+    assert list(stated) == ["tv"] and stated["tv"]["cost_per_unit"] == pytest.approx(scaling.cost_per_unit["tv"])
+    # a budget of X on tv over the plan is X / cost per unit of exposure, in units of the mean exposure
+    assert scaling.spend["tv"] / scaling.cost_per_unit["tv"] == pytest.approx(scaling.exposure["tv"])
