@@ -43,7 +43,6 @@ SHORTEST_LENGTHSCALE = 0.2  # years; about the default prior's 5% quantile: the 
 AMPLITUDE, LENGTHSCALE, COEFS = "baseline_amplitude", "baseline_lengthscale", "baseline_z"
 SHOCK_SD, SHOCKS = "baseline_shock_sd", "baseline_shock_z"
 VARIABLES = (AMPLITUDE, LENGTHSCALE, COEFS, SHOCK_SD, SHOCKS)
-PRIOR_VARIABLES = {"amplitude": AMPLITUDE, "lengthscale": LENGTHSCALE, "shock_sd": SHOCK_SD}
 
 
 def smooth_basis(time: np.ndarray, n_basis: int, fixed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

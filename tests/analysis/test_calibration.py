@@ -32,7 +32,8 @@ from mmm.spec.priors import Prior
 from mmm.model.roas_prior import ROAS_VAR
 from mmm.spec.roas_prior import Z90, parse_roas_prior
 from mmm.analysis.sensitivity import scale_media_priors, scale_prior
-from mmm.data.synth import SynthSpec, generate, true_figures
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.synth_truth import true_figures
 from mmm.model.truth import truth_posterior
 
 # the form the issue asks for, verbatim (dates moved into the synthetic data's range)

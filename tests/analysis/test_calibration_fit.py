@@ -21,7 +21,8 @@ import pytest
 from mmm.cli.main import main
 from mmm.spec.config import Config
 from mmm.api import fit
-from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
+from mmm.data.synth import ChannelTruth, SynthSpec, generate
+from mmm.data.synth_truth import true_figures
 
 FIT = {"draws": 400, "tune": 400, "chains": 2, "seed": 0}
 

@@ -15,7 +15,8 @@ from mmm.data.panel_design import series_scaling
 from mmm.spec.config import Config
 from mmm.data.load import load_data
 from mmm.analysis.effects import compute_effects
-from mmm.data.synth import ChannelTruth, SynthSpec, generate, true_figures
+from mmm.data.synth import ChannelTruth, SynthSpec, generate
+from mmm.data.synth_truth import true_figures
 from mmm.model.truth import truth_posterior
 
 RTOL = 1e-6

@@ -29,7 +29,8 @@ from mmm.model.prior_sample import sample_prior
 from mmm.model.roas_prior import coef_from_roas
 from mmm.model.roas_prior import ROAS_VAR
 from mmm.spec.roas_prior import parse_roas_prior
-from mmm.data.synth import SynthSpec, generate, true_figures
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.synth_truth import true_figures
 from mmm.model.truth import truth_posterior
 
 ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 0.6}}  # search keeps its coef prior

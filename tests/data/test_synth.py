@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmm.data.synth import ChannelTruth, SynthSpec, _adstock_weights, _carryover, generate, true_figures, write
+from mmm.data.synth import ChannelTruth, SynthSpec, generate, write
+from mmm.data.synth_truth import adstock_weights, carryover, true_figures
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def _independent_media(data, truth, name):
     """Media contribution over data + tail via np.convolve (not the module's loops), KPI units."""
     ch = truth["params_natural"]["channels"][name]
     u = data[ch["spend_column"]].to_numpy(float) / truth["scaling"]["spend"][name]
-    w = _adstock_weights(ch["adstock"], ch["adstock_params"], ch["max_lag"])
+    w = adstock_weights(ch["adstock"], ch["adstock_params"], ch["max_lag"])
     a = np.convolve(u, w)  # length T + L - 1: exactly the data plus the carry-over tail
     p = ch["saturation_params"]
     if ch["saturation"] == "hill":
@@ -87,7 +88,7 @@ def test_full_window_figures_match_an_independent_computation(default):
         assert fig["roas_immediate"] + fig["roas_lasting"] == pytest.approx(fig["roas"])
         assert 0 < fig["immediate_share"] <= 1
         assert 0 <= fig["payback_50"] <= fig["payback_90"] < 8
-        w = _adstock_weights(truth["params"]["channels"][name]["adstock"],
+        w = adstock_weights(truth["params"]["channels"][name]["adstock"],
                              truth["params"]["channels"][name]["adstock_params"], 8)
         immediate = media * np.divide(w[0] * np.pad(u, (0, 7)), a, out=np.zeros_like(a), where=a > 0)
         assert fig["immediate_share"] == pytest.approx(immediate.sum() / media.sum(), rel=1e-9)
@@ -97,9 +98,9 @@ def test_module_loop_adstock_preserves_mass_with_tail():
     u = np.array([0.0, 3.0, 1.0, 0.0, 2.5, 0.0])
     for kind, params in [("geometric", {"alpha": 0.6}), ("delayed", {"alpha": 0.5, "theta": 2.0}),
                          ("weibull", {"shape": 1.5, "scale": 2.0})]:
-        w = _adstock_weights(kind, params, 5)
+        w = adstock_weights(kind, params, 5)
         assert w.sum() == pytest.approx(1.0)
-        a = _carryover(u, w, len(u) + 4)
+        a = carryover(u, w, len(u) + 4)
         assert a.sum() == pytest.approx(u.sum())
         np.testing.assert_allclose(a, np.convolve(u, w))
 

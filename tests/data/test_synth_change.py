@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate
+from mmm.data.synth_truth import true_figures
 
 N, CHANGE, FACTOR = 80, 60, 2.5
 

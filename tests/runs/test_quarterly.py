@@ -26,7 +26,8 @@ from mmm.data.panel_design import PanelScaling
 from mmm.data.load import DataError
 from mmm.api import fit, load
 from mmm.api import refresh
-from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate, true_figures
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate
+from mmm.data.synth_truth import true_figures
 
 pytestmark = pytest.mark.slow
 
