@@ -43,7 +43,7 @@ def response_gains(posterior: xr.Dataset, config: Config, data: MMMData, scaling
     and the window's spend (K,). Draws are thinned by position, so two posteriors with as many
     draws keep the same ones (geo curves sum these over geos, draw by draw)."""
     data = in_config_order(data, config)
-    design = build_design(data, scaling, config.model.seasonality_order)
+    design = build_design(data, scaling, config.design)
     params = _thin(posterior_draws(posterior, config, design), max_draws)
     channels = config.channels
     tail = max(c.max_lag for c in channels) - 1
@@ -97,7 +97,7 @@ def break_even_spend(curves: pd.DataFrame, margin: float | Mapping[str, float]) 
 def carryover_curves(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling) -> pd.DataFrame:
     """Tidy: channel, lag (periods after the spend), share_mean, share_lo, share_hi arrived by then."""
     data = in_config_order(data, config)
-    design = build_design(data, scaling, config.model.seasonality_order)
+    design = build_design(data, scaling, config.design)
     draws = posterior_draws(posterior, config, design)
     params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
     cumulative = carryover_curve(weights_by_channel(config.channels, params))  # (D, K, L)

@@ -7,7 +7,7 @@ variable name and aligned to channels by coordinate *name*, never by position.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.model import media
+from mmm.model import organic as organic_media
 from mmm.model.baseline import design_basis, time_effect
 from mmm.spec.config import Config, analysis_window
 from mmm.data.load import MMMData, Scaling
@@ -50,6 +51,10 @@ class Effects:
     chains: int = 1  # draws are chain-major: reshape(chains, -1) restores (chain, draw)
     n_train: int | None = None  # periods in the likelihood; the rest were a holdout
     margins: np.ndarray | None = None  # (K,) gross margin per channel; None: gross_margin for every channel
+    # events, organic channels and treatments: name -> (D, T) contribution per period, KPI units (part of the
+    # baseline's total, reported on its own); their kinds: name -> "event" | "organic" | "treatment"
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+    component_kinds: dict[str, str] = field(default_factory=dict)
 
     # ---- derived per-draw figures --------------------------------------------------
     @property
@@ -85,7 +90,32 @@ class Effects:
 
     @property
     def baseline(self) -> np.ndarray:
-        return self.mu - self.contributions.sum(axis=-1)
+        """(D, T) expected KPI less media and the reported components (events, organic, treatments)."""
+        rest = self.mu - self.contributions.sum(axis=-1)
+        for values in self.components.values():
+            rest = rest - values
+        return rest
+
+    def grouped_components(self) -> dict[str, np.ndarray]:
+        """The components as charts and tables show them: every event summed into ``events``, each organic
+        channel and treatment on its own."""
+        out: dict[str, np.ndarray] = {}
+        for name, values in self.components.items():
+            key = "events" if self.component_kinds[name] == "event" else name
+            out[key] = out[key] + values if key in out else values
+        return out
+
+    def component_totals(self) -> dict[str, dict[str, Any]]:
+        """Each event, organic channel and treatment: its contribution summed over W (per draw, then
+        summarized, KPI units) and its share of the expected KPI in W."""
+        w = self.in_window()
+        total = self.mu[:, w].sum(axis=1)
+        out = {}
+        for name, values in self.components.items():
+            inside = values[:, w].sum(axis=1)
+            out[name] = {"kind": self.component_kinds[name], "contribution": summarize(inside, self.interval),
+                         "share": summarize(inside / total, self.interval)}
+        return out
 
     def in_window(self) -> np.ndarray:
         return (self.dates >= self.window[0]) & (self.dates <= self.window[1])
@@ -129,8 +159,10 @@ class Effects:
         return table
 
     def contributions_table(self) -> pd.DataFrame:
-        """Tidy: date, component (baseline and each channel), mean, lo, hi in KPI units per period."""
-        parts = {"baseline": self.baseline, **{c: self.contributions[..., k] for k, c in enumerate(self.channels)}}
+        """Tidy: date, component (baseline, events, each organic channel and treatment, each channel), mean,
+        lo, hi in KPI units per period."""
+        parts = {"baseline": self.baseline, **self.grouped_components(),
+                 **{c: self.contributions[..., k] for k, c in enumerate(self.channels)}}
         frames = []
         for component, values in parts.items():
             lo, hi = _quantiles(values, self.interval)
@@ -147,6 +179,7 @@ class Effects:
         """Baseline and each channel's contribution summed over W (per draw, then summarized), KPI units."""
         w = self.in_window()
         parts = {"baseline": self.baseline[:, w].sum(axis=1),
+                 **{name: v[:, w].sum(axis=1) for name, v in self.grouped_components().items()},
                  **{c: self.contributions[:, w, k].sum(axis=1) for k, c in enumerate(self.channels)}}
         out = {name: summarize(values, self.interval) for name, values in parts.items()}
         out["total"] = summarize(self.mu[:, w].sum(axis=1), self.interval)
@@ -204,6 +237,10 @@ def posterior_draws(posterior: xr.Dataset, config: Config, design: Design) -> di
     wanted = {"channel": config.channel_names, "fourier": design.fourier_names, "control": design.controls}
     for name, _param, dim, idx in media.parameter_layout(config.channels):
         wanted[dim] = [config.channel_names[i] for i in idx]
+    for name, _param, dim, idx, _ in organic_media.parameter_layout(config.organic):
+        wanted[dim] = [config.organic[i].name for i in idx]
+    if design.event_names:
+        wanted["event"] = design.event_names
     for name, da in stacked.data_vars.items():
         sel = {d: wanted[d] for d in da.dims if d in wanted}
         missing = {d: sorted(set(v) - set(map(str, da.coords[d].values))) for d, v in sel.items()}
@@ -217,7 +254,7 @@ def posterior_draws(posterior: xr.Dataset, config: Config, design: Design) -> di
 def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling) -> Effects:
     """All per-draw figures of ``config``'s window (default: the whole data range)."""
     data = in_config_order(data, config)
-    design = build_design(data, scaling, config.model.seasonality_order)
+    design = build_design(data, scaling, config.design)
     draws = posterior_draws(posterior, config, design)
     channels = config.channels
     if not next(iter(draws.values())).shape[0]:
@@ -265,6 +302,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     baseline = _baseline(draws, config, design)
     n_periods = data.n_periods
     contributions = actual[:, :n_periods, :]
+    components, kinds = _components(draws, config, data, scaling, design)
     return Effects(
         channels=config.channel_names, dates=data.dates, window=(start, end), interval=config.interval,
         spend=spend_w, incremental_kpi=incremental_kpi, incremental_value=incremental_value, roas=roas,
@@ -275,6 +313,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
         contributions=contributions, mu=baseline * scaling.kpi + contributions.sum(axis=-1),
         actual=data.kpi.to_numpy(dtype=float), gross_margin=config.finance.margin,
         hurdle_rate=config.finance.hurdle_rate, chains=int(posterior.sizes.get("chain", 1)), margins=margins,
+        components=components, component_kinds=kinds,
     )
 
 
@@ -302,6 +341,34 @@ def weights_by_channel(channels, params) -> np.ndarray:
     return out
 
 
+def _components(draws: dict[str, np.ndarray], config: Config, data: MMMData, scaling: Scaling,
+                design: Design) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """(D, T) contribution of each event (its offsets summed), organic channel and treatment, KPI units.
+
+    A treatment's is ``coef x (value - reference)``: what it added against its reference level
+    (min / max / mean over this series' periods, or the stated number)."""
+    out: dict[str, np.ndarray] = {}
+    kinds: dict[str, str] = {}
+    column = 0
+    for event in config.events:
+        n = len(event.offsets)
+        out[event.name] = draws["event_coef"][:, column:column + n] @ design.events[:, column:column + n].T
+        kinds[event.name] = "event"
+        column += n
+    if config.organic:
+        organic = organic_media.contributions(design.organic, config.organic, draws, xp=np)
+        for j, spec in enumerate(config.organic):
+            out[spec.name], kinds[spec.name] = organic[..., j], "organic"
+    for treatment in config.treatments:
+        j = design.controls.index(treatment.column)
+        column_values = data.controls[treatment.column].to_numpy(dtype=float)
+        reference = (treatment.reference_value(column_values) - scaling.control_center[treatment.column]) \
+            / scaling.control_scale[treatment.column]
+        out[treatment.name] = draws["control_coef"][:, j:j + 1] * (design.control_values[:, j] - reference)[None, :]
+        kinds[treatment.name] = "treatment"
+    return {name: values * scaling.kpi for name, values in out.items()}, kinds
+
+
 def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> np.ndarray:
     """(D, T) intercept + trend + seasonality + controls, model units."""
     base = draws["intercept"][:, None] * np.ones(design.n_periods)
@@ -311,6 +378,10 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> n
         base = base + draws["season"] @ design.fourier.T
     if "control_coef" in draws:
         base = base + draws["control_coef"] @ design.control_values.T
+    if design.event_names:
+        base = base + draws["event_coef"] @ design.events.T
+    if config.organic:
+        base = base + organic_media.contributions(design.organic, config.organic, draws, xp=np).sum(axis=-1)
     moving = config.model.baseline
     if moving.on:  # the same in the factual and every counterfactual: it enters the baseline only
         phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend)

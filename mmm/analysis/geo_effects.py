@@ -87,6 +87,7 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
     spends, quality = [], {}
     immediate = in_window = extra_value = payback50 = payback90 = None
     terms = draw_terms(posterior, n_geos)
+    components: dict[str, np.ndarray] = {}
     for g in range(n_geos):
         with np.errstate(divide="ignore", invalid="ignore"):  # a geo without spend on a channel: ROAS undefined
             eff = compute_effects(geo_posterior(posterior, config, g, n_geos, terms), config, panel.geo(g), scaling.geo(g))
@@ -97,6 +98,8 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
         for name in ("contributions", "mu", "actual"):
             value = getattr(eff, name)
             sums[name] = value if g == 0 else sums[name] + value
+        for name, value in eff.components.items():  # events, organic, treatments: sums over geos per draw
+            components[name] = value if g == 0 else components[name] + value
         spent = eff.spend > 0
         value_g = eff.incremental_value
         # numerators of the national ratios: a ratio of sums, never an average of ratios
@@ -131,7 +134,7 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
         payback_90=parts_payback(payback90, weight, eff.payback_90, shared_adstock),
         contributions=sums["contributions"], mu=sums["mu"], actual=sums["actual"],
         gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train,
-        margins=margins)
+        margins=margins, components=components, component_kinds=dict(eff.component_kinds))
     return GeoEffects(geos=list(panel.geos), channels=config.channel_names, interval=config.interval, spend=spend,
                       by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality)
 

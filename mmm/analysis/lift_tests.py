@@ -20,7 +20,7 @@ def incremental_draws(config, panel: Panel, scaling: PanelScaling, posterior: xr
     """(D, E) the model's incremental KPI of each test per posterior draw (KPI units; NumPy twin of
     the likelihood term): :func:`series_incremental_draws` in each tested geo, summed."""
     weights = tested_geos(config, panel.geos)
-    designs = series_designs(panel, scaling, config.model.seasonality_order)
+    designs = series_designs(panel, scaling, config.design)
     terms = draw_terms(posterior, panel.n_geos)
     total = np.zeros((posterior.sizes["chain"] * posterior.sizes["draw"], len(config.experiments)))
     for g in np.flatnonzero(weights.any(axis=0)):

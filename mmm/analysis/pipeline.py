@@ -179,7 +179,7 @@ class FittedModel(CalibrationViews):
         """The model health card on the national figures: convergence, fit, baseline, ROAS plausibility,
         how far ROAS moved from what the priors imply, residuals, prior–data and lift-test conflicts
         (:mod:`mmm.analysis.calibration`)."""
-        design = build_panel_design(self.data, self.scaling, self.config.model.seasonality_order)
+        design = build_panel_design(self.data, self.scaling, self.config.design)
         return self.with_calibration_checks(health_checks(self.effects, self.diagnostics, self.posterior, self.config,
                                                           design.spend_to_kpi, prior_roas=self.prior_effects().roas))
 
@@ -265,7 +265,7 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
     if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
         raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this data's; fit a new model")
-    design = build_panel_design(panel, scaling, config.model.seasonality_order)
+    design = build_panel_design(panel, scaling, config.design)
     model = build_model(config, design, n_train=n_train, centered_baseline=True)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)

@@ -125,7 +125,7 @@ def power_scaling(config: Config, panel, scaling, posterior, effects: Effects) -
     from mmm.model.build import build_model
     from mmm.model.pointwise import log_prior_and_likelihood
 
-    model = build_model(config, build_panel_design(panel, scaling, config.model.seasonality_order),
+    model = build_model(config, build_panel_design(panel, scaling, config.design),
                         n_train=training_periods(config, panel.national()))
     return psense_table(effects, *log_prior_and_likelihood(model, posterior))
 

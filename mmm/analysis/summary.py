@@ -63,8 +63,26 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
         "totals": effects.totals(),
         "contribution_totals": effects.contribution_totals(),
         "channels": channels,
+        **({"components": component_summary(config, effects)} if effects.components else {}),
         "diagnostics": fit.diagnostics.to_dict(),
         "fit_quality": effects.fit_quality(),
         "fit": {**{k: fit.sampler[k] for k in ("sampler", "chains", "draws", "tune", "seed")}, "wall_s": wall_s},
         "notes": notes,
     }
+
+
+def component_summary(config: Config, effects: Effects) -> dict[str, Any]:
+    """Events, organic channels and treatments: each one's contribution over W and share of the expected KPI,
+    with what it is measured against (an event: its periods; organic: no exposure; a treatment: its
+    reference level)."""
+    out = effects.component_totals()
+    for event in config.events:
+        out[event.name]["against"] = "no event"
+        out[event.name]["columns"] = event.columns()
+    for organic in config.organic:
+        out[organic.name]["against"] = "no organic exposure"
+        out[organic.name]["column"] = organic.column
+    for treatment in config.treatments:
+        out[treatment.name]["against"] = f"{treatment.column} at reference {treatment.reference}"
+        out[treatment.name]["column"] = treatment.column
+    return out

@@ -6,12 +6,15 @@ expected KPI per draw), so both always see the same design.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from mmm.data.events import event_matrix
 from mmm.data.load import MMMData, Scaling, scale
+from mmm.spec.events import event_columns
+from mmm.spec.sections import DesignOptions
 
 DAYS_PER_YEAR = 365.25
 EPOCH = pd.Timestamp("1970-01-01")
@@ -50,13 +53,22 @@ class Design:
     fourier_names: list[str]
     spend_to_kpi: np.ndarray  # (K,) mean spend per period / mean KPI per period (sets default media priors)
     kpi_scale: float | None = None  # KPI units per model unit (Scaling.kpi): turns lift tests into model units
+    organic: np.ndarray | None = None  # (T, O) organic exposure / its mean
+    organic_names: list[str] = field(default_factory=list)
+    events: np.ndarray | None = None  # (T, E) event indicators (mmm.data.events)
+    event_names: list[str] = field(default_factory=list)
 
     @property
     def n_periods(self) -> int:
         return len(self.dates)
 
 
-def build_design(data: MMMData, scaling: Scaling, seasonality_order: int) -> Design:
+def build_design(data: MMMData, scaling: Scaling, options: DesignOptions | int) -> Design:
+    """The model's inputs for one series; ``options``: the config's :attr:`mmm.spec.config.Config.design`
+    (a bare seasonality order means no events)."""
+    if not isinstance(options, DesignOptions):
+        options = DesignOptions(seasonality_order=int(options))
+    seasonality_order = options.seasonality_order
     scaled = scale(data, scaling)
     return Design(
         dates=data.dates,
@@ -71,4 +83,8 @@ def build_design(data: MMMData, scaling: Scaling, seasonality_order: int) -> Des
         fourier_names=fourier_names(seasonality_order),
         spend_to_kpi=np.array([scaling.spend[c] / scaling.kpi for c in data.channels]),
         kpi_scale=float(scaling.kpi),
+        organic=scaled["organic"],
+        organic_names=[] if data.organic is None else list(data.organic.columns),
+        events=event_matrix(data.dates, options.events, data.geo),
+        event_names=event_columns(options.events),
     )

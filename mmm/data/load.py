@@ -62,6 +62,10 @@ class MMMData:
         Hash of the file bytes, or of a canonical CSV of the DataFrame.
     notes
         Changes made to the data that the user should hear about.
+    organic
+        Exposure per period of each organic channel (media without spend); None if there are none.
+    geo
+        The geo this series is, when it is one geo of a panel (events may act in some geos only).
     """
 
     dates: pd.DatetimeIndex
@@ -73,6 +77,8 @@ class MMMData:
     source: str
     sha256: str
     notes: tuple[str, ...] = ()
+    organic: pd.DataFrame | None = None
+    geo: str | None = None
 
     @property
     def channels(self) -> list[str]:
@@ -115,6 +121,7 @@ class MMMData:
             spend=self.spend[keep],
             exposure=None if self.exposure is None else self.exposure[keep],
             controls=self.controls[keep],
+            organic=None if self.organic is None else self.organic[keep],
         )
 
 
@@ -140,6 +147,8 @@ class Scaling:
         in currency becomes exposure at that cost.
     cost_per_unit
         Those channels' recent cost per unit of exposure (spend / exposure over the last fitted quarter).
+    organic
+        Per organic channel, its mean exposure over the fitted rows; the model sees ``exposure / this``.
     """
 
     kpi: float
@@ -149,6 +158,7 @@ class Scaling:
     time_origin: str
     exposure: dict[str, float] = field(default_factory=dict)
     cost_per_unit: dict[str, float] = field(default_factory=dict)
+    organic: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         def positive(what: str, value: Any) -> float:
@@ -183,6 +193,7 @@ class Scaling:
             "control_scale": dict(self.control_scale),
             "time_origin": self.time_origin,
             **({"exposure": dict(self.exposure), "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {}),
+            **({"organic": dict(self.organic)} if self.organic else {}),
         }
 
     @classmethod
@@ -198,7 +209,7 @@ class Scaling:
             if not isinstance(d[key], dict):
                 raise DataError(f"stored scaling: {key} must map names to numbers, got {d[key]!r}.")
         return cls(**{key: d[key] for key in _SCALING_KEYS},
-                   **{key: dict(d[key]) for key in ("exposure", "cost_per_unit") if key in d})
+                   **{key: dict(d[key]) for key in ("exposure", "cost_per_unit", "organic") if key in d})
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -418,6 +429,7 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     if roles.geo is not None:
         stop_if(checks.geo_problems(dates, frame[roles.geo], roles.geo, lines))
         summed = [roles.kpi] + [c for cols in roles.channels.values() for c in (cols.spend, cols.exposure) if c]
+        summed += list(roles.organic.values())
         how = {column: "sum" for column in summed} | {column: "mean" for column in roles.controls}
         table = table.groupby("date", sort=True).agg(how)
         geos = frame[roles.geo].unique()
@@ -440,10 +452,12 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     with_exposure = {name: cols.exposure for name, cols in roles.channels.items() if cols.exposure}
     exposure = table[list(with_exposure.values())].set_axis(list(with_exposure), axis=1) if with_exposure else None
     controls = table[list(roles.controls)]
+    organic = (table[list(roles.organic.values())].set_axis(list(roles.organic), axis=1) if roles.organic
+               else None)
     kpi = table[roles.kpi]
     spend_columns = {name: cols.spend for name, cols in roles.channels.items()}
     stop_if(checks.national_problems(kpi, roles.kpi, spend, spend_columns, controls, freq, min_periods))
-    return MMMData(index, freq, kpi, spend, exposure, controls, label, digest, tuple(notes))
+    return MMMData(index, freq, kpi, spend, exposure, controls, label, digest, tuple(notes), organic=organic)
 
 
 def _id_roles(roles: DataRoles) -> list[tuple[str, str]]:
@@ -462,6 +476,10 @@ def _value_roles(roles: DataRoles) -> list[tuple[str, str, str, str | None]]:
         if cols.exposure:
             found.append((cols.exposure, f"exposure of channel {name!r}, channels.{name}.exposure",
                           "Fill them in (0 where the channel did not run).", negative))
+    for name, column in roles.organic.items():
+        found.append((column, f"exposure of organic channel {name!r}, organic.{name}",
+                      "Fill them in (0 where the channel did not run).",
+                      "Organic exposure cannot be negative; correct these values at the source."))
     for control in roles.controls:
         found.append((control, "control, controls", "Fill them in explicitly (e.g. carry the last value forward).",
                       None))
@@ -479,7 +497,8 @@ def scale(data: MMMData, scaling: Scaling) -> dict[str, np.ndarray]:
         ``kpi`` (T,) = KPI / KPI mean; ``spend`` (T, K) = the media input: spend / channel mean
         spend, or exposure / mean exposure for a channel modelled from exposure, columns in
         ``data.channels`` order; ``controls`` (T, C) =
-        (value - center) / scale; ``time`` (T,) = years since ``time_origin``.
+        (value - center) / scale; ``time`` (T,) = years since ``time_origin``; ``organic`` (T, O) = each
+        organic channel's exposure / its mean.
     """
     by_exposure = [k for k in data.channels if k in scaling.exposure]
     no_column = [k for k in by_exposure if data.exposure is None or k not in data.exposure.columns]
@@ -500,7 +519,16 @@ def scale(data: MMMData, scaling: Scaling) -> dict[str, np.ndarray]:
     media_input = np.column_stack([
         data.exposure[k].to_numpy(dtype=float) / scaling.exposure[k] if k in scaling.exposure
         else data.spend[k].to_numpy(dtype=float) / scaling.spend[k] for k in data.channels])
+    organic_names = [] if data.organic is None else list(data.organic.columns)
+    unscaled = [o for o in organic_names if o not in scaling.organic]
+    if unscaled:
+        raise DataError(f"{data.source}: the stored scaling has no constant for organic channel(s) "
+                        f"{', '.join(map(repr, unscaled))}; a refresh keeps the original run's organic channels, "
+                        "fit a new model to add new ones.")
+    organic = np.column_stack([data.organic[o].to_numpy(dtype=float) / scaling.organic[o] for o in organic_names]
+                              ) if organic_names else np.zeros((data.n_periods, 0))
     return {
+        "organic": organic.reshape(data.n_periods, len(organic_names)),
         "kpi": data.kpi.to_numpy(dtype=float) / scaling.kpi,
         "spend": media_input.reshape(data.n_periods, len(data.channels)),
         "controls": (data.controls.to_numpy(dtype=float).reshape(data.n_periods, len(controls)) - center) / spread,

@@ -55,6 +55,8 @@ class Panel:
     exposure
         Channel name -> (G, T) exposure, for the channels that have an exposure column
         (when given, it drives the channel's effect: :class:`mmm.data.panel_design.PanelScaling`).
+    organic
+        Organic channel name -> (G, T) exposure (media without spend), in the config's order.
     """
 
     geos: list[str]
@@ -71,6 +73,7 @@ class Panel:
     notes: tuple[str, ...] = ()
     zero_spend: tuple[tuple[str, str], ...] = ()
     exposure: dict[str, np.ndarray] = field(default_factory=dict)
+    organic: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_geos(self) -> int:
@@ -91,7 +94,8 @@ class Panel:
             controls=pd.DataFrame(self.controls[g].reshape(self.n_periods, -1), index=self.dates,
                                   columns=self.control_names),
             source=self.source if self.is_national else f"{self.source} (geo {self.geos[g]})", sha256=self.sha256,
-            notes=self.notes if self.is_national else ())
+            notes=self.notes if self.is_national else (), organic=self._organic_frame(lambda v: v[g]),
+            geo=self.geos[g])
 
     @property
     def is_national(self) -> bool:
@@ -103,6 +107,11 @@ class Panel:
             return None
         return pd.DataFrame({c: pick(v) for c, v in self.exposure.items()}, index=self.dates)
 
+    def _organic_frame(self, pick) -> pd.DataFrame | None:
+        if not self.organic:
+            return None
+        return pd.DataFrame({o: pick(v) for o, v in self.organic.items()}, index=self.dates)
+
     def national(self) -> MMMData:
         """The panel summed over geos (KPI and spend), controls averaged: the national series."""
         return MMMData(
@@ -112,7 +121,8 @@ class Panel:
             exposure=self._exposure_frame(lambda v: v.sum(axis=0)),
             controls=pd.DataFrame(self.controls.mean(axis=0).reshape(self.n_periods, -1), index=self.dates,
                                   columns=self.control_names),
-            source=self.source, sha256=self.sha256, notes=self.notes)
+            source=self.source, sha256=self.sha256, notes=self.notes,
+            organic=self._organic_frame(lambda v: v.sum(axis=0)))
 
     def slice(self, end: pd.Timestamp | str | None = None, *, start: pd.Timestamp | str | None = None) -> Panel:
         """Periods from ``start`` to ``end``, both inclusive; None leaves that side open (as ``MMMData.slice``)."""
@@ -122,7 +132,8 @@ class Panel:
         if start is not None:
             keep &= np.asarray(self.dates >= pd.Timestamp(start))
         return replace(self, dates=self.dates[keep], kpi=self.kpi[:, keep], spend=self.spend[:, keep],
-                       controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()})
+                       controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()},
+                       organic={o: v[:, keep] for o, v in self.organic.items()})
 
     def select_geos(self, geos: list[str] | tuple[str, ...]) -> Panel:
         """The panel with its geos in the order ``geos`` (each must be in the panel), e.g. a stored scaling's order."""
@@ -133,12 +144,14 @@ class Panel:
                        controls=self.controls[index],
                        population=None if self.population is None else self.population[index],
                        exposure={c: v[index] for c, v in self.exposure.items()},
+                       organic={o: v[index] for o, v in self.organic.items()},
                        zero_spend=tuple(sorted((pair for pair in self.zero_spend if pair[0] in geos),
                                                key=lambda pair: list(geos).index(pair[0]))))
 
     def to_frame(self, date: str = "date", geo: str | None = "geo", kpi: str = "kpi",
                  spend_columns: dict[str, str] | None = None, population: str | None = None,
-                 exposure_columns: dict[str, str] | None = None) -> pd.DataFrame:
+                 exposure_columns: dict[str, str] | None = None,
+                 organic_columns: dict[str, str] | None = None) -> pd.DataFrame:
         """The panel as a long table, one row per (geo, date), in the given column names; ``geo=None``
         (national data, one geo) leaves the geo column out."""
         if geo is None and self.n_geos != 1:
@@ -149,6 +162,7 @@ class Panel:
             part = ({} if geo is None else {geo: name}) | {date: self.dates.strftime("%Y-%m-%d"), kpi: self.kpi[g]}
             part |= {spend_columns[c]: self.spend[g, :, k] for k, c in enumerate(self.channels)}
             part |= {(exposure_columns or {}).get(c, c): v[g] for c, v in self.exposure.items()}
+            part |= {(organic_columns or {}).get(o, o): v[g] for o, v in self.organic.items()}
             part |= {c: self.controls[g, :, j] for j, c in enumerate(self.control_names)}
             if population is not None and self.population is not None:
                 part[population] = self.population[g]
@@ -160,11 +174,13 @@ def as_panel(data: MMMData) -> Panel:
     """National data as a panel of one geo (:data:`NATIONAL_GEO`): what every model and workflow reads."""
     exposure = {} if data.exposure is None else {c: data.exposure[c].to_numpy(dtype=float)[None, :]
                                                  for c in data.exposure.columns}
+    organic = {} if data.organic is None else {o: data.organic[o].to_numpy(dtype=float)[None, :]
+                                               for o in data.organic.columns}
     return Panel(geos=[NATIONAL_GEO], dates=data.dates, freq=data.freq, channels=list(data.channels),
                    control_names=list(data.controls.columns), kpi=data.kpi.to_numpy(dtype=float)[None, :],
                    spend=data.spend.to_numpy(dtype=float)[None, :, :],
                    controls=data.controls.to_numpy(dtype=float).reshape(1, data.n_periods, -1), population=None,
-                   source=data.source, sha256=data.sha256, notes=data.notes, exposure=exposure)
+                   source=data.source, sha256=data.sha256, notes=data.notes, exposure=exposure, organic=organic)
 
 
 def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, population: str | None = None,
@@ -206,6 +222,7 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
                 else np.zeros((len(geo_names), len(index), 0)))
     pop = _population(frame, population, geo_names, label) if population else None
     exposure = {name: numbers(cols.exposure) for name, cols in roles.channels.items() if cols.exposure}
+    organic = {name: numbers(column) for name, column in roles.organic.items()}
 
     notes = []
     zero = tuple((geo_names[g], channels[k]) for g, k in zip(*np.nonzero(~(spend > 0).any(axis=1)), strict=True))
@@ -223,7 +240,8 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
                         "scaling needs a positive mean per geo: drop those geos or fix the KPI.")
     return Panel(geos=geo_names, dates=index, freq=validated.freq, channels=channels,
                    control_names=list(roles.controls), kpi=kpi, spend=spend, controls=controls, population=pop,
-                   source=label, sha256=digest, notes=tuple(notes), zero_spend=zero, exposure=exposure)
+                   source=label, sha256=digest, notes=tuple(notes), zero_spend=zero, exposure=exposure,
+                   organic=organic)
 
 
 def _population(frame: pd.DataFrame, column: str, geos: list[str], label: str) -> np.ndarray:

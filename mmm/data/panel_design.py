@@ -17,6 +17,7 @@ import pandas as pd
 
 from mmm.data.load import DataError, MMMData, Scaling
 from mmm.data.design import Design, build_design
+from mmm.spec.sections import DesignOptions
 from mmm.data.panel import NATIONAL_GEO, Panel, as_panel
 
 
@@ -43,6 +44,9 @@ class PanelScaling:
     cost_per_unit
         Channel -> recent cost per unit of exposure, over all geos (spend / exposure over the last
         :data:`RECENT_PERIODS` fitted periods; all of them where those had no exposure).
+    organic
+        Organic channel -> (G,) mean exposure (per capita like spend when there is a population): the
+        model sees exposure / this.
     """
 
     geos: tuple[str, ...]
@@ -55,6 +59,7 @@ class PanelScaling:
     per_capita: bool = False
     exposure: dict[str, np.ndarray] = field(default_factory=dict)
     cost_per_unit: dict[str, float] = field(default_factory=dict)
+    organic: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, panel: Panel) -> PanelScaling:
@@ -92,7 +97,7 @@ class PanelScaling:
         return cls(geos=tuple(panel.geos), channels=tuple(panel.channels), kpi=np.asarray(kpi, dtype=float),
                    spend=np.asarray(spend, dtype=float), control_center=center, control_scale=spread,
                    time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None,
-                   exposure=exposure, cost_per_unit=cost)
+                   exposure=exposure, cost_per_unit=cost, organic=organic_constants(panel))
 
     @classmethod
     def of_one_geo(cls, scaling: Scaling, geo: str = NATIONAL_GEO) -> PanelScaling:
@@ -108,7 +113,7 @@ class PanelScaling:
         return Scaling(kpi=float(self.kpi[g]), spend={c: float(self.spend[g, k]) for k, c in enumerate(self.channels)},
                        control_center=dict(self.control_center), control_scale=dict(self.control_scale),
                        time_origin=self.time_origin, exposure={c: float(v[g]) for c, v in self.exposure.items()},
-                       cost_per_unit=dict(self.cost_per_unit))
+                       cost_per_unit=dict(self.cost_per_unit), organic={o: float(v[g]) for o, v in self.organic.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return {"geos": list(self.geos), "channels": list(self.channels),
@@ -119,7 +124,9 @@ class PanelScaling:
                 "time_origin": self.time_origin, "per_capita": self.per_capita,
                 **({"exposure": {c: {g: float(x) for g, x in zip(self.geos, v, strict=True)}
                                  for c, v in self.exposure.items()},
-                    "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {})}
+                    "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {}),
+                **({"organic": {o: {g: float(x) for g, x in zip(self.geos, v, strict=True)}
+                                for o, v in self.organic.items()}} if self.organic else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PanelScaling:
@@ -133,7 +140,8 @@ class PanelScaling:
                    control_center=dict(d["control_center"]), control_scale=dict(d["control_scale"]),
                    time_origin=d["time_origin"], per_capita=bool(d.get("per_capita", False)),
                    exposure={c: np.array([v[g] for g in geos], dtype=float) for c, v in d.get("exposure", {}).items()},
-                   cost_per_unit={c: float(v) for c, v in d.get("cost_per_unit", {}).items()})
+                   cost_per_unit={c: float(v) for c, v in d.get("cost_per_unit", {}).items()},
+                   organic={o: np.array([v[g] for g in geos], dtype=float) for o, v in d.get("organic", {}).items()})
 
 
 def series_scaling(data: MMMData) -> Scaling:
@@ -173,6 +181,22 @@ def exposure_constants(panel: Panel) -> tuple[dict[str, np.ndarray], dict[str, f
     return scales, costs
 
 
+def organic_constants(panel: Panel) -> dict[str, np.ndarray]:
+    """Per organic channel, (G,) mean exposure (per capita with a population), as spend is scaled."""
+    span = f"{panel.dates[0]:%Y-%m-%d} and {panel.dates[-1]:%Y-%m-%d}"
+    out = {}
+    for o, values in panel.organic.items():
+        if not values.sum() > 0:
+            raise DataError(f"{panel.source}: organic channel {o!r} has no exposure between {span}; drop it from "
+                            "`organic` or widen the window.")
+        if panel.population is not None:
+            scale = panel.population * (values / panel.population[:, None]).mean()
+        else:
+            scale = values.mean(axis=1)
+        out[o] = np.where(scale > 0, scale, 1.0)
+    return out
+
+
 @dataclass(frozen=True)
 class PanelDesign:
     """Stacked per-geo designs: what the model's likelihood reads."""
@@ -190,19 +214,25 @@ class PanelDesign:
     spend_to_kpi: np.ndarray  # (K,) mean over geos of spend scale / KPI scale (sets the pooled coef prior)
     kpi_scale: np.ndarray | None = None  # (G,) KPI units per model unit, per geo (ROAS priors, lift tests)
     spend_currency: np.ndarray | None = None  # (G, T, K) spend as paid (ROAS denominators)
+    organic: np.ndarray | None = None  # (G, T, O) organic exposure / its scale
+    organic_names: list[str] = field(default_factory=list)
+    events: np.ndarray | None = None  # (G, T, E) event indicators (mmm.data.events)
+    event_names: list[str] = field(default_factory=list)
 
     @property
     def n_periods(self) -> int:
         return len(self.dates)
 
 
-def series_designs(panel: Panel, scaling: PanelScaling, seasonality_order: int) -> list[Design]:
+def series_designs(panel: Panel, scaling: PanelScaling, options: DesignOptions | int) -> list[Design]:
     """One national-shaped :class:`Design` per geo (the effects reuse them)."""
-    return [build_design(panel.geo(g), scaling.geo(g), seasonality_order) for g in range(panel.n_geos)]
+    return [build_design(panel.geo(g), scaling.geo(g), options) for g in range(panel.n_geos)]
 
 
-def build_panel_design(panel: Panel, scaling: PanelScaling, seasonality_order: int) -> PanelDesign:
-    designs = series_designs(panel, scaling, seasonality_order)
+def build_panel_design(panel: Panel, scaling: PanelScaling, options: DesignOptions | int) -> PanelDesign:
+    """The model's inputs for every geo; ``options``: the config's :attr:`mmm.spec.config.Config.design`
+    (a bare seasonality order means no events)."""
+    designs = series_designs(panel, scaling, options)
     first = designs[0]
     return PanelDesign(
         geos=list(panel.geos), dates=panel.dates, channels=list(panel.channels), controls=list(panel.control_names),
@@ -211,6 +241,8 @@ def build_panel_design(panel: Panel, scaling: PanelScaling, seasonality_order: i
         fourier_names=first.fourier_names,
         spend_to_kpi=_pooled_spend_to_kpi(panel, scaling), kpi_scale=scaling.kpi,
         spend_currency=np.asarray(panel.spend, dtype=float),
+        organic=np.stack([d.organic for d in designs]), organic_names=first.organic_names,
+        events=np.stack([d.events for d in designs]), event_names=first.event_names,
     )
 
 

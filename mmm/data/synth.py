@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from mmm.atomic import write_text_atomically
+from mmm.data import synth_drivers
 from mmm.data.synth_truth import adstock_weights, carryover, effect_multiplier, saturate, true_figures
 
 KPI_COLUMN = "revenue"
@@ -131,6 +132,12 @@ class SynthSpec:
     geo_size_spread: float = 0.5  # log-sd of geo size (KPI and spend scale together; population follows)
     geo_roas_spread: float = 0.2  # log-sd of each geo's true ROAS around the channel's
     geo_mix_spread: float = 0.3  # log-sd of each geo's spend level per channel around its size
+    # Other drivers (mmm.data.synth_drivers), each with its true contribution in truth["components"]:
+    # Black Friday and Christmas with a window and a size that varies by year; an organic newsletter on an
+    # S-shaped curve; and promo reported as a treatment against no promotion (it leaves the controls)
+    events: bool = False
+    organic: bool = False
+    promo_treatment: bool = False
 
 
 @dataclass
@@ -280,7 +287,22 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     for c, v in raw_controls.items():
         baseline_units = baseline_units + CONTROL_EFFECTS[c] * (v - center[c]) / spread[c]
 
-    mu = kpi_scale * baseline_units
+    components: dict[str, tuple[str, np.ndarray]] = {}  # name -> (kind, (T,) KPI units)
+    event_entries: list[dict[str, Any]] = []
+    organic_exposure = None
+    if spec.events:
+        event_parts, event_entries = synth_drivers.simulate_events(dates, kpi_scale, spec.seed)
+        components |= {name: ("event", values) for name, values in event_parts.items()}
+    if spec.organic:
+        organic_exposure, organic_part = synth_drivers.simulate_organic(season_driver, kpi_scale, spec.seed)
+        components[synth_drivers.ORGANIC["name"]] = ("organic", organic_part)
+    other_drivers = sum((values for _, values in components.values()), np.zeros(n))
+    if spec.promo_treatment:  # already in the baseline as a control; its truth is counted from no promotion
+        _check(spec.controls, "promo_treatment needs controls=True (promo is one of them)")
+        components["promo"] = ("treatment", synth_drivers.promo_contribution(
+            raw_controls["promo"], CONTROL_EFFECTS["promo"], spread["promo"], kpi_scale))
+
+    mu = kpi_scale * baseline_units + other_drivers
     coefs, spend_scale = {}, {}
     exposure = {ch.name: _exposure(spend[ch.name], ch, days, spec.seed, k)
                 for k, ch in enumerate(channels) if ch.exposure_cost is not None}
@@ -301,7 +323,9 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     kpi = np.round(mu + sigma * shocks, 2)
 
     data = pd.DataFrame({"date": dates, KPI_COLUMN: kpi, **{ch.spend_column: spend[ch.name] for ch in channels},
-                         **{f"{name}_exposure": values for name, values in exposure.items()}, **raw_controls})
+                         **{f"{name}_exposure": values for name, values in exposure.items()},
+                         **({} if organic_exposure is None else {synth_drivers.ORGANIC["column"]: organic_exposure}),
+                         **raw_controls})
     model_scale = float(kpi.mean())
     natural = {
         "intercept": spec.intercept * kpi_scale, "trend": spec.trend * kpi_scale,
@@ -341,7 +365,11 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
         "window": {"start": dates[0].strftime("%Y-%m-%d"), "end": dates[-1].strftime("%Y-%m-%d")},
     }
     truth["figures"] = true_figures(data, truth, gross_margin=spec.gross_margin)
-    truth["media_share"] = float(1.0 - (kpi_scale * baseline_units).sum() / mu.sum())
+    truth["media_share"] = float(1.0 - (kpi_scale * baseline_units + other_drivers).sum() / mu.sum())
+    if components:
+        truth["components"] = {name: {"kind": kind, "contribution": float(values.sum()),
+                                      "per_period": [float(v) for v in values]}
+                               for name, (kind, values) in components.items()}
     truth["mu"] = [float(v) for v in mu]
 
     config = {
@@ -351,7 +379,11 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
                                                              if ch.name in exposure else {}),
                                "adstock": ch.adstock, "saturation": ch.saturation, "max_lag": ch.max_lag}
                      for ch in channels},
-        "controls": list(raw_controls),
+        "controls": [c for c in raw_controls if not (spec.promo_treatment and c == "promo")],
+        **({"treatments": {"promo": {"column": "promo", "reference": 0}}} if spec.promo_treatment else {}),
+        **({"events": event_entries} if event_entries else {}),
+        **({"organic": {synth_drivers.ORGANIC["name"]: {"column": synth_drivers.ORGANIC["column"]}}}
+           if spec.organic else {}),
         "model": {"trend": True, "seasonality": {"order": spec.seasonality_order}, "likelihood": spec.likelihood},
         "finance": {"currency": "USD", "gross_margin": spec.gross_margin, "gross_margin_source": "synthetic truth"},
         "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": spec.seed},
@@ -407,6 +439,7 @@ def _panel(spec: SynthSpec) -> SynthResult:
     names = [f"geo_{g:03d}" for g in range(n_geos)]
     movement = _movement(spec, spec.n_periods, 1 if spec.freq == "W" else 7)  # the same weeks move every geo
     frames, geo_truth = [], {}
+    components: dict[str, tuple[str, list]] = {}
     for g, name in enumerate(names):
         channels = [replace(ch, level=ch.level * size[g] * mix[g, k], target_roas=ch.target_roas * roas_dev[g, k])
                     for k, ch in enumerate(base)]
@@ -418,6 +451,8 @@ def _panel(spec: SynthSpec) -> SynthResult:
         frames.append(frame)
         geo_truth[name] = {"size": float(size[g]), "figures": one.truth["figures"], "params": one.truth["params"],
                            "scaling": one.truth["scaling"]}
+        for part, entry in one.truth.get("components", {}).items():
+            components.setdefault(part, (entry["kind"], []))[1].append(entry["per_period"])
     national = {}
     for ch in base:
         spend = sum(t["figures"][ch.name]["spend"] for t in geo_truth.values())
@@ -432,6 +467,10 @@ def _panel(spec: SynthSpec) -> SynthResult:
     config["data"] = {**config["data"], "geo": GEO_COLUMN}
     truth: dict[str, Any] = {"seed": spec.seed, "n_geos": n_geos, "figures": national, "geos": geo_truth,
                              "window": layout.truth["window"], "spec": asdict(spec)}
+    if components:  # national = sum over geos, per period
+        truth["components"] = {name: {"kind": kind, "contribution": float(np.sum(parts, axis=0).sum()),
+                                      "per_period": [float(v) for v in np.sum(parts, axis=0)]}
+                               for name, (kind, parts) in components.items()}
     return SynthResult(data=pd.concat(frames, ignore_index=True), config=config, truth=truth)
 
 

@@ -54,6 +54,7 @@ from mmm.data.panel_design import PanelDesign
 from mmm.model import baseline
 from mmm.model import lift_tests
 from mmm.model import media
+from mmm.model import organic as organic_media
 from mmm.model import roas_prior
 from mmm.model.distributions import prior_logp, stack_priors, to_pymc
 from mmm.model.geo_terms import geo_terms, hierarchical
@@ -154,6 +155,12 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         if design.control_values.shape[2]:
             controls = pm.Data("control_values", design.control_values, dims=("geo", "date", "control"))
             mu = mu + pt.dot(controls, to_pymc(opts.prior("control_coef"), "control_coef", dims="control"))
+        if design.event_names:  # holidays and events: one effect per (event, offset), shared by geos
+            model.add_coord("event", design.event_names)
+            events = pm.Data("event_values", design.events, dims=("geo", "date", "event"))
+            mu = mu + pt.dot(events, to_pymc(opts.prior("event_coef"), "event_coef", dims="event"))
+        if config.organic:
+            mu = mu + organic_contribution(model, config, design)
         if opts.baseline.on:  # a baseline that moves, the same for every geo (mmm.model.baseline)
             mu = mu + moving_baseline(model, opts.baseline, design, opts.trend)[None, :]
         media_params = {**params, media.COEF: terms[media.COEF]}
@@ -196,6 +203,24 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
         values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
         values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
     return baseline.time_effect(values, phi, omega, xp=pt)
+
+
+def organic_contribution(model: pm.Model, config: Config, design: PanelDesign):
+    """(G, T) summed contribution of the organic channels (:mod:`mmm.model.organic`), model units."""
+    organic = config.organic
+    names = [o.name for o in organic]
+    model.add_coord("organic", names)
+    values = {}
+    for name, param, dim, idx, _ in organic_media.parameter_layout(organic):
+        if dim != "organic" and dim not in model.coords:
+            model.add_coord(dim, [names[i] for i in idx])
+        prior = stack_priors([organic[i].prior(param) for i in idx], [names[i] for i in idx],
+                             f"organic priors for `{param}`", "change the overrides to one family")
+        values[name] = to_pymc(prior, name, dims=dim)
+    max_lag = max(o.max_lag for o in organic)
+    model.add_coord("organic_lag", np.arange(max_lag))
+    lags = pm.Data("organic_lags", lag_stack(design.organic, max_lag), dims=("geo", "date", "organic", "organic_lag"))
+    return organic_media.contributions(lags, organic, values, xp=pt, lagged=True).sum(axis=-1)
 
 
 def stacked_prior(channels, param: str, idx, defaults: dict[str, list[Prior]]) -> Prior:

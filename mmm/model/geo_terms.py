@@ -16,6 +16,7 @@ import xarray as xr
 
 from mmm.model import baseline
 from mmm.model import media
+from mmm.model import organic as organic_media
 from mmm.spec.config import Config
 
 
@@ -68,11 +69,13 @@ def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
         out["control_coef"] = (("chain", "draw", "control"), values["control_coef"])
     if "nu" in values:
         out["nu"] = (("chain", "draw"), values["nu"])
-    for name in baseline.VARIABLES:  # shared by every geo (mmm.model.baseline)
+    shared = [*baseline.VARIABLES, "event_coef", *organic_media.variable_names(config.organic)]
+    for name in shared:  # shared by every geo (mmm.model.baseline, events, mmm.model.organic)
         if name in values:
             out[name] = (("chain", "draw", *(d for d in posterior[name].dims if d not in ("chain", "draw"))),
                          values[name])
-    coords = {d: posterior.coords[d].values for d in ("fourier", "control", "channel") if d in posterior.coords}
+    coords = {d: posterior.coords[d].values for d in posterior.coords
+              if d in ("fourier", "control", "channel", "event") or d.startswith("organic")}
     for name, *_ in media.parameter_layout(config.channels):
         da = posterior[name]
         value = terms[media.COEF][..., g, :] if name == media.COEF else values[name]

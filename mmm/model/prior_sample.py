@@ -27,7 +27,7 @@ def sample_prior(config: Config, panel: Panel, scaling: PanelScaling, n_draws: i
 
     from mmm.model.build import build_model
 
-    model = build_model(config, build_panel_design(panel, scaling, config.model.seasonality_order))
+    model = build_model(config, build_panel_design(panel, scaling, config.design))
     pymc_log = logging.getLogger("pymc")
     level = pymc_log.level
     pymc_log.setLevel(logging.WARNING)  # no "Sampling: [...]" line in the CLI's output

@@ -265,7 +265,7 @@ def coef_from_roas(config, panel: Panel, scaling: PanelScaling, posterior: xr.Da
                         coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values, "channel": names})
     unit = posterior.assign({media.COEF: ones})  # a pooled coefficient of 1: each geo's coefficient is m_gk
     terms = draw_terms(unit, n_geos)
-    designs = series_designs(panel, scaling, config.model.seasonality_order)
+    designs = series_designs(panel, scaling, config.design)
     unit_value = 0.0
     for g in range(n_geos):
         geo = geo_posterior(unit, config, g, n_geos, terms)  # coefficient: the geo multiplier m_gk

@@ -42,6 +42,7 @@ import xarray as xr
 from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.data.panel import Panel
 from mmm.model import media
+from mmm.model import organic as organic_media
 from mmm.model.build import GEO_PRIORS, build_model
 from mmm.model.geo_terms import draw_terms
 from mmm.spec.config import Config
@@ -148,6 +149,11 @@ def parameter_bounds(config: Config) -> dict[str, tuple[Any, Any]]:
         priors = [config.channels[i].prior(param) or default_coef_prior(1.0) for i in idx]
         pairs = [prior_bounds(p) for p in priors]
         out[name] = (np.array([lo for lo, _ in pairs], dtype=float), np.array([hi for _, hi in pairs], dtype=float))
+    for name, param, _dim, idx, _ in organic_media.parameter_layout(config.organic):
+        pairs = [prior_bounds(config.organic[i].prior(param)) for i in idx]
+        out[name] = (np.array([lo for lo, _ in pairs], dtype=float), np.array([hi for _, hi in pairs], dtype=float))
+    if config.events:
+        out["event_coef"] = prior_bounds(opts.prior("event_coef"))
     return out
 
 
@@ -328,7 +334,7 @@ def update_model(previous: xr.Dataset, config: Config, data: Panel, scaling: Pan
     ``config`` is the update's model spec (:func:`mmm.runs.refresh.update_model_config`): lift tests new
     since the parent enter the likelihood.
     """
-    design = build_panel_design(data, scaling, config.model.seasonality_order)
+    design = build_panel_design(data, scaling, config.design)
     model = build_model(config, design, n_train=n_train, fit_start=fit_start)
     names = [rv.name for rv in model.free_RVs]
     prior = posterior_to_prior(previous, config, names, bounds=model_parameter_bounds(config, model),

@@ -232,7 +232,7 @@ class PlanModel:
                                 if reference is not None else self.run_rate.copy())
 
         self.specs = list(config.channels)  # the transforms of each channel (cell) of the plan
-        design = build_design(data, scaling, config.model.seasonality_order)
+        design = build_design(data, scaling, config.design)
         draws = posterior_draws(posterior, config, design)
         params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
         self.params = _thin(params, max_draws)

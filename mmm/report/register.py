@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mmm.spec.sections import DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS, FinanceSpec
+from mmm.spec.sections import (DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS,
+                               DEFAULT_ORGANIC_COEF, FinanceSpec)
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
@@ -50,6 +51,7 @@ MODEL_PRIOR_LABELS = {
     "control_coef": "Control coefficients (per SD of the control)",
     "sigma": "Noise SD (sigma)",
     "nu": "Student-t degrees of freedom (nu)",
+    "event_coef": "Event effects (share of the KPI, per event period)",
 }
 
 
@@ -93,7 +95,38 @@ def assumptions_register(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]
     rows += _model_prior_rows(config)
     rows += _baseline_rows(config)
     rows += _channel_prior_rows(config)
+    rows += _driver_rows(config)
     rows += _experiment_rows(config)
+    return rows
+
+
+def _driver_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Events (their dates and windows), organic channels (their column and coefficient prior) and treatments
+    (their reference level): what each contribution is measured against."""
+    rows = []
+    for i, event in enumerate(config.get("events") or []):
+        dates = list(event.get("dates") or [])
+        window = f", window -{event.get('before', 0)}..+{event.get('after', 0)} periods"
+        where = f" in {', '.join(event['geos'])}" if event.get("geos") else ""
+        rows.append({"section": "model", "item": f"event: {event.get('name')}", "key": f"events[{i}]",
+                     "value": event, "display": f"{len(dates)} date(s), {dates[0] if dates else '?'}"
+                     f"{' .. ' + dates[-1] if len(dates) > 1 else ''}{window}{where}",
+                     "source": "config (events)", "status": SET})
+    for name, entry in (config.get("organic") or {}).items():
+        entry = {"column": entry} if isinstance(entry, str) else (entry or {})
+        written = (entry.get("priors") or {}).get("coef")
+        prior = _prior(written, f"organic.{name}.priors.coef") if written else DEFAULT_ORGANIC_COEF
+        rows.append({"section": "model prior", "item": f"organic {name}: most it adds per period (share of the KPI)",
+                     "key": f"organic.{name}.priors.coef", "value": prior.to_dict(), "display": prior_text(prior),
+                     "source": "config" if prior != DEFAULT_ORGANIC_COEF else "package default",
+                     "status": SET if prior != DEFAULT_ORGANIC_COEF else DEFAULT})
+    for name, entry in (config.get("treatments") or {}).items():
+        entry = {"column": entry} if isinstance(entry, str) else (entry or {})
+        reference = entry.get("reference", "min")
+        rows.append({"section": "model", "item": f"treatment {name}: reference level of {entry.get('column')}",
+                     "key": f"treatments.{name}.reference", "value": reference, "display": str(reference),
+                     "source": "config" if "reference" in entry else "package default (min)",
+                     "status": SET if "reference" in entry else DEFAULT})
     return rows
 
 
@@ -136,9 +169,10 @@ def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         "intercept": True,
         "trend": model.get("trend", True) is not False,
         "fourier": bool(order if order is not None else 2),
-        "control_coef": bool(config.get("controls")),
+        "control_coef": bool(config.get("controls")) or bool(config.get("treatments")),
         "sigma": True,
         "nu": model.get("likelihood", "normal") == "student_t",
+        "event_coef": bool(config.get("events")),
     }
     rows = []
     for name, default in DEFAULT_MODEL_PRIORS.items():

@@ -175,6 +175,7 @@ def _context(
         "finance": _finance(finance, currency, kpi),
         "break_even": _break_even_text(summary["channels"], finance),
         "carryover_rows": _carryover_rows(summary["channels"]),
+        "component_rows": _component_rows(summary.get("components") or {}),
         "geo": _geo_section(summary.get("geo")),
         "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors,
                             curves=_read_csv(run_dir, "response_curves.csv",
@@ -300,6 +301,18 @@ def _total_row(totals: Mapping[str, Any] | None) -> dict[str, str] | None:
         "incremental_kpi": format_with_interval(totals.get("incremental_kpi"), format_amount),
         "roas": format_with_interval(totals.get("roas"), format_ratio),
     }
+
+
+COMPONENT_KINDS = {"event": "event", "organic": "organic media", "treatment": "treatment"}
+
+
+def _component_rows(components: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Events, organic channels and treatments (summary.json ``components``): contribution and share."""
+    return [{"name": name, "kind": COMPONENT_KINDS.get(str(c.get("kind")), str(c.get("kind", MISSING))),
+             "against": str(c.get("against", MISSING)),
+             "contribution": format_with_interval(c.get("contribution"), format_amount),
+             "share": format_with_interval(c.get("share"), format_share)}
+            for name, c in components.items()]
 
 
 def _carryover_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:

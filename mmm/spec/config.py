@@ -19,16 +19,21 @@ import pandas as pd
 import yaml
 
 from mmm.spec.errors import ConfigError
+from mmm.spec.events import EventSpec
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.spec.sections import (
     DEFAULT_MODEL_PRIORS,
+    OPTIONAL_MODEL_PRIORS,
     ChannelSpec,
     DataSpec,
+    DesignOptions,
     DiagnosticThresholds,
     FinanceSpec,
     FitSpec,
     ModelOptions,
+    OrganicSpec,
+    TreatmentSpec,
     baseline_as_dict,
     fit_as_dict,
 )
@@ -51,6 +56,19 @@ class Config:
     name: str = "mmm"
     source: str = "<dict>"  # where the config came from, for messages
     experiments: tuple[Any, ...] = ()  # mmm.model.lift_tests.Experiment: measured lifts, likelihood terms
+    events: tuple[EventSpec, ...] = ()  # holidays and dated events (mmm.spec.events)
+    organic: tuple[OrganicSpec, ...] = ()  # media without spend: a contribution, no ROAS
+    treatments: tuple[TreatmentSpec, ...] = ()  # non-media treatments: a contribution against a reference level
+
+    @property
+    def design(self) -> DesignOptions:
+        """What building the model's inputs needs from this config (:func:`mmm.data.design.build_design`)."""
+        return DesignOptions(seasonality_order=self.model.seasonality_order, events=self.events)
+
+    @property
+    def model_controls(self) -> tuple[str, ...]:
+        """The columns the model reads as controls: the controls, then each treatment's column."""
+        return tuple(self.controls) + tuple(t.column for t in self.treatments)
 
     @property
     def channel_names(self) -> list[str]:
@@ -67,8 +85,9 @@ class Config:
             date=self.data.date,
             kpi=self.data.kpi,
             channels={c.name: ChannelColumns(spend=c.spend, exposure=c.exposure) for c in self.channels},
-            controls=tuple(self.controls),
+            controls=self.model_controls,
             geo=self.data.geo,
+            organic={o.name: o.column for o in self.organic},
         )
 
     def with_fit(self, **overrides: Any) -> Config:
@@ -114,7 +133,8 @@ class Config:
             data["min_periods"] = self.data.min_periods
         if self.data.population:
             data["population"] = self.data.population
-        model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS}
+        model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS
+                        if n not in OPTIONAL_MODEL_PRIORS or (n == "event_coef" and self.events)}
         return {
             "name": self.name,
             "data": data,
@@ -137,6 +157,9 @@ class Config:
             **({"refresh": {"window_periods": self.refresh_window_periods}}
                if self.refresh_window_periods is not None else {}),
             **({"experiments": [e.to_dict() for e in self.experiments]} if self.experiments else {}),
+            **({"events": [e.to_dict() for e in self.events]} if self.events else {}),
+            **({"organic": {o.name: o.to_dict() for o in self.organic}} if self.organic else {}),
+            **({"treatments": {t.name: t.to_dict() for t in self.treatments}} if self.treatments else {}),
         }
 
     def to_yaml(self) -> str:

@@ -27,14 +27,18 @@ from mmm.spec.sections import (
     FinanceSpec,
     FitSpec,
     ModelOptions,
+    OrganicSpec,
+    TREATMENT_REFERENCES,
+    TreatmentSpec,
     fit_as_dict,
 )
+from mmm.spec.events import parse_events
 from mmm.spec.priors import Prior, PriorError
 from mmm.spec.transforms import ADSTOCK_SPECS as ADSTOCKS, SATURATION_SPECS as SATURATIONS
 
 
 TOP_KEYS = ("name", "data", "channels", "controls", "model", "finance", "fit", "diagnostics", "window", "report",
-            "holdout", "refresh", "experiments")
+            "holdout", "refresh", "experiments", "events", "organic", "treatments")
 
 
 def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]:
@@ -76,10 +80,21 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
     default_roas = model_raw.get("roas_prior")
     if default_roas is not None:
         model = replace(model, roas_prior=parse_roas_prior(default_roas, f"{source}: model.roas_prior"))
+    channels = _channel_specs(raw["channels"], defaults, source)
+    organic = _organic_specs(raw.get("organic"), defaults, source)
+    treatments = _treatment_specs(raw.get("treatments"), source)
+    _no_clashes(channels, organic, treatments, tuple(controls), source)
+    events = parse_events(raw.get("events"), base_dir, source)
+    if "event_coef" in model.priors and not events:
+        raise ConfigError(f"{source}: model.priors.event_coef is the prior of event effects, but the config has no "
+                          "`events`; add events or remove the prior")
     return dict(
         data=data,
-        channels=_channel_specs(raw["channels"], defaults, source),
+        channels=channels,
         controls=tuple(controls),
+        events=events,
+        organic=organic,
+        treatments=treatments,
         model=model,
         finance=finance,
         fit=parse_fit(raw.get("fit") or {}, source),
@@ -145,18 +160,9 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
                     where)
         if not entry.get("spend"):
             raise ConfigError(f"{source}: {where} needs a `spend` column")
-        adstock = entry.get("adstock", defaults["adstock"])
-        saturation = entry.get("saturation", defaults["saturation"])
-        if adstock not in ADSTOCKS:
-            raise ConfigError(f"{source}: {where}.adstock {adstock!r} is unknown; use one of {', '.join(ADSTOCKS)}")
-        if saturation not in SATURATIONS:
-            raise ConfigError(
-                f"{source}: {where}.saturation {saturation!r} is unknown; use one of {', '.join(SATURATIONS)}")
-        max_lag = entry.get("max_lag", defaults["max_lag"])
-        if not _is_whole(max_lag) or not 1 <= max_lag <= 104:
-            raise ConfigError(f"{source}: {where}.max_lag must be a whole number of periods in 1..104; got {max_lag!r}")
+        adstock, saturation, max_lag = _transform_choice(entry, defaults, source, where)
         spec = ChannelSpec(name=str(name), spend=str(entry["spend"]), exposure=entry.get("exposure"),
-                           adstock=adstock, saturation=saturation, max_lag=int(max_lag))
+                           adstock=adstock, saturation=saturation, max_lag=max_lag)
         priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
         roas = None
         if entry.get("roas_prior") is not None:
@@ -168,6 +174,88 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
             roas = parse_roas_prior(entry["roas_prior"], f"{source}: {where}.roas_prior")
         specs.append(replace(spec, priors=priors, roas_prior=roas))
     return tuple(specs)
+
+
+def _transform_choice(entry: Mapping, defaults: dict[str, Any], source: str, where: str) -> tuple[str, str, int]:
+    """(adstock, saturation, max_lag) of a channel or organic entry, each checked."""
+    adstock = entry.get("adstock", defaults["adstock"])
+    saturation = entry.get("saturation", defaults["saturation"])
+    if adstock not in ADSTOCKS:
+        raise ConfigError(f"{source}: {where}.adstock {adstock!r} is unknown; use one of {', '.join(ADSTOCKS)}")
+    if saturation not in SATURATIONS:
+        raise ConfigError(
+            f"{source}: {where}.saturation {saturation!r} is unknown; use one of {', '.join(SATURATIONS)}")
+    max_lag = entry.get("max_lag", defaults["max_lag"])
+    if not _is_whole(max_lag) or not 1 <= max_lag <= 104:
+        raise ConfigError(f"{source}: {where}.max_lag must be a whole number of periods in 1..104; got {max_lag!r}")
+    return adstock, saturation, int(max_lag)
+
+
+def _organic_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[OrganicSpec, ...]:
+    """``organic: {newsletter: sends_column}`` or ``{newsletter: {column: ..., adstock, saturation, max_lag,
+    priors}}``: media without spend, driven by its own column."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(f"{source}: `organic` maps organic channel names to their exposure columns, e.g. "
+                          f"{{newsletter: newsletter_sends}}; got {raw!r}")
+    specs = []
+    for name, entry in raw.items():
+        where = f"organic.{name}"
+        if isinstance(entry, str):
+            entry = {"column": entry}
+        _no_unknown(entry, ("column", "adstock", "saturation", "max_lag", "priors"), source, where)
+        if not entry.get("column"):
+            raise ConfigError(f"{source}: {where} needs a `column` (its exposure: sends, visits, impressions)")
+        adstock, saturation, max_lag = _transform_choice(entry, defaults, source, where)
+        spec = OrganicSpec(name=str(name), column=str(entry["column"]), adstock=adstock, saturation=saturation,
+                           max_lag=max_lag)
+        specs.append(replace(spec, priors=_priors(entry.get("priors") or {}, spec.param_names(), source,
+                                                  f"{where}.priors")))
+    return tuple(specs)
+
+
+def _treatment_specs(raw: Any, source: str) -> tuple[TreatmentSpec, ...]:
+    """``treatments: {promo: Promo}`` or ``{promo: {column: Promo, reference: 0}}`` (reference: a number,
+    or min / max / mean over the data; default min)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(f"{source}: `treatments` maps treatment names to columns, e.g. {{promo: promo_flag}} or "
+                          f"{{price: {{column: price_index, reference: 1.0}}}}; got {raw!r}")
+    specs = []
+    for name, entry in raw.items():
+        where = f"treatments.{name}"
+        if isinstance(entry, str):
+            entry = {"column": entry}
+        _no_unknown(entry, ("column", "reference"), source, where)
+        if not entry.get("column"):
+            raise ConfigError(f"{source}: {where} needs a `column`")
+        reference = entry.get("reference", "min")
+        if isinstance(reference, bool) or not (isinstance(reference, (int, float)) or reference in TREATMENT_REFERENCES):
+            raise ConfigError(f"{source}: {where}.reference is the level the treatment's contribution is counted "
+                              f"from: a number in the column's units (e.g. 0 for no promotion) or one of "
+                              f"{', '.join(TREATMENT_REFERENCES)}; got {reference!r}")
+        specs.append(TreatmentSpec(name=str(name), column=str(entry["column"]),
+                                   reference=reference if isinstance(reference, str) else float(reference)))
+    return tuple(specs)
+
+
+def _no_clashes(channels, organic, treatments, controls: tuple[str, ...], source: str) -> None:
+    """Names are unique across channels, organic channels and treatments; a column plays one role."""
+    names = [c.name for c in channels] + [o.name for o in organic] + [t.name for t in treatments]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{source}: name(s) {', '.join(map(repr, repeated))} are used by more than one of "
+                          "channels, organic and treatments; give each its own name")
+    treated = [t.column for t in treatments]
+    both = [c for c in treated if c in controls]
+    if both:
+        raise ConfigError(f"{source}: column(s) {', '.join(map(repr, both))} are both in controls and treatments; a "
+                          "treatment is already in the model like a control (with its contribution reported): keep "
+                          "it in treatments only")
+    if len(set(treated)) < len(treated):
+        raise ConfigError(f"{source}: two treatments read the same column; give each treatment its own column")
 
 
 # where each parameter lives; a prior must not put mass outside it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class DataRoles:
         Non-media drivers (price, promotions, events), centred and scaled for the model.
     geo
         Region column of a panel with one row per (geo, date); None for national data.
+    organic
+        Organic channel name -> its exposure column (media without spend), in the user's order.
     """
 
     date: str
@@ -44,3 +46,4 @@ class DataRoles:
     channels: dict[str, ChannelColumns]
     controls: tuple[str, ...] = ()
     geo: str | None = None
+    organic: dict[str, str] = field(default_factory=dict)

@@ -27,7 +27,15 @@ DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
     "control_coef": Prior("Normal", mu=0.0, sigma=0.2),  # per standard deviation of the control
     "sigma": Prior("HalfNormal", sigma=0.25),
     "nu": Prior("Gamma", alpha=2.0, beta=0.1),
+    # an event's effect in its period (and each period of its window), share of the mean KPI: a holiday week
+    # 30% above or below normal is typical, a doubling far out
+    "event_coef": Prior("Normal", mu=0.0, sigma=0.3),
 }
+# written into a resolved config only when the config uses them
+OPTIONAL_MODEL_PRIORS = ("event_coef",)
+# most an organic channel adds per period, share of the mean KPI (at full saturation): median ~0.2
+DEFAULT_ORGANIC_COEF = Prior("HalfNormal", sigma=0.3)
+TREATMENT_REFERENCES = ("min", "max", "mean")
 DEFAULT_MEDIA_ROAS_SCALE = 3.0
 # A baseline that moves (mmm.model.baseline), model units (KPI / its mean) and years. Amplitude: a
 # baseline wandering by ~10% of the KPI is typical, 30% far out. Length scale: median 0.4 years
@@ -87,6 +95,65 @@ class ChannelSpec:
 
     def param_names(self) -> tuple[str, ...]:
         return ("coef", *ADSTOCKS[self.adstock].param_names, *SATURATIONS[self.saturation].param_names)
+
+
+@dataclass(frozen=True)
+class OrganicSpec:
+    """An organic channel: media with no spend (newsletters, organic social, PR reach), driven by its
+    exposure column through adstock and saturation. Its contribution is reported with an interval; it
+    has no ROAS and no plan."""
+
+    name: str
+    column: str
+    adstock: str = "geometric"
+    saturation: str = "logistic"
+    max_lag: int = 8
+    priors: Mapping[str, Prior] = field(default_factory=dict)  # "coef" or a transform parameter -> Prior
+
+    def prior(self, param: str) -> Prior:
+        if param in self.priors:
+            return self.priors[param]
+        if param == "coef":
+            return DEFAULT_ORGANIC_COEF
+        for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
+            if param in transform.param_names:
+                return transform.default_priors[param]
+        raise KeyError(param)
+
+    def param_names(self) -> tuple[str, ...]:
+        return ("coef", *ADSTOCKS[self.adstock].param_names, *SATURATIONS[self.saturation].param_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "adstock": self.adstock, "saturation": self.saturation,
+                "max_lag": self.max_lag, "priors": {p: self.prior(p).to_dict() for p in self.param_names()}}
+
+
+@dataclass(frozen=True)
+class TreatmentSpec:
+    """A non-media treatment (a promotion, a price): a column whose effect is reported as a contribution
+    against a stated reference level, ``coef x (value - reference)`` (e.g. promo 0: what the promotions
+    added; price at its minimum: what pricing above it cost). It enters the model like a control."""
+
+    name: str
+    column: str
+    reference: float | str = "min"  # a number in the column's units, or min / max / mean over the data
+
+    def reference_value(self, values: np.ndarray) -> float:
+        """The reference level on ``values`` (every geo and period of the data)."""
+        if isinstance(self.reference, str):
+            return float(getattr(np, self.reference)(values))
+        return float(self.reference)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "reference": self.reference}
+
+
+@dataclass(frozen=True)
+class DesignOptions:
+    """What the model's design needs from a config beyond the data: the seasonality and the events."""
+
+    seasonality_order: int = 2
+    events: tuple = ()  # mmm.spec.events.EventSpec
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from mmm.spec.config import Config, ConfigError
 from mmm.spec.sections import (
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MODEL_PRIORS,
+    OPTIONAL_MODEL_PRIORS,
     ChannelSpec,
     DiagnosticThresholds,
     FinanceSpec,
@@ -173,7 +174,9 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["controls"] == ["price_index", "promo"]
     assert resolved["model"] == {"trend": True, "seasonality": {"order": 2}, "likelihood": "normal",
                                  "media_roas_scale": DEFAULT_MEDIA_ROAS_SCALE,
-                                 "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()},
+                                 # event_coef only with events (OPTIONAL_MODEL_PRIORS)
+                                 "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()
+                                            if n not in OPTIONAL_MODEL_PRIORS},
                                  "geo": {"adstock": "shared"}}  # the config has data.geo
     assert resolved["finance"] == {"currency": "USD", "gross_margin": 0.6, "gross_margin_source": "config",
                                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue",
