@@ -2,7 +2,7 @@
 
 Apart from the model's forms on purpose where it matters: each year's occurrence of an event has its own
 size (the model fits one effect per event and offset), and the organic channel saturates along an S-shaped
-Hill curve (the model's default for organic media is logistic). Every contribution is computed here by
+Hill curve (the model's default for organic media is logistic) and is sent in some periods only. Every contribution is computed here by
 plain loops (:mod:`mmm.data.synth_truth`), in KPI units per period.
 """
 
@@ -67,11 +67,14 @@ def simulate_events(dates: pd.DatetimeIndex, kpi_scale: float, seed: int) -> tup
 
 
 def simulate_organic(season_driver: np.ndarray, kpi_scale: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(T,) organic exposure (always on, swinging with the season) and its (T,) contribution in KPI units."""
+    """(T,) organic exposure and its (T,) contribution in KPI units. Sends go out in about 60% of the periods,
+    their size swinging a little with the season and a lot from send to send."""
     rng = np.random.default_rng([seed, 19])
     n = len(season_driver)
     shape = season_driver / max(float(np.max(np.abs(season_driver))), 1e-12)
-    exposure = np.round(ORGANIC["level"] * np.clip(1.0 + 0.5 * shape, 0.1, None) * rng.lognormal(-0.045, 0.3, n), 0)
+    sent = rng.random(n) < 0.6
+    size = np.clip(1.0 + 0.3 * shape, 0.1, None) * rng.lognormal(-0.08, 0.4, n)
+    exposure = np.round(ORGANIC["level"] * np.where(sent, size, 0.0), 0)
     weights = adstock_weights("geometric", {"alpha": ORGANIC["alpha"]}, ORGANIC["max_lag"])
     adstocked = carryover(exposure / exposure.mean(), weights, n)
     saturated = saturate("hill", {"half_saturation": ORGANIC["half_saturation"], "slope": ORGANIC["slope"]},

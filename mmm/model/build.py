@@ -21,7 +21,7 @@ geo spreads or offsets, one intercept, trend and coefficient per channel, and ``
 geo axis of length one.
 
 For sampling (``centered_baseline``), each geo's intercept is drawn as its *level*, intercept
-plus mean media over the fitted periods: the data pin the level whatever the media parameters
+plus mean media (paid and organic) over the fitted periods: the data pin the level whatever the media parameters
 are, so a saturation or coefficient move no longer drags the intercept along (a saturated
 always-on channel looks like baseline). The posterior is the same: ``intercept = level - mean
 media`` has unit Jacobian, the level has a flat prior and the intercept's prior enters as a
@@ -159,8 +159,7 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             model.add_coord("event", design.event_names)
             events = pm.Data("event_values", design.events, dims=("geo", "date", "event"))
             mu = mu + pt.dot(events, to_pymc(opts.prior("event_coef"), "event_coef", dims="event"))
-        if config.organic:
-            mu = mu + organic_contribution(model, config, design)
+        organic_total = organic_contribution(model, config, design) if config.organic else None
         if opts.baseline.on:  # a baseline that moves, the same for every geo (mmm.model.baseline)
             mu = mu + moving_baseline(model, opts.baseline, design, opts.trend)[None, :]
         media_params = {**params, media.COEF: terms[media.COEF]}
@@ -170,6 +169,8 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         else:
             media_total = shared_adstock_contributions(spend_lags, config.channels, media_params, n_geos,
                                                        design.n_periods).sum(axis=0)
+        if organic_total is not None:  # media without spend: it moves the level like paid media does
+            media_total = media_total + organic_total
         if centered:  # mu was built on the level; move it to the intercept, whose prior applies
             media_mean = media_total[:, fit_start:n_fit].mean(axis=1)
             level = values["intercept"]

@@ -167,7 +167,9 @@ def _calendar_events(entry: Mapping, base_dir: Path, source: str, where: str) ->
     rows = table[table["country"] == str(country)]
     if rows.empty:
         known = sorted(table["country"].unique())
-        hint = difflib.get_close_matches(str(country), known, n=1)
+        by_case = {k.upper(): k for k in known}
+        hint = ([by_case[str(country).upper()]] if str(country).upper() in by_case
+                else difflib.get_close_matches(str(country), known, n=1))
         raise ConfigError(f"{source}: {where}.country {country!r} is not in {path.name}"
                           + (f"; did you mean {hint[0]!r}?" if hint else f" (it has {len(known)} countries)"))
     names = entry.get("names")
