@@ -52,10 +52,11 @@ def response_gains(posterior: xr.Dataset, config: Config, data: MMMData, scaling
     spend_ext = np.vstack([design.spend, np.zeros((tail, len(channels)))])
     spend_w = data.spend.loc[(data.dates >= start) & (data.dates <= end), config.channel_names].sum().to_numpy()
     value = scaling.kpi * config.finance.value_per_kpi
+    frequency = np.vstack([design.frequency, np.ones((tail, len(channels)))])  # reach and frequency: held
 
     def total(multiplier: float) -> np.ndarray:  # (D, K): every channel scaled at once (channels are additive)
         scaled = spend_ext * np.where(in_w, multiplier, 1.0)[:, None]
-        return media.contributions(scaled, channels, params).sum(axis=1) * value
+        return media.contributions(scaled, channels, params, frequency=frequency).sum(axis=1) * value
 
     base = total(0.0)
     return np.stack([total(float(m)) - base for m in multipliers]), spend_w

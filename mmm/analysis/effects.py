@@ -270,15 +270,18 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     bumped = spend_ext * np.where(in_w_ext, 1 + MROAS_STEP, 1.0)[:, None]
 
     params = {name: draws[name] for name, *_ in media.parameter_layout(channels)}
-    adstocked, saturated = media.media_response(spend_ext, channels, params)
+    # reach-and-frequency channels: the frequency stays as it was in every scenario (1 in the tail)
+    frequency = np.vstack([design.frequency, np.ones((tail, len(channels)))])
+    adstocked, saturated = media.media_response(spend_ext, channels, params, frequency=frequency)
     coef = params[media.COEF][:, None, :]
     actual = saturated * coef * scaling.kpi
     # W covering every period with spend (the default) leaves no media at all: one zero period
     # broadcasts to the same numbers without a second pass over (draws, periods, channels)
-    adstocked_cf, saturated_cf = media.media_response(counterfactual if counterfactual.any() else counterfactual[:1],
-                                                      channels, params)
+    some = counterfactual.any()
+    adstocked_cf, saturated_cf = media.media_response(counterfactual if some else counterfactual[:1], channels,
+                                                      params, frequency=frequency if some else frequency[:1])
     cf = saturated_cf * coef * scaling.kpi
-    up = media.contributions(bumped, channels, params) * scaling.kpi
+    up = media.contributions(bumped, channels, params, frequency=frequency) * scaling.kpi
     # additive channels: channel k's column of `cf` is exactly "k zeroed in W, others as they were"
     incremental_t = actual - cf  # (D, T+tail, K)
     incremental_kpi = incremental_t.sum(axis=1)
@@ -292,7 +295,10 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     # of the adstocked input that W's spend puts into period t, the share spent in t itself
     from_window = adstocked - adstocked_cf
     weights = weights_by_channel(channels, params)
-    same_period = weights[..., 0][:, None, :] * (spend_ext * in_w_ext[:, None])  # w_0 * u_t
+    window_input = spend_ext * in_w_ext[:, None]
+    if media.reach_frequency_mask(channels).any():  # reach x its frequency's gain enters the adstock
+        window_input = window_input * media.frequency_gain(frequency, channels, params)
+    same_period = weights[..., 0][:, None, :] * window_input  # w_0 * u_t
     share = np.divide(same_period, from_window, out=np.zeros_like(from_window), where=from_window > 0)
     immediate = (incremental_t * share).sum(axis=1)
     immediate_share = np.divide(immediate, incremental_kpi, out=np.ones_like(immediate),

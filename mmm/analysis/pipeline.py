@@ -33,6 +33,7 @@ from mmm.data.panel import Panel, as_panel, load_panel
 from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.analysis.curves import break_even_spend, carryover_curves
 from mmm.analysis.effects import Effects, summarize
+from mmm.analysis.frequency import optimal_frequency
 from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects, geo_response_curves
 from mmm.analysis.periods import aggregate_contributions
 from mmm.model.sample import FitResult
@@ -163,6 +164,12 @@ class FittedModel(CalibrationViews):
         margins = {c: self.config.finance.margin_for(c) for c in self.config.channel_names}
         return break_even_spend(self.response_curves(), margins)
 
+    def optimal_frequency(self) -> dict[str, np.ndarray]:
+        """Per reach-and-frequency channel, the frequency that buys the most effect per unit of spend, per draw
+        (:mod:`mmm.analysis.frequency`)."""
+        largest = {c: float(v.max()) for c, v in self.data.frequency.items()}
+        return optimal_frequency(self.posterior, self.config, self.scaling.frequency, largest)
+
     def summary(self) -> dict[str, Any]:
         wall = sum(self.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s"))
         summary = build_summary(self.config, self.data.national(), self.fit, self.effects, wall,
@@ -171,6 +178,11 @@ class FittedModel(CalibrationViews):
             summary["geo"] = geo_summary(self)
         for channel, spend in self.break_even_spend().items():
             summary["channels"][channel]["break_even_spend"] = spend  # national window spend where profit ROI = 0
+        for channel, draws in self.optimal_frequency().items():
+            summary["channels"][channel]["frequency"] = {
+                "column": self.config.channel(channel).frequency, "reach_column": self.config.channel(channel).reach,
+                "mean_frequency": self.scaling.frequency[channel],
+                "optimal_frequency": summarize(draws, self.config.interval)}
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
         return self.add_calibration(summary)
@@ -208,7 +220,9 @@ def panel_frame(panel: Panel, config: Config) -> pd.DataFrame:
     return panel.to_frame(config.data.date, config.data.geo, config.data.kpi,
                           {c.name: c.spend for c in config.channels},
                           config.data.population if config.data.geo else None,
-                          {c.name: c.exposure for c in config.channels if c.exposure})
+                          {c.name: c.exposure for c in config.channels if c.exposure},
+                          organic_columns={o.name: o.column for o in config.organic},
+                          frequency_columns={c.name: c.frequency for c in config.channels if c.frequency})
 
 
 def geo_summary(result: FittedModel) -> dict[str, Any]:

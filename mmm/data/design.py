@@ -57,6 +57,7 @@ class Design:
     organic_names: list[str] = field(default_factory=list)
     events: np.ndarray | None = None  # (T, E) event indicators (mmm.data.events)
     event_names: list[str] = field(default_factory=list)
+    frequency: np.ndarray | None = None  # (T, K) frequency / its scale (1 for channels without one)
 
     @property
     def n_periods(self) -> int:
@@ -87,4 +88,5 @@ def build_design(data: MMMData, scaling: Scaling, options: DesignOptions | int) 
         organic_names=[] if data.organic is None else list(data.organic.columns),
         events=event_matrix(data.dates, options.events, data.geo),
         event_names=event_columns(options.events),
+        frequency=scaled["frequency"],
     )

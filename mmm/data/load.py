@@ -66,6 +66,9 @@ class MMMData:
         Exposure per period of each organic channel (media without spend); None if there are none.
     geo
         The geo this series is, when it is one geo of a panel (events may act in some geos only).
+    frequency
+        Average frequency per period of the reach-and-frequency channels (their reach is in ``exposure``);
+        None if there are none.
     """
 
     dates: pd.DatetimeIndex
@@ -79,6 +82,7 @@ class MMMData:
     notes: tuple[str, ...] = ()
     organic: pd.DataFrame | None = None
     geo: str | None = None
+    frequency: pd.DataFrame | None = None
 
     @property
     def channels(self) -> list[str]:
@@ -122,6 +126,7 @@ class MMMData:
             exposure=None if self.exposure is None else self.exposure[keep],
             controls=self.controls[keep],
             organic=None if self.organic is None else self.organic[keep],
+            frequency=None if self.frequency is None else self.frequency[keep],
         )
 
 
@@ -149,6 +154,9 @@ class Scaling:
         Those channels' recent cost per unit of exposure (spend / exposure over the last fitted quarter).
     organic
         Per organic channel, its mean exposure over the fitted rows; the model sees ``exposure / this``.
+    frequency
+        Per reach-and-frequency channel, its reach-weighted mean frequency; the model's frequency curve
+        reads ``frequency / this``.
     """
 
     kpi: float
@@ -159,6 +167,7 @@ class Scaling:
     exposure: dict[str, float] = field(default_factory=dict)
     cost_per_unit: dict[str, float] = field(default_factory=dict)
     organic: dict[str, float] = field(default_factory=dict)
+    frequency: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         def positive(what: str, value: Any) -> float:
@@ -194,6 +203,7 @@ class Scaling:
             "time_origin": self.time_origin,
             **({"exposure": dict(self.exposure), "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {}),
             **({"organic": dict(self.organic)} if self.organic else {}),
+            **({"frequency": dict(self.frequency)} if self.frequency else {}),
         }
 
     @classmethod
@@ -209,7 +219,7 @@ class Scaling:
             if not isinstance(d[key], dict):
                 raise DataError(f"stored scaling: {key} must map names to numbers, got {d[key]!r}.")
         return cls(**{key: d[key] for key in _SCALING_KEYS},
-                   **{key: dict(d[key]) for key in ("exposure", "cost_per_unit", "organic") if key in d})
+                   **{key: dict(d[key]) for key in ("exposure", "cost_per_unit", "organic", "frequency") if key in d})
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -430,8 +440,15 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
         stop_if(checks.geo_problems(dates, frame[roles.geo], roles.geo, lines))
         summed = [roles.kpi] + [c for cols in roles.channels.values() for c in (cols.spend, cols.exposure) if c]
         summed += list(roles.organic.values())
-        how = {column: "sum" for column in summed} | {column: "mean" for column in roles.controls}
+        rf = {cols.frequency: cols.exposure for cols in roles.channels.values() if cols.frequency}
+        for freq_column, reach_column in rf.items():  # national frequency: reach-weighted over geos
+            table[freq_column] = table[freq_column] * table[reach_column]
+        how = ({column: "sum" for column in [*summed, *rf]} | {column: "mean" for column in roles.controls})
         table = table.groupby("date", sort=True).agg(how)
+        for freq_column, reach_column in rf.items():
+            reach = table[reach_column].to_numpy(dtype=float)
+            table[freq_column] = np.divide(table[freq_column].to_numpy(dtype=float), reach,
+                                           out=np.zeros_like(reach), where=reach > 0)
         geos = frame[roles.geo].unique()
         notes.append(
             f"Aggregated {len(geos)} geos ({checks.listing(geos)}) into one national series: KPI, spend and "
@@ -454,10 +471,14 @@ def load_data(source: str | Path | pd.DataFrame, roles: DataRoles, *, min_period
     controls = table[list(roles.controls)]
     organic = (table[list(roles.organic.values())].set_axis(list(roles.organic), axis=1) if roles.organic
                else None)
+    with_frequency = {name: cols.frequency for name, cols in roles.channels.items() if cols.frequency}
+    frequency = (table[list(with_frequency.values())].set_axis(list(with_frequency), axis=1) if with_frequency
+                 else None)
     kpi = table[roles.kpi]
     spend_columns = {name: cols.spend for name, cols in roles.channels.items()}
     stop_if(checks.national_problems(kpi, roles.kpi, spend, spend_columns, controls, freq, min_periods))
-    return MMMData(index, freq, kpi, spend, exposure, controls, label, digest, tuple(notes), organic=organic)
+    return MMMData(index, freq, kpi, spend, exposure, controls, label, digest, tuple(notes), organic=organic,
+                   frequency=frequency)
 
 
 def _id_roles(roles: DataRoles) -> list[tuple[str, str]]:
@@ -473,7 +494,13 @@ def _value_roles(roles: DataRoles) -> list[tuple[str, str, str, str | None]]:
     found = [(roles.kpi, "KPI, data.kpi", "Fill them in, or cut the data to the dates that have a KPI.", None)]
     for name, cols in roles.channels.items():
         found.append((cols.spend, f"spend of channel {name!r}, channels.{name}", fill_spend, negative))
-        if cols.exposure:
+        if cols.exposure and cols.frequency:
+            found.append((cols.exposure, f"reach of channel {name!r}, channels.{name}.reach",
+                          "Fill them in (0 where the channel did not run).", negative))
+            found.append((cols.frequency, f"frequency of channel {name!r}, channels.{name}.frequency",
+                          "Fill them in (0 where the channel did not run).",
+                          "Frequency cannot be negative; correct these values at the source."))
+        elif cols.exposure:
             found.append((cols.exposure, f"exposure of channel {name!r}, channels.{name}.exposure",
                           "Fill them in (0 where the channel did not run).", negative))
     for name, column in roles.organic.items():
@@ -527,7 +554,16 @@ def scale(data: MMMData, scaling: Scaling) -> dict[str, np.ndarray]:
                         "fit a new model to add new ones.")
     organic = np.column_stack([data.organic[o].to_numpy(dtype=float) / scaling.organic[o] for o in organic_names]
                               ) if organic_names else np.zeros((data.n_periods, 0))
+    frequency = np.ones((data.n_periods, len(data.channels)))
+    for k, channel in enumerate(data.channels):
+        if channel in scaling.frequency:
+            if data.frequency is None or channel not in data.frequency.columns:
+                raise DataError(f"{data.source}: channel {channel!r} was modelled from reach and frequency, but this "
+                                "data has no frequency column for it; give `reach:` and `frequency:` as before.")
+            values = data.frequency[channel].to_numpy(dtype=float) / scaling.frequency[channel]
+            frequency[:, k] = np.where(values > 0, values, 1.0)  # no reach, no effect: any finite frequency
     return {
+        "frequency": frequency,
         "organic": organic.reshape(data.n_periods, len(organic_names)),
         "kpi": data.kpi.to_numpy(dtype=float) / scaling.kpi,
         "spend": media_input.reshape(data.n_periods, len(data.channels)),

@@ -57,6 +57,8 @@ class Panel:
         (when given, it drives the channel's effect: :class:`mmm.data.panel_design.PanelScaling`).
     organic
         Organic channel name -> (G, T) exposure (media without spend), in the config's order.
+    frequency
+        Reach-and-frequency channel name -> (G, T) average frequency (its reach is in ``exposure``).
     """
 
     geos: list[str]
@@ -74,6 +76,7 @@ class Panel:
     zero_spend: tuple[tuple[str, str], ...] = ()
     exposure: dict[str, np.ndarray] = field(default_factory=dict)
     organic: dict[str, np.ndarray] = field(default_factory=dict)
+    frequency: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_geos(self) -> int:
@@ -95,7 +98,9 @@ class Panel:
                                   columns=self.control_names),
             source=self.source if self.is_national else f"{self.source} (geo {self.geos[g]})", sha256=self.sha256,
             notes=self.notes if self.is_national else (), organic=self._organic_frame(lambda v: v[g]),
-            geo=self.geos[g])
+            geo=self.geos[g],
+            frequency=(pd.DataFrame({c: v[g] for c, v in self.frequency.items()}, index=self.dates)
+                       if self.frequency else None))
 
     @property
     def is_national(self) -> bool:
@@ -122,7 +127,18 @@ class Panel:
             controls=pd.DataFrame(self.controls.mean(axis=0).reshape(self.n_periods, -1), index=self.dates,
                                   columns=self.control_names),
             source=self.source, sha256=self.sha256, notes=self.notes,
-            organic=self._organic_frame(lambda v: v.sum(axis=0)))
+            organic=self._organic_frame(lambda v: v.sum(axis=0)), frequency=self._national_frequency())
+
+    def _national_frequency(self) -> pd.DataFrame | None:
+        """Reach-weighted frequency over geos, per period (0 where no geo had reach)."""
+        if not self.frequency:
+            return None
+        out = {}
+        for c, v in self.frequency.items():
+            reach = self.exposure[c]
+            total = reach.sum(axis=0)
+            out[c] = np.divide((v * reach).sum(axis=0), total, out=np.zeros_like(total), where=total > 0)
+        return pd.DataFrame(out, index=self.dates)
 
     def slice(self, end: pd.Timestamp | str | None = None, *, start: pd.Timestamp | str | None = None) -> Panel:
         """Periods from ``start`` to ``end``, both inclusive; None leaves that side open (as ``MMMData.slice``)."""
@@ -133,7 +149,8 @@ class Panel:
             keep &= np.asarray(self.dates >= pd.Timestamp(start))
         return replace(self, dates=self.dates[keep], kpi=self.kpi[:, keep], spend=self.spend[:, keep],
                        controls=self.controls[:, keep], exposure={c: v[:, keep] for c, v in self.exposure.items()},
-                       organic={o: v[:, keep] for o, v in self.organic.items()})
+                       organic={o: v[:, keep] for o, v in self.organic.items()},
+                       frequency={c: v[:, keep] for c, v in self.frequency.items()})
 
     def select_geos(self, geos: list[str] | tuple[str, ...]) -> Panel:
         """The panel with its geos in the order ``geos`` (each must be in the panel), e.g. a stored scaling's order."""
@@ -145,13 +162,15 @@ class Panel:
                        population=None if self.population is None else self.population[index],
                        exposure={c: v[index] for c, v in self.exposure.items()},
                        organic={o: v[index] for o, v in self.organic.items()},
+                       frequency={c: v[index] for c, v in self.frequency.items()},
                        zero_spend=tuple(sorted((pair for pair in self.zero_spend if pair[0] in geos),
                                                key=lambda pair: list(geos).index(pair[0]))))
 
     def to_frame(self, date: str = "date", geo: str | None = "geo", kpi: str = "kpi",
                  spend_columns: dict[str, str] | None = None, population: str | None = None,
                  exposure_columns: dict[str, str] | None = None,
-                 organic_columns: dict[str, str] | None = None) -> pd.DataFrame:
+                 organic_columns: dict[str, str] | None = None,
+                 frequency_columns: dict[str, str] | None = None) -> pd.DataFrame:
         """The panel as a long table, one row per (geo, date), in the given column names; ``geo=None``
         (national data, one geo) leaves the geo column out."""
         if geo is None and self.n_geos != 1:
@@ -163,6 +182,7 @@ class Panel:
             part |= {spend_columns[c]: self.spend[g, :, k] for k, c in enumerate(self.channels)}
             part |= {(exposure_columns or {}).get(c, c): v[g] for c, v in self.exposure.items()}
             part |= {(organic_columns or {}).get(o, o): v[g] for o, v in self.organic.items()}
+            part |= {(frequency_columns or {}).get(c, f"{c}_frequency"): v[g] for c, v in self.frequency.items()}
             part |= {c: self.controls[g, :, j] for j, c in enumerate(self.control_names)}
             if population is not None and self.population is not None:
                 part[population] = self.population[g]
@@ -176,11 +196,14 @@ def as_panel(data: MMMData) -> Panel:
                                                  for c in data.exposure.columns}
     organic = {} if data.organic is None else {o: data.organic[o].to_numpy(dtype=float)[None, :]
                                                for o in data.organic.columns}
+    frequency = {} if data.frequency is None else {c: data.frequency[c].to_numpy(dtype=float)[None, :]
+                                                   for c in data.frequency.columns}
     return Panel(geos=[NATIONAL_GEO], dates=data.dates, freq=data.freq, channels=list(data.channels),
                    control_names=list(data.controls.columns), kpi=data.kpi.to_numpy(dtype=float)[None, :],
                    spend=data.spend.to_numpy(dtype=float)[None, :, :],
                    controls=data.controls.to_numpy(dtype=float).reshape(1, data.n_periods, -1), population=None,
-                   source=data.source, sha256=data.sha256, notes=data.notes, exposure=exposure, organic=organic)
+                   source=data.source, sha256=data.sha256, notes=data.notes, exposure=exposure, organic=organic,
+                   frequency=frequency)
 
 
 def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, population: str | None = None,
@@ -223,6 +246,7 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
     pop = _population(frame, population, geo_names, label) if population else None
     exposure = {name: numbers(cols.exposure) for name, cols in roles.channels.items() if cols.exposure}
     organic = {name: numbers(column) for name, column in roles.organic.items()}
+    frequency = {name: numbers(cols.frequency) for name, cols in roles.channels.items() if cols.frequency}
 
     notes = []
     zero = tuple((geo_names[g], channels[k]) for g, k in zip(*np.nonzero(~(spend > 0).any(axis=1)), strict=True))
@@ -241,7 +265,7 @@ def load_panel(source: str | Path | pd.DataFrame, roles: DataRoles, *, populatio
     return Panel(geos=geo_names, dates=index, freq=validated.freq, channels=channels,
                    control_names=list(roles.controls), kpi=kpi, spend=spend, controls=controls, population=pop,
                    source=label, sha256=digest, notes=tuple(notes), zero_spend=zero, exposure=exposure,
-                   organic=organic)
+                   organic=organic, frequency=frequency)
 
 
 def _population(frame: pd.DataFrame, column: str, geos: list[str], label: str) -> np.ndarray:

@@ -47,6 +47,9 @@ class PanelScaling:
     organic
         Organic channel -> (G,) mean exposure (per capita like spend when there is a population): the
         model sees exposure / this.
+    frequency
+        Reach-and-frequency channel -> its reach-weighted mean frequency over all geos: the frequency curve
+        reads frequency / this (its reach is the channel's ``exposure``).
     """
 
     geos: tuple[str, ...]
@@ -60,6 +63,7 @@ class PanelScaling:
     exposure: dict[str, np.ndarray] = field(default_factory=dict)
     cost_per_unit: dict[str, float] = field(default_factory=dict)
     organic: dict[str, np.ndarray] = field(default_factory=dict)
+    frequency: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, panel: Panel) -> PanelScaling:
@@ -97,7 +101,8 @@ class PanelScaling:
         return cls(geos=tuple(panel.geos), channels=tuple(panel.channels), kpi=np.asarray(kpi, dtype=float),
                    spend=np.asarray(spend, dtype=float), control_center=center, control_scale=spread,
                    time_origin=f"{panel.dates[0]:%Y-%m-%d}", per_capita=panel.population is not None,
-                   exposure=exposure, cost_per_unit=cost, organic=organic_constants(panel))
+                   exposure=exposure, cost_per_unit=cost, organic=organic_constants(panel),
+                   frequency=frequency_constants(panel))
 
     @classmethod
     def of_one_geo(cls, scaling: Scaling, geo: str = NATIONAL_GEO) -> PanelScaling:
@@ -113,7 +118,8 @@ class PanelScaling:
         return Scaling(kpi=float(self.kpi[g]), spend={c: float(self.spend[g, k]) for k, c in enumerate(self.channels)},
                        control_center=dict(self.control_center), control_scale=dict(self.control_scale),
                        time_origin=self.time_origin, exposure={c: float(v[g]) for c, v in self.exposure.items()},
-                       cost_per_unit=dict(self.cost_per_unit), organic={o: float(v[g]) for o, v in self.organic.items()})
+                       cost_per_unit=dict(self.cost_per_unit), organic={o: float(v[g]) for o, v in self.organic.items()},
+                       frequency=dict(self.frequency))
 
     def to_dict(self) -> dict[str, Any]:
         return {"geos": list(self.geos), "channels": list(self.channels),
@@ -126,7 +132,8 @@ class PanelScaling:
                                  for c, v in self.exposure.items()},
                     "cost_per_unit": dict(self.cost_per_unit)} if self.exposure else {}),
                 **({"organic": {o: {g: float(x) for g, x in zip(self.geos, v, strict=True)}
-                                for o, v in self.organic.items()}} if self.organic else {})}
+                                for o, v in self.organic.items()}} if self.organic else {}),
+                **({"frequency": dict(self.frequency)} if self.frequency else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PanelScaling:
@@ -141,7 +148,8 @@ class PanelScaling:
                    time_origin=d["time_origin"], per_capita=bool(d.get("per_capita", False)),
                    exposure={c: np.array([v[g] for g in geos], dtype=float) for c, v in d.get("exposure", {}).items()},
                    cost_per_unit={c: float(v) for c, v in d.get("cost_per_unit", {}).items()},
-                   organic={o: np.array([v[g] for g in geos], dtype=float) for o, v in d.get("organic", {}).items()})
+                   organic={o: np.array([v[g] for g in geos], dtype=float) for o, v in d.get("organic", {}).items()},
+                   frequency={c: float(v) for c, v in d.get("frequency", {}).items()})
 
 
 def series_scaling(data: MMMData) -> Scaling:
@@ -166,9 +174,10 @@ def exposure_constants(panel: Panel) -> tuple[dict[str, np.ndarray], dict[str, f
         if spent_without.any():
             g, t = map(int, np.argwhere(spent_without)[0])
             where = "" if panel.is_national else f" in geo {panel.geos[g]}"
-            raise DataError(f"{panel.source}: channel {c!r} has spend but no exposure on {panel.dates[t]:%Y-%m-%d}"
-                            f"{where} ({int(spent_without.sum())} period(s) in all); exposure drives the effect, so "
-                            "fill in the exposure those periods bought, or drop `exposure:` for the channel.")
+            what = "reach" if c in panel.frequency else "exposure"
+            raise DataError(f"{panel.source}: channel {c!r} has spend but no {what} on {panel.dates[t]:%Y-%m-%d}"
+                            f"{where} ({int(spent_without.sum())} period(s) in all); {what} drives the effect, so "
+                            f"fill in the {what} those periods bought, or drop `{what}:` for the channel.")
         if panel.population is not None:
             pop = panel.population
             scale = pop * (values / pop[:, None]).mean()
@@ -197,6 +206,23 @@ def organic_constants(panel: Panel) -> dict[str, np.ndarray]:
     return out
 
 
+def frequency_constants(panel: Panel) -> dict[str, float]:
+    """Per reach-and-frequency channel, its reach-weighted mean frequency; a period with reach but no
+    frequency is refused (the frequency curve would read it as no effect)."""
+    out = {}
+    for c, frequency in panel.frequency.items():
+        reach = panel.exposure[c]
+        missing = (reach > 0) & ~(frequency > 0)
+        if missing.any():
+            g, t = map(int, np.argwhere(missing)[0])
+            where = "" if panel.is_national else f" in geo {panel.geos[g]}"
+            raise DataError(f"{panel.source}: channel {c!r} has reach but no frequency on {panel.dates[t]:%Y-%m-%d}"
+                            f"{where} ({int(missing.sum())} period(s) in all); fill in the average frequency those "
+                            "periods reached people with (1 or more).")
+        out[c] = float((frequency * reach).sum() / reach.sum())
+    return out
+
+
 @dataclass(frozen=True)
 class PanelDesign:
     """Stacked per-geo designs: what the model's likelihood reads."""
@@ -218,6 +244,7 @@ class PanelDesign:
     organic_names: list[str] = field(default_factory=list)
     events: np.ndarray | None = None  # (G, T, E) event indicators (mmm.data.events)
     event_names: list[str] = field(default_factory=list)
+    frequency: np.ndarray | None = None  # (G, T, K) frequency / its scale (1 for channels without one)
 
     @property
     def n_periods(self) -> int:
@@ -243,6 +270,7 @@ def build_panel_design(panel: Panel, scaling: PanelScaling, options: DesignOptio
         spend_currency=np.asarray(panel.spend, dtype=float),
         organic=np.stack([d.organic for d in designs]), organic_names=first.organic_names,
         events=np.stack([d.events for d in designs]), event_names=first.event_names,
+        frequency=np.stack([d.frequency for d in designs]),
     )
 
 

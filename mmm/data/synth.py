@@ -95,6 +95,13 @@ class ChannelTruth:
     # on its log with sd `exposure_cost_drift`, plus a yearly swing of 15%), so spend and exposure differ
     exposure_cost: float | None = None
     exposure_cost_drift: float = 0.25
+    # Reach and frequency (needs exposure_cost: the impressions spend buys): each period's impressions are
+    # split into reach x frequency, the frequency log-normal around `frequency_level` (at least 1); the
+    # effect is adstock(reach / its mean x saturation(frequency / frequency_level)), linear in reach, with
+    # `saturation`/`saturation_params` the frequency curve (Meridian's form). Columns f"{name}_reach" and
+    # f"{name}_frequency" replace the exposure column.
+    reach_frequency: bool = False
+    frequency_level: float = 3.0
 
 
 @dataclass
@@ -196,6 +203,8 @@ def _resolve_channels(spec: SynthSpec) -> list[ChannelTruth]:
                f"{where}: effect_change_factor must be > 0 and effect_change_period >= 0")
         _check(ch.exposure_cost is None or (ch.exposure_cost > 0 and ch.exposure_cost_drift >= 0),
                f"{where}: exposure_cost must be > 0 and exposure_cost_drift >= 0")
+        _check(not ch.reach_frequency or (ch.exposure_cost is not None and ch.frequency_level >= 1),
+               f"{where}: reach_frequency needs exposure_cost (the impressions spend buys) and frequency_level >= 1")
         resolved.append(replace(ch, spend_column=ch.spend_column or f"{ch.name}_spend",
                                 adstock_params={k: float(v) for k, v in ad.items()},
                                 saturation_params={k: float(v) for k, v in sat.items()}))
@@ -306,15 +315,22 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     coefs, spend_scale = {}, {}
     exposure = {ch.name: _exposure(spend[ch.name], ch, days, spec.seed, k)
                 for k, ch in enumerate(channels) if ch.exposure_cost is not None}
+    frequency = {ch.name: _frequency(exposure[ch.name], ch, spec.seed, k)
+                 for k, ch in enumerate(channels) if ch.reach_frequency}
+    for name, values in frequency.items():  # the impressions become reach x frequency
+        exposure[name] = np.round(np.divide(exposure[name], values, out=np.zeros(n), where=values > 0), 0)
     exposure_scale = {name: float(values.mean()) for name, values in exposure.items()}
     for ch in channels:
         spend_scale[ch.name] = float(spend[ch.name].mean())
         weights = adstock_weights(ch.adstock, ch.adstock_params, ch.max_lag)
         media_input = (exposure[ch.name] / exposure_scale[ch.name] if ch.name in exposure
                        else spend[ch.name] / spend_scale[ch.name])
+        if ch.reach_frequency:  # reach x the frequency curve, then the adstock; linear after it
+            media_input = media_input * saturate(ch.saturation, ch.saturation_params,
+                                                 frequency[ch.name] / ch.frequency_level)
         adstocked = carryover(media_input, weights, n + ch.max_lag - 1)
-        saturation = saturate(ch.saturation, ch.saturation_params, adstocked) * effect_multiplier(
-            {"effect_change": _effect_change(ch)}, len(adstocked))
+        saturation = (adstocked if ch.reach_frequency else saturate(ch.saturation, ch.saturation_params, adstocked)
+                      ) * effect_multiplier({"effect_change": _effect_change(ch)}, len(adstocked))
         coefs[ch.name] = float(ch.coef if ch.coef is not None
                                else ch.target_roas * spend[ch.name].sum() / saturation.sum())
         mu = mu + coefs[ch.name] * saturation[:n]
@@ -323,7 +339,9 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     kpi = np.round(mu + sigma * shocks, 2)
 
     data = pd.DataFrame({"date": dates, KPI_COLUMN: kpi, **{ch.spend_column: spend[ch.name] for ch in channels},
-                         **{f"{name}_exposure": values for name, values in exposure.items()},
+                         **{f"{name}_{'reach' if name in frequency else 'exposure'}": values
+                            for name, values in exposure.items()},
+                         **{f"{name}_frequency": values for name, values in frequency.items()},
                          **({} if organic_exposure is None else {synth_drivers.ORGANIC["column"]: organic_exposure}),
                          **raw_controls})
     model_scale = float(kpi.mean())
@@ -337,7 +355,11 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
                                "saturation_params": ch.saturation_params, "coef": coefs[ch.name],
                                "max_lag": ch.max_lag, **({"effect_change": _effect_change(ch)}
                                                          if _effect_change(ch) else {}),
-                               **({"exposure_column": f"{ch.name}_exposure"} if ch.name in exposure else {})}
+                               **({"exposure_column": f"{ch.name}_exposure"}
+                                  if ch.name in exposure and not ch.reach_frequency else {}),
+                               **({"saturation": "linear", "reach_column": f"{ch.name}_reach",
+                                   "frequency_column": f"{ch.name}_frequency", "frequency_level": ch.frequency_level,
+                                   "frequency_saturation": ch.saturation} if ch.reach_frequency else {})}
                      for ch in channels},
     }
 
@@ -375,8 +397,10 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     config = {
         "name": f"synthetic-seed{spec.seed}",
         "data": {"path": "data.csv", "date": "date", "kpi": KPI_COLUMN, "kpi_type": "revenue"},
-        "channels": {ch.name: {"spend": ch.spend_column, **({"exposure": f"{ch.name}_exposure"}
-                                                             if ch.name in exposure else {}),
+        "channels": {ch.name: {"spend": ch.spend_column,
+                               **({"reach": f"{ch.name}_reach", "frequency": f"{ch.name}_frequency"}
+                                  if ch.reach_frequency else
+                                  {"exposure": f"{ch.name}_exposure"} if ch.name in exposure else {}),
                                "adstock": ch.adstock, "saturation": ch.saturation, "max_lag": ch.max_lag}
                      for ch in channels},
         "controls": [c for c in raw_controls if not (spec.promo_treatment and c == "promo")],
@@ -402,6 +426,13 @@ def _exposure(spend: np.ndarray, ch: ChannelTruth, days: np.ndarray, seed: int, 
         drift[t] = 0.9 * drift[t - 1] + steps[t]
     cost = ch.exposure_cost * np.exp(drift + 0.15 * np.sin(2 * np.pi * days / DAYS_PER_YEAR))
     return np.round(spend / cost, 0)
+
+
+def _frequency(impressions: np.ndarray, ch: ChannelTruth, seed: int, k: int) -> np.ndarray:
+    """Average frequency per period (at least 1 where there were impressions, 0 where none)."""
+    rng = np.random.default_rng([seed, 23, k])  # its own stream: the other draws stay as they were
+    level = ch.frequency_level * rng.lognormal(-0.3 ** 2 / 2, 0.3, len(impressions))
+    return np.where(impressions > 0, np.round(np.maximum(level, 1.0), 3), 0.0)
 
 
 def _movement(spec: SynthSpec, n: int, per_week: int) -> np.ndarray:

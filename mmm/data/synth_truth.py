@@ -53,7 +53,9 @@ def saturate(kind: str, params: dict[str, float], adstocked: np.ndarray) -> np.n
     """Saturation in [0, 1) of adstocked scaled spend, one period at a time."""
     out = np.zeros(len(adstocked))
     for t, a in enumerate(adstocked):
-        if kind == "hill":
+        if kind == "linear":  # reach-and-frequency channels: their curve acted on frequency
+            out[t] = a
+        elif kind == "hill":
             power = a ** params["slope"]
             out[t] = power / (power + params["half_saturation"] ** params["slope"])
         else:  # logistic
@@ -127,11 +129,15 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
         spend = data[ch["spend_column"]].to_numpy(dtype=float)
         # what drives the effect: exposure when the channel has it (ROAS stays on spend), else spend
         driver = data[ch["exposure_column"]].to_numpy(dtype=float) if "exposure_column" in ch else spend
+        if "reach_column" in ch:  # reach x the frequency curve (Meridian's form), period by period
+            frequency = data[ch["frequency_column"]].to_numpy(dtype=float)
+            gain = saturate(ch["frequency_saturation"], ch["saturation_params"], frequency / ch["frequency_level"])
+            driver = data[ch["reach_column"]].to_numpy(dtype=float) * gain
         weights = adstock_weights(ch["adstock"], ch["adstock_params"], ch["max_lag"])
         horizon = len(spend) + ch["max_lag"] - 1  # zero spend after the data ends
         in_window = np.zeros(len(spend), dtype=bool)
         in_window[start:end] = True
-        scale = (truth["scaling"]["exposure"][name] if "exposure_column" in ch
+        scale = (truth["scaling"]["exposure"][name] if "exposure_column" in ch or "reach_column" in ch
                  else truth["scaling"]["spend"][name])  # counterfactuals keep the actual data's scale
         actual, adstocked = contribution(driver / scale, ch, weights, horizon)
         without, adstocked_without = contribution(np.where(in_window, 0.0, driver) / scale, ch, weights, horizon)
@@ -161,4 +167,16 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
             "in_window_share": inside / incremental if incremental != 0 else math.nan,
             "payback_50": int(np.argmax(cumulative >= 0.5)), "payback_90": int(np.argmax(cumulative >= 0.9)),
         }
+        if "reach_column" in ch:
+            figures[name]["optimal_frequency"] = optimal_frequency(ch)
     return figures
+
+
+def optimal_frequency(ch: dict[str, Any]) -> float:
+    """The frequency that buys the most effect per unit of spend, gain(f) / f at its largest: for a Hill
+    curve of slope s > 1, ``level x half_saturation x (s - 1)^(1/s)``; 1 (the least) when s <= 1."""
+    _check(ch["frequency_saturation"] == "hill", "the true optimal frequency is known in closed form for Hill only")
+    half, slope = ch["saturation_params"]["half_saturation"], ch["saturation_params"]["slope"]
+    if slope <= 1:
+        return 1.0
+    return max(1.0, ch["frequency_level"] * half * (slope - 1) ** (1 / slope))

@@ -67,16 +67,47 @@ def adstock_weights(channels: Sequence[ChannelSpec], params: Mapping[str, Any], 
     return out
 
 
+def reach_frequency_mask(channels: Sequence[Any]) -> np.ndarray:
+    """(K,) True for reach-and-frequency channels (their saturation acts on frequency, before the adstock)."""
+    return np.array([getattr(c, "frequency", None) is not None for c in channels], dtype=bool)
+
+
+def frequency_gain(frequency: Any, channels: Sequence[Any], params: Mapping[str, Any], xp: Any = np, *,
+                   lagged: bool = False) -> Any:
+    """(..., T, K) each reach-and-frequency channel's saturation of its scaled frequency (Meridian's form:
+    the effect is adstock(reach x gain)); 1 for every other channel. ``frequency`` is (T, K), or with
+    ``lagged`` its lag stack (T, K, L)."""
+    n_channels = len(channels)
+    rows = xp.swapaxes(frequency, -1, -2) if lagged else frequency  # (T, L, K): channels last
+    parts = {}
+    for kind, idx in groups(channels, "saturation").items():
+        transform = SATURATIONS[kind]
+        kind_params = {p: params[var_name(kind, p)] for p in transform.param_names}
+        parts[kind] = transform(_columns(rows, idx, n_channels), kind_params, xp=xp)
+    gain = assemble_groups(parts, groups(channels, "saturation"), n_channels, xp)
+    gain = xp.where(reach_frequency_mask(channels), gain, 1.0)
+    return xp.swapaxes(gain, -1, -2) if lagged else gain
+
+
 def media_response(
-    spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np, *, lagged: bool = False
+    spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np, *, lagged: bool = False,
+    frequency: Any = None,
 ) -> tuple[Any, Any]:
     """Adstocked input and saturated response (before the coefficient), both (..., T, K).
 
     ``spend`` is scaled spend (T, K) in ``channels`` order, or with ``lagged=True`` its
     lag stack (T, K, L_max) from :func:`mmm.model.transforms.lag_stack`; ``params`` maps
     variable names to arrays of shape (..., Kg). With NumPy, leading dims are draws.
+    Reach-and-frequency channels need ``frequency``, laid out like ``spend`` (scaled, 1 elsewhere): their
+    input (reach) is multiplied by the saturation of their frequency before the adstock, and their
+    response is linear in the adstocked result (:func:`frequency_gain`).
     """
     n_channels = len(channels)
+    rf = reach_frequency_mask(channels)
+    if rf.any():
+        if frequency is None:
+            raise ValueError("reach-and-frequency channels need their frequency (the design's `frequency`)")
+        spend = spend * frequency_gain(frequency, channels, params, xp, lagged=lagged)
     weights = adstock_weights(channels, params, xp)
     index = groups(channels, "adstock")
     if lagged:
@@ -92,13 +123,15 @@ def media_response(
         kind_params = {p: params[var_name(kind, p)] for p in transform.param_names}
         saturated_parts[kind] = transform(_columns(adstocked, idx, n_channels), kind_params, xp=xp)
     saturated = assemble_groups(saturated_parts, groups(channels, "saturation"), n_channels, xp)
+    if rf.any():  # linear in reach: the saturation acted on frequency
+        saturated = xp.where(rf, adstocked, saturated)
     return adstocked, saturated
 
 
 def contributions(spend: Any, channels: Sequence[ChannelSpec], params: Mapping[str, Any], xp: Any = np, *,
-                  lagged: bool = False) -> Any:
+                  lagged: bool = False, frequency: Any = None) -> Any:
     """Media contribution per period and channel in model (scaled KPI) units, (..., T, K)."""
-    _, saturated = media_response(spend, channels, params, xp, lagged=lagged)
+    _, saturated = media_response(spend, channels, params, xp, lagged=lagged, frequency=frequency)
     return saturated * _time_axis(params[COEF], xp)
 
 

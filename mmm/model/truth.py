@@ -52,6 +52,11 @@ def truth_posterior(truth: dict[str, Any], config: Config, data: MMMData, n_draw
             entry = by_channel[ch]
             if param == "coef":
                 values.append(entry["coef"])
+            elif param == "half_saturation" and "reach_column" in entry:
+                # the generator reads frequency / its level, the model frequency / its reach-weighted mean
+                reach, frequency = data.exposure[ch].to_numpy(float), data.frequency[ch].to_numpy(float)
+                values.append(entry["saturation_params"][param] * entry["frequency_level"]
+                              / float((reach * frequency).sum() / reach.sum()))
             else:
                 values.append({**entry["adstock_params"], **entry["saturation_params"]}[param])
         out[name] = var(values, (dim,), {dim: members})

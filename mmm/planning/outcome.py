@@ -51,7 +51,33 @@ def saturate(adstocked: np.ndarray, channels, params: Mapping[str, np.ndarray], 
 
     The values come from the registered transforms (the model's own definitions); the
     slopes are their analytic derivatives (checked against finite differences in tests).
+    Reach-and-frequency channels are linear in their adstocked input (their saturation acted on
+    frequency before it): value ``x``, slope 1.
     """
+    rf = media.reach_frequency_mask(channels)
+    if rf.any():
+        out = _saturate_all(adstocked, channels, params, slope)
+        if slope:
+            return np.where(rf, adstocked, out[0]), np.where(rf, 1.0, out[1])
+        return np.where(rf, adstocked, out)
+    return _saturate_all(adstocked, channels, params, slope)
+
+
+def recent_frequency(design, data, config, lookback: int) -> np.ndarray:
+    """(K,) each reach-and-frequency channel's reach-weighted scaled frequency over the last ``lookback``
+    periods (what a plan holds); 1 for the other channels."""
+    out = np.ones(len(config.channels))
+    if data.frequency is None:
+        return out
+    for k, channel in enumerate(config.channels):
+        if channel.frequency:
+            reach = data.exposure[channel.name].to_numpy(dtype=float)[-lookback:]
+            scaled = design.frequency[-lookback:, k]
+            out[k] = float((scaled * reach).sum() / reach.sum()) if reach.sum() > 0 else float(scaled.mean())
+    return out
+
+
+def _saturate_all(adstocked: np.ndarray, channels, params: Mapping[str, np.ndarray], slope: bool):
     groups = media.groups(channels, "saturation")
     if len(groups) == 1:  # every channel of one kind: no gathering of columns (the optimizer calls this often)
         return _saturate_kind(next(iter(groups)), adstocked, params, slope)
@@ -243,10 +269,17 @@ class PlanModel:
         n_hist, tail = len(history), max_lag - 1
         spend_scale = np.array([scaling.spend[c] for c in self.channels])
         zeros_after = np.zeros((self.periods + tail, n_channels))
-        carry_in, _ = media.media_response(np.vstack([history, zeros_after]), config.channels, self.params)
+        # reach and frequency: a plan buys reach at the recent cost per unit and holds the recent frequency
+        self.planned_frequency = recent_frequency(design, data, config, lookback)
+        self.held_frequency = {c: float(self.planned_frequency[k] * scaling.frequency[c])  # in the data's units
+                               for k, c in enumerate(self.channels) if c in scaling.frequency}
+        frequency = np.vstack([design.frequency[max(0, data.n_periods - (max_lag - 1)):],
+                               np.tile(self.planned_frequency, (self.periods + tail, 1))])
+        carry_in, _ = media.media_response(np.vstack([history, zeros_after]), config.channels, self.params,
+                                           frequency=frequency)
         unit_plan = np.vstack([np.zeros((n_hist, n_channels)), self.flighting / spend_scale,
                                np.zeros((tail, n_channels))])  # scaled spend of one currency unit per channel
-        unit_gain, _ = media.media_response(unit_plan, config.channels, self.params)
+        unit_gain, _ = media.media_response(unit_plan, config.channels, self.params, frequency=frequency)
         # adstock is linear: the plan's adstocked input is carry_in + spend_k × unit_gain
         self._carry = np.ascontiguousarray(carry_in[:, n_hist:, :])
         self._unit = np.ascontiguousarray(unit_gain[:, n_hist:, :])

@@ -263,7 +263,11 @@ def inputs(model: PlanModel) -> dict[str, Any]:
             "diagnostics_ok": getattr(model, "diagnostics_ok", True),
             **({"exposure_cost_per_unit": {c: {"cost_per_unit": float(v), "basis": (
                 "spend / exposure over the last fitted quarter; planned spend buys exposure at this cost")}
-                for c, v in model.cost_per_unit.items()}} if getattr(model, "cost_per_unit", None) else {})}
+                for c, v in model.cost_per_unit.items()}} if getattr(model, "cost_per_unit", None) else {}),
+            **({"frequency_held": {c: {"frequency": v, "basis": (
+                "reach-weighted average frequency over the lookback; planned spend buys reach at the cost per "
+                "unit of reach above, at this frequency")} for c, v in model.held_frequency.items()}}
+               if getattr(model, "held_frequency", None) else {})}
 
 
 def plan_summary(model: PlanModel, result: OptimizedPlan) -> dict[str, Any]:

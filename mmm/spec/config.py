@@ -84,7 +84,8 @@ class Config:
         return DataRoles(
             date=self.data.date,
             kpi=self.data.kpi,
-            channels={c.name: ChannelColumns(spend=c.spend, exposure=c.exposure) for c in self.channels},
+            channels={c.name: ChannelColumns(spend=c.spend, exposure=c.exposure, frequency=c.frequency)
+                      for c in self.channels},
             controls=self.model_controls,
             geo=self.data.geo,
             organic={o.name: o.column for o in self.organic},
@@ -118,7 +119,9 @@ class Config:
         channels = {}
         for c in self.channels:
             entry: dict[str, Any] = {"spend": c.spend}
-            if c.exposure:
+            if c.frequency:
+                entry.update(reach=c.exposure, frequency=c.frequency)
+            elif c.exposure:
                 entry["exposure"] = c.exposure
             entry.update(adstock=c.adstock, saturation=c.saturation, max_lag=c.max_lag)
             entry["priors"] = {p: c.prior(p).to_dict() for p in c.param_names() if c.prior(p) is not None}

@@ -84,10 +84,16 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
     organic = _organic_specs(raw.get("organic"), defaults, source)
     treatments = _treatment_specs(raw.get("treatments"), source)
     _no_clashes(channels, organic, treatments, tuple(controls), source)
+    _reach_frequency_limits(channels, model, source)
     events = parse_events(raw.get("events"), base_dir, source)
     if "event_coef" in model.priors and not events:
         raise ConfigError(f"{source}: model.priors.event_coef is the prior of event effects, but the config has no "
                           "`events`; add events or remove the prior")
+    experiments = parse_experiments(raw.get("experiments"), channel_names, base_dir, source, data.geo)
+    on_rf = sorted({e.channel for e in experiments if any(c.name == e.channel and c.frequency for c in channels)})
+    if on_rf:
+        raise ConfigError(f"{source}: lift tests on reach-and-frequency channels ({', '.join(on_rf)}) are not "
+                          "available yet; remove them from `experiments`")
     return dict(
         data=data,
         channels=channels,
@@ -105,7 +111,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
         refresh_window_periods=_refresh_window(raw.get("refresh") or {}, source),
         name=str(raw.get("name") or (Path(source).stem if source != "<dict>" else "") or "mmm"),
         source=source,
-        experiments=parse_experiments(raw.get("experiments"), channel_names, base_dir, source, data.geo),
+        experiments=experiments,
     )
 
 
@@ -156,13 +162,18 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
         where = f"channels.{name}"
         if isinstance(entry, str):
             entry = {"spend": entry}
-        _no_unknown(entry, ("spend", "exposure", "adstock", "saturation", "max_lag", "priors", "roas_prior"), source,
-                    where)
+        _no_unknown(entry, ("spend", "exposure", "reach", "frequency", "adstock", "saturation", "max_lag", "priors",
+                            "roas_prior"), source, where)
         if not entry.get("spend"):
             raise ConfigError(f"{source}: {where} needs a `spend` column")
+        reach_and_frequency = _reach_and_frequency(entry, source, where)
+        if reach_and_frequency:  # the frequency curve is a Hill curve unless the channel says otherwise
+            entry = {"saturation": "hill", **entry}
         adstock, saturation, max_lag = _transform_choice(entry, defaults, source, where)
-        spec = ChannelSpec(name=str(name), spend=str(entry["spend"]), exposure=entry.get("exposure"),
-                           adstock=adstock, saturation=saturation, max_lag=max_lag)
+        spec = ChannelSpec(name=str(name), spend=str(entry["spend"]),
+                           exposure=entry.get("reach") if reach_and_frequency else entry.get("exposure"),
+                           adstock=adstock, saturation=saturation, max_lag=max_lag,
+                           frequency=entry.get("frequency") if reach_and_frequency else None)
         priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
         roas = None
         if entry.get("roas_prior") is not None:
@@ -174,6 +185,21 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
             roas = parse_roas_prior(entry["roas_prior"], f"{source}: {where}.roas_prior")
         specs.append(replace(spec, priors=priors, roas_prior=roas))
     return tuple(specs)
+
+
+def _reach_and_frequency(entry: Mapping, source: str, where: str) -> bool:
+    """True for a reach-and-frequency channel (both columns given); half of the pair, or the pair beside
+    an exposure column, is refused."""
+    given = [k for k in ("reach", "frequency") if entry.get(k)]
+    if not given:
+        return False
+    if len(given) == 1:
+        raise ConfigError(f"{source}: {where} gives `{given[0]}` without `{'frequency' if given[0] == 'reach' else 'reach'}`; "
+                          "a reach-and-frequency channel needs both columns (reach per period and its average frequency)")
+    if entry.get("exposure"):
+        raise ConfigError(f"{source}: {where} gives `exposure` beside `reach` and `frequency`; reach x frequency is "
+                          "the channel's exposure, so drop `exposure`")
+    return True
 
 
 def _transform_choice(entry: Mapping, defaults: dict[str, Any], source: str, where: str) -> tuple[str, str, int]:
@@ -239,6 +265,20 @@ def _treatment_specs(raw: Any, source: str) -> tuple[TreatmentSpec, ...]:
         specs.append(TreatmentSpec(name=str(name), column=str(entry["column"]),
                                    reference=reference if isinstance(reference, str) else float(reference)))
     return tuple(specs)
+
+
+def _reach_frequency_limits(channels, model: ModelOptions, source: str) -> None:
+    """What reach-and-frequency channels do not support yet, refused rather than ignored."""
+    rf = [c.name for c in channels if c.frequency]
+    if not rf:
+        return
+    if model.geo_adstock == "geo":
+        raise ConfigError(f"{source}: model.geo.adstock: geo is not available with reach-and-frequency channels "
+                          f"({', '.join(rf)}); use the shared adstock (remove model.geo.adstock)")
+    with_roas = [c.name for c in channels if c.frequency and (c.roas_prior is not None or model.roas_prior is not None)]
+    if with_roas:
+        raise ConfigError(f"{source}: a ROAS prior is not available for reach-and-frequency channels yet "
+                          f"({', '.join(with_roas)}); give their coefficient prior under priors.coef instead")
 
 
 def _no_clashes(channels, organic, treatments, controls: tuple[str, ...], source: str) -> None:

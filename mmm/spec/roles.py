@@ -14,11 +14,14 @@ class ChannelColumns:
     spend
         Spend per period, in currency.
     exposure
-        Optional impressions, clicks or GRPs per period.
+        Optional impressions, clicks or GRPs per period (the reach of a reach-and-frequency channel).
+    frequency
+        Average frequency per period of a reach-and-frequency channel.
     """
 
     spend: str
     exposure: str | None = None
+    frequency: str | None = None  # reach-and-frequency channels: average frequency; ``exposure`` is the reach
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,14 @@ class ChannelSpec:
     max_lag: int = 8
     priors: Mapping[str, Prior] = field(default_factory=dict)  # param name (or "coef") -> Prior
     roas_prior: Prior | None = None  # a prior on ROAS itself (mmm.model.roas_prior); replaces the coef prior
+    # reach and frequency (Meridian's form): the effect is adstock(reach x saturation(frequency)), linear in
+    # reach; ``exposure`` then names the reach column (what a plan buys at the recent cost per unit of reach)
+    frequency: str | None = None
+
+    @property
+    def reach(self) -> str | None:
+        """The reach column of a reach-and-frequency channel, else None."""
+        return self.exposure if self.frequency else None
 
     def prior(self, param: str) -> Prior | None:
         """The prior for ``coef`` or a transform parameter: the override, else the default.
