@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from mmm.spec.sections import (DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS,
-                               DEFAULT_ORGANIC_COEF, FinanceSpec)
+                               DEFAULT_ORGANIC_COEF, REACH_FREQUENCY_PRIORS, FinanceSpec)
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
@@ -244,9 +244,12 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "display": f"HalfNormal scaled to the channel's spend (model.media_roas_scale = {roas_scale:g})",
                 "source": "config (model.media_roas_scale)" if scale_set else "package default",
                 "status": SET if scale_set else DEFAULT})
+        frequency_curve = bool(entry.get("frequency")) and saturation.name == "hill"
         for transform, kind in ((adstock, "adstock"), (saturation, "saturation")):
             for param in transform.param_names:
                 default = transform.default_priors[param]
+                if frequency_curve and param in REACH_FREQUENCY_PRIORS:  # its curve acts on frequency
+                    default = REACH_FREQUENCY_PRIORS[param]
                 key = f"channels.{channel}.priors.{param}"
                 prior = _prior(written[param], key) if param in written else default
                 status = DEFAULT if prior == default else SET

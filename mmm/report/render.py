@@ -176,6 +176,10 @@ def _context(
         "break_even": _break_even_text(summary["channels"], finance),
         "carryover_rows": _carryover_rows(summary["channels"]),
         "component_rows": _component_rows(summary.get("components") or {}),
+        "frequency_rows": [{"channel": name, "mean": f"{float(c['frequency']['mean_frequency']):.2f}",
+                            "optimal": format_with_interval(c["frequency"].get("optimal_frequency"),
+                                                            lambda v: f"{float(v):.2f}")}
+                           for name, c in summary["channels"].items() if c.get("frequency")],
         "geo": _geo_section(summary.get("geo")),
         "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors,
                             curves=_read_csv(run_dir, "response_curves.csv",

@@ -37,6 +37,13 @@ OPTIONAL_MODEL_PRIORS = ("event_coef",)
 DEFAULT_ORGANIC_COEF = Prior("HalfNormal", sigma=0.3)
 TREATMENT_REFERENCES = ("min", "max", "mean")
 DEFAULT_MEDIA_ROAS_SCALE = 3.0
+# The frequency curve of a reach-and-frequency channel (frequency / its reach-weighted mean): S-shaped by
+# default, as in Meridian (slope median 2, 90% within 1.0-3.9): one exposure rarely does the work of three;
+# half-saturation near the usual frequency (90% within 0.44-2.3 x it)
+REACH_FREQUENCY_PRIORS: dict[str, Prior] = {
+    "half_saturation": Prior("LogNormal", mu=0.0, sigma=0.5),
+    "slope": Prior("LogNormal", mu=0.7, sigma=0.4),
+}
 # A baseline that moves (mmm.model.baseline), model units (KPI / its mean) and years. Amplitude: a
 # baseline wandering by ~10% of the KPI is typical, 30% far out. Length scale: median 0.4 years
 # (~21 weeks), 90% within 11-40 weeks: slower than a media flight, faster than a linear trend.
@@ -96,6 +103,8 @@ class ChannelSpec:
             return self.priors[param]
         if param == "coef":
             return None
+        if self.frequency and self.saturation == "hill" and param in REACH_FREQUENCY_PRIORS:
+            return REACH_FREQUENCY_PRIORS[param]
         for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
             if param in transform.param_names:
                 return transform.default_priors[param]

@@ -113,8 +113,9 @@ def test_reach_and_frequency_are_recovered_saved_and_planned(tmp_path):
     from mmm.api import fit, plan_model, write_plan
     from mmm.planning.optimize import optimize
 
+    youtube = ChannelTruth(**{**vars(CHANNELS[1]), "target_roas": 5.0})  # far from the prior's mean (~2.4)
     result = generate(SynthSpec(seed=0, n_periods=156, channels=[
-        *CHANNELS, ChannelTruth("search", pattern="always_on", level=30_000, target_roas=3.0)]))
+        CHANNELS[0], youtube, ChannelTruth("search", pattern="always_on", level=30_000, target_roas=3.0)]))
     config = Config.from_dict({**result.config, "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": 0}})
     fitted = fit(config, result.data, reference=False)
     prior = fitted._prior_figures(2000)
