@@ -16,6 +16,7 @@ import xarray as xr
 
 from mmm.model import media
 from mmm.model import organic as organic_media
+from mmm.model import baseline as baseline_terms
 from mmm.model.baseline import design_basis, time_effect
 from mmm.spec.config import Config, analysis_window
 from mmm.data.load import MMMData, Scaling
@@ -305,7 +306,9 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
                                 where=incremental_kpi != 0)
 
     margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
-    baseline = _baseline(draws, config, design)
+    shock_dates = (pd.DatetimeIndex(posterior[baseline_terms.SHOCKS].coords["date"].values)
+                   if baseline_terms.SHOCKS in posterior.data_vars else None)
+    baseline = _baseline(draws, config, design, shock_dates)
     n_periods = data.n_periods
     contributions = actual[:, :n_periods, :]
     components, kinds = _components(draws, config, data, scaling, design)
@@ -375,8 +378,11 @@ def _components(draws: dict[str, np.ndarray], config: Config, data: MMMData, sca
     return {name: values * scaling.kpi for name, values in out.items()}, kinds
 
 
-def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> np.ndarray:
-    """(D, T) intercept + trend + seasonality + controls, model units."""
+def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
+              shock_dates: pd.DatetimeIndex | None = None) -> np.ndarray:
+    """(D, T) intercept + trend + seasonality + controls, events, organic media and a moving baseline, model
+    units. Per-period shocks belong to the dates they were fitted on (``shock_dates``): a period the fit did
+    not see has no shock (its expected value)."""
     base = draws["intercept"][:, None] * np.ones(design.n_periods)
     if "trend" in draws:
         base = base + draws["trend"][:, None] * design.time[None, :]
@@ -392,5 +398,14 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design) -> n
     if moving.on:  # the same in the factual and every counterfactual: it enters the baseline only
         phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend)
                       if moving.smooth else (None, None))
-        base = base + time_effect(draws, phi, omega)
+        smooth = time_effect({k: v for k, v in draws.items() if k != baseline_terms.SHOCKS}, phi, omega)
+        if smooth is not None:
+            base = base + smooth
+        if baseline_terms.SHOCKS in draws:  # absent: shocks "auto" on one geo
+            fitted = time_effect({k: draws[k] for k in (baseline_terms.SHOCK_SD, baseline_terms.SHOCKS)}, None, None)
+            where = design.dates.get_indexer(shock_dates)
+            seen = where >= 0
+            shocks = np.zeros_like(base)
+            shocks[:, where[seen]] = fitted[:, seen]
+            base = base + shocks
     return base

@@ -59,7 +59,7 @@ from mmm.model import roas_prior
 from mmm.model.distributions import prior_logp, stack_priors, to_pymc
 from mmm.model.geo_terms import geo_terms, hierarchical
 from mmm.model.transforms import lag_stack
-from mmm.spec.config import Config
+from mmm.spec.config import Config, ConfigError
 from mmm.spec.sections import default_coef_prior
 from mmm.spec.priors import Prior
 
@@ -162,7 +162,7 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             events = pm.Data("event_values", design.events, dims=("geo", "date", "event"))
             mu = mu + pt.dot(events, to_pymc(opts.prior("event_coef"), "event_coef", dims="event"))
         organic_total = organic_contribution(model, config, design) if config.organic else None
-        if opts.baseline.on:  # a baseline that moves, the same for every geo (mmm.model.baseline)
+        if opts.baseline.on_for(n_geos):  # a baseline that moves, the same for every geo (mmm.model.baseline)
             mu = mu + moving_baseline(model, opts.baseline, design, opts.trend)[None, :]
         media_params = {**params, media.COEF: terms[media.COEF]}
         lift_tests.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.lift_tests)
@@ -202,7 +202,10 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
         values[baseline.AMPLITUDE] = to_pymc(options.prior("amplitude"), baseline.AMPLITUDE)
         values[baseline.LENGTHSCALE] = to_pymc(options.prior("lengthscale"), baseline.LENGTHSCALE)
         values[baseline.COEFS] = pm.Normal(baseline.COEFS, 0.0, 1.0, dims="baseline_basis")
-    if options.shocks:
+    if options.shocks is True and len(design.geos) == 1:
+        raise ConfigError("model.baseline.shocks: true needs several geos: with one series a per-period shock "
+                          "cannot be told from noise; set it to auto or false")
+    if options.shocks_for(len(design.geos)):
         values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
         values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
     return baseline.time_effect(values, phi, omega, xp=pt)

@@ -41,11 +41,12 @@ import xarray as xr
 
 from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.data.panel import Panel
+from mmm.model import baseline
 from mmm.model import media
 from mmm.model import organic as organic_media
 from mmm.model.build import GEO_PRIORS, build_model
 from mmm.model.geo_terms import draw_terms
-from mmm.spec.config import Config
+from mmm.spec.config import Config, ConfigError
 from mmm.spec.sections import default_coef_prior
 from mmm.spec.priors import Prior
 
@@ -303,6 +304,8 @@ def model_parameter_bounds(config: Config, model: pm.Model) -> dict[str, tuple[A
     """
     bounds = parameter_bounds(config)
     bounds.update({name: prior_bounds(prior) for name, prior in GEO_PRIORS.items()})
+    if baseline.SHOCK_SD in model.named_vars:
+        bounds[baseline.SHOCK_SD] = prior_bounds(config.model.baseline.prior("shock_sd"))
     for rv in model.free_RVs:
         if rv.name not in bounds and model.rvs_to_transforms.get(rv) is None:
             bounds[rv.name] = (-np.inf, np.inf)
@@ -336,7 +339,13 @@ def update_model(previous: xr.Dataset, config: Config, data: Panel, scaling: Pan
     """
     design = build_panel_design(data, scaling, config.design)
     model = build_model(config, design, n_train=n_train, fit_start=fit_start)
-    names = [rv.name for rv in model.free_RVs]
+    # per-period shocks belong to their periods: each period's shock starts from its own prior, while their
+    # spread (baseline_shock_sd) is carried forward like every other parameter
+    names = [rv.name for rv in model.free_RVs if rv.name != baseline.SHOCKS]
+    missing = [n for n in names if n not in previous.data_vars]
+    if missing:
+        raise ConfigError(f"the previous run has no posterior for {', '.join(missing)}: it was fitted without "
+                         "them, so an update cannot carry them forward; refresh with --mode refit")
     prior = posterior_to_prior(previous, config, names, bounds=model_parameter_bounds(config, model),
                                intercept_shift=intercept_shift(previous, data.n_geos, moved_years))
     return apply_to_model(model, prior), prior

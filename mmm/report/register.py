@@ -93,7 +93,7 @@ def assumptions_register(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]
     summary = _read_json(run_dir / "summary.json", required=False) or {}
     rows = _finance_rows(config.get("finance") or {}, summary.get("finance") or {})
     rows += _model_prior_rows(config)
-    rows += _baseline_rows(config)
+    rows += _baseline_rows(config, n_geos=int((summary.get("geo") or {}).get("n_geos", 1)))
     rows += _channel_prior_rows(config)
     rows += _driver_rows(config)
     rows += _experiment_rows(config)
@@ -192,17 +192,20 @@ BASELINE_LABELS = {"amplitude": "moving baseline: size (share of the KPI)",
                    "shock_sd": "per-period shocks shared by geos: sd (share of the KPI)"}
 
 
-def _baseline_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The moving baseline's components and priors, when ``model.baseline`` is on."""
+def _baseline_rows(config: Mapping[str, Any], n_geos: int = 1) -> list[dict[str, Any]]:
+    """The moving baseline's components and priors, when ``model.baseline`` is on (shocks ``auto``: with
+    several geos)."""
     baseline = (config.get("model") or {}).get("baseline") or {}
-    smooth, shocks = bool(baseline.get("smooth")), bool(baseline.get("shocks"))
+    written = baseline.get("shocks")
+    smooth, shocks = bool(baseline.get("smooth")), written is True or (written == "auto" and n_geos > 1)
     if not (smooth or shocks):
         return []
     parts = [p for p, on in (("a smooth time-varying component", smooth),
                              ("one shock per period shared by all geos", shocks)) if on]
     rows = [{"section": "model", "item": "baseline that moves", "key": "model.baseline",
              "value": {"smooth": smooth, "shocks": shocks}, "display": " + ".join(parts),
-             "source": "config (model.baseline)", "status": SET}]
+             "source": "config (model.baseline)" if smooth or written is True else "package default (panels)",
+             "status": SET if smooth or written is True else DEFAULT}]
     written = baseline.get("priors") or {}
     for name, default in DEFAULT_BASELINE_PRIORS.items():
         if name == "shock_sd" and not shocks or name != "shock_sd" and not smooth:

@@ -231,8 +231,16 @@ def load_run(run_dir: str | Path) -> Run:
         raw = yaml.safe_load((run_dir / "config.yaml").read_text())
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise RunIntegrityError(f"{run_dir / 'config.yaml'} is not readable YAML ({err}); {_REFIT}") from None
-    config = Config.from_dict(raw, base_dir=run_dir, source=str(run_dir / "config.yaml"))
+    config = Config.from_dict(as_written(raw), base_dir=run_dir, source=str(run_dir / "config.yaml"))
     return Run(path=run_dir, config=config, manifest=manifest_, summary=_read_json(run_dir / "summary.json"))
+
+
+def as_written(raw: Any) -> Any:
+    """A run's resolved config as the model it was fitted with: a panel run written before panels got shared
+    per-period shocks by default has no ``model.baseline`` and was fitted without them."""
+    if isinstance(raw, dict) and (raw.get("data") or {}).get("geo") and "baseline" not in (raw.get("model") or {}):
+        return {**raw, "model": {**(raw.get("model") or {}), "baseline": {"smooth": False, "shocks": False}}}
+    return raw
 
 
 _REFIT = ("a run folder is never edited after it is written: restore the folder from a backup, "

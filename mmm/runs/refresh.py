@@ -135,8 +135,8 @@ def update(parent: Run, parent_data: Panel, config: Config, data: Panel, *,
     from mmm.model.update_prior import update_model
     from mmm.model.update_prior import EPS_NAME
 
-    if config.model.baseline.on or parent.config.model.baseline.on:
-        raise ConfigError(f"{config.source}: update mode cannot carry a baseline that moves (model.baseline) into "
+    if config.model.baseline.smooth or parent.config.model.baseline.smooth:
+        raise ConfigError(f"{config.source}: update mode cannot carry a smooth moving baseline (model.baseline) into "
                           "new periods: its path is tied to the periods it was fitted on. Refresh with "
                           "--mode refit, or drop model.baseline")
     t0 = time.perf_counter()

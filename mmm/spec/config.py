@@ -148,7 +148,9 @@ class Config:
                       "priors": model_priors,
                       **({} if self.model.roas_prior is None else {"roas_prior": self.model.roas_prior.to_dict()}),
                       **({"geo": {"adstock": self.model.geo_adstock}} if self.data.geo else {}),
-                      **({"baseline": baseline_as_dict(self.model.baseline)} if self.model.baseline.on else {})},
+                      # a panel always writes it: its default (shocks on) differs from runs written before
+                      **({"baseline": baseline_as_dict(self.model.baseline)}
+                         if self.model.baseline.on or self.data.geo else {})},
             "finance": {k: (dict(v) if isinstance(v := getattr(self.finance, k), Mapping) else v)
                         for k in FinanceSpec.__dataclass_fields__},
             "fit": fit_as_dict(self.fit),

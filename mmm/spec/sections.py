@@ -186,16 +186,28 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class BaselineOptions:
-    """A baseline that moves (:mod:`mmm.model.baseline`): off unless the config asks."""
+    """A baseline that moves (:mod:`mmm.model.baseline`): per-period shocks by default on a panel, nothing
+    by default on national data (docs/baseline-choice.md)."""
 
     smooth: bool = False  # a smooth time-varying component (Hilbert-space GP), shared by all geos
-    shocks: bool = False  # panels: one effect per period shared by all geos, with a learned spread
+    # panels: one effect per period shared by all geos, with a learned spread; "auto" (a panel's default):
+    # on when the data has several geos
+    shocks: bool | str = False
     n_basis: int | None = None  # basis functions of the smooth component; None: from the data's span
     priors: Mapping[str, Prior] = field(default_factory=dict)  # amplitude, lengthscale, shock_sd
 
+    def shocks_for(self, n_geos: int) -> bool:
+        """Whether the model of ``n_geos`` geos has per-period shocks."""
+        return self.shocks is True or (self.shocks == "auto" and n_geos > 1)
+
+    def on_for(self, n_geos: int) -> bool:
+        """Whether the model of ``n_geos`` geos has a baseline that moves."""
+        return self.smooth or self.shocks_for(n_geos)
+
     @property
     def on(self) -> bool:
-        return self.smooth or self.shocks
+        """Whether the config asks for a moving baseline (shocks "auto" included)."""
+        return self.smooth or bool(self.shocks)
 
     def prior(self, name: str) -> Prior:
         return self.priors.get(name, DEFAULT_BASELINE_PRIORS[name])

@@ -160,3 +160,58 @@ def test_the_baseline_section_round_trips_and_stays_out_of_configs_without_it():
     assert again.prior("amplitude").params == {"sigma": 0.2}
     assert again.prior("lengthscale") == config.model.baseline.prior("lengthscale")
 
+
+
+def test_a_panel_has_shared_shocks_by_default_and_one_geo_has_none():
+    """The default chosen by the rolling-origin holdout (docs/baseline-choice.md): shocks "auto", on with
+    several geos; a file with a geo column but one geo gets none, and asking for them there is refused."""
+    from mmm.analysis.pipeline import load
+    from mmm.runs.folder import as_written
+
+    panel = generate(SynthSpec(n_periods=40, n_channels=1, controls=False, seed=2, n_geos=3))
+    config = Config.from_dict({**panel.config, "data": {**panel.config["data"], "min_periods": 26}})
+    assert config.model.baseline.shocks == "auto" and config.to_dict()["model"]["baseline"]["shocks"] == "auto"
+    data = load(config, panel.data)
+    assert baseline.SHOCKS in build_model(config, build_panel_design(data, PanelScaling.compute(data), 2)).named_vars
+    one = panel.data[panel.data["geo"] == "geo_000"]
+    single = load(config, one)
+    model = build_model(config, build_panel_design(single, PanelScaling.compute(single), 2))
+    assert baseline.SHOCKS not in model.named_vars
+    forced = Config.from_dict({**config.to_dict(), "model": {**config.to_dict()["model"], "baseline": {"shocks": True}}})
+    with pytest.raises(ConfigError, match="needs several geos"):
+        build_model(forced, build_panel_design(single, PanelScaling.compute(single), 2))
+    off = Config.from_dict({**panel.config, "model": {**panel.config["model"], "baseline": {"shocks": False}}})
+    assert Config.from_dict(off.to_dict()).model.baseline.shocks is False  # written, so it reads back off
+    # a panel run written before the default has no model.baseline: it was fitted without shocks
+    old = {**panel.config, "model": {k: v for k, v in panel.config["model"].items() if k != "baseline"}}
+    assert Config.from_dict(as_written(old)).model.baseline.shocks is False
+    national = generate(SynthSpec(n_periods=40, n_channels=1, seed=2)).config
+    assert Config.from_dict(national).model.baseline.shocks is False
+    assert "baseline" not in Config.from_dict(national).to_dict()["model"]
+
+
+def test_shocks_belong_to_the_dates_they_were_fitted_on():
+    """Figures of a panel posterior on longer data (a refresh, a comparison): the fitted weeks keep their
+    shocks, a week the fit never saw has none (its expected value); nothing is shifted by position."""
+    from mmm.analysis.geo_effects import compute_geo_effects
+    from mmm.analysis.pipeline import load
+    from mmm.model.prior_sample import sample_prior
+
+    result = generate(SynthSpec(n_periods=60, n_channels=1, controls=False, seed=5, n_geos=2))
+    config = Config.from_dict({**result.config, "data": {**result.config["data"], "min_periods": 26}})
+    still = Config.from_dict({**config.to_dict(), "model": {**config.to_dict()["model"],
+                                                            "baseline": {"shocks": False}}})
+    full = load(config, result.data)
+    short = full.slice(full.dates[49])
+    scaling = PanelScaling.compute(short)
+    prior = sample_prior(config, short, scaling, n_draws=5, seed=3)
+    plain = prior.drop_vars([baseline.SHOCKS, baseline.SHOCK_SD])
+
+    def shocks(data):  # the national baseline's shock part, KPI units
+        return (compute_geo_effects(prior, config, data, scaling).national.baseline
+                - compute_geo_effects(plain, still, data, scaling).national.baseline)
+
+    fitted_weeks, longer = shocks(short), shocks(full)
+    assert np.abs(fitted_weeks).max() > 0
+    np.testing.assert_allclose(longer[:, :50], fitted_weeks, rtol=1e-9)
+    np.testing.assert_array_equal(longer[:, 50:], 0.0)

@@ -151,6 +151,7 @@ def test_refresh_record_lists_restated_panel_values_per_geo(panel_runs):
 
 def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(panel_runs):
     from mmm.model.update_prior import update_model
+    from mmm.model.baseline import SHOCK_SD, SHOCKS
     from mmm.model.update_prior import EPS_NAME
 
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
@@ -158,14 +159,17 @@ def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(
     panel = load_panel(panel_runs["three"], config.roles(), population=config.data.population)
     model, prior = update_model(previous, config, panel, parent.scaling, n_train=N_ALL, fit_start=N_OLD,
                                     moved_years=0.1)
-    assert [rv.name for rv in model.free_RVs] == [EPS_NAME]
+    # every parameter is carried, except each period's shock (a panel's default): it starts from its own prior
+    assert [rv.name for rv in model.free_RVs] == [EPS_NAME, SHOCKS]
     assert model["kpi"].get_value().shape == (3, N_ALL - N_OLD)  # 3 geos x the new weeks: old KPI not counted twice
     np.testing.assert_array_equal(model.coords["fit_date"], np.asarray(panel.dates)[N_OLD:])
-    assert {b.name for b in prior.blocks} == set(previous.data_vars)  # per-geo, pooled and offsets: all of them
+    assert {b.name for b in prior.blocks} == set(previous.data_vars) - {SHOCKS}  # per-geo, pooled and offsets
+    assert SHOCK_SD in {b.name for b in prior.blocks}  # their spread is carried
     assert np.isfinite(model.compile_logp()(model.initial_point()))
     carried = prior.posterior_dataset(np.zeros((1, 1, prior.n_params)))
     for name, da in previous.data_vars.items():
-        assert carried[name].dims == da.dims and carried[name].shape[2:] == da.shape[2:]
+        if name != SHOCKS:
+            assert carried[name].dims == da.dims and carried[name].shape[2:] == da.shape[2:]
     positive = [b.name for b in prior.blocks if np.all(b.lower == 0.0)]
     assert {"sigma", "channel_coef", "channel_coef_geo_sd", "trend_geo_sd"} <= set(positive)
 

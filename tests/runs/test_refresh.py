@@ -87,11 +87,12 @@ def _baseline_config(moving):
     return Config.from_dict({**result.config, "model": model})
 
 
-def test_update_mode_refuses_a_moving_baseline():
-    """Its path belongs to the periods it was fitted on: a sequential update cannot carry it on."""
+def test_update_mode_refuses_a_smooth_moving_baseline():
+    """Its path belongs to the periods it was fitted on: a sequential update cannot carry it on. (A panel's
+    per-period shocks are carried by their spread: tests/runs/test_geo_refresh.py.)"""
     from mmm.runs.refresh import update
 
     moving, still = _baseline_config({"smooth": True}), _baseline_config(None)
     for parent, config in ((SimpleNamespace(config=moving), still), (SimpleNamespace(config=still), moving)):
-        with pytest.raises(ConfigError, match="update mode cannot carry a baseline that moves"):
+        with pytest.raises(ConfigError, match="update mode cannot carry a smooth moving baseline"):
             update(parent, None, config, None)

@@ -13,6 +13,8 @@ from mmm.spec.sections import (
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MODEL_PRIORS,
     OPTIONAL_MODEL_PRIORS,
+    BaselineOptions,
+    baseline_as_dict,
     ChannelSpec,
     DiagnosticThresholds,
     FinanceSpec,
@@ -177,7 +179,9 @@ def test_to_dict_fills_every_default(tmp_path):
                                  # event_coef only with events (OPTIONAL_MODEL_PRIORS)
                                  "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()
                                             if n not in OPTIONAL_MODEL_PRIORS},
-                                 "geo": {"adstock": "shared"}}  # the config has data.geo
+                                 "geo": {"adstock": "shared"},  # the config has data.geo
+                                 # a panel always writes its baseline: shared shocks by default
+                                 "baseline": baseline_as_dict(BaselineOptions(shocks="auto"))}
     assert resolved["finance"] == {"currency": "USD", "gross_margin": 0.6, "gross_margin_source": "config",
                                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue",
                                    "hurdle_rate": 0.0, "clv": None, "clv_source": None,
