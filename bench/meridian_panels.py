@@ -1,10 +1,12 @@
 """Google Meridian's simulated geo panels and Robyn's demo: fitted with and without what issue 15 added.
 
 - ``meridian_rf``: ``geo_media_rf.csv`` (20 geos x 156 weeks): Channel0-2 from impressions, Channel3 with
-  reach and frequency. "before": Channel3 from its impressions as plain exposure. "after": reach x
-  frequency (``channels.Channel3: {spend, reach, frequency}``).
+  reach and frequency. "before": Channel3 from its impressions as plain exposure, no moving baseline.
+  "after": reach x frequency (``channels.Channel3: {spend, reach, frequency}``) and the panel default of
+  per-period shocks shared by the geos.
 - ``meridian_all``: ``geo_all_channels.csv`` (40 geos x 156 weeks): Channel0-4 from impressions, an organic
-  channel and a promotion. "before": paid media and controls only. "after": ``organic`` and ``treatments``.
+  channel and a promotion. "before": paid media and controls only, no moving baseline. "after":
+  ``organic``, ``treatments`` and the panel default of shared shocks.
 - ``robyn``: the bundled demo. "before": the demo config as it was (newsletter as a control, no holidays);
   "after": the demo config (newsletter organic, German holidays, the two one-off events).
 
@@ -36,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
+BEFORE = {"model": {"baseline": {"shocks": False}}}  # what a panel was fitted with before issue 15
+
+
 def meridian_config(csv: Path, channels: dict, controls: list[str], extra: dict) -> dict:
     value = float(pd.read_csv(csv, usecols=["revenue_per_conversion"])["revenue_per_conversion"].mean())
     return {"name": csv.stem, "data": {"path": str(csv), "date": "time", "kpi": "conversions", "kpi_type": "count",
@@ -59,9 +64,9 @@ def cases() -> dict[str, dict[str, dict]]:
     before_demo = {k: v for k, v in demo.items() if k not in ("events", "organic")}
     before_demo["controls"] = ["competitor_sales_B", "newsletter"]
     return {
-        "meridian_rf": {"before": meridian_config(rf_csv, rf_before, rf_controls, {}),
+        "meridian_rf": {"before": meridian_config(rf_csv, rf_before, rf_controls, BEFORE),
                         "after": meridian_config(rf_csv, rf_after, rf_controls, {})},
-        "meridian_all": {"before": meridian_config(all_csv, paid, all_controls, {}),
+        "meridian_all": {"before": meridian_config(all_csv, paid, all_controls, BEFORE),
                          "after": meridian_config(all_csv, paid, all_controls, {
                              "organic": {"Organic0": "Organic_channel0_impression"},
                              "treatments": {"promo": {"column": "Promo", "reference": 0}}})},

@@ -105,8 +105,10 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
                                  dims=("geo", "date", "channel", "lag"))
         else:  # one adstock for all geos: the lag stack as (channel, geo x date, lag) for a batched matmul
             spend_lags = pm.Data("spend_lags_by_channel", channel_major_lags(design.spend, max_lag))
-        frequency_lags = (pm.Data("frequency_lags_by_channel", channel_major_lags(design.frequency, max_lag))
-                          if media.reach_frequency_mask(config.channels).any() else None)
+        rf_rows = np.flatnonzero(media.reach_frequency_mask(config.channels))
+        frequency_lags = (pm.Data("frequency_lags_by_channel",  # the reach-and-frequency channels' rows only
+                                  channel_major_lags(design.frequency[:, :, rf_rows], max_lag))
+                          if len(rf_rows) else None)
         n_fit = design.n_periods if n_train is None else n_train
         if not 0 <= fit_start < n_fit:
             raise ValueError(f"fit_start={fit_start} leaves no period to fit (periods to fit end at {n_fit})")
@@ -267,14 +269,20 @@ def shared_adstock_contributions(lags: Any, channels, params: Mapping[str, Any],
     n_channels = len(channels)
     rf = media.reach_frequency_mask(channels)[:, None, None]
     if rf.any():  # reach x the saturation of its frequency, lag by lag (mmm.model.media.frequency_gain)
-        gains = {}
+        rf_rows = list(np.flatnonzero(rf[:, 0, 0]))
+        gains = []
         for kind, idx in media.groups(channels, "saturation").items():
             transform = media.SATURATIONS[kind]
-            kind_params = {p: params[media.var_name(kind, p)][:, None] for p in transform.param_names}
-            gains[kind] = transform(frequency_lags[idx] if len(idx) < n_channels else frequency_lags, kind_params,
-                                    xp=pt)
-        gain = media.assemble_groups(gains, media.groups(channels, "saturation"), n_channels, pt, axis=0)
-        lags = lags * pt.where(rf, gain, 1.0)
+            members = [i for i in idx if i in rf_rows]  # rows of this kind's parameters, and of frequency_lags
+            if not members:
+                continue
+            kind_params = {p: params[media.var_name(kind, p)][[idx.index(i) for i in members]][:, None]
+                           for p in transform.param_names}
+            gains.append((members, transform(frequency_lags[[rf_rows.index(i) for i in members]], kind_params,
+                                             xp=pt)))
+        order = [i for members, _ in gains for i in members]
+        gain = pt.concatenate([g for _, g in gains], axis=0) if len(gains) > 1 else gains[0][1]
+        lags = pt.set_subtensor(lags[order], lags[order] * gain)
     weights = media.adstock_weights(channels, params, xp=pt)  # kind -> (Kg, L_kind)
     adstocked = {}
     for kind, idx in media.groups(channels, "adstock").items():
