@@ -259,8 +259,8 @@ def _contraction(posterior: xr.Dataset, config: Config, spend_to_kpi: np.ndarray
     coef = posterior[media.COEF]
     values = {}
     for k, channel in enumerate(config.channel_names):
-        prior = config.channel(channel).prior("coef") or default_coef_prior(float(spend_to_kpi[k]),
-                                                                             config.model.media_roas_scale)
+        prior = config.channel(channel).prior("coef") or default_coef_prior(
+            float(spend_to_kpi[k]), config.model.media_roas_scale, config.finance.value_per_kpi)
         post_var = float(np.var(np.asarray(coef.sel(channel=channel).values, dtype=float), ddof=0))
         values[channel] = 1.0 - post_var / prior_sd(prior.scipy()) ** 2
     return _contraction_check(values, t, "coefficient variance")

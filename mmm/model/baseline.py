@@ -22,7 +22,8 @@ every seed of bench/moving_baseline.py before). Its smoothness is learned: the l
 not a fixed value.
 
 ``shock`` gives a panel one effect per period that every geo shares (in its own model units), with
-a learned spread: a week that moves every geo's KPI is baseline, not media. A national series has
+a learned spread, projected off the intercept, the trend and the season like the smooth component
+(:func:`shock_projection`): a week that moves every geo's KPI is baseline, not media. A national series has
 only one observation per period, so shocks there would be indistinguishable from noise and are refused
 (:mod:`mmm.spec.parse`).
 
@@ -86,16 +87,35 @@ def spectral_scale(amplitude: Any, lengthscale: Any, omega: np.ndarray, xp: Any 
     return amplitude * xp.sqrt(np.sqrt(2.0 * np.pi) * lengthscale) * xp.exp(-0.25 * (lengthscale * omega) ** 2)
 
 
+def shock_projection(time: np.ndarray, fourier: np.ndarray, trend: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(T, F) the columns the shocks are projected off (a constant, the trend's time if modelled, the
+    Fourier terms) and their (F, T) pseudo-inverse: ``z - fixed @ (pinv @ z)`` holds what they cannot."""
+    columns = [np.ones(len(time))]
+    if trend:
+        columns.append(np.asarray(time, dtype=float))
+    fixed = np.column_stack([*columns, fourier]) if fourier.shape[1] else np.column_stack(columns)
+    return fixed, np.linalg.pinv(fixed)
+
+
 def time_effect(values: Mapping[str, Any], phi: np.ndarray | None, omega: np.ndarray | None,
-                xp: Any = np) -> Any:
+                xp: Any = np, shock_fixed: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
     """(..., T) baseline movement from the sampled values (leading draw dims with NumPy), or None
-    when the model has neither component."""
+    when the model has neither component.
+
+    Shocks are projected off ``shock_fixed`` (:func:`shock_projection`: the intercepts, the trend and the
+    season), so a shared shock never trades with those terms along a ridge; without it (runs written before
+    the projection) they are only centred."""
     out = None
     if COEFS in values:
         coefs = spectral_scale(values[AMPLITUDE], values[LENGTHSCALE], omega, xp) * values[COEFS]
         out = (coefs @ phi.T) if xp is np else xp.dot(phi, coefs)
-    if SHOCKS in values:  # centred over the periods: their mean is the intercepts', not a ridge with them
+    if SHOCKS in values:
         z = values[SHOCKS]
-        shocks = values[SHOCK_SD][..., None] * (z - z.mean(axis=-1, keepdims=True))
+        if shock_fixed is None:
+            held = z - z.mean(axis=-1, keepdims=True)
+        else:
+            fixed, pinv = shock_fixed
+            held = z - ((z @ pinv.T) @ fixed.T if xp is np else xp.dot(fixed, xp.dot(pinv, z)))
+        shocks = values[SHOCK_SD][..., None] * held
         out = shocks if out is None else out + shocks
     return out

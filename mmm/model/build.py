@@ -126,7 +126,8 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             if pooled:
                 values["trend_geo_sd"] = to_pymc(GEO_PRIORS["trend_geo_sd"], "trend_geo_sd")
                 values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
-        defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale) for r in design.spend_to_kpi]}
+        defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale, config.finance.value_per_kpi)
+                             for r in design.spend_to_kpi]}
         roas_priors = bool(roas_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
         params = {}
         for name, param, dim, idx in media.parameter_layout(config.channels):
@@ -210,7 +211,9 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
     if options.shocks_for(len(design.geos)):
         values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
         values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
-    return baseline.time_effect(values, phi, omega, xp=pt)
+    shock_fixed = (baseline.shock_projection(design.time, design.fourier, trend)
+                   if baseline.SHOCKS in values else None)
+    return baseline.time_effect(values, phi, omega, xp=pt, shock_fixed=shock_fixed)
 
 
 def organic_contribution(model: pm.Model, config: Config, design: PanelDesign):

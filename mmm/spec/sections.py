@@ -55,7 +55,8 @@ DEFAULT_BASELINE_PRIORS: dict[str, Prior] = {
 }
 
 
-def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE) -> Prior:
+def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE,
+                       value_per_kpi: float = 1.0) -> Prior:
     """Default prior of a channel's coefficient (the most it adds per period, in mean-KPI units).
 
     HalfNormal scaled by the channel's size: one prior standard deviation, at half
@@ -68,8 +69,11 @@ def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_RO
     ----------
     spend_to_kpi : float
         Channel's mean spend per period / mean KPI per period (from the run's scaling).
+    value_per_kpi : float
+        Currency per KPI unit (finance.value_per_kpi): ROAS is value over spend, so a KPI counted in units
+        worth 0.035 each needs 1 / 0.035 times the KPI per unit of spend for the same ROAS.
     """
-    return Prior("HalfNormal", sigma=2.0 * roas_scale * spend_to_kpi)
+    return Prior("HalfNormal", sigma=2.0 * roas_scale * spend_to_kpi / value_per_kpi)
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,15 @@ def test_the_movement_changes_the_fit_not_the_counterfactual():
     phi, omega = baseline.design_basis(design.time, design.fourier, 8, trend=True)
     values = {n: prior[n].transpose("chain", "draw", ...).values.reshape(-1, *prior[n].shape[2:])
               for n in baseline.VARIABLES}
-    movement = baseline.time_effect(values, phi, omega)  # (D, T) model units, the same in each geo
+    fixed = baseline.shock_projection(design.time, design.fourier, trend=True)
+    movement = baseline.time_effect(values, phi, omega, shock_fixed=fixed)  # (D, T) model units, in each geo
     kpi_scale = np.array([scaling.geo(g).kpi for g in range(2)]).sum()
     np.testing.assert_allclose(moving.mu - still.mu, movement * kpi_scale, rtol=1e-9, atol=1e-6)
     assert np.abs(movement).max() > 0
+    # the shocks hold nothing the intercepts, the trend or the season could: no ridge with those terms
+    only_shocks = baseline.time_effect({n: values[n] for n in (baseline.SHOCK_SD, baseline.SHOCKS)}, None, None,
+                                       shock_fixed=fixed)
+    np.testing.assert_allclose(only_shocks @ fixed[0], 0.0, atol=1e-9)
 
 
 @pytest.mark.parametrize(("raw", "message"), [
