@@ -315,7 +315,7 @@ def _component_rows(components: Mapping[str, Mapping[str, Any]]) -> list[dict[st
     return [{"name": name, "kind": COMPONENT_KINDS.get(str(c.get("kind")), str(c.get("kind", MISSING))),
              "against": str(c.get("against", MISSING)),
              "contribution": format_with_interval(c.get("contribution"), format_amount),
-             "share": format_with_interval(c.get("share"), format_share)}
+             "share": format_with_interval(c.get("share"), lambda v: format_share(v, 1))}
             for name, c in components.items()]
 
 

@@ -356,3 +356,26 @@ def test_print_stylesheet_breaks_pages_between_sections(ok_report):
     _, html = ok_report
     css = html[html.index("@media print"):html.index("</style>")]
     assert "break-before: page" in css and "break-inside: avoid" in css
+
+
+def test_events_organic_and_treatments_have_their_own_table_and_frequency_its_own(tmp_path):
+    """summary.json ``components`` (events, organic media, treatments) and a channel's ``frequency`` are
+    printed with their intervals and what each is measured against; without them neither table appears."""
+    run_dir = make_run(tmp_path)
+    assert "Events, organic media and treatments" not in render_report(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["components"] = {
+        "black_friday": {"kind": "event", "against": "no event", "contribution": stats(412_345.0, 100_000.0),
+                         "share": stats(0.0123, 0.004)},
+        "newsletter": {"kind": "organic", "against": "no organic exposure",
+                       "contribution": stats(1_234_567.0, 400_000.0), "share": stats(0.0456, 0.01)},
+        "promo": {"kind": "treatment", "against": "promo at reference 0.0", "contribution": stats(-52_000.0, 9_000.0),
+                  "share": stats(-0.002, 0.001)}}
+    summary["channels"]["tv"]["frequency"] = {"column": "tv_frequency", "reach_column": "tv_reach",
+                                              "mean_frequency": 2.87, "optimal_frequency": stats(3.41, 0.52)}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_report(run_dir)))
+    assert "black_friday event no event 412,345 (312,345 to 512,345) 1.2% (0.8% to 1.6%)" in text
+    assert "newsletter organic media no organic exposure 1,234,567" in text
+    assert "promo treatment promo at reference 0.0 -52,000 (-61,000 to -43,000) -0.2% (-0.3% to -0.1%)" in text
+    assert "tv 2.87 3.41 (2.89 to 3.93)" in text
