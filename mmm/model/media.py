@@ -77,16 +77,20 @@ def frequency_gain(frequency: Any, channels: Sequence[Any], params: Mapping[str,
     """(..., T, K) each reach-and-frequency channel's saturation of its scaled frequency (Meridian's form:
     the effect is adstock(reach x gain)); 1 for every other channel. ``frequency`` is (T, K), or with
     ``lagged`` its lag stack (T, K, L)."""
-    n_channels = len(channels)
     rows = xp.swapaxes(frequency, -1, -2) if lagged else frequency  # (T, L, K): channels last
+    gain = xp.where(reach_frequency_mask(channels), saturate_columns(rows, channels, params, xp), 1.0)
+    return xp.swapaxes(gain, -1, -2) if lagged else gain
+
+
+def saturate_columns(values: Any, channels: Sequence[Any], params: Mapping[str, Any], xp: Any = np) -> Any:
+    """(..., K) each channel's saturation curve applied to its column of ``values``, in channel order."""
+    n_channels = len(channels)
     parts = {}
     for kind, idx in groups(channels, "saturation").items():
         transform = SATURATIONS[kind]
         kind_params = {p: params[var_name(kind, p)] for p in transform.param_names}
-        parts[kind] = transform(_columns(rows, idx, n_channels), kind_params, xp=xp)
-    gain = assemble_groups(parts, groups(channels, "saturation"), n_channels, xp)
-    gain = xp.where(reach_frequency_mask(channels), gain, 1.0)
-    return xp.swapaxes(gain, -1, -2) if lagged else gain
+        parts[kind] = transform(_columns(values, idx, n_channels), kind_params, xp=xp)
+    return assemble_groups(parts, groups(channels, "saturation"), n_channels, xp)
 
 
 def media_response(
@@ -117,12 +121,7 @@ def media_response(
         apply = adstock_np if xp is np else adstock_pt
         parts = {kind: apply(_columns(spend, idx, n_channels), weights[kind]) for kind, idx in index.items()}
     adstocked = assemble_groups(parts, index, n_channels, xp)
-    saturated_parts = {}
-    for kind, idx in groups(channels, "saturation").items():
-        transform = SATURATIONS[kind]
-        kind_params = {p: params[var_name(kind, p)] for p in transform.param_names}
-        saturated_parts[kind] = transform(_columns(adstocked, idx, n_channels), kind_params, xp=xp)
-    saturated = assemble_groups(saturated_parts, groups(channels, "saturation"), n_channels, xp)
+    saturated = saturate_columns(adstocked, channels, params, xp)
     if rf.any():  # linear in reach: the saturation acted on frequency
         saturated = xp.where(rf, adstocked, saturated)
     return adstocked, saturated

@@ -217,22 +217,29 @@ def _transform_choice(entry: Mapping, defaults: dict[str, Any], source: str, whe
     return adstock, saturation, int(max_lag)
 
 
+def _named_columns(raw: Any, section: str, keys: tuple[str, ...], maps: str, source: str):
+    """``(name, entry, where)`` of a section mapping names to a column or to ``{column: ..., ...}``, each entry
+    checked for unknown keys and a column; an absent section yields nothing."""
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(f"{source}: `{section}` maps {maps}; got {raw!r}")
+    for name, entry in raw.items():
+        where = f"{section}.{name}"
+        entry = {"column": entry} if isinstance(entry, str) else entry
+        _no_unknown(entry, keys, source, where)
+        if not entry.get("column"):
+            raise ConfigError(f"{source}: {where} needs a `column`")
+        yield str(name), entry, where
+
+
 def _organic_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[OrganicSpec, ...]:
     """``organic: {newsletter: sends_column}`` or ``{newsletter: {column: ..., adstock, saturation, max_lag,
     priors}}``: media without spend, driven by its own column."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, Mapping) or not raw:
-        raise ConfigError(f"{source}: `organic` maps organic channel names to their exposure columns, e.g. "
-                          f"{{newsletter: newsletter_sends}}; got {raw!r}")
     specs = []
-    for name, entry in raw.items():
-        where = f"organic.{name}"
-        if isinstance(entry, str):
-            entry = {"column": entry}
-        _no_unknown(entry, ("column", "adstock", "saturation", "max_lag", "priors"), source, where)
-        if not entry.get("column"):
-            raise ConfigError(f"{source}: {where} needs a `column` (its exposure: sends, visits, impressions)")
+    for name, entry, where in _named_columns(raw, "organic", ("column", "adstock", "saturation", "max_lag", "priors"),
+                                             "organic channel names to their exposure columns, e.g. "
+                                             "{newsletter: newsletter_sends}", source):
         adstock, saturation, max_lag = _transform_choice(entry, defaults, source, where)
         spec = OrganicSpec(name=str(name), column=str(entry["column"]), adstock=adstock, saturation=saturation,
                            max_lag=max_lag)
@@ -244,19 +251,10 @@ def _organic_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Org
 def _treatment_specs(raw: Any, source: str) -> tuple[TreatmentSpec, ...]:
     """``treatments: {promo: Promo}`` or ``{promo: {column: Promo, reference: 0}}`` (reference: a number,
     or min / max / mean over the data; default min)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, Mapping) or not raw:
-        raise ConfigError(f"{source}: `treatments` maps treatment names to columns, e.g. {{promo: promo_flag}} or "
-                          f"{{price: {{column: price_index, reference: 1.0}}}}; got {raw!r}")
     specs = []
-    for name, entry in raw.items():
-        where = f"treatments.{name}"
-        if isinstance(entry, str):
-            entry = {"column": entry}
-        _no_unknown(entry, ("column", "reference"), source, where)
-        if not entry.get("column"):
-            raise ConfigError(f"{source}: {where} needs a `column`")
+    for name, entry, where in _named_columns(raw, "treatments", ("column", "reference"),
+                                             "treatment names to columns, e.g. {promo: promo_flag} or "
+                                             "{price: {column: price_index, reference: 1.0}}", source):
         reference = entry.get("reference", "min")
         if isinstance(reference, bool) or not (isinstance(reference, (int, float)) or reference in TREATMENT_REFERENCES):
             raise ConfigError(f"{source}: {where}.reference is the level the treatment's contribution is counted "

@@ -109,13 +109,23 @@ class ChannelSpec:
             return None
         if self.frequency and self.saturation == "hill" and param in REACH_FREQUENCY_PRIORS:
             return REACH_FREQUENCY_PRIORS[param]
-        for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
-            if param in transform.param_names:
-                return transform.default_priors[param]
-        raise KeyError(param)
+        return transform_prior(self.adstock, self.saturation, param)
 
     def param_names(self) -> tuple[str, ...]:
-        return ("coef", *ADSTOCKS[self.adstock].param_names, *SATURATIONS[self.saturation].param_names)
+        return transform_param_names(self.adstock, self.saturation)
+
+
+def transform_prior(adstock: str, saturation: str, param: str) -> Prior:
+    """The default prior of a transform parameter of an adstock and saturation pair."""
+    for transform in (ADSTOCKS[adstock], SATURATIONS[saturation]):
+        if param in transform.param_names:
+            return transform.default_priors[param]
+    raise KeyError(param)
+
+
+def transform_param_names(adstock: str, saturation: str) -> tuple[str, ...]:
+    """``coef`` and the transforms' parameters, in the order configs and posteriors list them."""
+    return ("coef", *ADSTOCKS[adstock].param_names, *SATURATIONS[saturation].param_names)
 
 
 @dataclass(frozen=True)
@@ -136,13 +146,10 @@ class OrganicSpec:
             return self.priors[param]
         if param == "coef":
             return DEFAULT_ORGANIC_COEF
-        for transform in (ADSTOCKS[self.adstock], SATURATIONS[self.saturation]):
-            if param in transform.param_names:
-                return transform.default_priors[param]
-        raise KeyError(param)
+        return transform_prior(self.adstock, self.saturation, param)
 
     def param_names(self) -> tuple[str, ...]:
-        return ("coef", *ADSTOCKS[self.adstock].param_names, *SATURATIONS[self.saturation].param_names)
+        return transform_param_names(self.adstock, self.saturation)
 
     def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "adstock": self.adstock, "saturation": self.saturation,
