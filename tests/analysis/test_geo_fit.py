@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 SEEDS = (1, 2)
 # diag: at 2 x (400 + 400) low_rank left a chain stuck on seed 1 (R-hat 1.18, ESS 8 on a geo spread). diag at
 # 2 x (400 + 400) missed the package's gate (R-hat 1.03 on season_amp_sd, ESS 82), so did 4 x (800 + 800) on seed 1 (R-hat 1.015, ESS 296); 4 chains x (1500 + 1000) is
-# what the gate needs, and the figures below are only asserted on fits that pass it
-FIT = {"draws": 1500, "tune": 1000, "chains": 4, "adaptation": "diag"}
+# what the gate needs, and the figures below are only asserted on fits that pass it. With the panel default of
+# shared per-period shocks (their spread near 0 on these data, which have none) seed 2 left 1 divergence at
+# target_accept 0.9; 0.95 takes smaller steps through that corner
+FIT = {"draws": 1500, "tune": 1000, "chains": 4, "adaptation": "diag", "target_accept": 0.95}
 
 
 @pytest.fixture(scope="module")
