@@ -107,11 +107,33 @@ def _validate(args) -> int:
     print(f"ok: {args.config} — {data.n_periods} {'weeks' if data.freq == 'W' else 'days'} "
           f"({data.dates[0].date()} .. {data.dates[-1].date()}), channels: {', '.join(data.channels)}; "
           f"controls: {', '.join(config.controls) or 'none'}")
-    if getattr(data, "geos", None):  # a panel (mmm.data.panel): one hierarchical model over the geos
+    if not data.is_national:  # a panel (mmm.data.panel): one hierarchical model over the geos
         print(f"geo panel: {len(data.geos)} geos ({', '.join(data.geos[:5])}{' ...' if len(data.geos) > 5 else ''})")
+    for line in _driver_lines(config, data):
+        print(line)
     for note in data.notes:
         print(f"note: {note}")
     return EXIT_OK
+
+
+def _driver_lines(config, data) -> list[str]:
+    """What the config adds beside paid media: reach and frequency, organic media, treatments, events (how many
+    fall inside the data)."""
+    from mmm.data.events import event_matrix
+
+    lines = []
+    rf = [c.name for c in config.channels if c.frequency]
+    if rf:
+        lines.append(f"reach and frequency: {', '.join(rf)}")
+    if config.organic:
+        lines.append(f"organic media: {', '.join(o.name for o in config.organic)}")
+    if config.treatments:
+        lines.append("treatments: " + ", ".join(f"{t.name} (from {t.reference})" for t in config.treatments))
+    if config.events:
+        active = event_matrix(data.dates, config.events).sum(axis=0) > 0
+        lines.append(f"events: {len(config.events)}, {len(active)} effects (one per event and window offset), "
+                     f"{int(active.sum())} of them with periods in the data")
+    return lines
 
 
 def _fit(args, config_path: Path | None = None) -> int:

@@ -48,6 +48,23 @@ def test_validate_ok_and_bad_input_exit_2(synth_dir, tmp_path, capsys):
     assert "missing.yaml" in capsys.readouterr().err
 
 
+def test_validate_names_what_the_config_adds_beside_paid_media(tmp_path, capsys):
+    from mmm.data.synth import ChannelTruth, SynthSpec, generate, write
+
+    result = generate(SynthSpec(seed=3, n_periods=104, events=True, organic=True, promo_treatment=True, channels=[
+        ChannelTruth("tv", pattern="flighted", level=50_000, target_roas=1.4),
+        ChannelTruth("video", level=20_000, target_roas=2.0, exposure_cost=0.02, reach_frequency=True,
+                     saturation="hill")]))
+    write(result, tmp_path)
+    assert main(["validate", str(tmp_path / "config.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "geo panel" not in out  # national data
+    assert "reach and frequency: video" in out and "organic media: newsletter" in out
+    assert "treatments: promo (from 0.0)" in out
+    # Black Friday and its week before, Christmas and the week after
+    assert "events: 2, 4 effects (one per event and window offset), 4 of them with periods in the data" in out
+
+
 @pytest.mark.slow
 def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
     run = tmp_path / "run"
