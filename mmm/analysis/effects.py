@@ -308,10 +308,13 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
     shock_dates = (pd.DatetimeIndex(posterior[baseline_terms.SHOCKS].coords["date"].values)
                    if baseline_terms.SHOCKS in posterior.data_vars else None)
-    baseline = _baseline(draws, config, design, shock_dates)
+    components, kinds = _components(draws, config, data, scaling, design)  # model units
+    # events and organic media are terms of the baseline; a treatment already is, as a control
+    extra = sum((v for name, v in components.items() if kinds[name] != "treatment"), np.zeros(design.n_periods))
+    baseline = _baseline(draws, config, design, shock_dates) + extra
     n_periods = data.n_periods
     contributions = actual[:, :n_periods, :]
-    components, kinds = _components(draws, config, data, scaling, design)
+    components = {name: values * scaling.kpi for name, values in components.items()}
     return Effects(
         channels=config.channel_names, dates=data.dates, window=(start, end), interval=config.interval,
         spend=spend_w, incremental_kpi=incremental_kpi, incremental_value=incremental_value, roas=roas,
@@ -352,7 +355,7 @@ def weights_by_channel(channels, params) -> np.ndarray:
 
 def _components(draws: dict[str, np.ndarray], config: Config, data: MMMData, scaling: Scaling,
                 design: Design) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """(D, T) contribution of each event (its offsets summed), organic channel and treatment, KPI units.
+    """(D, T) contribution of each event (its offsets summed), organic channel and treatment, model units.
 
     A treatment's is ``coef x (value - reference)``: what it added against its reference level
     (min / max / mean over this series' periods, or the stated number)."""
@@ -375,13 +378,13 @@ def _components(draws: dict[str, np.ndarray], config: Config, data: MMMData, sca
             / scaling.control_scale[treatment.column]
         out[treatment.name] = draws["control_coef"][:, j:j + 1] * (design.control_values[:, j] - reference)[None, :]
         kinds[treatment.name] = "treatment"
-    return {name: values * scaling.kpi for name, values in out.items()}, kinds
+    return out, kinds
 
 
 def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
               shock_dates: pd.DatetimeIndex | None = None) -> np.ndarray:
-    """(D, T) intercept + trend + seasonality + controls, events, organic media and a moving baseline, model
-    units. Per-period shocks belong to the dates they were fitted on (``shock_dates``): a period the fit did
+    """(D, T) intercept + trend + seasonality + controls and a moving baseline, model units (events and organic
+    media are added from :func:`_components`). Per-period shocks belong to the dates they were fitted on (``shock_dates``): a period the fit did
     not see has no shock (its expected value)."""
     base = draws["intercept"][:, None] * np.ones(design.n_periods)
     if "trend" in draws:
@@ -390,10 +393,6 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
         base = base + draws["season"] @ design.fourier.T
     if "control_coef" in draws:
         base = base + draws["control_coef"] @ design.control_values.T
-    if design.event_names:
-        base = base + draws["event_coef"] @ design.events.T
-    if config.organic:
-        base = base + organic_media.contributions(design.organic, config.organic, draws, xp=np).sum(axis=-1)
     moving = config.model.baseline
     if moving.on:  # the same in the factual and every counterfactual: it enters the baseline only
         phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend)

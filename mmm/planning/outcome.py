@@ -270,11 +270,11 @@ class PlanModel:
         spend_scale = np.array([scaling.spend[c] for c in self.channels])
         zeros_after = np.zeros((self.periods + tail, n_channels))
         # reach and frequency: a plan buys reach at the recent cost per unit and holds the recent frequency
-        self.planned_frequency = recent_frequency(design, data, config, lookback)
-        self.held_frequency = {c: float(self.planned_frequency[k] * scaling.frequency[c])  # in the data's units
+        planned_frequency = recent_frequency(design, data, config, lookback)
+        self.held_frequency = {c: float(planned_frequency[k] * scaling.frequency[c])  # in the data's units
                                for k, c in enumerate(self.channels) if c in scaling.frequency}
         frequency = np.vstack([design.frequency[max(0, data.n_periods - (max_lag - 1)):],
-                               np.tile(self.planned_frequency, (self.periods + tail, 1))])
+                               np.tile(planned_frequency, (self.periods + tail, 1))])
         carry_in, _ = media.media_response(np.vstack([history, zeros_after]), config.channels, self.params,
                                            frequency=frequency)
         unit_plan = np.vstack([np.zeros((n_hist, n_channels)), self.flighting / spend_scale,

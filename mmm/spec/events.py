@@ -18,7 +18,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
-from mmm.spec.errors import ConfigError
+from mmm.spec.errors import ConfigError, refuse_unknown_keys
 
 MAX_WINDOW = 8  # periods before or after an event date
 CALENDAR_COLUMNS = ("ds", "holiday", "country")
@@ -89,14 +89,6 @@ def parse_events(raw: Any, base_dir: Path, source: str) -> tuple[EventSpec, ...]
     return tuple(events)
 
 
-def _check_keys(entry: Mapping, allowed: tuple[str, ...], source: str, where: str) -> None:
-    for key in entry:
-        if key not in allowed:
-            hint = difflib.get_close_matches(str(key), allowed, n=1)
-            fix = f"did you mean `{hint[0]}`?" if hint else f"allowed keys: {', '.join(allowed)}"
-            raise ConfigError(f"{source}: unknown key `{key}` in {where}; {fix}")
-
-
 def _window(entry: Mapping, key: str, source: str, where: str) -> int:
     value = entry.get(key, 0)
     if not isinstance(value, Integral) or isinstance(value, bool) or not 0 <= value <= MAX_WINDOW:
@@ -134,7 +126,7 @@ def _iso_dates(values: Any, source: str, where: str) -> tuple[str, ...]:
 
 
 def _dated_event(entry: Mapping, source: str, where: str) -> EventSpec:
-    _check_keys(entry, ("name", "dates", "before", "after", "geos"), source, where)
+    refuse_unknown_keys(entry, ("name", "dates", "before", "after", "geos"), source, where)
     name = entry.get("name")
     if not name or not isinstance(name, str):
         raise ConfigError(f"{source}: {where} needs a `name` (text, e.g. black_friday)")
@@ -146,7 +138,7 @@ def _dated_event(entry: Mapping, source: str, where: str) -> EventSpec:
 def _calendar_events(entry: Mapping, base_dir: Path, source: str, where: str) -> list[EventSpec]:
     import pandas as pd
 
-    _check_keys(entry, ("calendar", "country", "names", "before", "after", "geos"), source, where)
+    refuse_unknown_keys(entry, ("calendar", "country", "names", "before", "after", "geos"), source, where)
     path = Path(str(entry["calendar"]))
     path = path if path.is_absolute() else (base_dir / path).resolve()
     if not path.is_file():

@@ -3,14 +3,13 @@ every error naming the file, the key and the fix. :mod:`mmm.spec.config` holds t
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from numbers import Integral
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mmm.spec.errors import ConfigError
+from mmm.spec.errors import ConfigError, refuse_unknown_keys as _no_unknown
 from mmm.spec.sections import (
     DEFAULT_BASELINE_PRIORS,
     BaselineOptions,
@@ -113,16 +112,6 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
         source=source,
         experiments=experiments,
     )
-
-
-def _no_unknown(section: Mapping, allowed: tuple[str, ...], source: str, where: str) -> None:
-    if not isinstance(section, Mapping):
-        raise ConfigError(f"{source}: `{where}` must be a mapping; got {section!r}")
-    for key in section:
-        if key not in allowed:
-            hint = difflib.get_close_matches(str(key), allowed, n=1)
-            fix = f"did you mean `{hint[0]}`?" if hint else f"allowed keys: {', '.join(allowed)}"
-            raise ConfigError(f"{source}: unknown key `{key}` in {where}; {fix}")
 
 
 def _iso(value: Any, source: str) -> str | None:

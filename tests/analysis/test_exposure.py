@@ -24,6 +24,21 @@ CHANNELS = [
 FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "in_window_share")
 
 
+def true_parameter_effects(result, config):
+    """The package's figures from the generator's true parameters (one draw)."""
+    data = load_data(result.data, config.roles())
+    return compute_effects(truth_posterior(result.truth, config, data), config, data, series_scaling(data))
+
+
+def assert_reproduces_truth(effects, result) -> None:
+    """Every figure of FIGURES and the expected KPI equal the generator's own loops to 1e-9."""
+    truth = result.truth["figures"]
+    for k, channel in enumerate(effects.channels):
+        for figure in FIGURES:
+            assert getattr(effects, figure)[0, k] == pytest.approx(truth[channel][figure], rel=1e-9), (channel, figure)
+    np.testing.assert_allclose(effects.mu[0], result.truth["mu"], rtol=1e-9)
+
+
 @pytest.fixture(scope="module")
 def synthetic():
     result = generate(SynthSpec(seed=1, n_periods=104, channels=CHANNELS))
@@ -68,15 +83,11 @@ def test_true_parameters_reproduce_the_true_figures_on_spend(synthetic):
     """ROAS, mROAS and the immediate share computed by the package from the true parameters equal the
     generator's loops: the effect follows exposure, the denominators are spend."""
     result, config = synthetic
-    data = load_data(result.data, config.roles())
-    scaling = series_scaling(data)
-    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
+    effects = true_parameter_effects(result, config)
     truth = result.truth["figures"]
     for k, channel in enumerate(effects.channels):
         assert effects.spend[k] == pytest.approx(truth[channel]["spend"], rel=1e-12)
-        for figure in FIGURES:
-            assert getattr(effects, figure)[0, k] == pytest.approx(truth[channel][figure], rel=1e-9), (channel, figure)
-    np.testing.assert_allclose(effects.mu[0], result.truth["mu"], rtol=1e-9)
+    assert_reproduces_truth(effects, result)
     # read as spend-driven, the same parameters put the effect in other weeks: the exposure column matters
     spend_only = Config.from_dict({**result.config, "channels": {
         c: {k: v for k, v in e.items() if k != "exposure"} for c, e in result.config["channels"].items()}})

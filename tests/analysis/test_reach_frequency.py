@@ -18,13 +18,13 @@ from mmm.model.build import build_model
 from mmm.model.prior_sample import sample_prior
 from mmm.model.truth import truth_posterior
 from mmm.spec.config import Config, ConfigError
+from test_exposure import assert_reproduces_truth, true_parameter_effects  # tests/ folders are on sys.path
 
 CHANNELS = [
     ChannelTruth("tv", pattern="flighted", level=50_000, target_roas=1.4),
     ChannelTruth("youtube", pattern="always_on", level=20_000, target_roas=2.0, exposure_cost=0.02,
                  reach_frequency=True, saturation="hill", saturation_params={"half_saturation": 1.0, "slope": 2.5}),
 ]
-FIGURES = ("incremental_kpi", "roas", "profit_roi", "mroas", "immediate_share", "in_window_share")
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +58,8 @@ def test_true_parameters_reproduce_the_true_figures(synthetic):
     parameters equal the generator's loops; read without the frequency curve, they do not."""
     result, config = synthetic
     data = load_data(result.data, config.roles())
-    scaling = series_scaling(data)
-    effects = compute_effects(truth_posterior(result.truth, config, data), config, data, scaling)
-    truth = result.truth["figures"]
-    for k, channel in enumerate(effects.channels):
-        for figure in FIGURES:
-            assert getattr(effects, figure)[0, k] == pytest.approx(truth[channel][figure], rel=1e-9), (channel, figure)
-    np.testing.assert_allclose(effects.mu[0], result.truth["mu"], rtol=1e-9)
+    effects = true_parameter_effects(result, config)
+    assert_reproduces_truth(effects, result)
     k = effects.channels.index("youtube")
     assert effects.mroas[0, k] == pytest.approx(effects.roas[0, k], rel=1e-9)
     as_reach = Config.from_dict({**result.config, "channels": {**result.config["channels"], "youtube": {
