@@ -3,9 +3,11 @@
 nutpie is the default sampler. Its own PyMC bridge compiles a fresh numba C
 callback in every process (~10 s for a small MMM), which dominates a fit. We
 instead compile the log-density and its gradient with PyTensor's numba backend
-(disk-cached across processes, since all data enter as inputs) and hand nutpie
-plain callables; the compiled model is kept in-process and reused with new
-data (``with_data``). PyMC's own NUTS is available as ``sampler="pymc"``.
+and wrap it in a C callback of our own (:mod:`mmm.model.callback`), both
+disk-cached across processes since all data enter as inputs; nutpie calls it from
+its chain threads without Python or the GIL. The compiled model is kept
+in-process and reused with new data (``with_data``). PyMC's own NUTS is
+available as ``sampler="pymc"``.
 
 Importing this module turns PyTensor's numba fastmath off for the process. Its
 value-changing flags (reassociation, contraction to FMA, approximate functions)
@@ -32,6 +34,7 @@ import pytensor.tensor as pt
 import xarray as xr
 from pytensor.graph import clone_replace, rewrite_graph
 
+from mmm.model.callback import data_table
 from mmm.spec.config import Config
 from mmm.spec.sections import DiagnosticThresholds
 
@@ -98,7 +101,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
         # chains already run in parallel; a multithreaded BLAS inside each gradient (the geo model's
         # adstock matmul) would oversubscribe the cores and make the draws depend on thread timing
         with threadpool_limits(limits=1, user_api="blas"):
-            idata = nutpie.sample(compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
+            idata = nutpie.sample(compiled.compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
                                   cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
                                   progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
                                   adaptation=fit.adaptation)
@@ -211,7 +214,7 @@ def compile_nutpie(model: pm.Model, reported: Mapping[str, str] | None = None):
     key = _structure_key(model, logp) + repr(sorted(reported.items()))
     if key in _COMPILED:
         return _COMPILED[key].with_data(**data_values)
-    compiled = _compile_nutpie(model, logp, data_vars, data_values, reported)
+    compiled = _compile_nutpie(model, logp, data_vars, data_values, reported, key)
     _COMPILED[key] = compiled
     return compiled
 
@@ -238,8 +241,7 @@ def _structure_key(model: pm.Model, logp=None) -> str:
 
 
 def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray],
-                    reported: Mapping[str, str]):
-    from nutpie.compiled_pyfunc import from_pyfunc
+                    reported: Mapping[str, str], structure: str):
     from pymc.initial_point import make_initial_point_fn
 
     point = model.initial_point()
@@ -260,7 +262,7 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
     logp_out, grad_out = clone_replace([logp, grad], replacements)
     inputs = [joined, *data_inputs.values()]
-    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=_nogil_numba_mode(), trust_input=True,
+    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode="NUMBA", trust_input=True,
                                 on_unused_input="ignore")
 
     out_names = [reported.get(rv.name, rv.name) for rv in model.free_RVs]
@@ -268,30 +270,9 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     expand_fn = pytensor.function(inputs, clone_replace([by_name[n] for n in out_names], replacements),
                                   mode="NUMBA", trust_input=True, on_unused_input="ignore")
     data_order = [d.name for d in data_vars]
-    start = np.concatenate([np.asarray(point[v.name], dtype="float64").ravel() for v in value_vars])
-    out_shapes = [np.shape(v) for v in expand_fn(start, *(data_values[n] for n in data_order))]
-    logp_jit = _jit(logp_fn)
-    expand_jit = _jit(expand_fn)
-
-    def make_logp_fn():
-        def logp_func(x, **shared):
-            try:
-                value, gradient = logp_jit(x, *(shared[n] for n in data_order))
-            except (ValueError, FloatingPointError, ZeroDivisionError):
-                # an invalid point (e.g. a scale that underflowed to 0): reject the step, never crash the chain
-                return -np.inf, np.zeros_like(x)
-            return float(value), gradient
-
-        return logp_func
-
-    def make_expand_fn(seed1, seed2, chain):
-        def expand(x, **shared):
-            values = expand_jit(x, *(shared[n] for n in data_order))
-            return {n: np.asarray(v, dtype="float64").reshape(s)
-                    for n, v, s in zip(out_names, values, out_shapes, strict=True)}
-
-        return expand
-
+    # static shapes (the model is frozen): evaluating here would compile the graph a second time, for
+    # Python's calling convention, besides the callback's
+    out_shapes = [tuple(int(d) for d in by_name[n].type.shape) for n in out_names]
     initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
 
     lock = threading.Lock()  # PyTensor functions are not thread-safe; nutpie calls this from chain threads
@@ -304,41 +285,110 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     dims = {n: tuple(model.named_vars_to_dims.get(n, ())) for n in out_names}
     used = {d for ds in dims.values() for d in ds}
     coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
-    return from_pyfunc(
-        ndim=n_dim,
-        make_logp_fn=make_logp_fn,
-        make_expand_fn=make_expand_fn,
-        make_initial_point_fn=make_initial_points,
-        expanded_dtypes=[np.dtype("float64")] * len(out_names),
-        expanded_shapes=out_shapes,
-        expanded_names=out_names,
-        shared_data=data_values,
-        dims=dims,
-        coords=coords,
-    )
+    layout = _Layout(n_dim=n_dim, out_names=out_names, out_shapes=out_shapes, dims=dims, coords=coords,
+                     data_order=data_order, initial_points=make_initial_points)
+    # the callback's disk cache holds the compiled graphs too: key it by them, not only by the model
+    from pytensor.printing import debugprint
+
+    compiled_graphs = "".join(debugprint(f.maker.fgraph, file="str", print_type=True) for f in (logp_fn, expand_fn))
+    structure = hashlib.sha256(f"{structure}|{compiled_graphs}".encode()).hexdigest()
+    return _callback_model(structure, logp_fn.vm.jit_fn, expand_fn.vm.jit_fn, layout, data_values)
 
 
-def _nogil_numba_mode():
-    """PyTensor's numba mode, but the compiled function releases the GIL.
+@dataclass
+class _Layout:
+    """What a compiled nutpie model needs besides its functions: sizes, names, dims, data order."""
+    n_dim: int
+    out_names: list[str]
+    out_shapes: list[tuple[int, ...]]
+    dims: dict[str, tuple[str, ...]]
+    coords: dict[str, list[str]]
+    data_order: list[str]
+    initial_points: Any
 
-    nutpie runs chains in threads and calls back into Python for each gradient;
-    without this the chains would take turns on one core.
+
+class NutpieModel:
+    """A compiled model nutpie samples through a C callback (:mod:`mmm.model.callback`).
+
+    ``with_data`` gives the same compiled functions new data of the same shapes; the arrays are held
+    here, since the callback reads them by address while nutpie samples.
     """
-    from pytensor.compile.mode import Mode, get_mode
-    from pytensor.link.numba.dispatch.basic import numba_njit
-    from pytensor.link.numba.linker import NumbaLinker
 
-    class NoGilNumbaLinker(NumbaLinker):
-        def jit_compile(self, fn_and_cache):
-            fn, cache_key = fn_and_cache
-            return numba_njit(fn.py_func, final_function=True, cache=cache_key is not None, nogil=True)
+    def __init__(self, logp_cfunc, expand_cfunc, layout: _Layout, data_values: Mapping[str, np.ndarray]):
+        self.logp_cfunc, self.expand_cfunc, self.layout = logp_cfunc, expand_cfunc, layout
+        self.data = {n: np.ascontiguousarray(data_values[n]) for n in layout.data_order}
+        self.table = data_table([self.data[n] for n in layout.data_order])
+        self.compiled = self._nutpie_model()
 
-    return Mode(linker=NoGilNumbaLinker(), optimizer=get_mode("NUMBA").optimizer)
+    def initial_point(self, seed: int) -> np.ndarray:
+        """A jittered starting point in the unconstrained space nutpie samples."""
+        return self.layout.initial_points(seed)
+
+    def log_density(self, x: np.ndarray) -> tuple[float, np.ndarray, int]:
+        """(log-density, gradient, nutpie return code) at ``x``, through the very C callback nutpie calls."""
+        import ctypes
+
+        x = np.ascontiguousarray(x, dtype="float64")
+        gradient, value = np.zeros_like(x), np.zeros(1)
+        double = ctypes.POINTER(ctypes.c_double)
+        code = self.logp_cfunc.ctypes(x.size, x.ctypes.data_as(double), gradient.ctypes.data_as(double),
+                                      value.ctypes.data_as(double), ctypes.c_void_p(self.table.ctypes.data))
+        return float(value[0]), gradient, int(code)
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The stored variables at ``x`` (by name, in their shapes), through nutpie's expand callback."""
+        import ctypes
+
+        x = np.ascontiguousarray(x, dtype="float64")
+        sizes = [int(np.prod(s)) for s in self.layout.out_shapes]
+        out = np.zeros(sum(sizes))
+        double = ctypes.POINTER(ctypes.c_double)
+        code = self.expand_cfunc.ctypes(x.size, out.size, x.ctypes.data_as(double), out.ctypes.data_as(double),
+                                        ctypes.c_void_p(self.table.ctypes.data))
+        if code != 0:
+            raise FloatingPointError(f"the expand callback returned {code} at this point")
+        parts = np.split(out, np.cumsum(sizes)[:-1])
+        return {n: p.reshape(s) for n, p, s in zip(self.layout.out_names, parts, self.layout.out_shapes, strict=True)}
+
+    @property
+    def n_dim(self) -> int:
+        return self.layout.n_dim
+
+    def with_data(self, **data_values: np.ndarray) -> NutpieModel:
+        unknown = set(data_values) - set(self.layout.data_order)
+        if unknown:
+            raise KeyError(f"unknown data inputs {sorted(unknown)}")
+        merged = {**self.data, **{n: np.asarray(v, dtype=self.data[n].dtype) for n, v in data_values.items()}}
+        for name, value in merged.items():
+            if value.shape != self.data[name].shape:
+                raise ValueError(f"data input {name!r} has shape {value.shape}; the compiled model needs "
+                                 f"{self.data[name].shape}")
+        return NutpieModel(self.logp_cfunc, self.expand_cfunc, self.layout, merged)
+
+    def _nutpie_model(self):
+        from nutpie.compile_pymc import CompiledPyMCModel
+
+        layout = self.layout
+        sizes = [int(np.prod(s)) for s in layout.out_shapes]
+        slices, start = [], 0
+        for size in sizes:
+            slices.append(slice(start, start + size))
+            start += size
+        return CompiledPyMCModel(
+            _n_dim=layout.n_dim, dims=layout.dims, _coords=layout.coords,
+            _shapes=dict(zip(layout.out_names, layout.out_shapes, strict=True)),
+            compiled_logp_func=self.logp_cfunc, compiled_expand_func=self.expand_cfunc,
+            initial_point_func=layout.initial_points, shared_data=dict(self.data), shared_var_keys={},
+            user_data=self.table, n_expanded=start,
+            shape_info=(list(layout.out_names), slices, [list(s) for s in layout.out_shapes]),
+            logp_func=None, expand_func=None)
 
 
-def _jit(fn):
-    """The numba-compiled core of a PyTensor function (skips Python-level call overhead)."""
-    jit_fn = getattr(getattr(fn, "vm", None), "jit_fn", None)
-    if jit_fn is None:
-        return lambda *args: fn(*args)
-    return jit_fn
+def _callback_model(structure: str, logp_jit, expand_jit, layout: _Layout,
+                    data_values: Mapping[str, np.ndarray]) -> NutpieModel:
+    from mmm.model.callback import compile_callbacks
+
+    data = [np.ascontiguousarray(data_values[n]) for n in layout.data_order]
+    sizes = [int(np.prod(s)) for s in layout.out_shapes]
+    logp_cfunc, expand_cfunc = compile_callbacks(structure, logp_jit, expand_jit, layout.n_dim, data, sizes)
+    return NutpieModel(logp_cfunc, expand_cfunc, layout, data_values)

@@ -205,7 +205,7 @@ def test_nutpie_draws_report_the_intercept_not_the_level():
     model = build_model(config, build_panel_design(panel, PanelScaling.compute(panel), 2), centered_baseline=True)
     compiled = compile_nutpie(model, SAMPLED_FORMS)
     x = np.random.default_rng(1).normal(0.0, 0.2, compiled.n_dim)
-    expanded = compiled._make_expand_func(0, 0, 0)(x, **compiled._shared_data)
+    expanded = compiled.expand(x)
     assert LEVEL not in expanded and expanded["intercept"].shape == (3,)
     frozen, point = nutpie_point(model, x)
     np.testing.assert_allclose(expanded["intercept"], implied_intercept(frozen)(point), rtol=1e-12)

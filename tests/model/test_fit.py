@@ -70,9 +70,9 @@ def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_p
                                       "priors": {"sigma": {"dist": "HalfNormal", "sigma": sigma_prior}}}}
     model = _model(raw, result.data)
     compiled = compile_nutpie(model)
-    logp = compiled._make_logp_func()
-    x = compiled._make_initial_points(3)
-    value, gradient = logp(x, **compiled._shared_data)
+    x = compiled.initial_point(3)
+    value, gradient, code = compiled.log_density(x)  # through the C callback nutpie calls
+    assert code == 0
 
     frozen, point = nutpie_point(model, x)
     assert value == pytest.approx(frozen.compile_logp()(point), rel=1e-10)
@@ -81,7 +81,7 @@ def test_compiled_log_density_equals_pymcs_with_a_correct_gradient(spec, sigma_p
     for i in range(0, len(x), 5):
         bumped = x.copy()
         bumped[i] += step
-        numeric = (logp(bumped, **compiled._shared_data)[0] - value) / step
+        numeric = (compiled.log_density(bumped)[0] - value) / step
         assert gradient[i] == pytest.approx(numeric, rel=1e-3, abs=1e-3)
 
 
