@@ -7,7 +7,10 @@ shock per period):
 - ``national``: 156 weeks x 4 channels, ``baseline_drift`` 0.12 (sd of the drift, share of the KPI level);
   fitted as today (no moving baseline) and with ``model.baseline: {smooth: true}``;
 - ``panel``: 10 geos x 104 weeks x 3 channels, ``baseline_drift`` 0.1 and ``common_shocks`` 0.04, the same
-  weeks in every geo; fitted as today and with ``model.baseline: {shocks: true}``.
+  weeks in every geo; fitted as today and with ``model.baseline: {shocks: true}``;
+- ``panel40``: the same drift and shocks on 40 geos x 156 weeks x 4 channels (the cost at scale).
+
+"Today" is no moving baseline at all; ``--baseline JSON`` fits another moving baseline than each case's.
 
 Per fit it prints one ``RUN {json}`` line: the convergence gate, R², sampling seconds, and per channel the
 true and fitted national ROAS (mean, 90% interval), coverage and the same-week (immediate) share against
@@ -35,14 +38,18 @@ CASES = {
     "national": (dict(n_periods=156, n_channels=4, baseline_drift=0.12), {"smooth": True}),
     "panel": (dict(n_periods=104, n_channels=3, controls=False, n_geos=10, baseline_drift=0.1, common_shocks=0.04),
               {"shocks": True}),
+    "panel40": (dict(n_periods=156, n_channels=4, controls=False, n_geos=40, baseline_drift=0.1, common_shocks=0.04),
+                {"shocks": True}),
 }
 
 
-def one_fit(case: str, seed: int, moving: bool, fit_settings: dict) -> dict:
+def one_fit(case: str, seed: int, moving: bool, fit_settings: dict, adaptation: str | None = None) -> dict:
     spec, baseline = CASES[case]
     result = generate(SynthSpec(seed=seed, **spec))
-    model = {**result.config["model"], **({"baseline": baseline} if moving else {})}
-    config = Config.from_dict({**result.config, "model": model, "fit": {**fit_settings, "seed": seed}})
+    # "today": no moving baseline at all (a panel's default now has shocks, so say so)
+    model = {**result.config["model"], "baseline": baseline if moving else {"smooth": False, "shocks": False}}
+    extra = {"adaptation": adaptation} if moving and adaptation else {}
+    config = Config.from_dict({**result.config, "model": model, "fit": {**fit_settings, "seed": seed, **extra}})
     t0 = time.perf_counter()
     fitted = fit(config, result.data, reference=False)
     wall = time.perf_counter() - t0
@@ -69,14 +76,22 @@ def main() -> int:
     p.add_argument("--draws", type=int, default=500)
     p.add_argument("--tune", type=int, default=500)
     p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--adaptation", choices=("diag", "low_rank"), default=None,
+                   help="nutpie's mass-matrix adaptation for the moving-baseline fits (today's fits keep the default)")
+    p.add_argument("--baseline", type=json.loads, default=None,
+                   help="the moving baseline to fit instead of each case's own, as JSON, e.g. "
+                        "'{\"smooth\": true, \"kernel\": \"matern32\"}'")
     args = p.parse_args()
+    if args.baseline is not None:
+        for case in args.cases:
+            CASES[case] = (CASES[case][0], args.baseline)
     settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
     print(f"fit: {settings}; seeds {args.seeds}", flush=True)
     runs = []
     for case in args.cases:
         for seed in args.seeds:
             for moving in (False, True):  # alternate, so drift on the machine hits both
-                r = one_fit(case, seed, moving, settings)
+                r = one_fit(case, seed, moving, settings, args.adaptation)
                 runs.append(r)
                 print("RUN " + json.dumps(r), flush=True)
     print()

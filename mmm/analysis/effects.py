@@ -395,9 +395,10 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
         base = base + draws["control_coef"] @ design.control_values.T
     moving = config.model.baseline
     if moving.on:  # the same in the factual and every counterfactual: it enters the baseline only
-        phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend)
+        phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend, moving.kernel)
                       if moving.smooth else (None, None))
-        smooth = time_effect({k: v for k, v in draws.items() if k != baseline_terms.SHOCKS}, phi, omega)
+        smooth = time_effect({k: v for k, v in draws.items() if k != baseline_terms.SHOCKS}, phi, omega,
+                             kernel=moving.kernel)
         if smooth is not None:
             base = base + smooth
         if baseline_terms.SHOCKS in draws:  # absent: shocks "auto" on one geo

@@ -8,7 +8,8 @@ expected KPI::
     smooth_t      = sum_j phi_j(t) * sqrt(S(omega_j)) * baseline_z_j          (Hilbert-space GP)
     shock_t       = baseline_shock_sd * baseline_shock_z_t                    (panels: one per period)
 
-``smooth`` is a Gaussian process with a squared-exponential kernel (amplitude
+``smooth`` is a Gaussian process with a squared-exponential kernel (``kernel: exp_quad``, the default;
+``matern32`` swaps in the Matern 3/2 spectral density, see :func:`spectral_scale`) (amplitude
 ``baseline_amplitude``, length scale ``baseline_lengthscale`` in years), approximated on
 ``n_basis`` Laplacian eigenfunctions of [-L, L] (Solin & Sarkka 2020; Riutort-Mayol et al. 2023):
 ``phi_j(t) = sin(pi j (t + L) / 2L) / sqrt(L)``, ``omega_j = pi j / 2L``, and the kernel's spectral
@@ -64,26 +65,40 @@ def smooth_basis(time: np.ndarray, n_basis: int, fixed: np.ndarray | None = None
     return phi - columns @ coef, omega
 
 
-def automatic_basis_size(time: np.ndarray) -> int:
+# Riutort-Mayol et al. (2023): basis functions per (boundary / shortest length scale) for each kernel
+BASIS_PER_RANGE = {"exp_quad": 1.75, "matern32": 3.42}
+
+
+def automatic_basis_size(time: np.ndarray, kernel: str = "exp_quad") -> int:
     """Basis functions that resolve :data:`SHORTEST_LENGTHSCALE` over the design's time (10..80)."""
     half_range = float(np.max(np.abs(np.asarray(time, dtype=float))))
-    return int(np.clip(np.ceil(1.75 * BOUNDARY_FACTOR * half_range / SHORTEST_LENGTHSCALE), 10, 80))
+    wanted = BASIS_PER_RANGE[kernel] * BOUNDARY_FACTOR * half_range / SHORTEST_LENGTHSCALE
+    return int(np.clip(np.ceil(wanted), 10, 80))
 
 
 def design_basis(time: np.ndarray, fourier: np.ndarray, n_basis: int | None,
-                 trend: bool) -> tuple[np.ndarray, np.ndarray]:
+                 trend: bool, kernel: str = "exp_quad") -> tuple[np.ndarray, np.ndarray]:
     """The smooth component's basis for a design (``n_basis`` None: automatic), projected off the trend
     (if modelled) and the season."""
-    n_basis = automatic_basis_size(time) if n_basis is None else n_basis
+    n_basis = automatic_basis_size(time, kernel) if n_basis is None else n_basis
     fixed = [fourier] if fourier.shape[1] else []
     if trend:
         fixed.insert(0, time[:, None])
     return smooth_basis(time, n_basis, np.column_stack(fixed) if fixed else None)
 
 
-def spectral_scale(amplitude: Any, lengthscale: Any, omega: np.ndarray, xp: Any = np) -> Any:
-    """sqrt(S(omega_j)) of the squared-exponential kernel, (..., n_basis) from (...,) hyperparameters."""
+def spectral_scale(amplitude: Any, lengthscale: Any, omega: np.ndarray, xp: Any = np,
+                   kernel: str = "exp_quad") -> Any:
+    """sqrt(S(omega_j)) of the kernel, (..., n_basis) from (...,) hyperparameters.
+
+    ``exp_quad``: S(w) = a^2 sqrt(2 pi) l exp(-(l w)^2 / 2). ``matern32``: S(w) = a^2 4 lam^3 / (lam^2 + w^2)^2
+    with lam = sqrt(3) / l; its density falls off polynomially, so the weight of a fast basis function
+    changes gently with the length scale instead of as exp(-l^2 w^2 / 4).
+    """
     amplitude, lengthscale = amplitude[..., None], lengthscale[..., None]
+    if kernel == "matern32":
+        rate = np.sqrt(3.0) / lengthscale
+        return amplitude * 2.0 * rate ** 1.5 / (rate ** 2 + omega ** 2)
     return amplitude * xp.sqrt(np.sqrt(2.0 * np.pi) * lengthscale) * xp.exp(-0.25 * (lengthscale * omega) ** 2)
 
 
@@ -98,7 +113,8 @@ def shock_projection(time: np.ndarray, fourier: np.ndarray, trend: bool) -> tupl
 
 
 def time_effect(values: Mapping[str, Any], phi: np.ndarray | None, omega: np.ndarray | None,
-                xp: Any = np, shock_fixed: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+                xp: Any = np, shock_fixed: tuple[np.ndarray, np.ndarray] | None = None,
+                kernel: str = "exp_quad") -> Any:
     """(..., T) baseline movement from the sampled values (leading draw dims with NumPy), or None
     when the model has neither component.
 
@@ -107,7 +123,7 @@ def time_effect(values: Mapping[str, Any], phi: np.ndarray | None, omega: np.nda
     the projection) they are only centred."""
     out = None
     if COEFS in values:
-        coefs = spectral_scale(values[AMPLITUDE], values[LENGTHSCALE], omega, xp) * values[COEFS]
+        coefs = spectral_scale(values[AMPLITUDE], values[LENGTHSCALE], omega, xp, kernel) * values[COEFS]
         out = (coefs @ phi.T) if xp is np else xp.dot(phi, coefs)
     if SHOCKS in values:
         z = values[SHOCKS]

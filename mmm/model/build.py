@@ -199,7 +199,7 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
     values: dict[str, Any] = {}
     phi = omega = None
     if options.smooth:
-        basis, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, trend)
+        basis, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, trend, options.kernel)
         model.add_coord("baseline_basis", np.arange(basis.shape[1]))
         phi = pm.Data("baseline_basis_values", basis, dims=("date", "baseline_basis"))
         values[baseline.AMPLITUDE] = to_pymc(options.prior("amplitude"), baseline.AMPLITUDE)
@@ -213,7 +213,7 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
         values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
     shock_fixed = (baseline.shock_projection(design.time, design.fourier, trend)
                    if baseline.SHOCKS in values else None)
-    return baseline.time_effect(values, phi, omega, xp=pt, shock_fixed=shock_fixed)
+    return baseline.time_effect(values, phi, omega, xp=pt, shock_fixed=shock_fixed, kernel=options.kernel)
 
 
 def organic_contribution(model: pm.Model, config: Config, design: PanelDesign):

@@ -11,6 +11,7 @@ from typing import Any
 
 from mmm.spec.errors import ConfigError, refuse_unknown_keys as _no_unknown
 from mmm.spec.sections import (
+    SMOOTH_KERNELS,
     DEFAULT_BASELINE_PRIORS,
     BaselineOptions,
     ADAPTATIONS,
@@ -347,7 +348,7 @@ def _baseline_options(raw: Any, panel: bool, source: str) -> BaselineOptions:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: model.baseline is a mapping, e.g. {{smooth: true}} (a baseline that moves) "
                           f"or {{smooth: true, shocks: true}} on a geo panel; got {raw!r}")
-    _no_unknown(raw, ("smooth", "shocks", "n_basis", "priors"), source, "model.baseline")
+    _no_unknown(raw, ("smooth", "shocks", "kernel", "n_basis", "priors"), source, "model.baseline")
     if not isinstance(raw.get("smooth", False), bool):
         raise ConfigError(f"{source}: model.baseline.smooth must be true or false (unquoted); got {raw['smooth']!r}")
     if not (isinstance(raw.get("shocks", False), bool) or raw.get("shocks") == "auto"):
@@ -357,6 +358,13 @@ def _baseline_options(raw: Any, panel: bool, source: str) -> BaselineOptions:
     if n_basis != "auto" and (not isinstance(n_basis, Integral) or isinstance(n_basis, bool) or not 4 <= n_basis <= 200):
         raise ConfigError(f"{source}: model.baseline.n_basis must be auto (the default: enough to resolve changes "
                           f"over ~10 weeks, 26 for three years) or a whole number 4..200; got {n_basis!r}")
+    kernel = raw.get("kernel", "exp_quad")
+    if kernel not in SMOOTH_KERNELS:
+        raise ConfigError(f"{source}: model.baseline.kernel must be one of {', '.join(SMOOTH_KERNELS)} (the smooth "
+                          f"component's covariance; matern32 follows rougher drifts); got {kernel!r}")
+    if not raw.get("smooth", False) and (kernel != "exp_quad" or n_basis != "auto"):
+        raise ConfigError(f"{source}: model.baseline.kernel and n_basis shape the smooth component, which is off; "
+                          "set model.baseline.smooth: true, or remove them")
     shocks = raw.get("shocks", "auto" if panel else False)
     if shocks is True and not panel:
         raise ConfigError(f"{source}: model.baseline.shocks needs a geo panel (data.geo): with one series a "
@@ -366,7 +374,7 @@ def _baseline_options(raw: Any, panel: bool, source: str) -> BaselineOptions:
         if not prior.fits("positive"):
             raise ConfigError(f"{source}: model.baseline.priors.{name}: {prior.dist} can draw values <= 0; "
                               f"{name} must be positive (e.g. HalfNormal, LogNormal, Gamma)")
-    return BaselineOptions(smooth=raw.get("smooth", False), shocks=shocks,
+    return BaselineOptions(smooth=raw.get("smooth", False), shocks=shocks, kernel=kernel,
                            n_basis=None if n_basis == "auto" else int(n_basis), priors=priors)
 
 

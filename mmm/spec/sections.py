@@ -195,6 +195,9 @@ class DataSpec:
     population: str | None = None  # panels only: per-geo population column; KPI and spend are modeled per capita
 
 
+SMOOTH_KERNELS = ("exp_quad", "matern32")  # covariances of the smooth baseline (mmm.model.baseline)
+
+
 @dataclass(frozen=True)
 class BaselineOptions:
     """A baseline that moves (:mod:`mmm.model.baseline`): per-period shocks by default on a panel, nothing
@@ -206,6 +209,7 @@ class BaselineOptions:
     shocks: bool | str = False
     n_basis: int | None = None  # basis functions of the smooth component; None: from the data's span
     priors: Mapping[str, Prior] = field(default_factory=dict)  # amplitude, lengthscale, shock_sd
+    kernel: str = "exp_quad"  # the smooth component's covariance: exp_quad or matern32
 
     def shocks_for(self, n_geos: int) -> bool:
         """Whether the model of ``n_geos`` geos has per-period shocks."""
@@ -293,6 +297,6 @@ def fit_as_dict(fit: FitSpec) -> dict[str, Any]:
 
 def baseline_as_dict(baseline: BaselineOptions) -> dict[str, Any]:
     """``model.baseline`` as written in a run's config.yaml, every prior spelled out."""
-    return {"smooth": baseline.smooth, "shocks": baseline.shocks,
+    return {"smooth": baseline.smooth, "shocks": baseline.shocks, "kernel": baseline.kernel,
             "n_basis": "auto" if baseline.n_basis is None else baseline.n_basis,
             "priors": {n: baseline.prior(n).to_dict() for n in DEFAULT_BASELINE_PRIORS}}

@@ -44,6 +44,26 @@ def test_the_basis_reproduces_the_squared_exponential_kernel():
     assert np.allclose(phi.mean(axis=0), 0.0)
 
 
+def test_the_basis_reproduces_the_matern_32_kernel():
+    """The same check for Matern 3/2: amplitude^2 (1 + sqrt(3) r / l) exp(-sqrt(3) r / l), computed directly.
+    Its spectral density falls off slowly, so it needs more basis functions for the same accuracy."""
+    time = np.linspace(-1.5, 1.5, 157)
+    n_basis = baseline.automatic_basis_size(time, "matern32")
+    assert n_basis > baseline.automatic_basis_size(time, "exp_quad")
+    phi, omega = baseline.smooth_basis(time, n_basis)
+    distance = np.abs(time[:, None] - time[None, :])
+    centre = np.eye(len(time)) - 1.0 / len(time)
+    for amplitude, lengthscale in ((0.1, 0.4), (0.2, 0.25), (0.05, 1.0), (0.1, 0.2)):
+        scale = baseline.spectral_scale(np.array(amplitude), np.array(lengthscale), omega, kernel="matern32")
+        approx = (phi * scale ** 2) @ phi.T
+        r = np.sqrt(3.0) * distance / lengthscale
+        exact = centre @ (amplitude ** 2 * (1.0 + r) * np.exp(-r)) @ centre
+        assert np.max(np.abs(approx - exact)) < 0.05 * amplitude ** 2, (amplitude, lengthscale)
+    # not the squared exponential under another name
+    se = baseline.spectral_scale(np.array(0.1), np.array(0.4), omega)
+    assert not np.allclose(se, baseline.spectral_scale(np.array(0.1), np.array(0.4), omega, kernel="matern32"))
+
+
 def test_the_design_basis_leaves_the_line_and_the_season_to_their_terms():
     from mmm.data.design import fourier_features
     import pandas as pd
@@ -59,18 +79,19 @@ def test_the_design_basis_leaves_the_line_and_the_season_to_their_terms():
     assert abs(time @ no_trend).max() > 1e-3  # nothing modelled to leave the line to
 
 
-def test_numpy_and_pytensor_give_the_same_movement():
+@pytest.mark.parametrize("kernel", ["exp_quad", "matern32"])
+def test_numpy_and_pytensor_give_the_same_movement(kernel):
     rng = np.random.default_rng(0)
     time = np.linspace(-1.0, 1.0, 53)
     phi, omega = baseline.smooth_basis(time, 12)
     draws = {baseline.AMPLITUDE: np.array([0.1, 0.2]), baseline.LENGTHSCALE: np.array([0.3, 0.6]),
              baseline.COEFS: rng.normal(size=(2, 12)), baseline.SHOCK_SD: np.array([0.02, 0.05]),
              baseline.SHOCKS: rng.normal(size=(2, 53))}
-    expected = baseline.time_effect(draws, phi, omega)
+    expected = baseline.time_effect(draws, phi, omega, kernel=kernel)
     assert expected.shape == (2, 53)
     symbols = {baseline.AMPLITUDE: pt.dscalar(), baseline.LENGTHSCALE: pt.dscalar(), baseline.COEFS: pt.dvector(),
                baseline.SHOCK_SD: pt.dscalar(), baseline.SHOCKS: pt.dvector()}
-    fn = pytensor.function(list(symbols.values()), baseline.time_effect(symbols, phi, omega, xp=pt))
+    fn = pytensor.function(list(symbols.values()), baseline.time_effect(symbols, phi, omega, xp=pt, kernel=kernel))
     for d in range(2):
         np.testing.assert_allclose(fn(*(draws[n][d] for n in symbols)), expected[d], rtol=1e-12)
     # shocks are centred: they move weeks against each other, the intercepts hold the level
@@ -146,6 +167,9 @@ def test_the_movement_changes_the_fit_not_the_counterfactual():
     ({"smooth": "yes"}, "model.baseline.smooth must be true or false"),
     ({"smooth": True, "n_basis": 2}, "model.baseline.n_basis must be auto"),
     ({"smooth": True, "wiggle": 1}, "wiggle"),
+    ({"smooth": True, "kernel": "rbf"}, "model.baseline.kernel must be one of exp_quad, matern32"),
+    ({"kernel": "matern32"}, "smooth component, which is off"),
+    ({"n_basis": 12}, "smooth component, which is off"),
     ({"smooth": True, "priors": {"lengthscale": {"dist": "Normal", "mu": 0.4, "sigma": 0.1}}}, "must be positive"),
     ("smooth", "model.baseline is a mapping"),
 ])
@@ -158,10 +182,10 @@ def test_bad_baseline_config_is_refused(raw, message):
 def test_the_baseline_section_round_trips_and_stays_out_of_configs_without_it():
     result = generate(SynthSpec(n_periods=30, n_channels=1))
     assert "baseline" not in _config(result, None).to_dict()["model"]
-    config = _config(result, {"smooth": True, "n_basis": 12,
+    config = _config(result, {"smooth": True, "n_basis": 12, "kernel": "matern32",
                               "priors": {"amplitude": {"dist": "HalfNormal", "sigma": 0.2}}})
     again = Config.from_dict(config.to_dict()).model.baseline
-    assert (again.smooth, again.shocks, again.n_basis) == (True, False, 12)
+    assert (again.smooth, again.shocks, again.n_basis, again.kernel) == (True, False, 12, "matern32")
     assert again.prior("amplitude").params == {"sigma": 0.2}
     assert again.prior("lengthscale") == config.model.baseline.prior("lengthscale")
 
