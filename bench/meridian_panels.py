@@ -16,7 +16,8 @@ the actual spend: it prints in-sample R², the holdout's R², MAPE and the share
 The KPI of the Meridian sets is conversions, valued at their mean revenue per conversion. The data are
 read from ``../shared/data/`` (public datasets others wrote; see their SOURCE.md).
 
-    python bench/meridian_panels.py [--cases meridian_rf meridian_all robyn] [--draws 500 --tune 500 --chains 4]
+    python bench/meridian_panels.py [--cases meridian_rf meridian_all robyn] [--settings before after] \
+        [--draws 500 --tune 500 --chains 4]
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def one_fit(name: str, setting: str, raw: dict, fit_settings: dict) -> dict:
             for k, c in enumerate(fitted.effects.channels)}
     out = {"case": name, "setting": setting, "ok": fitted.diagnostics.ok,
            "max_rhat": round(fitted.diagnostics.max_rhat, 4), "divergences": fitted.diagnostics.divergences,
+           "problems": fitted.diagnostics.problems,
            "r2": round(quality["r2"], 4), "holdout_r2": round(held.get("r2", float("nan")), 4),
            "holdout_mape": round(held.get("mape", float("nan")), 4),
            "holdout_inside90": round(held.get("share_inside_mean_interval", float("nan")), 3),
@@ -104,12 +106,13 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--settings", nargs="+", choices=("before", "after"), default=["before", "after"])
     args = parser.parse_args()
     settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": 1}
     table = cases()
     rows = []
     for name in args.cases:
-        for setting in ("before", "after"):
+        for setting in args.settings:
             row = one_fit(name, setting, table[name][setting], settings)
             rows.append(row)
             print("RUN " + json.dumps(row), flush=True)

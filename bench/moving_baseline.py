@@ -65,6 +65,7 @@ def one_fit(case: str, seed: int, moving: bool, fit_settings: dict, adaptation: 
                           "immediate_true": round(truth[name]["immediate_share"], 3)}
     return {"case": case, "seed": seed, "moving": moving, "ok": fitted.diagnostics.ok,
             "max_rhat": round(fitted.diagnostics.max_rhat, 4), "min_ess": round(fitted.diagnostics.min_ess_bulk),
+            "problems": fitted.diagnostics.problems,
             "r2": round(effects.fit_quality()["r2"], 3), "sampling_s": round(fitted.fit.timings["sampling_s"], 2),
             "wall_s": round(wall, 1), "channels": channels}
 
