@@ -81,6 +81,7 @@ def test_expand_gives_the_stored_variables_in_their_shapes(case):
     assert checked >= 4
 
 
+@pytest.mark.slow  # compiles a model from empty caches (~30 s)
 def test_a_second_process_loads_the_callback_from_the_disk_cache(tmp_path):
     """The generated module and numba's cache of it are reused: the second process compiles nothing."""
     code = (
