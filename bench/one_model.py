@@ -25,6 +25,8 @@ peak RSS old/new and new/old.
 
     python bench/one_model.py --old /path/to/old --new . [--reps 3] | tee bench/results/DATE-one-model.log
     python bench/one_model.py --old /work/pre --new /work/pre --reps 1 --draws 50 --tune 50   # smoke test
+    python bench/one_model.py --old OLD --new . --cases geo --new-model '{"baseline": {"shocks": false}}'
+        # the same model on both sides when the new checkout's default has changed since OLD
 """
 
 from __future__ import annotations
@@ -99,6 +101,20 @@ def prepare(old: Path, work: Path, fit_line: str) -> dict[str, Path]:
     return configs
 
 
+def with_model_keys(configs: dict[str, Path], keys: dict) -> dict[str, Path]:
+    """A copy of each config with ``keys`` merged into its ``model:`` section (for the new checkout only)."""
+    import yaml
+
+    out = {}
+    for case, path in configs.items():
+        raw = yaml.safe_load(path.read_text())
+        raw["model"] = {**(raw.get("model") or {}), **keys}
+        out[case] = path.with_name("config-new.yaml")
+        out[case].write_text(yaml.safe_dump(raw, sort_keys=False))
+        print(f"data {case}: the new checkout fits {out[case]} (model keys {json.dumps(keys)})", flush=True)
+    return out
+
+
 def fit_once(root: Path, config: Path, out: Path) -> dict:
     r = timed(root, ["fit", str(config), "--out", str(out)])
     if r["exit_code"] not in (0, 1):  # 1: diagnostics failed, the run is still written
@@ -131,6 +147,9 @@ def main() -> int:
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--cases", nargs="+", choices=tuple(CASES), default=list(CASES))
     p.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed at the end)")
+    p.add_argument("--new-model", type=json.loads, default=None,
+                   help="keys merged into the new checkout's model: section, as JSON, so that it fits the same model "
+                        "as an old checkout that predates a default, e.g. '{\"baseline\": {\"shocks\": false}}'")
     args = p.parse_args()
     roots = {"old": args.old.resolve(), "new": args.new.resolve()}
     for label, root in roots.items():
@@ -144,15 +163,17 @@ def main() -> int:
     results: dict[str, dict[str, list[dict]]] = {}
     try:
         configs = prepare(roots["old"], work, fit_line)
+        new_configs = with_model_keys(configs, args.new_model) if args.new_model else configs
         for case in args.cases:
             for label, root in roots.items():  # warm-up: compile caches; not measured
-                r = fit_once(root, configs[case], work / f"warm-{case}-{label}")
+                r = fit_once(root, (new_configs if label == "new" else configs)[case], work / f"warm-{case}-{label}")
                 print(f"warm-up {case} {label}: {r['wall_s']:.1f} s, exit {r['exit_code']} (not measured)",
                       flush=True)
             results[case] = {"old": [], "new": []}
             for i in range(1, args.reps + 1):
                 for label, root in roots.items():
-                    r = fit_once(root, configs[case], work / f"run-{case}-{label}-{i}")
+                    r = fit_once(root, (new_configs if label == "new" else configs)[case],
+                                 work / f"run-{case}-{label}-{i}")
                     results[case][label].append(r)
                     line = {"case": case, "checkout": label, "rep": i, **{k: _r(v) for k, v in r.items()
                                                                          if k != "output"}}

@@ -287,11 +287,12 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
     layout = _Layout(n_dim=n_dim, out_names=out_names, out_shapes=out_shapes, dims=dims, coords=coords,
                      data_order=data_order, initial_points=make_initial_points)
-    # the callback's disk cache holds the compiled graphs too: key it by them, not only by the model
-    from pytensor.printing import debugprint
+    # the callback's disk cache holds the compiled graphs too. They follow from the model's graph (the
+    # structure key) and this procedure, so key by both. Not by the compiled graphs' text: fused ops are
+    # named from process-wide counters, so that text depends on what the process compiled before.
+    import inspect
 
-    compiled_graphs = "".join(debugprint(f.maker.fgraph, file="str", print_type=True) for f in (logp_fn, expand_fn))
-    structure = hashlib.sha256(f"{structure}|{compiled_graphs}".encode()).hexdigest()
+    structure = hashlib.sha256(f"{structure}|{inspect.getsource(_compile_nutpie)}".encode()).hexdigest()
     return _callback_model(structure, logp_fn.vm.jit_fn, expand_fn.vm.jit_fn, layout, data_values)
 
 
