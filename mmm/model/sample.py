@@ -5,7 +5,8 @@ callback in every process (~10 s for a small MMM), which dominates a fit. We
 instead compile the log-density and its gradient with PyTensor's numba backend
 and wrap it in a C callback of our own (:mod:`mmm.model.callback`), both
 disk-cached across processes since all data enter as inputs; nutpie calls it from
-its chain threads without Python or the GIL. The compiled model is kept
+its chain threads without Python or the GIL. Short fits (:data:`CALLBACK_ITERATIONS`)
+use nutpie's Python-callable bridge instead. The compiled model is kept
 in-process and reused with new data (``with_data``). PyMC's own NUTS is
 available as ``sampler="pymc"``.
 
@@ -41,6 +42,10 @@ from mmm.spec.sections import DiagnosticThresholds
 pytensor.config.numba__fastmath = False  # IEEE arithmetic: compiled and cache-loaded code agree (see above)
 
 _COMPILED: dict[str, Any] = {}  # structural key -> nutpie compiled model (compile once, reuse)
+# Fits of at least this many iterations (chains x (draws + tune)) sample through the C callback. A shorter fit
+# samples in seconds either way, and the callback's first compile for a new structure (a second overload of
+# the graph plus linking it into the callback) would not be repaid; it uses nutpie's Python-callable bridge.
+CALLBACK_ITERATIONS = 6000
 
 
 @dataclass
@@ -94,15 +99,16 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
     if fit.sampler == "nutpie":
         import nutpie
 
-        compiled = compile_nutpie(model, reported)
+        callback = fit.chains * (fit.draws + fit.tune) >= CALLBACK_ITERATIONS
+        compiled = compile_nutpie(model, reported, callback=callback)
         t1 = time.perf_counter()
         from threadpoolctl import threadpool_limits
 
         # chains already run in parallel; a multithreaded BLAS inside each gradient (the geo model's
         # adstock matmul) would oversubscribe the cores and make the draws depend on thread timing
         with threadpool_limits(limits=1, user_api="blas"):
-            idata = nutpie.sample(compiled.compiled, draws=fit.draws, tune=fit.tune, chains=fit.chains,
-                                  cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
+            idata = nutpie.sample(compiled.compiled if callback else compiled, draws=fit.draws, tune=fit.tune,
+                                  chains=fit.chains, cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
                                   progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
                                   adaptation=fit.adaptation)
     else:
@@ -198,10 +204,12 @@ def _jax_sampler(name: str) -> dict:
 # ---- nutpie bridge ---------------------------------------------------------------------
 
 
-def compile_nutpie(model: pm.Model, reported: Mapping[str, str] | None = None):
+def compile_nutpie(model: pm.Model, reported: Mapping[str, str] | None = None, callback: bool = True):
     """A nutpie model for ``model``: compiled once per structure, then reused with new data.
 
     Its draws hold the free variables, each key of ``reported`` replaced by the Deterministic it names.
+    ``callback``: a :class:`NutpieModel` nutpie calls through the C callback; otherwise nutpie's
+    Python-callable model (:func:`_python_model`).
     """
     reported = dict(reported or {})
     from pymc.model.transform.optimization import freeze_dims_and_data
@@ -212,10 +220,12 @@ def compile_nutpie(model: pm.Model, reported: Mapping[str, str] | None = None):
     data_values = {d.name: np.ascontiguousarray(d.get_value()) for d in data_vars}
     logp = model.logp()
     key = _structure_key(model, logp) + repr(sorted(reported.items()))
-    if key in _COMPILED:
-        return _COMPILED[key].with_data(**data_values)
-    compiled = _compile_nutpie(model, logp, data_vars, data_values, reported, key)
-    _COMPILED[key] = compiled
+    bridge_key = key + ("|callback" if callback else "|python")
+    if bridge_key in _COMPILED:
+        return _COMPILED[bridge_key].with_data(**data_values)
+    compiled = (_compile_nutpie(model, logp, data_vars, data_values, reported, key) if callback
+                else _python_model(model, logp, data_vars, data_values, reported))
+    _COMPILED[bridge_key] = compiled
     return compiled
 
 
@@ -393,3 +403,114 @@ def _callback_model(structure: str, logp_jit, expand_jit, layout: _Layout,
     sizes = [int(np.prod(s)) for s in layout.out_shapes]
     logp_cfunc, expand_cfunc = compile_callbacks(structure, logp_jit, expand_jit, layout.n_dim, data, sizes)
     return NutpieModel(logp_cfunc, expand_cfunc, layout, data_values)
+
+
+def _python_model(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray],
+                  reported: Mapping[str, str]):
+    """nutpie's Python-callable bridge (``from_pyfunc``), for short fits (:data:`CALLBACK_ITERATIONS`).
+
+    The same graphs as :func:`_compile_nutpie`, compiled for Python's calling convention: each gradient goes
+    through the interpreter (and the GIL), but nothing beyond PyTensor's own compile is needed."""
+    from nutpie.compiled_pyfunc import from_pyfunc
+    from pymc.initial_point import make_initial_point_fn
+
+    point = model.initial_point()
+    value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    shapes = [tuple(point[v.name].shape) for v in value_vars]
+    sizes = [int(np.prod(s)) for s in shapes]
+    n_dim = int(sum(sizes))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+
+    joined = pt.vector("unconstrained_point", dtype="float64", shape=(n_dim,))
+    unravel = {v: joined[offsets[i]:offsets[i + 1]].reshape(shapes[i]).astype(v.dtype)
+               for i, v in enumerate(value_vars)}
+    data_inputs = {d: d.type(name=d.name) for d in data_vars}
+    replacements = {**unravel, **data_inputs}
+
+    # the same rewrites nutpie applies; parameter checks become -inf/nan (a rejected step), not an exception
+    logp = rewrite_graph(logp, include=("canonicalize", "stabilize", "local_remove_check_parameter"))
+    grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
+    logp_out, grad_out = clone_replace([logp, grad], replacements)
+    inputs = [joined, *data_inputs.values()]
+    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=_nogil_numba_mode(), trust_input=True,
+                                on_unused_input="ignore")
+
+    out_names = [reported.get(rv.name, rv.name) for rv in model.free_RVs]
+    by_name = {v.name: v for v in model.unobserved_value_vars}
+    expand_fn = pytensor.function(inputs, clone_replace([by_name[n] for n in out_names], replacements),
+                                  mode="NUMBA", trust_input=True, on_unused_input="ignore")
+    data_order = [d.name for d in data_vars]
+    start = np.concatenate([np.asarray(point[v.name], dtype="float64").ravel() for v in value_vars])
+    out_shapes = [np.shape(v) for v in expand_fn(start, *(data_values[n] for n in data_order))]
+    logp_jit = _jit(logp_fn)
+    expand_jit = _jit(expand_fn)
+
+    def make_logp_fn():
+        def logp_func(x, **shared):
+            try:
+                value, gradient = logp_jit(x, *(shared[n] for n in data_order))
+            except (ValueError, FloatingPointError, ZeroDivisionError):
+                # an invalid point (e.g. a scale that underflowed to 0): reject the step, never crash the chain
+                return -np.inf, np.zeros_like(x)
+            return float(value), gradient
+
+        return logp_func
+
+    def make_expand_fn(seed1, seed2, chain):
+        def expand(x, **shared):
+            values = expand_jit(x, *(shared[n] for n in data_order))
+            return {n: np.asarray(v, dtype="float64").reshape(s)
+                    for n, v, s in zip(out_names, values, out_shapes, strict=True)}
+
+        return expand
+
+    initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+
+    lock = threading.Lock()  # PyTensor functions are not thread-safe; nutpie calls this from chain threads
+
+    def make_initial_points(seed):
+        with lock:
+            values = initial_point(seed)
+        return np.concatenate([np.asarray(values[v.name], dtype="float64").ravel() for v in value_vars])
+
+    dims = {n: tuple(model.named_vars_to_dims.get(n, ())) for n in out_names}
+    used = {d for ds in dims.values() for d in ds}
+    coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
+    return from_pyfunc(
+        ndim=n_dim,
+        make_logp_fn=make_logp_fn,
+        make_expand_fn=make_expand_fn,
+        make_initial_point_fn=make_initial_points,
+        expanded_dtypes=[np.dtype("float64")] * len(out_names),
+        expanded_shapes=out_shapes,
+        expanded_names=out_names,
+        shared_data=data_values,
+        dims=dims,
+        coords=coords,
+    )
+
+
+def _nogil_numba_mode():
+    """PyTensor's numba mode, but the compiled function releases the GIL.
+
+    nutpie runs chains in threads and calls back into Python for each gradient;
+    without this the chains would take turns on one core.
+    """
+    from pytensor.compile.mode import Mode, get_mode
+    from pytensor.link.numba.dispatch.basic import numba_njit
+    from pytensor.link.numba.linker import NumbaLinker
+
+    class NoGilNumbaLinker(NumbaLinker):
+        def jit_compile(self, fn_and_cache):
+            fn, cache_key = fn_and_cache
+            return numba_njit(fn.py_func, final_function=True, cache=cache_key is not None, nogil=True)
+
+    return Mode(linker=NoGilNumbaLinker(), optimizer=get_mode("NUMBA").optimizer)
+
+
+def _jit(fn):
+    """The numba-compiled core of a PyTensor function (skips Python-level call overhead)."""
+    jit_fn = getattr(getattr(fn, "vm", None), "jit_fn", None)
+    if jit_fn is None:
+        return lambda *args: fn(*args)
+    return jit_fn

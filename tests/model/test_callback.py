@@ -110,3 +110,18 @@ def test_a_second_process_loads_the_callback_from_the_disk_cache(tmp_path):
     first, second = (dict(line.split(" ", 1) for line in o.stdout.splitlines()) for o in outputs)
     assert first["MODULES"] == second["MODULES"] == "2"  # the shared model's key did not change
     assert (first["HITS"], second["HITS"]) == ("0", "2")  # compiled once, then both loaded
+
+
+@pytest.mark.slow  # compiles the graph a second time, for Python's calling convention
+def test_short_fits_bridge_gives_the_same_draws_as_the_callback(case):
+    """Fits below CALLBACK_ITERATIONS sample through nutpie's Python-callable bridge: same numbers."""
+    import nutpie
+
+    model, compiled = case
+    python = compile_nutpie(model, callback=False)
+    settings = {"draws": 30, "tune": 30, "chains": 2, "cores": 1, "seed": 3, "progress_bar": False}
+    through_c = nutpie.sample(compiled.compiled, **settings)["posterior"].to_dataset()
+    through_python = nutpie.sample(python, **settings)["posterior"].to_dataset()
+    assert set(through_c.data_vars) == set(through_python.data_vars)
+    for name in through_c.data_vars:
+        np.testing.assert_array_equal(through_c[name].values, through_python[name].values)
