@@ -250,8 +250,9 @@ def _structure_key(model: pm.Model, logp=None) -> str:
     return digest.hexdigest()
 
 
-def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray],
-                    reported: Mapping[str, str], structure: str):
+def _bridge_graphs(model: pm.Model, logp, data_vars: list, reported: Mapping[str, str], logp_mode):
+    """What both nutpie bridges sample: the log-density + gradient and the expand function, compiled with
+    PyTensor's numba backend on one flat unconstrained vector and the data inputs, and their layout."""
     from pymc.initial_point import make_initial_point_fn
 
     point = model.initial_point()
@@ -272,16 +273,15 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
     logp_out, grad_out = clone_replace([logp, grad], replacements)
     inputs = [joined, *data_inputs.values()]
-    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode="NUMBA", trust_input=True,
+    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=logp_mode, trust_input=True,
                                 on_unused_input="ignore")
 
     out_names = [reported.get(rv.name, rv.name) for rv in model.free_RVs]
     by_name = {v.name: v for v in model.unobserved_value_vars}
     expand_fn = pytensor.function(inputs, clone_replace([by_name[n] for n in out_names], replacements),
                                   mode="NUMBA", trust_input=True, on_unused_input="ignore")
-    data_order = [d.name for d in data_vars]
-    # static shapes (the model is frozen): evaluating here would compile the graph a second time, for
-    # Python's calling convention, besides the callback's
+    # static shapes (the model is frozen): evaluating here would compile the expand graph for Python's
+    # calling convention too, besides the callback's
     out_shapes = [tuple(int(d) for d in by_name[n].type.shape) for n in out_names]
     initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
 
@@ -296,13 +296,20 @@ def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[st
     used = {d for ds in dims.values() for d in ds}
     coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
     layout = _Layout(n_dim=n_dim, out_names=out_names, out_shapes=out_shapes, dims=dims, coords=coords,
-                     data_order=data_order, initial_points=make_initial_points)
+                     data_order=[d.name for d in data_vars], initial_points=make_initial_points)
+    return layout, logp_fn, expand_fn
+
+
+def _compile_nutpie(model: pm.Model, logp, data_vars: list, data_values: dict[str, np.ndarray],
+                    reported: Mapping[str, str], structure: str):
+    layout, logp_fn, expand_fn = _bridge_graphs(model, logp, data_vars, reported, "NUMBA")
     # the callback's disk cache holds the compiled graphs too. They follow from the model's graph (the
     # structure key) and this procedure, so key by both. Not by the compiled graphs' text: fused ops are
     # named from process-wide counters, so that text depends on what the process compiled before.
     import inspect
 
-    structure = hashlib.sha256(f"{structure}|{inspect.getsource(_compile_nutpie)}".encode()).hexdigest()
+    procedure = inspect.getsource(_bridge_graphs) + inspect.getsource(_compile_nutpie)
+    structure = hashlib.sha256(f"{structure}|{procedure}".encode()).hexdigest()
     return _callback_model(structure, logp_fn.vm.jit_fn, expand_fn.vm.jit_fn, layout, data_values)
 
 
@@ -412,36 +419,9 @@ def _python_model(model: pm.Model, logp, data_vars: list, data_values: dict[str,
     The same graphs as :func:`_compile_nutpie`, compiled for Python's calling convention: each gradient goes
     through the interpreter (and the GIL), but nothing beyond PyTensor's own compile is needed."""
     from nutpie.compiled_pyfunc import from_pyfunc
-    from pymc.initial_point import make_initial_point_fn
 
-    point = model.initial_point()
-    value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
-    shapes = [tuple(point[v.name].shape) for v in value_vars]
-    sizes = [int(np.prod(s)) for s in shapes]
-    n_dim = int(sum(sizes))
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-
-    joined = pt.vector("unconstrained_point", dtype="float64", shape=(n_dim,))
-    unravel = {v: joined[offsets[i]:offsets[i + 1]].reshape(shapes[i]).astype(v.dtype)
-               for i, v in enumerate(value_vars)}
-    data_inputs = {d: d.type(name=d.name) for d in data_vars}
-    replacements = {**unravel, **data_inputs}
-
-    # the same rewrites nutpie applies; parameter checks become -inf/nan (a rejected step), not an exception
-    logp = rewrite_graph(logp, include=("canonicalize", "stabilize", "local_remove_check_parameter"))
-    grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
-    logp_out, grad_out = clone_replace([logp, grad], replacements)
-    inputs = [joined, *data_inputs.values()]
-    logp_fn = pytensor.function(inputs, [logp_out, grad_out], mode=_nogil_numba_mode(), trust_input=True,
-                                on_unused_input="ignore")
-
-    out_names = [reported.get(rv.name, rv.name) for rv in model.free_RVs]
-    by_name = {v.name: v for v in model.unobserved_value_vars}
-    expand_fn = pytensor.function(inputs, clone_replace([by_name[n] for n in out_names], replacements),
-                                  mode="NUMBA", trust_input=True, on_unused_input="ignore")
-    data_order = [d.name for d in data_vars]
-    start = np.concatenate([np.asarray(point[v.name], dtype="float64").ravel() for v in value_vars])
-    out_shapes = [np.shape(v) for v in expand_fn(start, *(data_values[n] for n in data_order))]
+    layout, logp_fn, expand_fn = _bridge_graphs(model, logp, data_vars, reported, _nogil_numba_mode())
+    data_order, out_names, out_shapes = layout.data_order, layout.out_names, layout.out_shapes
     logp_jit = _jit(logp_fn)
     expand_jit = _jit(expand_fn)
 
@@ -464,29 +444,17 @@ def _python_model(model: pm.Model, logp, data_vars: list, data_values: dict[str,
 
         return expand
 
-    initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
-
-    lock = threading.Lock()  # PyTensor functions are not thread-safe; nutpie calls this from chain threads
-
-    def make_initial_points(seed):
-        with lock:
-            values = initial_point(seed)
-        return np.concatenate([np.asarray(values[v.name], dtype="float64").ravel() for v in value_vars])
-
-    dims = {n: tuple(model.named_vars_to_dims.get(n, ())) for n in out_names}
-    used = {d for ds in dims.values() for d in ds}
-    coords = {k: [str(x) for x in v] for k, v in model.coords.items() if k in used}
     return from_pyfunc(
-        ndim=n_dim,
+        ndim=layout.n_dim,
         make_logp_fn=make_logp_fn,
         make_expand_fn=make_expand_fn,
-        make_initial_point_fn=make_initial_points,
+        make_initial_point_fn=layout.initial_points,
         expanded_dtypes=[np.dtype("float64")] * len(out_names),
         expanded_shapes=out_shapes,
         expanded_names=out_names,
         shared_data=data_values,
-        dims=dims,
-        coords=coords,
+        dims=layout.dims,
+        coords=layout.coords,
     )
 
 
