@@ -280,7 +280,7 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
         raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this data's; fit a new model")
     design = build_panel_design(panel, scaling, config.design)
-    model = build_model(config, design, n_train=n_train, centered_baseline=True)
+    model = build_model(config, design, n_train=n_train, centered_baseline=True, collapse_baseline=True)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)
     result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, panel, scaling, posterior))

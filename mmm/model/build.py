@@ -43,7 +43,8 @@ on PyTensor variables and the effects on NumPy draws, so the two cannot drift.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ import pytensor.tensor as pt
 
 from mmm.data.panel_design import PanelDesign
 from mmm.model import baseline
+from mmm.model import collapsed
 from mmm.model import lift_tests
 from mmm.model import media
 from mmm.model import organic as organic_media
@@ -75,7 +77,7 @@ GEO_PRIORS: dict[str, Prior] = {
 
 
 def build_model(config: Config, design: PanelDesign, n_train: int | None = None, fit_start: int = 0, *,
-                centered_baseline: bool = False) -> pm.Model:
+                centered_baseline: bool = False, collapse_baseline: bool = False) -> pm.Model:
     """Build the PyMC model for ``config`` on ``design`` (model units per geo).
 
     With ``n_train``, only the first ``n_train`` periods enter the likelihood (a holdout);
@@ -83,7 +85,9 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
     With ``fit_start``, the periods before it stay out of the likelihood too (a sequential
     update, :mod:`mmm.runs.refresh`): their spend still feeds the adstock carry-in.
     With ``centered_baseline``, each geo's intercept is sampled as its level (module docstring); sample
-    such a model with ``reported=SAMPLED_FORMS`` (:func:`mmm.model.sample.sample`)."""
+    such a model with ``reported=SAMPLED_FORMS`` (:func:`mmm.model.sample.sample`).
+    With ``collapse_baseline`` and a normal likelihood, the moving baseline's shocks (or, without them, its smooth
+    component) are integrated out of the density and drawn back after sampling (:mod:`mmm.model.collapsed`)."""
     if list(design.channels) != config.channel_names:
         raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
     names = config.channel_names
@@ -165,8 +169,13 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             events = pm.Data("event_values", design.events, dims=("geo", "date", "event"))
             mu = mu + pt.dot(events, to_pymc(opts.prior("event_coef"), "event_coef", dims="event"))
         organic_total = organic_contribution(model, config, design) if config.organic else None
+        collapse = None
         if opts.baseline.on_for(n_geos):  # a baseline that moves, the same for every geo (mmm.model.baseline)
-            mu = mu + moving_baseline(model, opts.baseline, design, opts.trend)[None, :]
+            collapse_into = (slice(fit_start, n_fit) if collapse_baseline and collapsed.collapsible(opts.likelihood)
+                             else None)
+            movement, collapse = moving_baseline(model, opts.baseline, design, opts.trend, collapse_into)
+            if movement is not None:
+                mu = mu + movement[None, :]
         media_params = {**params, media.COEF: terms[media.COEF]}
         lift_tests.add_likelihood(config, design, media_params)  # lift tests, if any (mmm.model.lift_tests)
         if geo_adstock:
@@ -178,15 +187,24 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             media_total = media_total + organic_total
         if centered:  # mu was built on the level; move it to the intercept, whose prior applies
             media_mean = media_total[:, fit_start:n_fit].mean(axis=1)
+            media_shift = media_mean if pooled else media_mean[0]
             level = values["intercept"]
-            intercept = centered_intercept(level, media_mean if pooled else media_mean[0], opts.prior("intercept"),
+            intercept = centered_intercept(level, media_shift, opts.prior("intercept"),
                                            geo_dim)
             shift = intercept - level
             mu = mu + (shift[:, None] if pooled else shift)
         mu = mu + media_total
 
         sigma = to_pymc(opts.prior("sigma"), "sigma", dims="geo")[:, None]
-        if opts.likelihood == "student_t":
+        if collapse is not None:  # the movement integrated out: the likelihood is its marginal
+            plain, total_weight, weighted_residual = collapsed.gaussian_terms(kpi - mu[:, fit_start:n_fit], sigma)
+            gain, draw = collapse.terms(weighted_residual, total_weight)
+            pm.Potential("kpi_marginal", plain + gain)
+            # the posterior reports the intercept, not the sampled level (SAMPLED_FORMS): level = intercept + mean media
+            substitutes = ({values["intercept"]: ("intercept", lambda intercept: intercept + media_shift)}
+                           if centered else {})
+            model.collapsed = [collapsed.Collapsed(collapse.name, collapse.dims, collapse.noise, draw, substitutes)]
+        elif opts.likelihood == "student_t":
             nu = to_pymc(opts.prior("nu"), "nu")
             pm.StudentT("kpi_obs", nu=nu, mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
         else:
@@ -194,26 +212,61 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
     return model
 
 
-def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool):
-    """(T,) smooth component and/or per-period shocks, model units (:mod:`mmm.model.baseline`)."""
+@dataclass
+class _Collapse:
+    """The part of the movement integrated out: its variable, dims, noise input and likelihood terms."""
+    name: str
+    dims: tuple[str, ...]
+    noise: Any
+    terms: Callable[[Any, Any], tuple[Any, Any]]  # (weighted residual, total weight) -> (gain, draw)
+
+
+def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool,
+                    collapse_into: slice | None = None) -> tuple[Any, _Collapse | None]:
+    """(T,) smooth component and/or per-period shocks that are sampled, model units (:mod:`mmm.model.baseline`),
+    or None; and with ``collapse_into`` (the fitted periods) the part integrated out instead (the shocks if the
+    model has them, else the smooth component; :mod:`mmm.model.collapsed`)."""
     values: dict[str, Any] = {}
     phi = omega = None
+    if options.shocks is True and len(design.geos) == 1:
+        raise ConfigError("model.baseline.shocks: true needs several geos: with one series a per-period shock "
+                          "cannot be told from noise; set it to auto or false")
+    shocks = options.shocks_for(len(design.geos))
+    collapse = None
     if options.smooth:
         basis, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, trend, options.kernel)
         model.add_coord("baseline_basis", np.arange(basis.shape[1]))
         phi = pm.Data("baseline_basis_values", basis, dims=("date", "baseline_basis"))
         values[baseline.AMPLITUDE] = to_pymc(options.prior("amplitude"), baseline.AMPLITUDE)
         values[baseline.LENGTHSCALE] = to_pymc(options.prior("lengthscale"), baseline.LENGTHSCALE)
-        values[baseline.COEFS] = pm.Normal(baseline.COEFS, 0.0, 1.0, dims="baseline_basis")
-    if options.shocks is True and len(design.geos) == 1:
-        raise ConfigError("model.baseline.shocks: true needs several geos: with one series a per-period shock "
-                          "cannot be told from noise; set it to auto or false")
-    if options.shocks_for(len(design.geos)):
-        values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
-        values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
-    shock_fixed = (baseline.shock_projection(design.time, design.fourier, trend)
-                   if baseline.SHOCKS in values else None)
-    return baseline.time_effect(values, phi, omega, xp=pt, shock_fixed=shock_fixed, kernel=options.kernel)
+        if collapse_into is not None and not shocks:
+            fitted = basis[collapse_into]
+            gram = pm.Data("baseline_basis_gram", fitted.T @ fitted)
+            scale = baseline.spectral_scale(values[baseline.AMPLITUDE], values[baseline.LENGTHSCALE], omega, pt,
+                                            options.kernel)
+            noise = pt.vector(f"{baseline.COEFS}_noise", shape=(basis.shape[1],))
+            collapse = _Collapse(baseline.COEFS, ("baseline_basis",), noise, lambda rw, w: collapsed.smooth_terms(
+                phi[collapse_into], gram, scale, rw, w, noise))
+        else:
+            values[baseline.COEFS] = pm.Normal(baseline.COEFS, 0.0, 1.0, dims="baseline_basis")
+    shock_fixed = baseline.shock_projection(design.time, design.fourier, trend) if shocks else None
+    if shocks:
+        shock_sd = values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
+        if collapse_into is not None:
+            fixed, pinv = shock_fixed
+            vectors, eigenvalues, rotated = collapsed.shock_rotation(np.eye(design.n_periods) - fixed @ pinv,
+                                                                     collapse_into)
+            vectors = pm.Data("baseline_shock_vectors", vectors)
+            eigenvalues = pm.Data("baseline_shock_eigenvalues", eigenvalues)
+            rotated = pm.Data("baseline_shock_rotated", rotated)
+            noise = pt.vector(f"{baseline.SHOCKS}_noise", shape=(design.n_periods,))
+            collapse = _Collapse(baseline.SHOCKS, ("date",), noise, lambda rw, w: collapsed.shock_terms(
+                vectors, eigenvalues, rotated, shock_sd, rw, w, noise))
+        else:
+            values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
+    # a collapsed part has no coefficients here, so time_effect leaves it out
+    movement = baseline.time_effect(values, phi, omega, xp=pt, shock_fixed=shock_fixed, kernel=options.kernel)
+    return movement, collapse
 
 
 def organic_contribution(model: pm.Model, config: Config, design: PanelDesign):

@@ -121,6 +121,13 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
                               **extra)
     t2 = time.perf_counter()
     idata = _keep_groups(idata, drop=reported)
+    timings = {"compile_s": t1 - t0, "sampling_s": t2 - t1}
+    if getattr(model, "collapsed", None):  # integrated out of the density: drawn from their exact conditionals
+        from mmm.model.collapsed import draw_collapsed
+
+        posterior = draw_collapsed(model, idata["posterior"].to_dataset(), fit.seed)
+        idata = xr.DataTree.from_dict({"/posterior": posterior, "/sample_stats": idata["sample_stats"].to_dataset()})
+        timings["conditional_draws_s"] = time.perf_counter() - t2
     if fit.thin > 1 or fit.posterior_dtype != "float64":
         from mmm.storage import bound_posterior
 
@@ -128,8 +135,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
         settings.update(thin=fit.thin, posterior_dtype=fit.posterior_dtype)
     diagnostics = diagnose(idata, config.diagnostics)
     settings["version"] = _version(fit.sampler)
-    return FitResult(idata=idata, diagnostics=diagnostics, sampler=settings,
-                     timings={"compile_s": t1 - t0, "sampling_s": t2 - t1})
+    return FitResult(idata=idata, diagnostics=diagnostics, sampler=settings, timings=timings)
 
 
 def diagnose(idata: xr.DataTree, thresholds: DiagnosticThresholds) -> Diagnostics:
