@@ -24,12 +24,11 @@ A Student-t likelihood has no such closed form: its models sample the coefficien
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import hashlib
-import inspect
 
 import numpy as np
 import pytensor
