@@ -14,8 +14,9 @@ Each setting names both keys, so what it means does not follow the package's def
 The forecast is the posterior predictive of the national KPI per held-out period: per draw, the expected
 KPI (``effects.mu``, a sum over geos in KPI units) plus each geo's noise, ``sigma_g`` (model units) times
 that geo's KPI scale (``scaling.kpi``), drawn Normal or Student-t (``nu``) as the likelihood is, summed over
-geos; ``--noise-reps`` noise draws per posterior draw. Unknown future shocks come from their prior (the
-model's shocks on held-out periods have no data). Scores per forecast:
+geos; ``--noise-reps`` noise draws per posterior draw. A period the fit did not see has no shock in
+``effects.mu`` (its expected value), so its shared shock is drawn here: ``baseline_shock_sd`` (model units)
+times a standard normal, the same in every geo, times the summed KPI scales. Scores per forecast:
 
 - ``crps``: the sample CRPS (energy form, E|X - y| - E|X - X'| / 2), mean over the 13 periods, KPI units;
   ``crps_rel`` divides it by the mean held-out KPI, to pool datasets;
@@ -159,11 +160,27 @@ def predictive(result, rng: np.random.Generator, reps: int) -> np.ndarray:
     nu = np.asarray(posterior["nu"].values, dtype=float).reshape(-1) if student else None
     out = []
     n_periods = mu.shape[1]
+    shock_scale = unseen_shock_scale(result, scale.shape[0])  # (D, T) KPI units, 0 on fitted periods
     for _ in range(reps):
         shape = (mu.shape[0], len(geos), n_periods)
         z = (rng.standard_t(nu[:, None, None], size=shape) if student else rng.standard_normal(shape))
-        out.append(mu + (z * scale[:, :, None]).sum(axis=1))
+        out.append(mu + (z * scale[:, :, None]).sum(axis=1) + shock_scale * rng.standard_normal(mu.shape))
     return np.concatenate(out, axis=0)
+
+
+def unseen_shock_scale(result, n_draws: int) -> np.ndarray:
+    """(D, T) sd of a new shared shock in KPI units (national sum) on each period the fit did not see; 0 where
+    it saw the period or the model has no shocks."""
+    from mmm.model.baseline import SHOCK_SD, SHOCKS
+
+    posterior, dates = result.posterior, result.effects.dates
+    if SHOCK_SD not in posterior.data_vars:
+        return np.zeros((n_draws, len(dates)))
+    shocks = posterior[SHOCKS]
+    fitted = pd.DatetimeIndex(shocks.coords[shocks.dims[-1]].values)
+    unseen = ~pd.DatetimeIndex(dates).isin(fitted)
+    sd = np.asarray(posterior[SHOCK_SD].transpose("chain", "draw").values, dtype=float).reshape(-1)
+    return (sd * float(np.sum(result.scaling.kpi)))[:, None] * unseen[None, :]
 
 
 def scores(result, rng: np.random.Generator, reps: int) -> dict:

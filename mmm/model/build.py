@@ -171,9 +171,8 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         organic_total = organic_contribution(model, config, design) if config.organic else None
         collapse = None
         if opts.baseline.on_for(n_geos):  # a baseline that moves, the same for every geo (mmm.model.baseline)
-            collapse_into = (slice(fit_start, n_fit) if collapse_baseline and collapsed.collapsible(opts.likelihood)
-                             else None)
-            movement, collapse = moving_baseline(model, opts.baseline, design, opts.trend, collapse_into)
+            movement, collapse = moving_baseline(model, opts.baseline, design, opts.trend, slice(fit_start, n_fit),
+                                                 collapse_baseline and collapsed.collapsible(opts.likelihood))
             if movement is not None:
                 mu = mu + movement[None, :]
         media_params = {**params, media.COEF: terms[media.COEF]}
@@ -221,52 +220,57 @@ class _Collapse:
     terms: Callable[[Any, Any], tuple[Any, Any]]  # (weighted residual, total weight) -> (gain, draw)
 
 
-def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool,
-                    collapse_into: slice | None = None) -> tuple[Any, _Collapse | None]:
+def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool, fitted: slice,
+                    collapse: bool = False) -> tuple[Any, _Collapse | None]:
     """(T,) smooth component and/or per-period shocks that are sampled, model units (:mod:`mmm.model.baseline`),
-    or None; and with ``collapse_into`` (the fitted periods) the part integrated out instead (the shocks if the
-    model has them, else the smooth component; :mod:`mmm.model.collapsed`)."""
+    or None; and with ``collapse`` the part integrated out instead (the shocks if the model has them, else the
+    smooth component; :mod:`mmm.model.collapsed`).
+
+    Shocks exist for the ``fitted`` periods only (dims ``fit_date``) and are projected off the intercept, trend
+    and season over those periods: projected over a longer span (a holdout), they could still trade with the
+    trend on the fitted weeks. A period the fit does not see has no shock (its expected value)."""
     values: dict[str, Any] = {}
     phi = omega = None
     if options.shocks is True and len(design.geos) == 1:
         raise ConfigError("model.baseline.shocks: true needs several geos: with one series a per-period shock "
                           "cannot be told from noise; set it to auto or false")
     shocks = options.shocks_for(len(design.geos))
-    collapse = None
+    collapsed_part = None
     if options.smooth:
         basis, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, trend, options.kernel)
         model.add_coord("baseline_basis", np.arange(basis.shape[1]))
         phi = pm.Data("baseline_basis_values", basis, dims=("date", "baseline_basis"))
         values[baseline.AMPLITUDE] = to_pymc(options.prior("amplitude"), baseline.AMPLITUDE)
         values[baseline.LENGTHSCALE] = to_pymc(options.prior("lengthscale"), baseline.LENGTHSCALE)
-        if collapse_into is not None and not shocks:
-            fitted = basis[collapse_into]
-            gram = pm.Data("baseline_basis_gram", fitted.T @ fitted)
+        if collapse and not shocks:
+            gram = pm.Data("baseline_basis_gram", basis[fitted].T @ basis[fitted])
             scale = baseline.spectral_scale(values[baseline.AMPLITUDE], values[baseline.LENGTHSCALE], omega, pt,
                                             options.kernel)
             noise = pt.vector(f"{baseline.COEFS}_noise", shape=(basis.shape[1],))
-            collapse = _Collapse(baseline.COEFS, ("baseline_basis",), noise, lambda rw, w: collapsed.smooth_terms(
-                phi[collapse_into], gram, scale, rw, w, noise))
+            collapsed_part = _Collapse(baseline.COEFS, ("baseline_basis",), noise,
+                                       lambda rw, w: collapsed.smooth_terms(phi[fitted], gram, scale, rw, w, noise))
         else:
             values[baseline.COEFS] = pm.Normal(baseline.COEFS, 0.0, 1.0, dims="baseline_basis")
-    shock_fixed = baseline.shock_projection(design.time, design.fourier, trend) if shocks else None
+    movement = baseline.time_effect(values, phi, omega, xp=pt, kernel=options.kernel)
     if shocks:
-        shock_sd = values[baseline.SHOCK_SD] = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
-        if collapse_into is not None:
-            fixed, pinv = shock_fixed
-            vectors, eigenvalues, rotated = collapsed.shock_rotation(np.eye(design.n_periods) - fixed @ pinv,
-                                                                     collapse_into)
+        shock_sd = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
+        fixed, pinv = baseline.shock_projection(design.time[fitted], design.fourier[fitted], trend)
+        n_fitted = fixed.shape[0]
+        if collapse:
+            vectors, eigenvalues, rotated = collapsed.shock_rotation(np.eye(n_fitted) - fixed @ pinv, slice(None))
             vectors = pm.Data("baseline_shock_vectors", vectors)
             eigenvalues = pm.Data("baseline_shock_eigenvalues", eigenvalues)
             rotated = pm.Data("baseline_shock_rotated", rotated)
-            noise = pt.vector(f"{baseline.SHOCKS}_noise", shape=(design.n_periods,))
-            collapse = _Collapse(baseline.SHOCKS, ("date",), noise, lambda rw, w: collapsed.shock_terms(
+            noise = pt.vector(f"{baseline.SHOCKS}_noise", shape=(n_fitted,))
+            collapsed_part = _Collapse(baseline.SHOCKS, ("fit_date",), noise, lambda rw, w: collapsed.shock_terms(
                 vectors, eigenvalues, rotated, shock_sd, rw, w, noise))
         else:
-            values[baseline.SHOCKS] = pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="date")
-    # a collapsed part has no coefficients here, so time_effect leaves it out
-    movement = baseline.time_effect(values, phi, omega, xp=pt, shock_fixed=shock_fixed, kernel=options.kernel)
-    return movement, collapse
+            shock_values = {baseline.SHOCK_SD: shock_sd,
+                            baseline.SHOCKS: pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="fit_date")}
+            held = baseline.time_effect(shock_values, None, None, xp=pt, shock_fixed=(fixed, pinv))
+            padded = pt.set_subtensor(pt.zeros(design.n_periods)[fitted], held)
+            movement = padded if movement is None else movement + padded
+    return movement, collapsed_part
 
 
 def organic_contribution(model: pm.Model, config: Config, design: PanelDesign):

@@ -75,7 +75,7 @@ def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
             out[name] = (("chain", "draw", *(d for d in posterior[name].dims if d not in ("chain", "draw"))),
                          values[name])
     coords = {d: posterior.coords[d].values for d in posterior.coords
-              if d in ("fourier", "control", "channel", "event", "date") or d.startswith("organic")}
+              if d in ("fourier", "control", "channel", "event", "date", "fit_date") or d.startswith("organic")}
     for name, *_ in media.parameter_layout(config.channels):
         da = posterior[name]
         value = terms[media.COEF][..., g, :] if name == media.COEF else values[name]

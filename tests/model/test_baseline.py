@@ -115,7 +115,7 @@ def test_the_model_has_the_components_asked_for(n_geos, moving, expected):
         n_basis = moving.get("n_basis", baseline.automatic_basis_size(np.arange(60) / 52.18 - 59 / 104.36))
         assert len(model.coords["baseline_basis"]) == n_basis
     if baseline.SHOCKS in names:
-        assert model.named_vars_to_dims[baseline.SHOCKS] == ("date",)
+        assert model.named_vars_to_dims[baseline.SHOCKS] == ("fit_date",)
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
 

@@ -41,15 +41,21 @@ def _setup(case: str, **kwargs):
 
 
 def _movement_covariance(config, design, values: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(B, prior covariance of z) of the collapsed movement u = B z on all periods, from the baseline's terms."""
+    """(B, prior covariance of z) of the collapsed movement u = B z on all periods, from the baseline's terms
+    (written out here for the shocks, so a change to their definition in the model shows)."""
     options = config.model.baseline
     if name == baseline.COEFS:
         phi, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, config.model.trend)
         scale = baseline.spectral_scale(np.asarray(values[baseline.AMPLITUDE]),
                                         np.asarray(values[baseline.LENGTHSCALE]), omega)
         return phi * scale, np.eye(phi.shape[1])
-    fixed, pinv = baseline.shock_projection(design.time, design.fourier, config.model.trend)
-    return float(values[baseline.SHOCK_SD]) * (np.eye(design.n_periods) - fixed @ pinv), np.eye(design.n_periods)
+    # shocks: one per fitted period, projected off the intercept, trend and season over those periods; none after
+    fitted = slice(FIT_START, N_TRAIN)
+    fixed, pinv = baseline.shock_projection(design.time[fitted], design.fourier[fitted], config.model.trend)
+    n_fitted = N_TRAIN - FIT_START
+    basis = np.zeros((design.n_periods, n_fitted))
+    basis[fitted] = float(values[baseline.SHOCK_SD]) * (np.eye(n_fitted) - fixed @ pinv)
+    return basis, np.eye(n_fitted)
 
 
 def _plain_pieces(plain, point):
