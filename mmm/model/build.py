@@ -197,12 +197,12 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         sigma = to_pymc(opts.prior("sigma"), "sigma", dims="geo")[:, None]
         if collapse is not None:  # the movement integrated out: the likelihood is its marginal
             plain, total_weight, weighted_residual = collapsed.gaussian_terms(kpi - mu[:, fit_start:n_fit], sigma)
-            gain, draw = collapse.terms(weighted_residual, total_weight)
+            gain, draws = collapse.terms(weighted_residual, total_weight)
             pm.Potential("kpi_marginal", plain + gain)
             # the posterior reports the intercept, not the sampled level (SAMPLED_FORMS): level = intercept + mean media
             substitutes = ({values["intercept"]: ("intercept", lambda intercept: intercept + media_shift)}
                            if centered else {})
-            model.collapsed = [collapsed.Collapsed(collapse.name, collapse.dims, collapse.noise, draw, substitutes)]
+            model.collapsed = [collapsed.Collapsed(collapse.names, collapse.dims, collapse.noises, draws, substitutes)]
         elif opts.likelihood == "student_t":
             nu = to_pymc(opts.prior("nu"), "nu")
             pm.StudentT("kpi_obs", nu=nu, mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
@@ -213,57 +213,68 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
 
 @dataclass
 class _Collapse:
-    """The part of the movement integrated out: its variable, dims, noise input and likelihood terms."""
-    name: str
-    dims: tuple[str, ...]
-    noise: Any
-    terms: Callable[[Any, Any], tuple[Any, Any]]  # (weighted residual, total weight) -> (gain, draw)
+    """The part of the movement integrated out: its variables, dims, noise inputs and likelihood terms."""
+    names: tuple[str, ...]
+    dims: tuple[tuple[str, ...], ...]
+    noises: tuple[Any, ...]
+    terms: Callable[[Any, Any], tuple[Any, tuple[Any, ...]]]  # (weighted residual, total weight) -> (gain, draws)
 
 
 def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool, fitted: slice,
                     collapse: bool = False) -> tuple[Any, _Collapse | None]:
     """(T,) smooth component and/or per-period shocks that are sampled, model units (:mod:`mmm.model.baseline`),
-    or None; and with ``collapse`` the part integrated out instead (the shocks if the model has them, else the
-    smooth component; :mod:`mmm.model.collapsed`).
+    or None; and with ``collapse`` the part integrated out instead (:mod:`mmm.model.collapsed`): both when the
+    smooth basis is orthogonal to the shocks' projection on the fitted periods (no holdout), else the shocks
+    if the model has them, else the smooth component.
 
     Shocks exist for the ``fitted`` periods only (dims ``fit_date``) and are projected off the intercept, trend
     and season over those periods: projected over a longer span (a holdout), they could still trade with the
     trend on the fitted weeks. A period the fit does not see has no shock (its expected value)."""
     values: dict[str, Any] = {}
-    phi = omega = None
     if options.shocks is True and len(design.geos) == 1:
         raise ConfigError("model.baseline.shocks: true needs several geos: with one series a per-period shock "
                           "cannot be told from noise; set it to auto or false")
     shocks = options.shocks_for(len(design.geos))
-    collapsed_part = None
+    if shocks:
+        fixed, pinv = baseline.shock_projection(design.time[fitted], design.fourier[fitted], trend)
+        shock_basis = np.eye(fixed.shape[0]) - fixed @ pinv  # (I - P) on the fitted periods
+    phi = omega = smooth = None
     if options.smooth:
         basis, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, trend, options.kernel)
         model.add_coord("baseline_basis", np.arange(basis.shape[1]))
         phi = pm.Data("baseline_basis_values", basis, dims=("date", "baseline_basis"))
         values[baseline.AMPLITUDE] = to_pymc(options.prior("amplitude"), baseline.AMPLITUDE)
         values[baseline.LENGTHSCALE] = to_pymc(options.prior("lengthscale"), baseline.LENGTHSCALE)
-        if collapse and not shocks:
-            gram = pm.Data("baseline_basis_gram", basis[fitted].T @ basis[fitted])
-            scale = baseline.spectral_scale(values[baseline.AMPLITUDE], values[baseline.LENGTHSCALE], omega, pt,
-                                            options.kernel)
-            noise = pt.vector(f"{baseline.COEFS}_noise", shape=(basis.shape[1],))
-            collapsed_part = _Collapse(baseline.COEFS, ("baseline_basis",), noise,
-                                       lambda rw, w: collapsed.smooth_terms(phi[fitted], gram, scale, rw, w, noise))
+        fitted_basis = basis[fitted]
+        joint = shocks and np.abs(fitted_basis - shock_basis @ fitted_basis).max() <= 1e-9 * np.abs(basis).max()
+        if collapse and (joint or not shocks):
+            smooth = {"gram": pm.Data("baseline_basis_gram", fitted_basis.T @ fitted_basis),
+                      "scale": baseline.spectral_scale(values[baseline.AMPLITUDE], values[baseline.LENGTHSCALE],
+                                                       omega, pt, options.kernel),
+                      "noise": pt.vector(f"{baseline.COEFS}_noise", shape=(basis.shape[1],))}
         else:
             values[baseline.COEFS] = pm.Normal(baseline.COEFS, 0.0, 1.0, dims="baseline_basis")
     movement = baseline.time_effect(values, phi, omega, xp=pt, kernel=options.kernel)
+    collapsed_part = None
+    if smooth is not None and not shocks:
+        collapsed_part = _Collapse((baseline.COEFS,), (("baseline_basis",),), (smooth["noise"],), lambda rw, w: _one(
+            collapsed.smooth_terms(pt.dot(phi[fitted].T, rw), smooth["gram"], smooth["scale"], w, smooth["noise"])))
     if shocks:
         shock_sd = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
-        fixed, pinv = baseline.shock_projection(design.time[fitted], design.fourier[fitted], trend)
-        n_fitted = fixed.shape[0]
+        n_fitted = shock_basis.shape[0]
         if collapse:
-            vectors, eigenvalues, rotated = collapsed.shock_rotation(np.eye(n_fitted) - fixed @ pinv, slice(None))
-            vectors = pm.Data("baseline_shock_vectors", vectors)
-            eigenvalues = pm.Data("baseline_shock_eigenvalues", eigenvalues)
-            rotated = pm.Data("baseline_shock_rotated", rotated)
+            vectors, eigenvalues, rotated = collapsed.shock_rotation(shock_basis, slice(None))
+            pieces = (pm.Data("baseline_shock_vectors", vectors), pm.Data("baseline_shock_eigenvalues", eigenvalues),
+                      pm.Data("baseline_shock_rotated", rotated))
             noise = pt.vector(f"{baseline.SHOCKS}_noise", shape=(n_fitted,))
-            collapsed_part = _Collapse(baseline.SHOCKS, ("fit_date",), noise, lambda rw, w: collapsed.shock_terms(
-                vectors, eigenvalues, rotated, shock_sd, rw, w, noise))
+            if smooth is None:
+                collapsed_part = _Collapse((baseline.SHOCKS,), (("fit_date",),), (noise,), lambda rw, w: _one(
+                    collapsed.shock_terms(*pieces, shock_sd, rw, w, noise)))
+            else:
+                collapsed_part = _Collapse(
+                    (baseline.COEFS, baseline.SHOCKS), (("baseline_basis",), ("fit_date",)), (smooth["noise"], noise),
+                    lambda rw, w: collapsed.smooth_and_shock_terms(phi[fitted], smooth["gram"], smooth["scale"],
+                                                                   shock_sd, pieces, rw, w, smooth["noise"], noise))
         else:
             shock_values = {baseline.SHOCK_SD: shock_sd,
                             baseline.SHOCKS: pm.Normal(baseline.SHOCKS, 0.0, 1.0, dims="fit_date")}
@@ -271,6 +282,12 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool, 
             padded = pt.set_subtensor(pt.zeros(design.n_periods)[fitted], held)
             movement = padded if movement is None else movement + padded
     return movement, collapsed_part
+
+
+def _one(terms):
+    """(gain, draw) -> (gain, (draw,)): one variable integrated out."""
+    gain, draw = terms
+    return gain, (draw,)
 
 
 def organic_contribution(model: pm.Model, config: Config, design: PanelDesign):

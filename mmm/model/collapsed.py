@@ -43,16 +43,17 @@ from pytensor.tensor.random.op import RandomVariable
 
 @dataclass
 class Collapsed:
-    """A variable integrated out of the sampled density and how to draw it back.
+    """Variables integrated out of the sampled density and how to draw them back, jointly.
 
-    ``draw`` is a graph in the model's variables and ``noise`` (a standard normal vector of the variable's
-    size): ``mean + A^{-1/2} noise``. ``substitutes`` maps a free variable sampled in another form to the name
-    the posterior reports it under and the expression that recovers it from that (e.g. the level from the
-    intercept, :data:`mmm.model.build.SAMPLED_FORMS`)."""
-    name: str
-    dims: tuple[str, ...]
-    noise: Any
-    draw: Any
+    ``draws`` are graphs in the model's variables and ``noises`` (standard normal vectors, one per variable):
+    each ``mean + A^{-1/2} noise`` of its conditional, a later one conditional on the earlier ones too.
+    ``substitutes`` maps a free variable sampled in another form to the name the posterior reports it under
+    and the expression that recovers it from that (e.g. the level from the intercept,
+    :data:`mmm.model.build.SAMPLED_FORMS`)."""
+    names: tuple[str, ...]
+    dims: tuple[tuple[str, ...], ...]
+    noises: tuple[Any, ...]
+    draws: tuple[Any, ...]
     substitutes: dict[Any, tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
 
 
@@ -69,14 +70,14 @@ def gaussian_terms(residual, sigma):
     return plain, weight.sum(), (weight * residual).sum(axis=0)
 
 
-def smooth_terms(basis, gram, scale, weighted_residual, total_weight, noise):
+def smooth_terms(projected, gram, scale, total_weight, noise):
     """(log-likelihood gain from the movement, draw) for the smooth component.
 
-    ``basis`` (n, k) on the fitted periods, ``gram`` = basis' basis (k, k), ``scale`` (k,) the spectral scale.
+    ``projected`` = B' rw (k,) with ``B`` the basis on the fitted periods, ``gram`` = B'B (k, k), ``scale``
+    (k,) the spectral scale.
     The gain is one fused operation with its gradient in closed form (:class:`SmoothMarginal`): the same
     arithmetic through PyTensor's Cholesky and its symbolic gradient is 80 graph nodes and about doubled
     the cost of a national model's gradient. The draw (after sampling only) keeps the plain graph."""
-    projected = pt.dot(basis.T, weighted_residual)
     gain = SMOOTH_MARGINAL(projected, gram, scale, total_weight)
     k = gram.shape[0]
     chol = pt.linalg.cholesky(pt.eye(k) + total_weight * (scale[:, None] * gram * scale[None, :]))
@@ -216,15 +217,35 @@ def shock_terms(vectors, eigenvalues, rotated_basis, shock_sd, weighted_residual
     return gain, draw
 
 
+def smooth_and_shock_terms(basis, gram, scale, shock_sd, shock_pieces, weighted_residual, total_weight,
+                           smooth_noise, shock_noise):
+    """(gain, (smooth draw, shock draw)) with both integrated out, when the smooth basis on the fitted periods
+    is orthogonal to what the shocks are projected off (``P B = 0``; no holdout).
+
+    With the shocks integrated out first, the geos' weighted mean residual has covariance
+    ``K = P / W + (I - P)(1 / W + sd^2)``, so ``B' K^-1 B = W B'B / (1 + a)`` and ``B' K^-1 rbar = B' rw / (1 + a)``
+    with ``a = W sd^2``: the smooth part's marginal is the same fused op with ``W / (1 + a)`` and ``B' rw / (1 + a)``.
+    The shocks are then drawn given the smooth draw (their residual less its movement)."""
+    vectors, eigenvalues, rotated = shock_pieces
+    shrink = 1.0 / (1.0 + total_weight * pt.sqr(shock_sd))
+    smooth_gain, smooth_draw = smooth_terms(pt.dot(basis.T, weighted_residual) * shrink, gram, scale,
+                                            total_weight * shrink, smooth_noise)
+    shock_gain, _ = shock_terms(vectors, eigenvalues, rotated, shock_sd, weighted_residual, total_weight, shock_noise)
+    smooth_movement = pt.dot(basis, scale * smooth_draw)
+    _, shock_draw = shock_terms(vectors, eigenvalues, rotated, shock_sd,
+                                weighted_residual - total_weight * smooth_movement, total_weight, shock_noise)
+    return smooth_gain + shock_gain, (smooth_draw, shock_draw)
+
+
 def draw_collapsed(model, posterior: xr.Dataset, seed: int) -> xr.Dataset:
     """``posterior`` with each collapsed variable drawn from its conditional given every (chain, draw)."""
     out = posterior
     for collapsed in getattr(model, "collapsed", ()):
-        out = out.assign({collapsed.name: _conditional_draws(model, collapsed, posterior, seed)})
+        out = out.assign(_conditional_draws(model, collapsed, posterior, seed))
     return out
 
 
-def _conditional_draws(model, collapsed: Collapsed, posterior: xr.Dataset, seed: int) -> xr.DataArray:
+def _conditional_draws(model, collapsed: Collapsed, posterior: xr.Dataset, seed: int) -> dict[str, xr.DataArray]:
     plain = [rv for rv in model.free_RVs if rv not in collapsed.substitutes]
     inputs: dict[str, Any] = {rv.name: rv.type(name=rv.name) for rv in plain}
     replacements = {rv: inputs[rv.name] for rv in plain}
@@ -232,21 +253,27 @@ def _conditional_draws(model, collapsed: Collapsed, posterior: xr.Dataset, seed:
         inputs[name] = model[name].type(name=name)
         replacements[rv] = clone_replace(recover(inputs[name]), {r: inputs[r.name] for r in plain})
     # one simultaneous replacement: a second pass would miss variables cloned inside the first's replacements
-    draw = clone_replace(collapsed.draw, replacements)
-    function = pytensor.function([*inputs.values(), collapsed.noise], draw, on_unused_input="ignore")
+    draws = clone_replace(list(collapsed.draws), replacements)
+    function = pytensor.function([*inputs.values(), *collapsed.noises], draws, on_unused_input="ignore")
     if any(isinstance(node.op, RandomVariable) for node in function.maker.fgraph.apply_nodes):
-        raise RuntimeError(f"the conditional draw of {collapsed.name} still samples a model variable: "
+        raise RuntimeError(f"the conditional draw of {', '.join(collapsed.names)} still samples a model variable: "
                            "a free variable was not replaced by its posterior value")
     values = {name: posterior[name].transpose("chain", "draw", ...).to_numpy() for name in inputs}
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    size = int(collapsed.noise.type.shape[0])
-    noise = np.random.default_rng([seed, 20261206]).standard_normal((n_chains, n_draws, size))
-    drawn = np.empty((n_chains, n_draws, size))
+    rng = np.random.default_rng([seed, 20261206])
+    sizes = [int(noise.type.shape[0]) for noise in collapsed.noises]
+    noises = [rng.standard_normal((n_chains, n_draws, size)) for size in sizes]
+    drawn = [np.empty((n_chains, n_draws, size)) for size in sizes]
     for c in range(n_chains):
         for d in range(n_draws):
-            drawn[c, d] = function(*(values[name][c, d] for name in inputs), noise[c, d])
-    # as the sampler labels them (strings), unless the posterior already has the dimension
-    coords = {dim: posterior[dim].values if dim in posterior.coords else [str(x) for x in model.coords[dim]]
-              for dim in collapsed.dims}
-    return xr.DataArray(drawn, dims=("chain", "draw", *collapsed.dims),
-                        coords={"chain": posterior["chain"], "draw": posterior["draw"], **coords})
+            results = function(*(values[name][c, d] for name in inputs), *(noise[c, d] for noise in noises))
+            for out, result in zip(drawn, results, strict=True):
+                out[c, d] = result
+    out = {}
+    for name, dims, values_drawn in zip(collapsed.names, collapsed.dims, drawn, strict=True):
+        # as the sampler labels them (strings), unless the posterior already has the dimension
+        coords = {dim: posterior[dim].values if dim in posterior.coords else [str(x) for x in model.coords[dim]]
+                  for dim in dims}
+        out[name] = xr.DataArray(values_drawn, dims=("chain", "draw", *dims),
+                                 coords={"chain": posterior["chain"], "draw": posterior["draw"], **coords})
+    return out

@@ -16,46 +16,50 @@ from mmm.model.build import build_model
 from mmm.model.collapsed import draw_collapsed
 from mmm.spec.config import Config
 
-N_PERIODS, N_TRAIN, FIT_START = 60, 52, 0
-CASES = {  # name: (geos, model.baseline, the variable integrated out)
-    "national smooth": (1, {"smooth": True, "n_basis": 10}, baseline.COEFS),
-    "panel shocks": (3, {"shocks": True}, baseline.SHOCKS),
-    "panel smooth": (3, {"smooth": True, "shocks": False, "n_basis": 10}, baseline.COEFS),
-    "panel both": (3, {"smooth": True, "shocks": True, "n_basis": 8}, baseline.SHOCKS),
+N_PERIODS, HOLDOUT_TRAIN = 60, 52
+CASES = {  # name: (geos, model.baseline, fitted periods, the variables integrated out)
+    "national smooth": (1, {"smooth": True, "n_basis": 10}, HOLDOUT_TRAIN, (baseline.COEFS,)),
+    "panel shocks": (3, {"shocks": True}, HOLDOUT_TRAIN, (baseline.SHOCKS,)),
+    "panel smooth": (3, {"smooth": True, "shocks": False, "n_basis": 10}, HOLDOUT_TRAIN, (baseline.COEFS,)),
+    # without a holdout the smooth basis is orthogonal to the shocks' projection: both are integrated out
+    "panel both": (3, {"smooth": True, "shocks": True, "n_basis": 8}, N_PERIODS, (baseline.COEFS, baseline.SHOCKS)),
+    # with one it is not, and the smooth coefficients are sampled
+    "panel both, holdout": (3, {"smooth": True, "shocks": True, "n_basis": 8}, HOLDOUT_TRAIN, (baseline.SHOCKS,)),
 }
 
 
-def _setup(case: str, **kwargs):
+def _setup(case: str):
     from mmm.analysis.pipeline import load
 
-    n_geos, moving, collapsed_name = CASES[case]
+    n_geos, moving, n_train, names = CASES[case]
     result = generate(SynthSpec(n_periods=N_PERIODS, n_channels=2, controls=False, seed=3, n_geos=n_geos))
     config = Config.from_dict({**result.config, "model": {**result.config["model"], "baseline": moving}})
     panel = load(config, result.data)
     design = build_panel_design(panel, PanelScaling.compute(panel), 2)
 
     def model(**extra):
-        return build_model(config, design, n_train=N_TRAIN, **{**kwargs, **extra})
+        return build_model(config, design, n_train=n_train, **extra)
 
-    return config, design, model, collapsed_name
+    return config, design, model, n_train, names
 
 
-def _movement_covariance(config, design, values: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(B, prior covariance of z) of the collapsed movement u = B z on all periods, from the baseline's terms
-    (written out here for the shocks, so a change to their definition in the model shows)."""
+def _movement_basis(config, design, values: dict, names, n_train: int) -> np.ndarray:
+    """B (T, k) of the collapsed movement u = B z, z ~ N(0, I_k), stacked over the collapsed variables, from
+    the baseline's terms (written out here for the shocks, so a change to their definition in the model shows)."""
     options = config.model.baseline
-    if name == baseline.COEFS:
-        phi, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, config.model.trend)
-        scale = baseline.spectral_scale(np.asarray(values[baseline.AMPLITUDE]),
-                                        np.asarray(values[baseline.LENGTHSCALE]), omega)
-        return phi * scale, np.eye(phi.shape[1])
-    # shocks: one per fitted period, projected off the intercept, trend and season over those periods; none after
-    fitted = slice(FIT_START, N_TRAIN)
-    fixed, pinv = baseline.shock_projection(design.time[fitted], design.fourier[fitted], config.model.trend)
-    n_fitted = N_TRAIN - FIT_START
-    basis = np.zeros((design.n_periods, n_fitted))
-    basis[fitted] = float(values[baseline.SHOCK_SD]) * (np.eye(n_fitted) - fixed @ pinv)
-    return basis, np.eye(n_fitted)
+    parts = []
+    for name in names:
+        if name == baseline.COEFS:
+            phi, omega = baseline.design_basis(design.time, design.fourier, options.n_basis, config.model.trend)
+            parts.append(phi * baseline.spectral_scale(np.asarray(values[baseline.AMPLITUDE]),
+                                                       np.asarray(values[baseline.LENGTHSCALE]), omega))
+            continue
+        # shocks: one per fitted period, projected off the intercept, trend and season over those periods
+        fixed, pinv = baseline.shock_projection(design.time[:n_train], design.fourier[:n_train], config.model.trend)
+        shocks = np.zeros((design.n_periods, n_train))
+        shocks[:n_train] = float(values[baseline.SHOCK_SD]) * (np.eye(n_train) - fixed @ pinv)
+        parts.append(shocks)
+    return np.hstack(parts)
 
 
 def _plain_pieces(plain, point):
@@ -69,68 +73,76 @@ def _plain_pieces(plain, point):
     return kpi - mu, sigma, {rv.name: v for rv, v in zip(plain.free_RVs, values[2:], strict=True)}
 
 
+def _stacked_covariance(covariance: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    n_geos, n_periods = len(sigma), covariance.shape[0]
+    return np.kron(np.ones((n_geos, n_geos)), covariance) + np.diag(np.repeat(sigma ** 2, n_periods))
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_marginal_density_is_the_plain_model_integrated_over_the_movement(case):
     """log p(kpi | rest) with the movement integrated out equals the multivariate normal with the movement's
     covariance added to every geo's noise (and shared across geos)."""
-    config, design, model, name = _setup(case)
+    config, design, model, n_train, names = _setup(case)
     plain, collapsed = model(), model(collapse_baseline=True)
-    assert name not in {rv.name for rv in collapsed.free_RVs} and name in {rv.name for rv in plain.free_RVs}
+    free = {rv.name for rv in collapsed.free_RVs}
+    assert not free & set(names) and set(names) <= {rv.name for rv in plain.free_RVs}
+    assert (baseline.COEFS in free) == (config.model.baseline.smooth and baseline.COEFS not in names)
     logp_plain, logp_collapsed = plain.compile_logp(), collapsed.compile_logp()
     rng = np.random.default_rng(1)
     for _ in range(3):
         point = {k: v + rng.normal(0.0, 0.3, np.shape(v)) for k, v in collapsed.initial_point().items()}
-        size = plain.initial_point()[name].size
-        plain_point = {**point, name: np.zeros(size)}
+        plain_point = {**point, **{n: np.zeros(plain.initial_point()[n].size) for n in names}}
         residual, sigma, values = _plain_pieces(plain, plain_point)
-        basis, _ = _movement_covariance(config, design, values, name)
-        fitted = basis[:N_TRAIN]
-        covariance = fitted @ fitted.T
-        n_geos = residual.shape[0]
-        joint = multivariate_normal(np.zeros(residual.size), np.kron(np.ones((n_geos, n_geos)), covariance)
-                                    + np.diag(np.repeat(sigma ** 2, N_TRAIN))).logpdf(residual.ravel())
-        independent = sum(multivariate_normal(np.zeros(N_TRAIN), s ** 2 * np.eye(N_TRAIN)).logpdf(r)
+        fitted = _movement_basis(config, design, values, names, n_train)[:n_train]
+        joint = multivariate_normal(np.zeros(residual.size),
+                                    _stacked_covariance(fitted @ fitted.T, sigma)).logpdf(residual.ravel())
+        independent = sum(multivariate_normal(np.zeros(n_train), s ** 2 * np.eye(n_train)).logpdf(r)
                           for r, s in zip(residual, sigma, strict=True))
-        prior_at_zero = size * multivariate_normal(0.0, 1.0).logpdf(0.0)
+        prior_at_zero = fitted.shape[1] * multivariate_normal(0.0, 1.0).logpdf(0.0)
         expected = logp_plain(plain_point) - prior_at_zero - independent + joint
         assert logp_collapsed(point) == pytest.approx(expected, rel=1e-9, abs=1e-7)
 
 
 @pytest.mark.parametrize(("case", "centered"), [("national smooth", True), ("panel shocks", True),
                                                 ("panel shocks", False), ("panel smooth", False),
-                                                ("panel smooth", True)])
+                                                ("panel smooth", True), ("panel both", True)])
 def test_the_draws_put_back_follow_the_gaussian_conditional(case, centered):
     """At one parameter point repeated 4000 times, the drawn movement on the fitted periods has the conditional
     mean and spread of u given the residuals: E = C' S_y^-1 r, Cov = C - C' S_y^-1 C (stacked over geos). With
     the level form, the point is given as the posterior reports it (the intercept)."""
-    config, design, model, name = _setup(case)
+    config, design, model, n_train, names = _setup(case)
     plain, collapsed = model(), model(collapse_baseline=True, centered_baseline=centered)
     point = {k: v + np.random.default_rng(2).normal(0.0, 0.2, np.shape(v)) for k, v in plain.initial_point().items()}
-    point[name] = np.zeros_like(point[name])
+    point.update({n: np.zeros_like(point[n]) for n in names})
     residual, sigma, values = _plain_pieces(plain, point)
-    reported = dict(values)
-    reported.pop(name)
+    reported = {n: v for n, v in values.items() if n not in names}
     if centered:  # the posterior holds the intercept; the sampled level is recovered from it
         assert "level" in {rv.name for rv in collapsed.free_RVs}
     n_draws = 4000
     posterior = xr.Dataset({n: xr.DataArray(np.broadcast_to(np.asarray(v), (1, n_draws, *np.shape(v))).copy(),
                                             dims=("chain", "draw", *[f"{n}_{i}" for i in range(np.ndim(v))]))
                             for n, v in reported.items()})
-    drawn = draw_collapsed(collapsed, posterior, seed=5)[name].values.reshape(n_draws, -1)
+    drawn = draw_collapsed(collapsed, posterior, seed=5)
+    stacked = np.hstack([drawn[n].values.reshape(n_draws, -1) for n in names])
 
-    basis, _ = _movement_covariance(config, design, values, name)
-    movement = drawn @ basis.T  # (draws, T)
-    fitted = basis[:N_TRAIN]
-    covariance = fitted @ fitted.T
+    basis = _movement_basis(config, design, values, names, n_train)
+    fitted = basis[:n_train]
     n_geos = residual.shape[0]
-    stacked_cov = np.kron(np.ones((n_geos, n_geos)), covariance) + np.diag(np.repeat(sigma ** 2, N_TRAIN))
-    cross = np.tile(covariance, (1, n_geos))  # Cov(u, stacked kpi)
-    mean = cross @ np.linalg.solve(stacked_cov, residual.ravel())
-    spread = np.sqrt(np.diag(covariance - cross @ np.linalg.solve(stacked_cov, cross.T)))
-    error = movement[:, :N_TRAIN].mean(axis=0) - mean
-    assert np.all(np.abs(error) < 5 * spread / np.sqrt(n_draws) + 1e-9), np.max(np.abs(error) / spread)
-    np.testing.assert_allclose(movement[:, :N_TRAIN].std(axis=0), spread, rtol=0.1)
-    assert np.abs(mean).max() > 3 * spread.max() / np.sqrt(n_draws)  # the data moved it: the check has teeth
+    stacked_cov = _stacked_covariance(fitted @ fitted.T, sigma)
+    sizes = np.cumsum([0, *(drawn[n].values[0, 0].size for n in names)])
+    parts = [slice(sizes[i], sizes[i + 1]) for i in range(len(names))]
+    # the whole movement, and each part on its own when there are several (the split is conditional too)
+    for part in [slice(None), *(parts if len(parts) > 1 else [])]:
+        movement = stacked[:, part] @ fitted[:, part].T  # (draws, fitted periods)
+        own = fitted[:, part] @ fitted[:, part].T
+        cross = np.tile(own, (1, n_geos))  # Cov(this part of u, stacked kpi)
+        mean = cross @ np.linalg.solve(stacked_cov, residual.ravel())
+        spread = np.sqrt(np.diag(own - cross @ np.linalg.solve(stacked_cov, cross.T)))
+        error = movement.mean(axis=0) - mean
+        assert np.all(np.abs(error) < 5 * spread / np.sqrt(n_draws) + 1e-9), (part, np.max(np.abs(error) / spread))
+        np.testing.assert_allclose(movement.std(axis=0), spread, rtol=0.1)
+        if part == slice(None):  # the data moved the movement: the check has teeth
+            assert np.abs(mean).max() > 3 * spread.max() / np.sqrt(n_draws)
 
 
 @pytest.mark.parametrize("tiny", [False, True])
