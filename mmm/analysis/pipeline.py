@@ -263,7 +263,7 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
     fit is run here (about doubling the time); pass an existing fit without lift tests
     on the same data and scaling to reuse it, or False to skip it (approximate check).
     """
-    from mmm.model.sample import sample
+    from mmm.model.sample import JAX_SAMPLERS, sample
     from mmm.model.build import SAMPLED_FORMS, build_model
     from mmm.model.roas_prior import coef_from_roas
 
@@ -280,7 +280,9 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
         raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this data's; fit a new model")
     design = build_panel_design(panel, scaling, config.design)
-    model = build_model(config, design, n_train=n_train, centered_baseline=True, collapse_baseline=True)
+    # JAX samplers compile the density to JAX, which has no implementation of the collapsed smooth part's fused op
+    model = build_model(config, design, n_train=n_train, centered_baseline=True,
+                        collapse_baseline=config.fit.sampler not in JAX_SAMPLERS)
     t1 = time.perf_counter()
     result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)
     result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, panel, scaling, posterior))

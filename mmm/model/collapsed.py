@@ -24,6 +24,7 @@ A Student-t likelihood has no such closed form: its models sample the coefficien
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from collections.abc import Callable
@@ -168,8 +169,10 @@ class SmoothMarginal(Op):
         outputs = [pt.dscalar(), pt.dvector(), pt.dvector(), pt.dscalar()]
         return Apply(self, inputs, outputs)
 
-    def perform(self, node, inputs, output_storage):
-        for storage, value in zip(output_storage, smooth_marginal(*inputs), strict=True):
+    def perform(self, node, inputs, output_storage):  # the C backend (PyMC's own NUTS, compile_logp): jitted too
+        projected, gram, scale, total_weight = inputs
+        values = _jitted_smooth_marginal()(projected, gram, scale, float(total_weight))
+        for storage, value in zip(output_storage, values, strict=True):
             storage[0] = np.asarray(value, dtype="float64")
 
     def __call__(self, *inputs):
@@ -180,6 +183,13 @@ class SmoothMarginal(Op):
         _, d_projected, d_scale, d_weight = outputs
         return [gain_grad * d_projected, grad_not_implemented(self, 1, inputs[1]), gain_grad * d_scale,
                 gain_grad * d_weight]
+
+
+@functools.cache
+def _jitted_smooth_marginal():
+    import numba
+
+    return numba.njit(cache=True)(smooth_marginal)
 
 
 SMOOTH_MARGINAL = SmoothMarginal(hashlib.sha256(inspect.getsource(smooth_marginal).encode()).hexdigest()[:16])
