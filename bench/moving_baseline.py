@@ -8,6 +8,7 @@ shock per period):
   fitted as today (no moving baseline) and with ``model.baseline: {smooth: true}``;
 - ``panel``: 10 geos x 104 weeks x 3 channels, ``baseline_drift`` 0.1 and ``common_shocks`` 0.04, the same
   weeks in every geo; fitted as today and with ``model.baseline: {shocks: true}``;
+- ``panel20``: the panel case with 20 geos (how the error falls with more geos);
 - ``panel40``: the same drift and shocks on 40 geos x 156 weeks x 4 channels (the cost at scale).
 
 "Today" is no moving baseline at all; ``--baseline JSON`` fits another moving baseline than each case's.
@@ -38,6 +39,8 @@ CASES = {
     "national": (dict(n_periods=156, n_channels=4, baseline_drift=0.12), {"smooth": True}),
     "panel": (dict(n_periods=104, n_channels=3, controls=False, n_geos=10, baseline_drift=0.1, common_shocks=0.04),
               {"shocks": True}),
+    "panel20": (dict(n_periods=104, n_channels=3, controls=False, n_geos=20, baseline_drift=0.1, common_shocks=0.04),
+                {"shocks": True}),
     "panel40": (dict(n_periods=156, n_channels=4, controls=False, n_geos=40, baseline_drift=0.1, common_shocks=0.04),
                 {"shocks": True}),
 }
