@@ -307,8 +307,8 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
 
     margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
     # the dates the shocks were fitted on (dims fit_date; runs written before that have them on every date)
-    shock_dates = (pd.DatetimeIndex(posterior[baseline_terms.SHOCKS].coords[posterior[baseline_terms.SHOCKS].dims[-1]]
-                                    .values) if baseline_terms.SHOCKS in posterior.data_vars else None)
+    shocks = posterior.data_vars.get(baseline_terms.SHOCKS)
+    shock_dates = None if shocks is None else pd.DatetimeIndex(shocks.coords[shocks.dims[-1]].values)
     components, kinds = _components(draws, config, data, scaling, design)  # model units
     # events and organic media are terms of the baseline; a treatment already is, as a control
     extra = sum((v for name, v in components.items() if kinds[name] != "treatment"), np.zeros(design.n_periods))

@@ -86,8 +86,8 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
     update, :mod:`mmm.runs.refresh`): their spend still feeds the adstock carry-in.
     With ``centered_baseline``, each geo's intercept is sampled as its level (module docstring); sample
     such a model with ``reported=SAMPLED_FORMS`` (:func:`mmm.model.sample.sample`).
-    With ``collapse_baseline`` and a normal likelihood, the moving baseline's shocks (or, without them, its smooth
-    component) are integrated out of the density and drawn back after sampling (:mod:`mmm.model.collapsed`)."""
+    With ``collapse_baseline`` and a normal likelihood, the moving baseline's coefficients are integrated out of
+    the density (:func:`moving_baseline` says which) and drawn back after sampling (:mod:`mmm.model.collapsed`)."""
     if list(design.channels) != config.channel_names:
         raise ValueError(f"design channels {design.channels} do not match config channels {config.channel_names}")
     names = config.channel_names
@@ -202,7 +202,7 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             # the posterior reports the intercept, not the sampled level (SAMPLED_FORMS): level = intercept + mean media
             substitutes = ({values["intercept"]: ("intercept", lambda intercept: intercept + media_shift)}
                            if centered else {})
-            model.collapsed = [collapsed.Collapsed(collapse.names, collapse.dims, collapse.noises, draws, substitutes)]
+            model.collapsed = collapsed.Collapsed(collapse.names, collapse.dims, collapse.noises, draws, substitutes)
         elif opts.likelihood == "student_t":
             nu = to_pymc(opts.prior("nu"), "nu")
             pm.StudentT("kpi_obs", nu=nu, mu=mu[:, fit_start:n_fit], sigma=sigma, observed=kpi, dims=("geo", "fit_date"))
@@ -263,7 +263,7 @@ def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool, 
         shock_sd = to_pymc(options.prior("shock_sd"), baseline.SHOCK_SD)
         n_fitted = shock_basis.shape[0]
         if collapse:
-            vectors, eigenvalues, rotated = collapsed.shock_rotation(shock_basis, slice(None))
+            vectors, eigenvalues, rotated = collapsed.shock_rotation(shock_basis)
             pieces = (pm.Data("baseline_shock_vectors", vectors), pm.Data("baseline_shock_eigenvalues", eigenvalues),
                       pm.Data("baseline_shock_rotated", rotated))
             noise = pt.vector(f"{baseline.SHOCKS}_noise", shape=(n_fitted,))

@@ -207,12 +207,11 @@ def _numba_smooth_marginal(op, node, **kwargs):
     return smooth_marginal_op
 
 
-def shock_rotation(projection_off: np.ndarray, fit_rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eigenvectors V (T, T) and eigenvalues (T,) of B'B for the shocks, and V' B' (T, n).
+def shock_rotation(basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigenvectors V (n, n) and eigenvalues (n,) of B'B for the shocks, and V' B' (n, n).
 
-    ``projection_off`` is the (T, T) matrix ``I - fixed @ pinv`` the shocks are multiplied by
-    (:func:`mmm.model.baseline.shock_projection`); ``B`` is its rows on the fitted periods."""
-    basis = projection_off[fit_rows]
+    ``basis`` is the matrix ``I - fixed @ pinv`` the fitted periods' shocks are multiplied by
+    (:func:`mmm.model.baseline.shock_projection` over those periods)."""
     eigenvalues, vectors = np.linalg.eigh(basis.T @ basis)
     eigenvalues = np.clip(eigenvalues, 0.0, None)  # exact zeros come out as -1e-16
     return vectors, eigenvalues, np.ascontiguousarray(vectors.T @ basis.T)
@@ -248,11 +247,9 @@ def smooth_and_shock_terms(basis, gram, scale, shock_sd, shock_pieces, weighted_
 
 
 def draw_collapsed(model, posterior: xr.Dataset, seed: int) -> xr.Dataset:
-    """``posterior`` with each collapsed variable drawn from its conditional given every (chain, draw)."""
-    out = posterior
-    for collapsed in getattr(model, "collapsed", ()):
-        out = out.assign(_conditional_draws(model, collapsed, posterior, seed))
-    return out
+    """``posterior`` with the model's collapsed variables (``model.collapsed``, a :class:`Collapsed`) drawn
+    from their conditional given every (chain, draw)."""
+    return posterior.assign(_conditional_draws(model, model.collapsed, posterior, seed))
 
 
 def _conditional_draws(model, collapsed: Collapsed, posterior: xr.Dataset, seed: int) -> dict[str, xr.DataArray]:
