@@ -40,6 +40,9 @@ class GeoEffects:
     national: Effects
     hurdle_rate: float
     fit_quality: dict[str, dict[str, float]] = field(default_factory=dict)  # geo -> r2, mape
+    # (D, G, T_fit) log density of each fitted observation given each draw (PSIS-LOO and stacking); None
+    # unless asked for (compute_geo_effects(pointwise=True))
+    log_lik: np.ndarray | None = None
 
     def draws(self) -> xr.Dataset:
         """Every per-geo figure per draw in one labelled Dataset, dims (draw, geo, channel), with ``spend``
@@ -79,8 +82,9 @@ class GeoEffects:
 
 
 def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, scaling: PanelScaling,
-                        n_train: int | None = None) -> GeoEffects:
-    """Every figure per geo and nationally (sum over geos per draw) for ``config``'s window."""
+                        n_train: int | None = None, pointwise: bool = False) -> GeoEffects:
+    """Every figure per geo and nationally (sum over geos per draw) for ``config``'s window; with
+    ``pointwise`` also each fitted observation's log density per draw (:attr:`GeoEffects.log_lik`)."""
     n_geos = panel.n_geos
     parts: dict[str, list[np.ndarray]] = {m: [] for m in BY_GEO}
     sums: dict[str, Any] = {}
@@ -88,10 +92,14 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
     immediate = in_window = extra_value = payback50 = payback90 = None
     terms = draw_terms(posterior, n_geos)
     components: dict[str, np.ndarray] = {}
+    log_lik = []
     for g in range(n_geos):
+        posterior_g = geo_posterior(posterior, config, g, n_geos, terms)
         with np.errstate(divide="ignore", invalid="ignore"):  # a geo without spend on a channel: ROAS undefined
-            eff = compute_effects(geo_posterior(posterior, config, g, n_geos, terms), config, panel.geo(g), scaling.geo(g))
+            eff = compute_effects(posterior_g, config, panel.geo(g), scaling.geo(g))
         eff.n_train = n_train
+        if pointwise:
+            log_lik.append(observation_log_density(eff, posterior_g, float(scaling.geo(g).kpi), n_train))
         spends.append(eff.spend)
         for m in BY_GEO:
             parts[m].append(eff.metric(m))
@@ -136,7 +144,22 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
         gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train,
         margins=margins, components=components, component_kinds=dict(eff.component_kinds))
     return GeoEffects(geos=list(panel.geos), channels=config.channel_names, interval=config.interval, spend=spend,
-                      by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality)
+                      by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality,
+                      log_lik=np.stack(log_lik, axis=1) if pointwise else None)
+
+
+def observation_log_density(eff: Effects, posterior: xr.Dataset, kpi_scale: float, n_train: int | None) -> np.ndarray:
+    """(D, T_fit) log density of one geo's fitted KPI given each draw: the model's likelihood (normal or
+    Student-t) around the expected KPI, in KPI units (a constant shift per geo, the same for every candidate)."""
+    from scipy import stats
+
+    rows = slice(0, n_train or len(eff.actual))
+    sd = np.asarray(posterior["sigma"].values, dtype=float).reshape(-1, 1) * kpi_scale
+    z = (eff.actual[rows][None, :] - eff.mu[:, rows]) / sd
+    if "nu" in posterior:
+        nu = np.asarray(posterior["nu"].values, dtype=float).reshape(-1, 1)
+        return stats.t.logpdf(z, nu) - np.log(sd)
+    return stats.norm.logpdf(z) - np.log(sd)
 
 
 def parts_payback(weighted: np.ndarray, weight: np.ndarray, last: np.ndarray, shared: bool) -> np.ndarray:

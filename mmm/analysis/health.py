@@ -148,7 +148,8 @@ def health_checks(effects: Effects, diagnostics: Diagnostics, posterior: xr.Data
     posterior : xr.Dataset
         The posterior (dims chain, draw, ...), for the number of draws and the channel coefficients.
     config : Config
-        The run's config: channel coefficient priors and ``model.media_roas_scale``.
+        The run's config, its default ROAS prior's median worked out (``resolve_media_scale``): channel
+        coefficient priors, and the default one (:func:`mmm.spec.sections.default_coef_prior`) for the rest.
     design_spend_to_kpi : np.ndarray
         (K,) mean spend / mean KPI per channel in ``config`` channel order (``Design.spend_to_kpi``),
         which sets the default coefficient prior.
@@ -260,7 +261,8 @@ def _contraction(posterior: xr.Dataset, config: Config, spend_to_kpi: np.ndarray
     values = {}
     for k, channel in enumerate(config.channel_names):
         prior = config.channel(channel).prior("coef") or default_coef_prior(
-            float(spend_to_kpi[k]), config.model.media_roas_scale, config.finance.value_per_kpi)
+            float(spend_to_kpi[k]), config.model.roas_median, config.finance.value_per_kpi,
+            config.model.media_roas_sigma)
         post_var = float(np.var(np.asarray(coef.sel(channel=channel).values, dtype=float), ddof=0))
         values[channel] = 1.0 - post_var / prior_sd(prior.scipy()) ** 2
     return _contraction_check(values, t, "coefficient variance")

@@ -17,6 +17,7 @@ per-geo outputs (``roi_by_geo.csv``, ``summary.json["geo"]``) appear when there 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -111,6 +112,8 @@ class FittedModel(CalibrationViews):
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     # posterior of the same config without its experiments (same data and scaling): what the data alone say
     reference_posterior: Any = None
+    # candidate specifications and their stacking weights (mmm.analysis.stacking); None: one specification
+    structure: Any = None
 
     @property
     def effects(self) -> Effects:
@@ -183,6 +186,12 @@ class FittedModel(CalibrationViews):
                 "column": self.config.channel(channel).frequency, "reach_column": self.config.channel(channel).reach,
                 "mean_frequency": self.scaling.frequency[channel],
                 "optimal_frequency": summarize(draws, self.config.interval)}
+        summary["media_prior"] = media_prior_summary(self.config)
+        from mmm.analysis.scale_check import scale_check
+
+        summary["notes"] = [*summary.get("notes", []), *scale_check(self.config, self.data).notes]
+        if self.structure is not None:
+            summary["structure"] = self.structure.to_dict(self.config.interval)
         checks = self.health()
         summary["health"] = {"overall": overall(checks), "checks": checks_to_dict(checks)}
         return self.add_calibration(summary)
@@ -225,6 +234,21 @@ def panel_frame(panel: Panel, config: Config) -> pd.DataFrame:
                           frequency_columns={c.name: c.frequency for c in config.channels if c.frequency})
 
 
+def media_prior_summary(config: Config) -> dict[str, Any]:
+    """``summary.json["media_prior"]``: the default ROAS prior as used (median worked out from the data or
+    written), and which channels it applies to."""
+    from mmm.model.roas_prior import roas_prior
+
+    opts = config.model
+    default = [c.name for c in config.channels if c.roas_prior is None and "coef" not in c.priors
+               and opts.roas_prior is None]
+    return {"dist": "LogNormal", "median_roas": opts.roas_median, "sigma": opts.media_roas_sigma,
+            "median_source": "auto" if opts.media_roas_scale == "auto" else "config",
+            "media_share": opts.media_share if opts.media_roas_scale == "auto" else None,
+            "p99_roas": float(opts.roas_median * np.exp(2.3263 * opts.media_roas_sigma)),
+            "channels": [c for c in default if roas_prior(config, c) is not None]}
+
+
 def geo_summary(result: FittedModel) -> dict[str, Any]:
     """``summary.json["geo"]``: per-geo, per-channel figures with intervals, and the zero-spend pairs."""
     ge = result.geo_effects
@@ -252,7 +276,87 @@ def geo_summary(result: FittedModel) -> dict[str, Any]:
 def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None = None, *,
         scaling: PanelScaling | None = None, progress: bool = False,
         reference: FittedModel | bool | None = None) -> FittedModel:
-    """Validate, build, sample and compute every figure, per geo and nationally.
+    """Validate, build, sample and compute every figure, per geo and nationally; with candidate
+    specifications (``model.candidates``, :mod:`mmm.spec.candidates`) fit each and combine them by
+    stacking (:func:`fit_candidates`).
+
+    ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default they are computed
+    from this data. ``reference``: see :func:`fit_one`.
+    """
+    from mmm.spec.candidates import variants_of
+
+    if not variants_of(config):
+        return fit_one(config, data, scaling=scaling, progress=progress, reference=reference)
+    return fit_candidates(config, data, scaling=scaling, progress=progress, reference=reference)
+
+
+def fit_candidates(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None = None, *,
+                   scaling: PanelScaling | None = None, progress: bool = False,
+                   reference: FittedModel | bool | None = None) -> FittedModel:
+    """Fit the config and each of its variants, score each by PSIS-LOO, and combine them by stacking.
+
+    The figures of record are the mixture's (:mod:`mmm.analysis.stacking`); the posterior, curves and
+    plans are the largest-weight candidate's (``structure.primary``), whose config the result holds.
+    Candidates that fail the convergence gate take no weight. Lift-test conflicts are checked
+    against the primary candidate fitted without its experiments.
+    """
+    from mmm.analysis.stacking import Candidate, loo_score, stack
+    from mmm.spec.candidates import apply_variant, label, variants_of
+
+    panel = panel_of(config, data)
+    variants: list[dict[str, str]] = []
+    seen: list[Config] = []
+    for variant in [{}, *variants_of(config)]:
+        candidate = apply_variant(config, variant)
+        if candidate not in seen:  # else a variant the config already is
+            seen.append(candidate)
+            variants.append(variant)
+    if scaling is None:  # the same constants for every candidate, from the fitted periods
+        scaling = PanelScaling.compute(panel.slice(panel.dates[training_periods(config, panel.national()) - 1]))
+
+    def one(candidate: Config) -> tuple[FittedModel, Any]:
+        fitted = fit_one(candidate, panel, scaling=scaling, progress=progress, reference=False, pointwise=True)
+        score = loo_score(fitted.geo_effects.log_lik, fitted.diagnostics.chains)
+        fitted.geo_effects.log_lik = None  # (draws x observations): not kept once scored
+        return fitted, score
+
+    workers = min(config.fit.workers(os.cpu_count()), len(seen))
+    if workers > 1:  # nutpie samples without the GIL: threads share the compiled-model caches
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            fitted_all = list(pool.map(one, seen))
+    else:
+        fitted_all = [one(candidate) for candidate in seen]
+    fits = [Candidate(label=label(variant), variant=dict(variant), fitted=fitted, score=score)
+            for variant, (fitted, score) in zip(variants, fitted_all, strict=True)]
+    structure, combined = stack(fits)
+    primary = fits[structure.primary].fitted
+    timings = {key: sum(c.fitted.timings.get(key, 0.0) for c in fits) for key in ("build_s", "fit_s", "effects_s")}
+    result = replace(primary, fit=replace(primary.fit, diagnostics=combined_diagnostics(structure)),
+                     geo_effects=combined, structure=structure, timings=timings, _cache={})
+    result.reference_posterior = data_only_posterior(
+        primary.config, reference, primary.scaling,
+        lambda without: fit_one(without, panel, scaling=primary.scaling, progress=progress), result.timings)
+    return result
+
+
+def combined_diagnostics(structure):
+    """The convergence gate of the combined figures: the worst over the candidates that carry weight."""
+    from mmm.analysis.stacking import included
+
+    taking = [c for c, t in zip(structure.candidates, included(structure.candidates), strict=True) if t]
+    first = taking[0].fitted.diagnostics
+    problems = [f"{c.label}: {p}" for c in taking for p in c.fitted.diagnostics.problems]
+    return replace(first, max_rhat=max(c.fitted.diagnostics.max_rhat for c in taking),
+                   min_ess_bulk=min(c.fitted.diagnostics.min_ess_bulk for c in taking),
+                   divergences=sum(c.fitted.diagnostics.divergences for c in taking), problems=problems)
+
+
+def fit_one(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None = None, *,
+            scaling: PanelScaling | None = None, progress: bool = False,
+            reference: FittedModel | bool | None = None, pointwise: bool = False) -> FittedModel:
+    """Validate, build, sample and compute every figure of one specification, per geo and nationally.
 
     ``scaling`` keeps the constants of an earlier run fixed (refreshes); by default
     they are computed from this data.
@@ -265,7 +369,7 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
     """
     from mmm.model.sample import JAX_SAMPLERS, sample
     from mmm.model.build import SAMPLED_FORMS, build_model
-    from mmm.model.roas_prior import coef_from_roas
+    from mmm.model.roas_prior import coef_from_roas, resolve_media_scale
 
     t0 = time.perf_counter()
     panel = panel_of(config, data)
@@ -280,6 +384,7 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
         raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this data's; fit a new model")
     design = build_panel_design(panel, scaling, config.design)
+    config = resolve_media_scale(config, design)  # the default ROAS prior's "auto" median, over the window
     # JAX samplers compile the density to JAX, which has no implementation of the collapsed smooth part's fused op
     model = build_model(config, design, n_train=n_train, centered_baseline=True,
                         collapse_baseline=config.fit.sampler not in JAX_SAMPLERS)
@@ -287,11 +392,12 @@ def fit(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | None
     result = sample(model, config, progress=progress, reported=SAMPLED_FORMS)
     result = with_roas_coefficients(result, config, lambda posterior: coef_from_roas(config, panel, scaling, posterior))
     t2 = time.perf_counter()
-    geo_effects = compute_geo_effects(result.idata["posterior"].to_dataset(), config, panel, scaling, n_train=n_train)
+    geo_effects = compute_geo_effects(result.idata["posterior"].to_dataset(), config, panel, scaling, n_train=n_train,
+                                      pointwise=pointwise)
     t3 = time.perf_counter()
     timings = {"build_s": t1 - t0, "fit_s": t2 - t1, "effects_s": t3 - t2}
     reference_posterior = data_only_posterior(
-        config, reference, scaling, lambda without: fit(without, panel, scaling=scaling, progress=progress),
+        config, reference, scaling, lambda without: fit_one(without, panel, scaling=scaling, progress=progress),
         timings)
     return FittedModel(config=config, data=panel, scaling=scaling, fit=result, geo_effects=geo_effects,
                      timings=timings, reference_posterior=reference_posterior)

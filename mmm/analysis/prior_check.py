@@ -17,7 +17,7 @@ geos per draw, ROAS as a ratio of sums) and ``check.by_geo`` the prior ROAS of e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,26 +36,31 @@ class PriorCheck:
     kpi: pd.DataFrame  # date, actual, prior expected KPI median / lo / hi
     experiments: pd.DataFrame | None = None  # per lift test: measured vs the priors' incremental KPI of the test
     by_geo: pd.DataFrame | None = None  # geo configs: prior ROAS per (geo, channel)
+    scale_notes: list[str] = field(default_factory=list)  # the data's scale against the priors (scale_check)
 
 
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
     """Sample the priors only and summarize what they imply (no fitting: the model's forward sampler only)."""
     from mmm.analysis.pipeline import panel_of
-    from mmm.data.panel_design import PanelScaling
+    from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.analysis.lift_tests import incremental_draws
     from mmm.analysis.geo_effects import prior_effects
+    from mmm.model.roas_prior import resolve_media_scale
+    from mmm.analysis.scale_check import scale_check
 
     seed = config.fit.seed if seed is None else seed
     panel = panel_of(config, data)
     scaling = PanelScaling.compute(panel)
+    config = resolve_media_scale(config, build_panel_design(panel, scaling, config.design))  # as a fit works it out
     geo_effects, prior = prior_effects(config, panel, scaling, n_draws=n_draws, seed=seed)
     effects = geo_effects.national
     delta = incremental_draws(config, panel, scaling, prior) if config.experiments else None
     by_geo = (geo_effects.roi_by_geo()[["geo", "channel", "spend", "roas_median", "roas_lo", "roas_hi"]]
               if panel.n_geos > 1 else None)
     return PriorCheck(config=config, effects=effects, table=_table(config, effects), kpi=_kpi(effects),
-                      experiments=_experiments(config, delta, effects.interval), by_geo=by_geo)
+                      experiments=_experiments(config, delta, effects.interval), by_geo=by_geo,
+                      scale_notes=scale_check(config, panel).notes)
 
 
 def _experiments(config: Config, delta: np.ndarray | None, interval: float) -> pd.DataFrame | None:
@@ -80,7 +85,9 @@ def _table(config: Config, e: Effects) -> pd.DataFrame:
         own = roas_prior(config, channel)
         if own is not None:
             params = ", ".join(f"{p}={float(np.asarray(v)):.3g}" for p, v in own.params.items())
-            source = f"{'national ' if config.data.geo else ''}roas_prior {own.dist}({params})"
+            written = config.channel(channel).roas_prior is not None or config.model.roas_prior is not None
+            source = (f"{'national ' if config.data.geo else ''}{'roas_prior' if written else 'default ROAS prior'} "
+                      f"{own.dist}({params}{'' if written else f'; median {config.model.roas_median:.3g}'})")
         else:
             source = "coefficient prior" + (" (override)" if "coef" in config.channel(channel).priors else " (default)")
         row = {"channel": channel, "prior": source, "spend": float(e.spend[k])}

@@ -2,7 +2,7 @@
 
 The scaled priors are the ones that set each channel's effect size — a ROAS
 prior where a channel has one, else its coefficient prior (the default one via
-``model.media_roas_scale``). Scaling by f multiplies their spread by f and keeps
+``model.media_roas_sigma``). Scaling by f multiplies their spread by f and keeps
 their centre where the family allows: Normal/StudentT/HalfNormal/HalfStudentT and
 LogNormal (log-scale sd, so the median stays) scale ``sigma``; Gamma keeps its mean
 (alpha, beta / f²); Exponential scales its mean. Baseline and transform priors are
@@ -56,7 +56,7 @@ def scale_media_priors(config: Config, factor: float) -> Config:
         if "coef" in ch.priors:
             update["priors"] = {**ch.priors, "coef": scale_prior(ch.priors["coef"], factor)}
         channels.append(replace(ch, **update) if update else ch)
-    model = replace(config.model, media_roas_scale=config.model.media_roas_scale * factor,
+    model = replace(config.model, media_roas_sigma=config.model.media_roas_sigma * factor,
                     roas_prior=None if config.model.roas_prior is None else scale_prior(config.model.roas_prior,
                                                                                         factor))
     return replace(config, channels=tuple(channels), model=model)

@@ -113,6 +113,10 @@ def _validate(args) -> int:
         print(line)
     for note in data.notes:
         print(f"note: {note}")
+    from mmm.analysis.scale_check import scale_check
+
+    for note in scale_check(config, data).notes:  # the data's scale against the media priors
+        print(f"warning: {note}")
     return EXIT_OK
 
 

@@ -47,6 +47,8 @@ def run(args) -> int:
         for row in check.experiments.itertuples():
             print(f"experiment {row.experiment}: measured {row.measured:,.0f} ± {row.se:,.0f}; the priors imply "
                   f"{row.prior_median:,.0f} [{row.prior_lo:,.0f}, {row.prior_hi:,.0f}]")
+    for note in check.scale_notes:
+        print(f"warning: {note}")
     out = args.out or Path("reports") / f"{config.name}-prior-check"
     paths = write_prior_check(check, out, force=args.force)
     for name, path in paths.items():

@@ -97,6 +97,7 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         dim = media.group_dim(kind, idx, len(config.channels))
         if dim != "channel":
             coords[dim] = [names[i] for i in idx]
+    config = roas_prior.resolve_media_scale(config, design)  # callers that use the config again resolve first
     opts = config.model
     n_geos = len(design.geos)
     pooled = hierarchical(n_geos)
@@ -130,7 +131,7 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
             if pooled:
                 values["trend_geo_sd"] = to_pymc(GEO_PRIORS["trend_geo_sd"], "trend_geo_sd")
                 values["trend_geo_z"] = pm.Normal("trend_geo_z", 0.0, 1.0, dims="geo")
-        defaults = {"coef": [default_coef_prior(r, opts.media_roas_scale, config.finance.value_per_kpi)
+        defaults = {"coef": [default_coef_prior(r, opts.roas_median, config.finance.value_per_kpi, opts.media_roas_sigma)
                              for r in design.spend_to_kpi]}
         roas_priors = bool(roas_prior.roas_channels(config))  # then channel_coef follows from the national ROAS
         params = {}

@@ -17,7 +17,7 @@ import xarray as xr
 from mmm.spec.config import Config
 from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.data.panel import Panel
-from mmm.model.roas_prior import coef_from_roas
+from mmm.model.roas_prior import coef_from_roas, resolve_media_scale
 
 
 def sample_prior(config: Config, panel: Panel, scaling: PanelScaling, n_draws: int = 1000,
@@ -27,7 +27,9 @@ def sample_prior(config: Config, panel: Panel, scaling: PanelScaling, n_draws: i
 
     from mmm.model.build import build_model
 
-    model = build_model(config, build_panel_design(panel, scaling, config.design))
+    design = build_panel_design(panel, scaling, config.design)
+    config = resolve_media_scale(config, design)  # a fitted config keeps the median it was fitted with
+    model = build_model(config, design)
     pymc_log = logging.getLogger("pymc")
     level = pymc_log.level
     pymc_log.setLevel(logging.WARNING)  # no "Sampling: [...]" line in the CLI's output

@@ -9,12 +9,17 @@ Config (per channel, or once under ``model.roas_prior`` for every channel withou
 
 Defaults (the one place they are written down)
 ----------------------------------------------
-* No ``roas_prior`` anywhere: the channel keeps its **coefficient** prior — the
-  override in ``channels.<name>.priors.coef`` if given, else
-  :func:`mmm.spec.sections.default_coef_prior` (HalfNormal scaled so one prior sd at
-  half saturation is ROAS ``model.media_roas_scale`` = 3).
-* ``model.roas_prior`` given: every channel without its own ``roas_prior`` (and
-  without a ``priors.coef`` override) uses it.
+* A channel's own ``roas_prior``, else ``model.roas_prior``, else — unless it overrides
+  ``priors.coef`` — the **default ROAS prior**: LogNormal with median ``model.media_roas_scale``
+  and log-scale sd ``model.media_roas_sigma`` (1.0: the 99th percentile is ~10x the median, so a
+  precise experiment or strong data can move a channel far from it). The median's default,
+  ``auto``, is the ROAS at which paid media would bring ``model.media_share`` (15%) of the KPI's
+  value over the analysis window, every channel alike (:func:`resolve_media_scale`): a prior in
+  business units that follows the data's own units, so a dataset whose spend is in thousands
+  or scaled to 0..1 is not met by a ROAS prior off by orders of magnitude.
+* Reach-and-frequency channels keep a coefficient prior (their effect is not linear in one spend
+  series): LogNormal, scaled so its median means the same ROAS at half saturation
+  (:func:`mmm.spec.sections.default_coef_prior`).
 * ``{median, p90}`` → LogNormal(mu = ln median, sigma = ln(p90 / median) / 1.2816).
   ``{mean, sd}`` → LogNormal with that mean and sd (sigma² = ln(1 + sd²/mean²),
   mu = ln mean − sigma²/2). ``{dist: ..., ...}`` → that distribution (positive support).
@@ -72,15 +77,41 @@ FREE_VAR, FREE_DIM = "channel_coef_free", "coef_channel"  # coefficients of the 
 
 
 def roas_prior(config, channel: str) -> Prior | None:
-    """The ROAS prior of ``channel``: its own, else ``model.roas_prior`` unless it overrides ``coef``."""
+    """The ROAS prior of ``channel``: its own, else ``model.roas_prior``, else the default one; None when it
+    overrides ``coef`` or is a reach-and-frequency channel (then its coefficient has the prior)."""
+    from mmm.spec.sections import default_roas_prior
+
     spec = config.channel(channel)
-    own = getattr(spec, "roas_prior", None)
-    if own is not None:
-        return own
-    default = getattr(config.model, "roas_prior", None)
-    if default is not None and "coef" not in spec.priors:
-        return default
-    return None
+    if spec.roas_prior is not None:
+        return spec.roas_prior
+    if "coef" in spec.priors or spec.frequency:
+        return None
+    if config.model.roas_prior is not None:
+        return config.model.roas_prior
+    return default_roas_prior(config.model.roas_median, config.model.media_roas_sigma)
+
+
+def resolve_media_scale(config, design: PanelDesign):
+    """``config`` with the "auto" median of the default ROAS prior worked out from ``design``.
+
+    The median is the ROAS at which paid media brings ``model.media_share`` of the KPI's value
+    (KPI x value per KPI) over the analysis window: share x value / spend, sums over geos and the
+    window's periods. Unchanged when the median is a number, or already worked out (a fitted
+    config keeps the median it was fitted with).
+    """
+    from dataclasses import replace
+
+    opts = config.model
+    if opts.media_roas_scale != "auto" or opts.resolved_roas_scale is not None:
+        return config
+    inside = window_mask(config, design.dates)[:design.n_periods]
+    spend = float(design.spend_currency[:, inside].sum())
+    value = float((design.kpi[:, inside] * design.kpi_scale[:, None]).sum()) * config.finance.value_per_kpi
+    if not spend > 0 or not value > 0:
+        raise ValueError(f"{config.source}: the default ROAS prior needs spend and KPI value inside the analysis "
+                         f"window (spend {spend:g}, value {value:g}); set model.media_roas_scale to a number")
+    median = float(f"{opts.media_share * value / spend:.4g}")  # 4 significant digits: readable in the report
+    return replace(config, model=replace(opts, resolved_roas_scale=median))
 
 
 def roas_channels(config) -> list[int]:
@@ -111,14 +142,27 @@ def extended_spend(config, spend: np.ndarray) -> np.ndarray:
     return np.concatenate([spend, tail], axis=-2)
 
 
-def window_rows(config, dates, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def extended_frequency(config, frequency: np.ndarray | None) -> np.ndarray | None:
+    """(..., T + tail, K) scaled frequency followed by ones (the tail has no reach), or None without
+    reach-and-frequency channels (:func:`mmm.model.media.media_response` needs it only for them)."""
+    if not media.reach_frequency_mask(config.channels).any():
+        return None
+    frequency = np.asarray(frequency, dtype=float)
+    tail = np.ones((*frequency.shape[:-2], tail_length(config), frequency.shape[-1]))
+    return np.concatenate([frequency, tail], axis=-2)
+
+
+def window_rows(config, dates, spend: np.ndarray,
+                frequency: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Lag-stack rows whose difference is U_k for every channel at once (PyTensor side).
 
-    ``spend`` is (..., T, K) in model units (leading dims: geos). Returns ``(lags, sign)``:
+    ``spend`` is (..., T, K) in model units (leading dims: geos). Returns ``(lags, sign, frequency_lags)``:
     lags (..., R, K, L) — the rows of W + tail with actual spend, then the same rows with
     every channel zeroed in W (channels are additive, so column k of the second block is
-    k's own counterfactual) — and sign (R,) of +1 / −1.
+    k's own counterfactual) — sign (R,) of +1 / −1, and the same rows of the scaled frequency's lag
+    stack (..., R, K, L) for reach-and-frequency channels (None without such channels).
     """
+    frequency = extended_frequency(config, frequency)
     spend = extended_spend(config, spend)
     mask = window_mask(config, dates)
     rows = np.flatnonzero(mask)
@@ -131,29 +175,38 @@ def window_rows(config, dates, spend: np.ndarray) -> tuple[np.ndarray, np.ndarra
     spent = counterfactual.reshape(-1, *counterfactual.shape[-3:]).any(axis=(0, 2, 3))
     lags = np.concatenate([actual, counterfactual[..., spent, :, :]], axis=-3)
     sign = np.concatenate([np.ones(actual.shape[-3]), -np.ones(int(spent.sum()))])
-    return lags, sign
+    if frequency is None:
+        return lags, sign, None
+    stacked = lag_stack(frequency, max_lag)  # the same in both blocks: only the spend (reach) is zeroed
+    return lags, sign, np.concatenate([stacked[..., rows, :, :], stacked[..., rows[spent], :, :]], axis=-3)
 
 
 def unit_incremental_np(config, design, params: Mapping[str, np.ndarray]) -> np.ndarray:
     """(D, K) U_k per draw with NumPy (``params``: media parameter draws, (D, Kg) each)."""
     spend = extended_spend(config, design.spend)
+    frequency = extended_frequency(config, design.frequency)
     mask = window_mask(config, design.dates)
-    _, actual = media.media_response(spend, config.channels, params)
-    _, without = media.media_response(spend * ~mask[:, None], config.channels, params)
+    _, actual = media.media_response(spend, config.channels, params, frequency=frequency)
+    _, without = media.media_response(spend * ~mask[:, None], config.channels, params, frequency=frequency)
     return (actual - without).sum(axis=-2)
 
 
-def unit_incremental_graph(config, dates, spend: np.ndarray, params: dict[str, Any]) -> Any:
-    """(..., K) U_k as a PyTensor expression (``spend`` (..., T, K) in model units, leading dims: geos)."""
+def unit_incremental_graph(config, dates, spend: np.ndarray, params: dict[str, Any],
+                           frequency: np.ndarray | None = None) -> Any:
+    """(..., K) U_k as a PyTensor expression (``spend`` (..., T, K) in model units, leading dims: geos;
+    ``frequency`` laid out like it, for reach-and-frequency channels)."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    lags, sign = window_rows(config, dates, spend)
+    lags, sign, frequency_lags = window_rows(config, dates, spend, frequency)
     model = pm.modelcontext(None)
     model.add_coord("roi_row", np.arange(len(sign)))
     lag_dims = ("roi_row", "channel", "lag") if lags.ndim == 3 else ("geo", "roi_row", "channel", "lag")
     lag_data = pm.Data("roi_window_lags", lags, dims=lag_dims)
-    _, saturated = media.media_response(lag_data, config.channels, params, xp=pt, lagged=True)  # (..., R, K)
+    frequency_data = (None if frequency_lags is None
+                      else pm.Data("roi_window_frequency_lags", frequency_lags, dims=lag_dims))
+    _, saturated = media.media_response(lag_data, config.channels, params, xp=pt, lagged=True,
+                                        frequency=frequency_data)  # (..., R, K)
     return pt.tensordot(saturated, pt.as_tensor(sign), axes=[[-2], [0]])
 
 
@@ -240,7 +293,7 @@ def channel_coef(config, design: PanelDesign, params: dict[str, Any], values: di
 
     n_channels = len(config.channel_names)
     multipliers = geo_terms({**values, media.COEF: pt.ones(n_channels)}, len(design.geos), xp=pt)[media.COEF]
-    unit = unit_incremental_graph(config, design.dates, design.spend, params)  # (G, K)
+    unit = unit_incremental_graph(config, design.dates, design.spend, params, design.frequency)  # (G, K)
     unit_value = (multipliers * unit * design.kpi_scale[:, None]).sum(axis=0) * float(config.finance.value_per_kpi)
     return coef_from_sampled_roas(config, unit_value / window_spend(config, design), coef_prior)
 

@@ -32,7 +32,7 @@ when time is re-centred (:func:`intercept_shift`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from mmm.data.panel import Panel
 from mmm.model import baseline
 from mmm.model import media
 from mmm.model import organic as organic_media
+from mmm.model import roas_prior
 from mmm.model.build import GEO_PRIORS, build_model
 from mmm.model.geo_terms import draw_terms
 from mmm.spec.config import Config, ConfigError
@@ -141,21 +142,34 @@ class UpdatePrior:
 def parameter_bounds(config: Config) -> dict[str, tuple[Any, Any]]:
     """Per parameter name, the (lower, upper) of the prior it is fitted under (scalars or per channel).
 
-    The default channel coefficient prior (HalfNormal) only needs its support, which does
-    not depend on the data's scale.
+    The default channel coefficient and ROAS priors (LogNormal) only need their support, which
+    does not depend on the data's scale. A model with ROAS priors samples ``channel_roas`` (and
+    ``channel_coef_free`` for the channels without one) instead of ``channel_coef``: both are listed.
     """
     opts = config.model
     out = {name: prior_bounds(opts.prior(prior)) for name, prior in MODEL_PRIOR_NAMES.items()}
     for name, param, _dim, idx in media.parameter_layout(config.channels):
-        priors = [config.channels[i].prior(param) or default_coef_prior(1.0) for i in idx]
-        pairs = [prior_bounds(p) for p in priors]
-        out[name] = (np.array([lo for lo, _ in pairs], dtype=float), np.array([hi for _, hi in pairs], dtype=float))
+        priors = [config.channels[i].prior(param) or default_coef_prior(1.0, 1.0) for i in idx]
+        out[name] = _stacked_bounds(priors)
+    if opts.media_roas_scale == "auto" and opts.resolved_roas_scale is None:  # the median moves no support
+        config = replace(config, model=replace(opts, resolved_roas_scale=1.0))
+    roi_idx = roas_prior.roas_channels(config)
+    if roi_idx:
+        names = config.channel_names
+        out[roas_prior.ROAS_VAR] = _stacked_bounds([roas_prior.roas_prior(config, names[i]) for i in roi_idx])
+        free = [i for i in range(len(names)) if i not in roi_idx]
+        if free:
+            out[roas_prior.FREE_VAR] = (out[media.COEF][0][free], out[media.COEF][1][free])
     for name, param, _dim, idx, _ in organic_media.parameter_layout(config.organic):
-        pairs = [prior_bounds(config.organic[i].prior(param)) for i in idx]
-        out[name] = (np.array([lo for lo, _ in pairs], dtype=float), np.array([hi for _, hi in pairs], dtype=float))
+        out[name] = _stacked_bounds([config.organic[i].prior(param) for i in idx])
     if config.events:
         out["event_coef"] = prior_bounds(opts.prior("event_coef"))
     return out
+
+
+def _stacked_bounds(priors: list[Prior]) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [prior_bounds(p) for p in priors]
+    return np.array([lo for lo, _ in pairs], dtype=float), np.array([hi for _, hi in pairs], dtype=float)
 
 
 def prior_bounds(prior: Prior) -> tuple[float, float]:

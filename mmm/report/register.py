@@ -24,8 +24,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mmm.spec.sections import (DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MODEL_PRIORS,
-                               DEFAULT_ORGANIC_COEF, REACH_FREQUENCY_PRIORS, FinanceSpec)
+from mmm.spec.sections import (DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MEDIA_ROAS_SIGMA,
+                               DEFAULT_MEDIA_SHARE, DEFAULT_MODEL_PRIORS, DEFAULT_ORGANIC_COEF, REACH_FREQUENCY_PRIORS,
+                               FinanceSpec)
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
@@ -94,7 +95,7 @@ def assumptions_register(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]
     rows = _finance_rows(config.get("finance") or {}, summary.get("finance") or {})
     rows += _model_prior_rows(config)
     rows += _baseline_rows(config, n_geos=int((summary.get("geo") or {}).get("n_geos", 1)))
-    rows += _channel_prior_rows(config)
+    rows += _channel_prior_rows(config, summary.get("media_prior") or {})
     rows += _driver_rows(config)
     rows += _experiment_rows(config)
     return rows
@@ -219,9 +220,12 @@ def _baseline_rows(config: Mapping[str, Any], n_geos: int = 1) -> list[dict[str,
     return rows
 
 
-def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _channel_prior_rows(config: Mapping[str, Any], media_prior: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Per channel its effect-size prior (the ROAS prior the model used, or its coefficient prior), then its
+    transforms' priors. ``media_prior``: ``summary.json["media_prior"]``, for the default ROAS prior's median
+    as worked out from the data."""
     model = config.get("model") or {}
-    roas_scale = model.get("media_roas_scale", DEFAULT_MEDIA_ROAS_SCALE)
+    median, sigma, default_set, default_source = _default_media_prior(model, media_prior or {})
     rows = []
     for channel, entry in (config.get("channels") or {}).items():
         entry = {"spend": entry} if isinstance(entry, str) else (entry or {})
@@ -229,9 +233,13 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         adstock = ADSTOCKS[entry.get("adstock", "geometric")]
         saturation = SATURATIONS[entry.get("saturation", "logistic")]
         key = f"channels.{channel}.priors.coef"
-        roas_key = f"channels.{channel}.roas_prior" if entry.get("roas_prior") is not None else "model.roas_prior"
-        roas_written = entry.get("roas_prior", model.get("roas_prior"))
-        if roas_written is not None:  # the coefficient follows from this prior on ROAS (mmm.model.roas_prior)
+        reach_frequency = bool(entry.get("frequency"))
+        # which prior sets the channel's effect, in mmm.model.roas_prior.roas_prior's order
+        roas_key, roas_written = f"channels.{channel}.roas_prior", entry.get("roas_prior")
+        if roas_written is None and not ("coef" in written or reach_frequency):
+            roas_key, roas_written = "model.roas_prior", model.get("roas_prior")
+        if roas_written is not None:
+            # the coefficient follows from this prior on ROAS (mmm.model.roas_prior)
             prior = _prior(roas_written, roas_key)
             rows.append({"section": "channel prior", "channel": str(channel), "item": f"{channel}: ROAS prior",
                          "key": roas_key, "value": prior.to_dict(), "display": roas_prior_text(prior),
@@ -239,14 +247,19 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         elif "coef" in written:
             prior = _prior(written["coef"], key)
             rows.append(_prior_row(channel, "coef", "media coefficient", prior, key, SET))
-        else:
-            scale_set = not _same(float(roas_scale), DEFAULT_MEDIA_ROAS_SCALE)
+        elif reach_frequency:  # a coefficient prior whose median means the default ROAS median at half saturation
             rows.append({
                 "section": "channel prior", "channel": str(channel), "item": f"{channel}: media coefficient",
                 "key": key, "value": None,
-                "display": f"HalfNormal scaled to the channel's spend (model.media_roas_scale = {roas_scale:g})",
-                "source": "config (model.media_roas_scale)" if scale_set else "package default",
-                "status": SET if scale_set else DEFAULT})
+                "display": f"LogNormal scaled to the channel's spend: its median means ROAS {median} at half "
+                           f"saturation, log-sd {sigma:g}",
+                "source": default_source, "status": default_set})
+        else:
+            rows.append({
+                "section": "channel prior", "channel": str(channel), "item": f"{channel}: ROAS prior",
+                "key": f"channels.{channel}.roas_prior", "value": None,
+                "display": f"LogNormal on ROAS, median {median}, log-sd {sigma:g}",
+                "source": default_source, "status": default_set})
         frequency_curve = bool(entry.get("frequency")) and saturation.name == "hill"
         for transform, kind in ((adstock, "adstock"), (saturation, "saturation")):
             for param in transform.param_names:
@@ -258,6 +271,27 @@ def _channel_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
                 status = DEFAULT if prior == default else SET
                 rows.append(_prior_row(channel, param, f"{transform.name} {kind}: {param}", prior, key, status))
     return rows
+
+
+def _default_media_prior(model: Mapping[str, Any], media_prior: Mapping[str, Any]) -> tuple[str, float, str, str]:
+    """The default ROAS prior (``model.media_roas_scale`` / ``media_share`` / ``media_roas_sigma``): its median in
+    words, its log-sd, status and source. The median of ``auto`` is shown as worked out from the data when
+    ``media_prior`` (``summary.json``) gives it, with its rule."""
+    scale = model.get("media_roas_scale", DEFAULT_MEDIA_ROAS_SCALE)
+    share = model.get("media_share", DEFAULT_MEDIA_SHARE)
+    sigma = model.get("media_roas_sigma", DEFAULT_MEDIA_ROAS_SIGMA)
+    if scale == "auto":
+        rule = f"{float(share) * 100:.3g}% of the KPI's value from paid media (model.media_share)"
+        worked_out = media_prior.get("median_roas")
+        median = f"{float(worked_out):.3g} (auto: {rule})" if worked_out is not None else f"auto: {rule}"
+    else:
+        median = f"{float(scale):g}"
+    changed = [key for key, value, default in (("media_roas_scale", scale, DEFAULT_MEDIA_ROAS_SCALE),
+                                               ("media_share", share, DEFAULT_MEDIA_SHARE),
+                                               ("media_roas_sigma", sigma, DEFAULT_MEDIA_ROAS_SIGMA))
+               if not _same(value, default)]
+    source = f"config ({', '.join(f'model.{k}' for k in changed)})" if changed else "package default"
+    return median, float(sigma), SET if changed else DEFAULT, source
 
 
 def _experiment_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -107,7 +107,15 @@ class RunInputs:
         if finance_from is not None:
             config = replace(config, finance=finance_from.finance)
         data = data if data is not None else self.data
-        return compute_geo_effects(self.posterior, config, data, self.scaling)
+        stacked = self.run.stacked()
+        if stacked is None:
+            return compute_geo_effects(self.posterior, config, data, self.scaling)
+        from mmm.analysis.stacking import combine
+
+        parts, weights, primary = stacked  # the figures of record: the candidates' mixture, as the fit made it
+        return combine([compute_geo_effects(posterior, replace(candidate, window=config.window,
+                                                               finance=config.finance), data, self.scaling)
+                        for candidate, posterior in parts], weights, primary)
 
     def effects(self, **inputs: Any) -> Effects:
         """The national figures of :meth:`evaluate`."""

@@ -191,10 +191,11 @@ class Run:
 
         return PanelScaling.from_dict(self.manifest["scaling"])
 
-    def posterior(self) -> xr.DataTree:
+    def posterior(self, name: str = "posterior.nc") -> xr.DataTree:
         """The run's draws; a national run written before national data became a panel of one geo gets
-        the model's per-geo ``sigma`` (same values, a geo axis of length one)."""
-        path = self.path / "posterior.nc"
+        the model's per-geo ``sigma`` (same values, a geo axis of length one). ``name``: another posterior
+        file of the run (a stacked run's candidates)."""
+        path = self.path / name
         try:
             with xr.open_datatree(path, engine="h5netcdf") as tree:  # closed: no handle cached past the read
                 tree = tree.load()
@@ -205,6 +206,25 @@ class Run:
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_csv(self.path / name)
+
+    def stacked(self) -> tuple[list[tuple[Config, xr.Dataset]], list[float], int] | None:
+        """A stacked run's candidates (``summary.json["structure"]``, docs/model-candidates.md): the
+        (config, posterior) of each candidate that carries weight, their weights, and the position of the
+        primary (the run's own config and posterior). None for a run of one specification."""
+        structure = self.summary.get("structure")
+        if not structure:
+            return None
+        kept = [c for c in structure["candidates"] if c.get("posterior")]
+        parts = []
+        for c in kept:
+            if c["config"] == "config.yaml":
+                config = self.config
+            else:
+                config = Config.from_dict(as_written(yaml.safe_load((self.path / c["config"]).read_text())),
+                                          base_dir=self.path, source=str(self.path / c["config"]))
+            parts.append((config, self.posterior(c["posterior"])["posterior"].to_dataset()))
+        primary = next(i for i, c in enumerate(kept) if c["posterior"] == "posterior.nc")
+        return parts, [float(c["weight"]) for c in kept], primary
 
 
 def with_geo_sigma(tree: xr.DataTree, geos) -> xr.DataTree:

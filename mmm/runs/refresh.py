@@ -48,9 +48,12 @@ from mmm.data.validation import listing
 from mmm.runs.folder import Run, load_run
 from mmm.runs.revisions import config_diff, data_revisions, periods, revision_columns
 from mmm.spec.config import Config, ConfigError
+from mmm.spec.priors import Prior
 
 MODES = ("refit", "update")
 REVISIONS_LISTED = 500  # restated cells listed in the record (all are counted)
+# an update's stand-in coefficient prior: replaced by the carried-forward prior, only its support (positive) counts
+CARRIED_COEF = Prior("LogNormal", mu=0.0, sigma=1.0)
 
 
 @dataclass
@@ -134,6 +137,8 @@ def update(parent: Run, parent_data: Panel, config: Config, data: Panel, *,
     from mmm.analysis.pipeline import check_window
     from mmm.model.update_prior import update_model
     from mmm.model.update_prior import EPS_NAME
+    from mmm.data.panel_design import build_panel_design
+    from mmm.model.roas_prior import resolve_media_scale
 
     if config.model.baseline.smooth or parent.config.model.baseline.smooth:
         raise ConfigError(f"{config.source}: update mode cannot carry a smooth moving baseline (model.baseline) into "
@@ -145,6 +150,8 @@ def update(parent: Run, parent_data: Panel, config: Config, data: Panel, *,
     if n_train < data.n_periods and config.window[1] is None:
         config = replace(config, window=(config.window[0], data.dates[n_train - 1].date().isoformat()))
     check_window(config, data.national(), data)
+    # the default ROAS prior's "auto" median over this run's window, as a refit works it out (the figures read it)
+    config = resolve_media_scale(config, build_panel_design(data, scaling, config.design))
     previous = parent.posterior()["posterior"].to_dataset()
     model_config, used = update_model_config(parent.config, config)
     moved = _time_moved(parent_data, data, scaling.time_origin)
@@ -200,12 +207,15 @@ def update_model_config(parent_config: Config, config: Config) -> tuple[Config, 
     """The spec the update's model is built from, and the experiments already in the parent.
 
     The carried-forward prior replaces every parameter's prior, ROAS priors included (they
-    shaped the parent's ``channel_coef``, which the prior now holds); a lift test the parent
+    shaped the parent's ``channel_coef``, which the prior now holds): every channel gets a
+    coefficient prior (:data:`CARRIED_COEF` where it had none, so the default ROAS prior does not
+    apply; its support alone is read, the carried prior takes its place). A lift test the parent
     already used is in its posterior, hence in this prior, so only new experiments enter the
     likelihood (counting one again would double its weight).
     """
     used = [e for e in config.experiments if e in set(parent_config.experiments)]
-    channels = tuple(replace(c, roas_prior=None) for c in config.channels)
+    channels = tuple(replace(c, roas_prior=None, priors=c.priors if "coef" in c.priors or c.frequency
+                             else {**c.priors, "coef": CARRIED_COEF}) for c in config.channels)
     model_config = replace(config, channels=channels, model=replace(config.model, roas_prior=None),
                            experiments=tuple(e for e in config.experiments if e not in used))
     return model_config, used

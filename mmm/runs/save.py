@@ -24,9 +24,7 @@ def run_files(fitted: FittedModel, run_id: str, *, parent_run: str | None = None
 
     ``manifest_extra`` adds keys to manifest.json (e.g. a refresh's mode and what changed).
     """
-    stored = fitted.config.to_dict()
-    stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
-    config_text = yaml.safe_dump(stored, sort_keys=False)
+    config_text = stored_config(fitted.config)
     files: dict[str, Any] = {
         "config.yaml": config_text,
         "data.csv": panel_frame(fitted.data, fitted.config),
@@ -39,6 +37,11 @@ def run_files(fitted: FittedModel, run_id: str, *, parent_run: str | None = None
         "contributions_quarter.csv": fitted.contributions("quarter"),
         "response_curves.csv": fitted.response_curves(),
     }
+    structure = fitted.structure
+    for k, candidate in enumerate(structure.candidates if structure is not None else []):
+        if k != structure.primary and structure.posterior_file(k):  # the others that carry weight
+            files[structure.posterior_file(k)] = candidate.fitted.fit.idata
+            files[structure.config_file(k)] = stored_config(candidate.fitted.config)
     if fitted.is_panel:
         files["roi_by_geo.csv"] = fitted.roi_by_geo()
     if (carryover := fitted.carryover_curves()) is not None:
@@ -51,6 +54,13 @@ def run_files(fitted: FittedModel, run_id: str, *, parent_run: str | None = None
         files["manifest.json"]["data"]["n_geos"] = fitted.data.n_geos
     files["manifest.json"].update(manifest_extra or {})
     return files
+
+
+def stored_config(config) -> str:
+    """A config as a run folder stores it: resolved, reading the run's own copy of the data."""
+    stored = config.to_dict()
+    stored["data"]["path"] = "data.csv"  # the run keeps its own copy of the modeled data
+    return yaml.safe_dump(stored, sort_keys=False)
 
 
 def save_run(fitted: FittedModel, run_dir: str | Path | None = None, *, force: bool = False,

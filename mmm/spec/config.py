@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from mmm.spec.errors import ConfigError
+from mmm.spec.candidates import as_written as candidates_as_written
 from mmm.spec.events import EventSpec
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
@@ -145,6 +146,9 @@ class Config:
             "controls": list(self.controls),
             "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
                       "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
+                      **({"media_share": self.model.media_share} if self.model.media_roas_scale == "auto" else {}),
+                      "media_roas_sigma": self.model.media_roas_sigma,
+                      "candidates": candidates_as_written(self.model.candidates),
                       "priors": model_priors,
                       **({} if self.model.roas_prior is None else {"roas_prior": self.model.roas_prior.to_dict()}),
                       **({"geo": {"adstock": self.model.geo_adstock}} if self.data.geo else {}),

@@ -16,6 +16,8 @@ from mmm.spec.sections import (
     BaselineOptions,
     ADAPTATIONS,
     DEFAULT_MEDIA_ROAS_SCALE,
+    DEFAULT_MEDIA_ROAS_SIGMA,
+    DEFAULT_MEDIA_SHARE,
     DEFAULT_MODEL_PRIORS,
     GEO_ADSTOCKS,
     LIKELIHOODS,
@@ -51,7 +53,8 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
             raise ConfigError(f"{source}: missing `{key}` section (see the minimal config in README.md).")
     model_raw = raw.get("model") or {}
     _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood",
-                            "media_roas_scale", "priors", "roas_prior", "geo", "baseline"),
+                            "media_roas_scale", "media_share", "media_roas_sigma", "priors", "roas_prior", "geo",
+                            "baseline", "candidates"),
                 source, "model")
     defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
                 "max_lag": model_raw.get("max_lag", 8)}
@@ -75,8 +78,12 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
     from mmm.spec.lift_tests import parse_experiments
     from mmm.spec.roas_prior import parse_roas_prior
 
+    from mmm.spec import sections
+    from mmm.spec.candidates import parse_candidates
+
     model = replace(_model_options(model_raw, source),
-                    baseline=_baseline_options(model_raw.get("baseline"), bool(data.geo), source))
+                    baseline=_baseline_options(model_raw.get("baseline"), bool(data.geo), source),
+                    candidates=parse_candidates(model_raw.get("candidates", sections.DEFAULT_CANDIDATES), source))
     default_roas = model_raw.get("roas_prior")
     if default_roas is not None:
         model = replace(model, roas_prior=parse_roas_prior(default_roas, f"{source}: model.roas_prior"))
@@ -324,9 +331,22 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
         raise ConfigError(f"{source}: model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {likelihood!r}")
     priors = _priors(raw.get("priors") or {}, tuple(DEFAULT_MODEL_PRIORS), source, "model.priors")
     roas_scale = raw.get("media_roas_scale", DEFAULT_MEDIA_ROAS_SCALE)
-    if not isinstance(roas_scale, (int, float)) or not roas_scale > 0:
-        raise ConfigError(f"{source}: model.media_roas_scale must be a positive number (a typical ROAS, e.g. 3); "
+    if roas_scale != "auto" and (isinstance(roas_scale, bool) or not isinstance(roas_scale, (int, float))
+                                 or not roas_scale > 0):
+        raise ConfigError(f"{source}: model.media_roas_scale is the default ROAS prior's median: auto (from "
+                          f"model.media_share and the data) or a positive number (a typical ROAS, e.g. 2); "
                           f"got {roas_scale!r}")
+    media_share = raw.get("media_share", DEFAULT_MEDIA_SHARE)
+    if "media_share" in raw and roas_scale != "auto":
+        raise ConfigError(f"{source}: model.media_share sets the default ROAS prior's median only when "
+                          f"model.media_roas_scale is auto; remove one of them")
+    if isinstance(media_share, bool) or not isinstance(media_share, (int, float)) or not 0 < media_share < 1:
+        raise ConfigError(f"{source}: model.media_share must be a number between 0 and 1 (the share of the KPI's "
+                          f"value paid media brings at the prior median, e.g. 0.15); got {media_share!r}")
+    roas_sigma = raw.get("media_roas_sigma", DEFAULT_MEDIA_ROAS_SIGMA)
+    if isinstance(roas_sigma, bool) or not isinstance(roas_sigma, (int, float)) or not 0 < roas_sigma <= 5:
+        raise ConfigError(f"{source}: model.media_roas_sigma is the default ROAS prior's log-scale sd, a number in "
+                          f"(0, 5] (1.0: the 99th percentile ~10x the median); got {roas_sigma!r}")
     geo = raw.get("geo") or {}
     _no_unknown(geo, ("adstock",), source, "model.geo")
     geo_adstock = geo.get("adstock", "shared")
@@ -334,7 +354,8 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
         raise ConfigError(f"{source}: model.geo.adstock must be one of {', '.join(GEO_ADSTOCKS)} (one adstock shared "
                           f"by all geos, or one per geo); got {geo_adstock!r}")
     return ModelOptions(trend=trend, seasonality_order=order, likelihood=likelihood,
-                        priors=priors, media_roas_scale=float(roas_scale), geo_adstock=geo_adstock)
+                        priors=priors, media_roas_scale=roas_scale if roas_scale == "auto" else float(roas_scale),
+                        media_share=float(media_share), media_roas_sigma=float(roas_sigma), geo_adstock=geo_adstock)
 
 
 def _baseline_options(raw: Any, panel: bool, source: str) -> BaselineOptions:
@@ -525,10 +546,15 @@ def parse_fit(raw: Mapping, source: str) -> FitSpec:
     if merged["posterior_dtype"] not in POSTERIOR_DTYPES:
         raise ConfigError(f"{source}: fit.posterior_dtype must be one of {', '.join(POSTERIOR_DTYPES)}; "
                           f"got {merged['posterior_dtype']!r}")
+    workers = merged["candidate_workers"]
+    if workers != "auto" and (not _is_whole(workers) or workers < 1):
+        raise ConfigError(f"{source}: fit.candidate_workers must be auto (cores // chains) or a whole number >= 1; "
+                          f"got {workers!r}")
     return FitSpec(draws=int(merged["draws"]), tune=int(merged["tune"]), chains=int(merged["chains"]),
                    seed=int(merged["seed"]), sampler=merged["sampler"], target_accept=target_accept,
                    adaptation=merged["adaptation"], thin=int(merged["thin"]),
-                   posterior_dtype=merged["posterior_dtype"])
+                   posterior_dtype=merged["posterior_dtype"],
+                   candidate_workers=workers if workers == "auto" else int(workers))
 
 
 def _thresholds(raw: Mapping, source: str) -> DiagnosticThresholds:

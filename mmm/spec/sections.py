@@ -36,7 +36,18 @@ OPTIONAL_MODEL_PRIORS = ("event_coef",)
 # most an organic channel adds per period, share of the mean KPI (at full saturation): median ~0.2
 DEFAULT_ORGANIC_COEF = Prior("HalfNormal", sigma=0.3)
 TREATMENT_REFERENCES = ("min", "max", "mean")
-DEFAULT_MEDIA_ROAS_SCALE = 3.0
+# The default media prior: LogNormal on each channel's ROAS (mmm.model.roas_prior). Its median is "auto":
+# the ROAS at which paid media would bring DEFAULT_MEDIA_SHARE of the KPI's value in the window, every channel
+# alike (Meridian's default for KPIs without revenue works this way); a number sets it in business units. Its
+# log-scale sd 1.0 puts the 99th percentile ~10x the median (Meridian: 0.9), so a precise experiment or strong
+# data can win, while a channel the data cannot see stays near the median (1.2 let such channels drift to the
+# tail and failed the convergence gate on bench/truth_suite.py's S-curve case).
+DEFAULT_MEDIA_ROAS_SCALE = "auto"
+DEFAULT_MEDIA_SHARE = 0.15
+DEFAULT_MEDIA_ROAS_SIGMA = 1.0
+# which curve and carry-over shapes, and how much the baseline moves, are uncertain: by default the config is
+# fitted beside one variant per choice and the figures are combined by stacking (mmm.spec.candidates)
+DEFAULT_CANDIDATES = "auto"
 # The frequency curve of a reach-and-frequency channel (frequency / its reach-weighted mean): S-shaped by
 # default, as in Meridian (slope median 2, 90% within 1.0-3.9): one exposure rarely does the work of three;
 # half-saturation near the usual frequency (90% within 0.44-2.3 x it)
@@ -55,15 +66,18 @@ DEFAULT_BASELINE_PRIORS: dict[str, Prior] = {
 }
 
 
-def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE,
-                       value_per_kpi: float = 1.0) -> Prior:
-    """Default prior of a channel's coefficient (the most it adds per period, in mean-KPI units).
+def default_roas_prior(median: float, sigma: float = DEFAULT_MEDIA_ROAS_SIGMA) -> Prior:
+    """The default prior on a channel's ROAS: LogNormal with that median and log-scale sd."""
+    return Prior("LogNormal", mu=float(np.log(median)), sigma=float(sigma))
 
-    HalfNormal scaled by the channel's size: one prior standard deviation, at half
-    saturation (saturation 0.5 at the channel's mean spend), means ROAS = ``roas_scale``.
-    So the implied ROAS prior is about the same for a big and a small channel
-    (median ~0.67 x roas_scale, 95% below ~2 x roas_scale), instead of one
-    coefficient scale that makes small channels' ROAS absurdly uncertain.
+
+def default_coef_prior(spend_to_kpi: float, roas_median: float, value_per_kpi: float = 1.0,
+                       sigma: float = DEFAULT_MEDIA_ROAS_SIGMA) -> Prior:
+    """Default prior of a channel's coefficient (the most it adds per period, in mean-KPI units), for the
+    channels whose effect has no ROAS prior (reach-and-frequency channels).
+
+    LogNormal scaled by the channel's size: at the median, half saturation (saturation 0.5 at the
+    channel's mean spend) means ROAS = ``roas_median``, with the default ROAS prior's heavy tail.
 
     Parameters
     ----------
@@ -73,7 +87,7 @@ def default_coef_prior(spend_to_kpi: float, roas_scale: float = DEFAULT_MEDIA_RO
         Currency per KPI unit (finance.value_per_kpi): ROAS is value over spend, so a KPI counted in units
         worth 0.035 each needs 1 / 0.035 times the KPI per unit of spend for the same ROAS.
     """
-    return Prior("HalfNormal", sigma=2.0 * roas_scale * spend_to_kpi / value_per_kpi)
+    return Prior("LogNormal", mu=float(np.log(2.0 * roas_median * spend_to_kpi / value_per_kpi)), sigma=float(sigma))
 
 
 @dataclass(frozen=True)
@@ -234,13 +248,29 @@ class ModelOptions:
     seasonality_order: int = 2
     likelihood: str = "normal"
     priors: Mapping[str, Prior] = field(default_factory=dict)
-    media_roas_scale: float = DEFAULT_MEDIA_ROAS_SCALE
+    media_roas_scale: float | str = DEFAULT_MEDIA_ROAS_SCALE  # the default ROAS prior's median, or "auto"
+    media_share: float = DEFAULT_MEDIA_SHARE  # "auto": the share of the KPI's value paid media brings at the median
+    media_roas_sigma: float = DEFAULT_MEDIA_ROAS_SIGMA  # the default ROAS prior's log-scale sd
     roas_prior: Prior | None = None  # default ROAS prior of channels without their own (mmm.model.roas_prior)
+    # the "auto" median worked out from the data (mmm.model.roas_prior.resolve_media_scale); not a config key
+    resolved_roas_scale: float | None = None
+    # structural variants fitted beside this spec and combined by stacking (mmm.spec.candidates)
+    candidates: str | tuple[Mapping[str, str], ...] = DEFAULT_CANDIDATES
     geo_adstock: str = "shared"  # panels: "shared" adstock across geos, or "geo" (one per geo and channel)
     baseline: BaselineOptions = BaselineOptions()
 
     def prior(self, name: str) -> Prior:
         return self.priors.get(name, DEFAULT_MODEL_PRIORS[name])
+
+    @property
+    def roas_median(self) -> float:
+        """The default ROAS prior's median: the number written, else the one worked out from the data."""
+        if self.media_roas_scale != "auto":
+            return float(self.media_roas_scale)
+        if self.resolved_roas_scale is None:
+            raise RuntimeError("model.media_roas_scale is auto and was not worked out from the data yet; "
+                               "call mmm.model.roas_prior.resolve_media_scale(config, panel) first")
+        return self.resolved_roas_scale
 
 
 @dataclass(frozen=True)
@@ -282,6 +312,15 @@ class FitSpec:
     adaptation: str = "diag"
     thin: int = 1  # keep every n-th draw (bounded posterior storage for large geo panels)
     posterior_dtype: str = "float64"  # "float32" halves the stored posterior
+    # candidate specifications fitted at once (mmm.spec.candidates): "auto" = cores // chains (nutpie already
+    # runs one fit's chains on separate cores, so side by side only pays where cores outnumber chains)
+    candidate_workers: int | str = "auto"
+
+    def workers(self, cores: int | None) -> int:
+        """How many candidate fits run at once on a machine with ``cores`` cores."""
+        if self.candidate_workers != "auto":
+            return int(self.candidate_workers)
+        return max(1, (cores or 1) // self.chains)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from mmm.model.build import build_model
 from mmm.analysis.pipeline import load
 from mmm.model.prior_sample import sample_prior
 from mmm.spec.priors import Prior
-from mmm.model.roas_prior import ROAS_VAR
+from mmm.model.roas_prior import ROAS_VAR, resolve_media_scale
+from mmm.spec.sections import default_roas_prior
 from mmm.spec.roas_prior import Z90, parse_roas_prior
 from mmm.analysis.sensitivity import scale_media_priors, scale_prior
 from mmm.data.synth import SynthSpec, generate
@@ -57,10 +58,14 @@ def _config(synth, **extra) -> Config:
     return Config.from_dict(raw)
 
 
-def _with_roas(synth, priors: dict, **extra) -> Config:
+def _with_roas(synth, priors: dict, coef: dict | None = None, **extra) -> Config:
+    """``priors``: ROAS priors per channel; ``coef``: coefficient priors per channel (the others keep the default
+    ROAS prior)."""
     channels = {k: dict(v) for k, v in synth.config["channels"].items()}
     for name, prior in priors.items():
         channels[name]["roas_prior"] = prior
+    for name, prior in (coef or {}).items():
+        channels[name]["priors"] = {**channels[name].get("priors", {}), "coef": prior}
     return _config(synth, channels=channels, **extra)
 
 
@@ -156,7 +161,8 @@ def test_prior_only_roas_follows_the_requested_prior_prior_sampler(synth):
 
     The prior sampler's coefficients come from the NumPy twin of the model's ROAS -> coefficient map."""
     priors = {"tv": {"median": 2.0, "p90": 5.0}, "search": {"median": 4.0, "p90": 6.0}}
-    config = _with_roas(synth, priors, window={"start": "2021-04-05", "end": "2022-06-27"})
+    config = _with_roas(synth, priors, coef={"social": {"dist": "HalfNormal", "sigma": 1.0}},
+                        window={"start": "2021-04-05", "end": "2022-06-27"})
     panel, scaling, design = _prepared(config, synth)
     prior = sample_prior(config, panel, scaling, n_draws=4000, seed=3)
     effects = compute_geo_effects(prior, config, panel, scaling).national
@@ -166,6 +172,27 @@ def test_prior_only_roas_follows_the_requested_prior_prior_sampler(synth):
         sampled = prior[ROAS_VAR].sel(roas_channel=channel).values.ravel()
         np.testing.assert_allclose(effects.roas[:, k], sampled, rtol=1e-9)  # ROAS *is* the sampled ROAS
         assert not _mc_quantile_ok(effects.roas[:, k], parse_roas_prior(priors[channel], "x").scipy())
+
+
+def test_prior_only_roas_of_every_other_channel_follows_the_default_roas_prior(synth):
+    """No ROAS prior written: LogNormal(ln median, model.media_roas_sigma) on ROAS, its median ``auto``: paid media
+    brings model.media_share of the KPI's value over the analysis window, every channel alike."""
+    window = {"start": "2021-04-05", "end": "2022-06-27"}
+    config = _config(synth, window=window)
+    panel, scaling, design = _prepared(config, synth)
+    resolved = resolve_media_scale(config, design).model
+    in_w = (pd.to_datetime(synth.data["date"]) >= window["start"]) & (pd.to_datetime(synth.data["date"]) <= window["end"])
+    spend = sum(synth.data.loc[in_w, c["spend"]].sum() for c in synth.config["channels"].values())
+    value = synth.data.loc[in_w, synth.config["data"]["kpi"]].sum() * config.finance.value_per_kpi
+    assert resolved.roas_median == pytest.approx(0.15 * value / spend, rel=1e-3)  # 4 significant digits
+    prior = sample_prior(config, panel, scaling, n_draws=4000, seed=3)
+    effects = compute_geo_effects(prior, config, panel, scaling).national
+    default = default_roas_prior(resolved.roas_median, resolved.media_roas_sigma).scipy()
+    for k, channel in enumerate(config.channel_names):
+        np.testing.assert_allclose(effects.roas[:, k], prior[ROAS_VAR].sel(channel=channel).values.ravel(), rtol=1e-9)
+        assert not _mc_quantile_ok(effects.roas[:, k], default)
+    numbered = _config(synth, model={**synth.config.get("model", {}), "media_roas_scale": 2.5})
+    assert resolve_media_scale(numbered, design).model.roas_median == 2.5  # a number is used as written
 
 
 def test_prior_only_roas_follows_the_requested_prior_in_the_pymc_model(synth):
@@ -380,7 +407,9 @@ def test_scale_media_priors_touches_only_media_effect_priors(synth):
     wider = scale_media_priors(config, 2.0)
     assert wider.channel("tv").roas_prior.params["sigma"] == pytest.approx(2 * config.channel("tv").roas_prior
                                                                            .params["sigma"])
-    assert wider.model.media_roas_scale == 2 * config.model.media_roas_scale  # the default coef prior's scale
+    # the default ROAS prior (search, social): twice its log-scale sd, the same median
+    assert wider.model.media_roas_sigma == 2 * config.model.media_roas_sigma
+    assert wider.model.media_roas_scale == config.model.media_roas_scale
     assert wider.model.priors == config.model.priors and wider.channel("search").priors == {}
 
 

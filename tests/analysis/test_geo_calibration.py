@@ -33,7 +33,8 @@ from mmm.data.synth import SynthSpec, generate
 from mmm.data.synth_truth import true_figures
 from mmm.model.truth import truth_posterior
 
-ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 0.6}}  # search keeps its coef prior
+ROAS_PRIORS = {"tv": {"median": 2.0, "p90": 5.0}, "social": {"mean": 1.5, "sd": 0.6}}
+COEF_PRIORS = {"search": {"dist": "HalfNormal", "sigma": 1.0}}  # search on its coefficient prior: a mixed config
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,8 @@ def _with_roas(panel, adstock="shared", **extra) -> Config:
     channels = {k: dict(v) for k, v in panel.config["channels"].items()}
     for name, prior in ROAS_PRIORS.items():
         channels[name]["roas_prior"] = prior
+    for name, prior in COEF_PRIORS.items():
+        channels[name]["priors"] = {**channels[name].get("priors", {}), "coef": prior}
     model = {**panel.config.get("model", {}), "geo": {"adstock": adstock}}
     return _config(panel, channels=channels, model=model, **extra)
 

@@ -147,7 +147,9 @@ def test_a_calibrated_geo_run_folder_and_sensitivity(study, tmp_path, monkeypatc
     ((config, data, kwargs),) = calls
     assert list(data.geos) == list(study["panel"].truth["geos"])
     assert kwargs["scaling"].to_dict() == study["tested"].scaling.to_dict() and kwargs["reference"] is False
-    assert config.model.media_roas_scale == 2 * study["tested"].config.model.media_roas_scale
+    # the default ROAS prior: twice the log-scale sd around the same median
+    assert config.model.media_roas_sigma == 2 * study["tested"].config.model.media_roas_sigma
+    assert config.model.media_roas_scale == study["tested"].config.model.media_roas_scale
     table = pd.DataFrame(json.loads((tmp_path / "sens" / "sensitivity.json").read_text())["table"])
     base = table[(table["channel"] == "display") & (table["factor"] == 1.0)].iloc[0]
     assert base["roas_mean"] == pytest.approx(summary["channels"]["display"]["roas"]["mean"])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mmm.data.panel_design import series_scaling
+from mmm.data.panel_design import PanelScaling, build_panel_design, series_scaling
 from mmm.model import media
 from mmm.spec.config import Config
 from mmm.spec.sections import DiagnosticThresholds, default_coef_prior
@@ -25,6 +25,8 @@ from mmm.analysis.health import (FAIL, PASS, REVIEW, Check, HealthThresholds, _c
 from mmm.spec.priors import Prior
 from mmm.data.synth import SynthSpec, generate
 from mmm.model.truth import truth_posterior
+from mmm.model.roas_prior import resolve_media_scale
+from mmm.analysis.pipeline import load
 
 N_DRAWS = 8
 
@@ -33,6 +35,8 @@ N_DRAWS = 8
 def run():
     result = generate(SynthSpec(seed=0))
     config = Config.from_dict(result.config)
+    panel = load(config, result.data)  # the default ROAS prior's median, worked out from the data as a fit does
+    config = resolve_media_scale(config, build_panel_design(panel, PanelScaling.compute(panel), config.design))
     data = load_data(result.data, config.roles())
     scaling = series_scaling(data)
     posterior = truth_posterior(result.truth, config, data, n_draws=N_DRAWS)
@@ -153,7 +157,8 @@ def test_posterior_equal_to_prior_is_review_never_fail(run):
     rng = np.random.default_rng(3)
     # "search" keeps its prior: the data did not speak; the others are pinned by the data
     k = config.channel_names.index("search")
-    prior = default_coef_prior(spend_to_kpi[k], config.model.media_roas_scale)
+    prior = default_coef_prior(spend_to_kpi[k], config.model.roas_median, config.finance.value_per_kpi,
+                               config.model.media_roas_sigma)
     coef.loc[{"channel": "search"}] = prior.scipy().rvs(size=(1, n), random_state=rng)
     big[media.COEF] = coef
     by_name, checks = card(run, posterior=big)

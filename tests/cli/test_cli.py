@@ -224,7 +224,9 @@ def test_design_minimal_config_works_as_written_on_a_geo_panel(tmp_path, capsys)
     assert national.spend["tv"].sum() == pytest.approx(sum(r["tv_spend"] for r in rows))
     model = build_model(config, build_panel_design(data, PanelScaling.compute(data), config.model.seasonality_order))
     names = {rv.name for rv in model.free_RVs}
-    assert {"geometric_alpha", "logistic_lam", "channel_coef"} <= names
+    # the default ROAS prior: each channel's ROAS is sampled, its coefficient follows from it
+    assert {"geometric_alpha", "logistic_lam", "channel_roas"} <= names
+    assert "channel_coef" in {v.name for v in model.deterministics}
     assert {"hill_half_saturation", "hill_slope"} <= names  # search's own saturation
     assert list(model.coords["channel_hill"]) == ["search"] and list(model.coords["channel_logistic"]) == ["tv"]
 

@@ -154,7 +154,10 @@ def test_update_model_neither_recounts_a_used_experiment_nor_keeps_roas_priors(s
     assert [e.channel for e in model_config.experiments] == [second]
     assert not any(c.roas_prior for c in model_config.channels) and model_config.model.roas_prior is None
 
-    posterior, names, *_ = _fake_posterior(config, design, np.random.default_rng(7))
+    # a parent fitted with ROAS priors stores channel_coef too (mmm.model.roas_prior.coef_from_roas): the update
+    # carries the coefficients, so its parameters are those of the coefficient model
+    posterior, names, *_ = _fake_posterior(model_config, design, np.random.default_rng(7))
+    assert "channel_coef" in names and not any("roas" in n for n in names)
     # the update model refresh builds: the parent's posterior as prior, the new experiment in the likelihood
     model, prior = update_model(posterior, model_config, data, scaling, n_train=60, fit_start=45, moved_years=0.0)
     assert [b.name for b in prior.blocks] == names  # every parameter carried, ROAS-free channel_coef included

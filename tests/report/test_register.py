@@ -14,6 +14,7 @@ import yaml
 from mmm.spec.config import Config
 from mmm.report.register import ReconciliationError, assumptions_register, prior_text, reconcile
 from mmm.spec.priors import Prior
+from mmm.spec.sections import DEFAULT_MEDIA_ROAS_SIGMA
 
 WINDOW = ("2023-01-09", "2023-03-27")  # inside the data: rows outside it must not count
 
@@ -112,11 +113,38 @@ def test_priors_set_when_changed_default_otherwise(run_dir):
     assert "model.priors.nu" not in rows  # normal likelihood: nu is not an assumption of this run
 
 
-def test_coef_prior_default_is_described(run_dir):
+def test_default_roas_prior_is_described(run_dir):
     rows = by_key(assumptions_register(run_dir))
-    coef = rows["channels.tv.priors.coef"]
-    assert coef["status"] == "default"
-    assert coef["display"] == "HalfNormal scaled to the channel's spend (model.media_roas_scale = 3)"
+    roas = rows["channels.tv.roas_prior"]
+    assert roas["item"] == "tv: ROAS prior" and roas["status"] == "default" and roas["source"] == "package default"
+    assert roas["display"] == ("LogNormal on ROAS, median auto: 15% of the KPI's value from paid media "
+                               f"(model.media_share), log-sd {DEFAULT_MEDIA_ROAS_SIGMA:g}")
+    assert "channels.tv.priors.coef" not in rows  # the coefficient follows from the ROAS prior
+    # the median worked out from the data, as summary.json states it
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["media_prior"] = {"dist": "LogNormal", "median_roas": 2.345, "sigma": DEFAULT_MEDIA_ROAS_SIGMA,
+                              "median_source": "auto"}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    assert by_key(assumptions_register(run_dir))["channels.tv.roas_prior"]["display"] == (
+        "LogNormal on ROAS, median 2.35 (auto: 15% of the KPI's value from paid media (model.media_share)), "
+        f"log-sd {DEFAULT_MEDIA_ROAS_SIGMA:g}")
+
+
+def test_a_written_default_roas_prior_is_set(tmp_path):
+    run_dir = make_run(tmp_path)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["model"].pop("media_share")
+    config["model"].update(media_roas_scale=3, media_roas_sigma=0.8)  # 0.8: not the package default
+    config["channels"]["search"]["frequency"] = "search_frequency"  # reach and frequency: a coefficient prior
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    rows = by_key(assumptions_register(run_dir))
+    roas = rows["channels.tv.roas_prior"]
+    assert roas["display"] == "LogNormal on ROAS, median 3, log-sd 0.8" and roas["status"] == "set"
+    assert roas["source"] == "config (model.media_roas_scale, model.media_roas_sigma)"
+    coef = rows["channels.search.priors.coef"]
+    assert "channels.search.roas_prior" not in rows and coef["status"] == "set"
+    assert coef["display"] == ("LogNormal scaled to the channel's spend: its median means ROAS 3 at half saturation, "
+                               "log-sd 0.8")
 
 
 def test_changed_model_prior_and_coef_are_set(tmp_path):
@@ -131,7 +159,8 @@ def test_changed_model_prior_and_coef_are_set(tmp_path):
     assert rows["model.priors.sigma"]["display"] == "HalfNormal(sigma=0.5)"
     assert rows["model.priors.nu"]["status"] == "default"
     assert rows["channels.search.priors.coef"]["status"] == "set"
-    assert rows["channels.tv.priors.coef"]["status"] == "default"
+    assert "channels.search.roas_prior" not in rows  # its own coefficient prior replaces the default ROAS prior
+    assert rows["channels.tv.roas_prior"]["status"] == "default"
 
 
 def test_int_and_float_written_priors_are_the_same_default(tmp_path):
@@ -218,7 +247,7 @@ def test_partial_renders_both_tables(run_dir):
     assert html.count("<table") == 2
     assert 'class="register"' in html and 'class="reconciliation"' in html
     assert "Beta(alpha=3, beta=1)" in html and "spend: tv" in html and "PASS" in html
-    assert "HalfNormal scaled to the channel&#39;s spend" in html  # autoescaped
+    assert "15% of the KPI&#39;s value from paid media" in html  # autoescaped
 
 
 def test_partial_renders_failed_reconciliation_and_escapes(run_dir):

@@ -29,9 +29,10 @@ from mmm.data.panel_design import PanelScaling
 from mmm.data.panel_design import build_panel_design
 from mmm.analysis.geo_effects import compute_geo_effects
 from mmm.model.build import build_model
+from mmm.model.roas_prior import ROAS_VAR, coef_from_roas, resolve_media_scale
 from mmm.api import FittedMMM, load
 from mmm.api import refresh
-from mmm.runs.refresh import _record, _time_moved
+from mmm.runs.refresh import _record, _time_moved, update_model_config
 from mmm.runs.folder import load_run
 from mmm.data.synth import SynthSpec, generate
 
@@ -40,8 +41,11 @@ PRIOR_SAMPLER = {"sampler": "prior draws (test)", "chains": 2, "draws": 30, "tun
 
 
 def prior_draws(config: Config, panel, scaling: PanelScaling, draws: int = 30, seed: int = 0) -> xr.Dataset:
-    """Every free variable of the geo model drawn from its prior, shaped (chain=2, draw) like a posterior."""
-    model = build_model(config, build_panel_design(panel, scaling, config.model.seasonality_order))
+    """Every free variable of the geo model drawn from its prior, shaped (chain=2, draw) like a posterior, and the
+    coefficients of the ROAS-prior channels filled in as a fit stores them."""
+    design = build_panel_design(panel, scaling, config.model.seasonality_order)
+    config = resolve_media_scale(config, design)
+    model = build_model(config, design)
     names = [rv.name for rv in model.free_RVs]
     values = pm.draw([model[n] for n in names], draws=2 * draws, random_seed=seed)
     out = {}
@@ -49,7 +53,7 @@ def prior_draws(config: Config, panel, scaling: PanelScaling, draws: int = 30, s
         dims = model.named_vars_to_dims.get(name, ())
         out[name] = xr.DataArray(value.reshape(2, draws, *value.shape[1:]), dims=("chain", "draw", *dims),
                                  coords={d: list(model.coords[d]) for d in dims})
-    return xr.Dataset(out)
+    return coef_from_roas(config, panel, scaling, xr.Dataset(out))
 
 
 def prior_run(config: Config, frame: pd.DataFrame, folder, *, scaling: PanelScaling | None = None, seed: int = 0,
@@ -58,6 +62,7 @@ def prior_run(config: Config, frame: pd.DataFrame, folder, *, scaling: PanelScal
     folder, written without sampling."""
     panel = load(config, frame)
     scaling = scaling or PanelScaling.compute(panel)
+    config = resolve_media_scale(config, build_panel_design(panel, scaling, config.design))  # as a fit does
     posterior = prior_draws(config, panel, scaling, seed=seed)
     idata = xr.DataTree.from_dict({"/posterior": posterior})
     result = FitResult(idata=idata, diagnostics=diagnose(idata, config.diagnostics),
@@ -157,18 +162,20 @@ def test_geo_update_model_observes_only_new_periods_and_carries_every_parameter(
     config, parent = panel_runs["config"], load_run(panel_runs["parent"])
     previous = parent.posterior()["posterior"].to_dataset()
     panel = load_panel(panel_runs["three"], config.roles(), population=config.data.population)
-    model, prior = update_model(previous, config, panel, parent.scaling, n_train=N_ALL, fit_start=N_OLD,
-                                    moved_years=0.1)
+    model_config, _ = update_model_config(config, config)  # the update's spec, as refresh builds it
+    model, prior = update_model(previous, model_config, panel, parent.scaling, n_train=N_ALL, fit_start=N_OLD,
+                                moved_years=0.1)
     # every parameter is carried, except each period's shock (a panel's default): it starts from its own prior
     assert [rv.name for rv in model.free_RVs] == [EPS_NAME, SHOCKS]
     assert model["kpi"].get_value().shape == (3, N_ALL - N_OLD)  # 3 geos x the new weeks: old KPI not counted twice
     np.testing.assert_array_equal(model.coords["fit_date"], np.asarray(panel.dates)[N_OLD:])
-    assert {b.name for b in prior.blocks} == set(previous.data_vars) - {SHOCKS}  # per-geo, pooled and offsets
+    # per-geo, pooled and offsets; the parent's sampled ROAS is carried as the channel_coef it set
+    assert {b.name for b in prior.blocks} == set(previous.data_vars) - {SHOCKS, ROAS_VAR}
     assert SHOCK_SD in {b.name for b in prior.blocks}  # their spread is carried
     assert np.isfinite(model.compile_logp()(model.initial_point()))
     carried = prior.posterior_dataset(np.zeros((1, 1, prior.n_params)))
     for name, da in previous.data_vars.items():
-        if name != SHOCKS:
+        if name not in (SHOCKS, ROAS_VAR):
             assert carried[name].dims == da.dims and carried[name].shape[2:] == da.shape[2:]
     positive = [b.name for b in prior.blocks if np.all(b.lower == 0.0)]
     assert {"sigma", "channel_coef", "channel_coef_geo_sd", "trend_geo_sd"} <= set(positive)
@@ -327,7 +334,8 @@ def test_geo_update_model_with_an_adstock_per_geo(panel_runs):
     scaling = PanelScaling.compute(panel.slice(panel.dates[N_OLD - 1]))
     previous = prior_draws(config, panel, scaling)
     assert previous["geometric_alpha"].dims == ("chain", "draw", "geo", "channel")
-    model, prior = update_model(previous, config, panel, scaling, n_train=N_ALL, fit_start=N_OLD, moved_years=0.0)
+    model, prior = update_model(previous, update_model_config(config, config)[0], panel, scaling, n_train=N_ALL,
+                                fit_start=N_OLD, moved_years=0.0)
     alpha = next(b for b in prior.blocks if b.name == "geometric_alpha")
     assert alpha.shape == (3, 2) and np.all(alpha.lower == 0.0) and np.all(alpha.upper == 1.0)
     carried = prior.posterior_dataset(np.random.default_rng(0).standard_normal((1, 50, prior.n_params)))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from mmm.spec.config import Config, ConfigError
 from mmm.spec.sections import (
     DEFAULT_MEDIA_ROAS_SCALE,
+    DEFAULT_MEDIA_ROAS_SIGMA,
+    DEFAULT_MEDIA_SHARE,
     DEFAULT_MODEL_PRIORS,
     OPTIONAL_MODEL_PRIORS,
     BaselineOptions,
@@ -20,6 +23,7 @@ from mmm.spec.sections import (
     FinanceSpec,
     FitSpec,
     default_coef_prior,
+    default_roas_prior,
 )
 from mmm.spec.priors import Prior, PriorError
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
@@ -152,6 +156,7 @@ def test_name_defaults_to_mmm_for_a_plain_dict():
 # ---- resolved dict, round trip, hash -----------------------------------------------------
 
 
+@pytest.mark.candidates  # the package's default, not the tests' one specification (tests/conftest.py)
 def test_to_dict_fills_every_default(tmp_path):
     config = load_text(tmp_path, MINIMAL_YAML)
     resolved = config.to_dict()
@@ -161,7 +166,7 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["data"] == {"path": str((tmp_path / "data.csv").resolve()), "date": "date", "kpi": "revenue",
                                 "kpi_type": "revenue", "geo": "region"}
     assert list(resolved["channels"]) == ["tv", "search"]
-    # coef's default depends on the data's scale (model.media_roas_scale), so only overrides are written
+    # coef's default depends on the data (the default ROAS prior, model.media_roas_scale): only overrides are written
     tv_priors = resolved["channels"]["tv"]["priors"]  # default saturation: logistic
     assert list(tv_priors) == ["alpha", "lam"]
     assert tv_priors["lam"] == SATURATIONS["logistic"].default_priors["lam"].to_dict()
@@ -175,7 +180,8 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["channels"]["search"]["max_lag"] == 8
     assert resolved["controls"] == ["price_index", "promo"]
     assert resolved["model"] == {"trend": True, "seasonality": {"order": 2}, "likelihood": "normal",
-                                 "media_roas_scale": DEFAULT_MEDIA_ROAS_SCALE,
+                                 "media_roas_scale": DEFAULT_MEDIA_ROAS_SCALE, "media_share": DEFAULT_MEDIA_SHARE,
+                                 "media_roas_sigma": DEFAULT_MEDIA_ROAS_SIGMA, "candidates": "auto",
                                  # event_coef only with events (OPTIONAL_MODEL_PRIORS)
                                  "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()
                                             if n not in OPTIONAL_MODEL_PRIORS},
@@ -188,7 +194,7 @@ def test_to_dict_fills_every_default(tmp_path):
                                    "gross_margin_by_channel": {}, "gross_margin_by_channel_source": {}}
     assert resolved["fit"] == {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1, "sampler": "nutpie",
                                "target_accept": 0.9, "adaptation": "diag", "thin": 1,
-                               "posterior_dtype": "float64"}
+                               "posterior_dtype": "float64", "candidate_workers": "auto"}
     assert resolved["diagnostics"] == {"max_rhat": 1.01, "min_ess_bulk_per_chain": 100.0, "max_divergences": 0}
     assert resolved["window"] == {"start": None, "end": None}
     assert resolved["report"] == {"interval": 0.9}
@@ -550,10 +556,33 @@ def test_coef_and_model_prior_overrides():
 
 
 def test_default_coef_prior_scales_with_the_channel():
-    assert default_coef_prior(0.1) == Prior("HalfNormal", sigma=2.0 * DEFAULT_MEDIA_ROAS_SCALE * 0.1)
-    assert default_coef_prior(0.1, roas_scale=5) == Prior("HalfNormal", sigma=1.0)
-    assert Config.from_dict(small(model={"media_roas_scale": 5})).model.media_roas_scale == 5.0
-    assert "model.media_roas_scale must be a positive number" in config_error(small(model={"media_roas_scale": 0}))
+    # at its median, half saturation at the channel's mean spend means ROAS = the median
+    assert default_coef_prior(0.1, 3.0) == Prior("LogNormal", mu=float(np.log(2.0 * 3.0 * 0.1)),
+                                                 sigma=DEFAULT_MEDIA_ROAS_SIGMA)
+    assert default_coef_prior(0.1, 5, value_per_kpi=0.5, sigma=0.8) == Prior("LogNormal", mu=float(np.log(2.0)),
+                                                                             sigma=0.8)
+    assert default_roas_prior(2.0) == Prior("LogNormal", mu=float(np.log(2.0)), sigma=DEFAULT_MEDIA_ROAS_SIGMA)
+
+
+def test_default_roas_prior_median_is_auto_or_a_number():
+    opts = Config.from_dict(small()).model
+    assert (opts.media_roas_scale, opts.media_share, opts.media_roas_sigma) == (
+        DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MEDIA_SHARE, DEFAULT_MEDIA_ROAS_SIGMA)
+    assert (DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MEDIA_SHARE) == ("auto", 0.15)
+    with pytest.raises(RuntimeError, match="not worked out from the data"):
+        opts.roas_median  # noqa: B018 - "auto" needs the data (mmm.model.roas_prior.resolve_media_scale)
+    config = Config.from_dict(small(model={"media_roas_scale": 5, "media_roas_sigma": 0.8}))
+    assert config.model.media_roas_scale == 5.0 and config.model.roas_median == 5.0
+    written = config.to_dict()["model"]
+    assert (written["media_roas_scale"], written["media_roas_sigma"]) == (5.0, 0.8) and "media_share" not in written
+    assert Config.from_dict(small(model={"media_share": 0.3})).to_dict()["model"]["media_share"] == 0.3
+    for model, words in (({"media_roas_scale": 0}, "model.media_roas_scale is the default ROAS prior's median"),
+                         ({"media_roas_scale": "high"}, "model.media_roas_scale is the default ROAS prior's median"),
+                         ({"media_roas_scale": True}, "model.media_roas_scale is the default ROAS prior's median"),
+                         ({"media_roas_scale": 3, "media_share": 0.2}, "only when model.media_roas_scale is auto"),
+                         ({"media_share": 1.5}, "model.media_share must be a number between 0 and 1"),
+                         ({"media_roas_sigma": 0}, "model.media_roas_sigma is the default ROAS prior's log-scale sd")):
+        assert words in config_error(small(model=model))
 
 
 def test_override_of_a_parameter_the_transform_lacks_is_an_error():

@@ -1,0 +1,109 @@
+"""Candidate specifications: the structural choices a fit is uncertain about, as variants of one config.
+
+Which curve shape, which carry-over shape and how much the baseline may move are themselves uncertain;
+a single specification hides that uncertainty in its intervals. ``model.candidates`` names the variants
+fitted beside the config as written; :mod:`mmm.analysis.stacking` weighs them out of sample and combines
+their figures::
+
+    model:
+      candidates: auto            # default: the config, plus one variant per choice below
+      candidates: none            # one specification: the config as written
+      candidates:                 # or the variants, each changing one or more choices
+        - {saturation: hill}
+        - {adstock: delayed}
+        - {baseline: smooth}
+        - {saturation: hill, adstock: delayed}
+
+A variant sets every media channel's saturation or adstock (reach-and-frequency channels keep their
+frequency curve), dropping priors written for parameters the new transform does not have; ``baseline:
+smooth`` adds the smooth moving component, ``baseline: still`` removes it (a panel's shocks stay as
+configured). ``auto`` flips each choice to its usual alternative: logistic ↔ Hill saturation,
+geometric ↔ delayed adstock, no smooth baseline ↔ smooth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from mmm.spec.errors import ConfigError
+from mmm.spec.transforms import ADSTOCK_SPECS, SATURATION_SPECS
+
+BASELINE_VARIANTS = ("smooth", "still")
+VARIANT_KEYS = ("saturation", "adstock", "baseline")
+
+
+def parse_candidates(raw: Any, source: str) -> str | tuple[Mapping[str, str], ...]:
+    """``model.candidates`` checked: "auto", "none", or a tuple of variant mappings."""
+    if raw is None or raw == "auto":
+        return "auto"
+    if raw is False or raw == "none":
+        return "none"
+    where = f"{source}: model.candidates"
+    if isinstance(raw, str) or not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where} must be auto, none, or a list of variants such as [{{saturation: hill}}, "
+                          f"{{adstock: delayed}}, {{baseline: smooth}}]; got {raw!r}")
+    variants = []
+    for i, variant in enumerate(raw):
+        if not isinstance(variant, Mapping) or not variant:
+            raise ConfigError(f"{where}[{i}] must be a mapping of {', '.join(VARIANT_KEYS)}; got {variant!r}")
+        unknown = sorted(set(variant) - set(VARIANT_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}[{i}]: unknown key(s) {', '.join(unknown)}; a variant sets "
+                              f"{', '.join(VARIANT_KEYS)}")
+        for key, choices in (("saturation", SATURATION_SPECS), ("adstock", ADSTOCK_SPECS),
+                             ("baseline", BASELINE_VARIANTS)):
+            if key in variant and variant[key] not in choices:
+                raise ConfigError(f"{where}[{i}].{key} must be one of {', '.join(choices)}; got {variant[key]!r}")
+        variants.append(dict(variant))
+    if len({tuple(sorted(v.items())) for v in variants}) < len(variants):
+        raise ConfigError(f"{where} lists the same variant twice; list each once")
+    return tuple(variants)
+
+
+def as_written(candidates: str | tuple[Mapping[str, str], ...]) -> str | list[dict[str, str]]:
+    """``model.candidates`` as a resolved config.yaml writes it."""
+    return candidates if isinstance(candidates, str) else [dict(v) for v in candidates]
+
+
+def variants_of(config) -> list[dict[str, str]]:
+    """The variants fitted beside ``config`` (empty for one specification)."""
+    chosen = config.model.candidates
+    if chosen == "none":
+        return []
+    if chosen != "auto":
+        return [dict(v) for v in chosen]
+    media = [c for c in config.channels if not c.frequency] or list(config.channels)
+    saturation = "logistic" if all(c.saturation == "hill" for c in media) else "hill"
+    adstock = "geometric" if all(c.adstock == "delayed" for c in media) else "delayed"
+    return [{"saturation": saturation}, {"adstock": adstock},
+            {"baseline": "still" if config.model.baseline.smooth else "smooth"}]
+
+
+def label(variant: Mapping[str, str]) -> str:
+    """A candidate's name in tables: "as configured", or what the variant sets."""
+    if not variant:
+        return "as configured"
+    return ", ".join(f"{value} {key}" for key, value in variant.items())
+
+
+def apply_variant(config, variant: Mapping[str, str]):
+    """``config`` with the variant's choices; a choice the config already makes leaves it as it is."""
+    channels = tuple(_channel_variant(c, variant) for c in config.channels)
+    model = config.model
+    if "baseline" in variant:
+        model = replace(model, baseline=replace(model.baseline, smooth=variant["baseline"] == "smooth"))
+    return replace(config, channels=channels, model=model)
+
+
+def _channel_variant(channel, variant: Mapping[str, str]):
+    if channel.frequency:  # its saturation acts on frequency, its own curve: left as configured
+        return channel
+    adstock = variant.get("adstock", channel.adstock)
+    saturation = variant.get("saturation", channel.saturation)
+    if (adstock, saturation) == (channel.adstock, channel.saturation):
+        return channel
+    kept = set(ADSTOCK_SPECS[adstock].param_names) | set(SATURATION_SPECS[saturation].param_names) | {"coef"}
+    priors = {p: prior for p, prior in channel.priors.items() if p in kept}
+    return replace(channel, adstock=adstock, saturation=saturation, priors=priors)
