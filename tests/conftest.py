@@ -14,15 +14,15 @@ for folder in [TESTS, *sorted(p for p in TESTS.iterdir() if p.is_dir() and p.nam
 import pytest  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_specification_unless_marked(request, monkeypatch):
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
     """Fits in this process use one specification unless the test is marked ``candidates``.
 
     The package's default fits each config beside three structural variants and stacks them
     (mmm.spec.candidates), which multiplies a fit's cost by about four; tests of other features fit
-    the config as written. tests/analysis/test_stacking.py, the truth-suite tests and the CLI and
-    notebook tests (separate processes) exercise the default."""
-    if request.node.get_closest_marker("candidates") is None:
-        from mmm.spec import sections
+    the config as written. tests/analysis/test_stacking.py, the truth-suite test and the CLI and
+    notebook tests (separate processes) exercise the default. Set before the test's fixtures, so a
+    module-scoped fixture is fitted as its first test is marked."""
+    from mmm.spec import sections
 
-        monkeypatch.setattr(sections, "DEFAULT_CANDIDATES", "none")
+    sections.DEFAULT_CANDIDATES = "auto" if item.get_closest_marker("candidates") else "none"

@@ -37,7 +37,9 @@ def interval_score(lo: float, hi: float, true: float) -> float:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_roas_intervals_cover_the_truth(seed):
     result = generate(SynthSpec(seed=seed, n_periods=156, n_channels=4))
-    config = Config.from_dict({**result.config, "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": seed}})
+    # target_accept 0.95: under the heavy-tailed default ROAS prior seed 2 left 1 divergence at 0.9
+    config = Config.from_dict({**result.config, "fit": {"draws": 500, "tune": 500, "chains": 4, "seed": seed,
+                                                        "target_accept": 0.95}})
     fitted = fit(config, result.data)
     prior = fitted._prior_figures(2000)  # the same figures from the priors alone: what a vague fit would show
     truth = result.truth["figures"]
