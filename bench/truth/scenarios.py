@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 REPO = Path(__file__).resolve().parents[2]
-PYMC_DATA = REPO.parent / "shared" / "data" / "pymc-marketing"
+PYMC_DATA = REPO / "tests" / "datasets"  # byte copies of PyMC-Marketing's files, origins in its README.md
 
 WEEKLY_LAG = 13  # max lag (weeks) of every weekly kernel; the truth tail is WEEKLY_LAG - 1 zero-spend weeks
 DAILY_LAG = 28
@@ -549,8 +549,8 @@ def _fixed_case(name: str, seed: int, data: pd.DataFrame, truth: pd.DataFrame, d
 
 
 def _pymc_marketing_example(seed: int) -> Case:
-    data = _read("mmm_example.csv")
-    truth = _read("mmm_example_ground_truth.csv")
+    data = _read("pymc_marketing_mmm_example.csv")
+    truth = _read("pymc_marketing_mmm_example_ground_truth.csv")
     if not data["date_week"].equals(truth["date_week"]):
         raise ValueError("mmm_example.csv and mmm_example_ground_truth.csv have different weeks")
     return _fixed_case("pymc_marketing_example", seed, data, truth,
@@ -560,7 +560,7 @@ def _pymc_marketing_example(seed: int) -> Case:
 
 
 def _pymc_marketing_tvp(seed: int) -> Case:
-    data = _read("media_tvp_data.csv", index_col=0)
+    data = _read("pymc_marketing_media_tvp_data.csv", index_col=0)
     return _fixed_case("pymc_marketing_tvp", seed, data, data,
                        "pymc-marketing media_tvp_data (fixed data, seed ignored): a hidden, slowly varying "
                        "multiplier (0.5-1.5) on all media effects; truth ROAS = in-window contribution / spend, no "

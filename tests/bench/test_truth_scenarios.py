@@ -140,13 +140,13 @@ def test_multiplicative_world_counterfactual_is_on_the_full_expectation():
 
 
 def test_pymc_marketing_example_truth_is_the_ground_truth_ratio():
-    folder = REPO.parent / "shared" / "data" / "pymc-marketing"
-    data = pd.read_csv(folder / "mmm_example.csv")
-    truth = pd.read_csv(folder / "mmm_example_ground_truth.csv")
+    folder = REPO / "tests" / "datasets"  # byte copies (tests/datasets/README.md)
+    data = pd.read_csv(folder / "pymc_marketing_mmm_example.csv")
+    truth = pd.read_csv(folder / "pymc_marketing_mmm_example_ground_truth.csv")
     case = CASES[("pymc_marketing_example", 0)]
     for c in ("x1", "x2"):
         assert case.truth_roas[c] == pytest.approx(truth[f"{c}_contribution"].sum() / data[c].sum(), rel=1e-12)
-    assert case.truth_roas["x1"] == pytest.approx(4967.8, abs=0.1)  # SOURCE.md
+    assert case.truth_roas["x1"] == pytest.approx(4967.8, abs=0.1)  # the dataset's documented truth
     assert case.truth_roas["x2"] == pytest.approx(2274.9, abs=0.1)
     np.testing.assert_allclose(case.frame["revenue"], data["y"])
     assert case.config["controls"] == ["event_1", "event_2"]
@@ -154,7 +154,7 @@ def test_pymc_marketing_example_truth_is_the_ground_truth_ratio():
 
 def test_pymc_marketing_tvp_truth():
     case = CASES[("pymc_marketing_tvp", 0)]
-    assert case.truth_roas["x1"] == pytest.approx(4.38, abs=0.01)  # SOURCE.md
+    assert case.truth_roas["x1"] == pytest.approx(4.38, abs=0.01)  # the dataset's documented truth
     assert case.truth_roas["x2"] == pytest.approx(5.32, abs=0.01)
 
 
