@@ -171,8 +171,8 @@ class Structure:
                 "label": c.label, "variant": c.variant, "weight": float(w), "diagnostics_ok": c.ok,
                 "posterior": self.posterior_file(k), "config": self.config_file(k),
                 "included": bool(c.ok or not any(x.ok for x in self.candidates)), **c.score.to_dict(),
-                "roas": {ch: summarize(eff.roas[:, k], interval) for k, ch in enumerate(eff.channels)},
-                "fit_s": float(sum(c.fitted.timings.get(k, 0.0) for k in ("build_s", "fit_s", "effects_s")))})
+                # no wall times here: the same data, config and seed give the same summary (they are in the manifest)
+                "roas": {ch: summarize(eff.roas[:, k], interval) for k, ch in enumerate(eff.channels)}})
         return {"method": self.method, "primary": self.candidates[self.primary].label, "candidates": rows}
 
 
