@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
                 table["weights"] = " ".join(f"{c.label}={w:.2f}" for c, w in
                                             zip(fitted.structure.candidates, fitted.structure.weights, strict=True))
             tables.append(table)
+            if args.out:  # after every case: a crash (e.g. LLVM running out of section memory after ~150
+                # compiled models in one process) keeps what was measured
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                pd.concat(tables, ignore_index=True).to_csv(args.out.with_suffix(".csv"), index=False)
             cols = ["channel", "truth", "mean", "lo", "hi", "covered", "rel_error", "prior_median", "prior_rel_error"]
             print(f"\n## {name} seed {seed} ({table['wall_s'].iloc[0]:.0f} s, gate "
                   f"{'ok' if fitted.diagnostics.ok else 'FAIL ' + '; '.join(fitted.diagnostics.problems)}, "
