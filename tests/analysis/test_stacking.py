@@ -189,6 +189,7 @@ def test_a_default_fit_stacks_four_candidates_and_reports_the_mixture(stacked, t
     summary = fitted.summary()
     written = summary["structure"]
     assert written["primary"] == primary.label
+    assert fitted.summary() == summary  # no wall time or other run-to-run noise in the figures of record
     assert [c["label"] for c in written["candidates"]] == [c.label for c in structure.candidates]
     assert all(set(c["roas"]) == {"tv", "search"} for c in written["candidates"])
     assert summary["channels"]["tv"]["roas"]["mean"] == pytest.approx(float(fitted.effects.roas[:, 0].mean()))
