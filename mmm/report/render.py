@@ -28,6 +28,7 @@ from mmm.report import curve_plots
 from mmm.report import period_plots
 
 from mmm.report import plots
+from mmm.report.structure import structure_section
 from mmm.atomic import write_text_atomically
 from mmm.spec.config import Config, ConfigError, ignored_config_notes
 from mmm.report.register import ReconciliationError, assumptions_register, reconcile
@@ -181,7 +182,8 @@ def _context(
                                                             lambda v: f"{float(v):.2f}")}
                            for name, c in summary["channels"].items() if c.get("frequency")],
         "geo": _geo_section(summary.get("geo")),
-        "structure": _structure_section(summary.get("structure"), summary["channels"]),
+        "structure": structure_section(summary.get("structure"), summary["channels"],
+                                       lambda stats: format_with_interval(stats, format_ratio)),
         "figures": _figures(roi, fit, contributions, interval, currency, kpi, kpi_unit, colors,
                             curves=_read_csv(run_dir, "response_curves.csv",
                                              ["channel", "multiplier", "spend", "value_mean", "value_lo", "value_hi"]),
@@ -296,23 +298,6 @@ def _geo_section(geo: Mapping[str, Any] | None) -> dict[str, Any] | None:
     zero = [f"{z['geo']}/{z['channel']}" for z in geo.get("zero_spend", [])]
     return {"n_geos": geo.get("n_geos", len(rows)), "rows": rows, "zero_spend": zero,
             "per_capita": bool(geo.get("per_capita")), "adstock": geo.get("adstock", "shared")}
-
-
-def _structure_section(structure: Mapping[str, Any] | None,
-                       channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The candidate shapes, their stacking weights and ROAS, beside the combined figure (stacked runs)."""
-    if not structure:
-        return None
-    names = list(channels)
-    rows = [{"label": c["label"], "weight": f"{float(c['weight']):.2f}",
-             "converged": "yes" if c.get("diagnostics_ok") else "no (no weight)",
-             "roas": [format_with_interval(c["roas"].get(n), format_ratio) for n in names]}
-            for c in structure["candidates"]]
-    high_k = [c["label"] for c in structure["candidates"] if c.get("share_pareto_k_above_0.7", 0) > 0.05]
-    note = (f"Leave-one-out is approximate for {', '.join(high_k)} (more than 5% of weeks with Pareto k above "
-            f"0.7): the weights are less certain than they look." if high_k else "")
-    return {"primary": structure.get("primary"), "channels": names, "rows": rows, "loo_note": note,
-            "combined": [format_with_interval(channels[n].get("roas"), format_ratio) for n in names]}
 
 
 def _total_row(totals: Mapping[str, Any] | None) -> dict[str, str] | None:
