@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from mmm.spec.errors import ConfigError
-from mmm.spec.candidates import as_written as candidates_as_written
+from mmm.spec.candidates import as_written as candidates_as_written, parse_candidates
 from mmm.spec.events import EventSpec
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
@@ -98,6 +98,10 @@ class Config:
         if not given:
             return self
         return replace(self, fit=parse_fit({**fit_as_dict(self.fit), **given}, self.source))
+
+    def with_candidates(self, candidates: Any) -> Config:
+        """A copy with ``model.candidates`` replaced (auto, none, or a list of variants), checked as in a file."""
+        return replace(self, model=replace(self.model, candidates=parse_candidates(candidates, self.source)))
 
     # ---- round trip ---------------------------------------------------------------
     @classmethod

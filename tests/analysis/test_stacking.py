@@ -143,6 +143,11 @@ def test_none_and_a_written_list():
     assert variants_of(written) == [{"saturation": "hill", "adstock": "delayed"}]
     assert written.to_dict()["model"]["candidates"] == [{"saturation": "hill", "adstock": "delayed"}]
     assert Config.from_dict(written.to_dict()).model.candidates == written.model.candidates
+    assert variants_of(Config.from_dict(small()).with_candidates("none")) == []
+    assert Config.from_dict(small(candidates="none")).with_candidates([{"adstock": "delayed"}]).model.candidates \
+        == written.with_candidates([{"adstock": "delayed"}]).model.candidates == ({"adstock": "delayed"},)
+    with pytest.raises(ConfigError, match="auto, none"):
+        Config.from_dict(small()).with_candidates("some")
 
 
 @pytest.mark.parametrize("bad, words", [
