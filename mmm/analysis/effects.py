@@ -20,7 +20,7 @@ from mmm.model import baseline as baseline_terms
 from mmm.model.baseline import design_basis, time_effect
 from mmm.spec.config import Config, analysis_window
 from mmm.data.load import MMMData, Scaling
-from mmm.data.design import Design, build_design, fourier_features
+from mmm.data.design import Design, build_design, fourier_features, weekly_pairs
 from mmm.model.transforms import payback_periods
 
 MROAS_STEP = 0.01  # h in docs/figures.md's marginal ROAS
@@ -407,7 +407,8 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
             # do: the projection only depends on the span of [1, t])
             fixed_time = np.asarray((shock_dates - shock_dates[0]).days, dtype=float) / 365.25
             shock_fixed = baseline_terms.shock_projection(
-                fixed_time, fourier_features(shock_dates, config.model.seasonality_order), config.model.trend)
+                fixed_time, fourier_features(shock_dates, config.model.seasonality_order,
+                                             weekly_pairs(design.fourier_names)), config.model.trend)
             fitted = time_effect({k: draws[k] for k in (baseline_terms.SHOCK_SD, baseline_terms.SHOCKS)}, None, None,
                                  shock_fixed=shock_fixed)
             where = design.dates.get_indexer(shock_dates)

@@ -373,6 +373,7 @@ def fit_one(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | 
 
     t0 = time.perf_counter()
     panel = panel_of(config, data)
+    config = config.for_frequency(panel.freq)  # the carry-over lag no config wrote, in the data's periods
     national = panel.national()
     n_train = training_periods(config, national)
     if n_train < panel.n_periods and config.window[1] is None:

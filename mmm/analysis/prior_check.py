@@ -51,6 +51,7 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
 
     seed = config.fit.seed if seed is None else seed
     panel = panel_of(config, data)
+    config = config.for_frequency(panel.freq)  # as a fit sets it
     scaling = PanelScaling.compute(panel)
     config = resolve_media_scale(config, build_panel_design(panel, scaling, config.design))  # as a fit works it out
     geo_effects, prior = prior_effects(config, panel, scaling, n_draws=n_draws, seed=seed)

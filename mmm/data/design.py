@@ -13,29 +13,51 @@ import pandas as pd
 
 from mmm.data.events import event_matrix
 from mmm.data.load import MMMData, Scaling, scale
+from mmm.spec.errors import ConfigError
 from mmm.spec.events import event_columns
-from mmm.spec.sections import DesignOptions
+from mmm.spec.sections import WEEKLY_ORDER_DAILY, DesignOptions
 
 DAYS_PER_YEAR = 365.25
 EPOCH = pd.Timestamp("1970-01-01")
 
 
-def fourier_names(order: int) -> list[str]:
-    return [f"{kind}_{j}" for j in range(1, order + 1) for kind in ("sin", "cos")]
+def fourier_names(order: int, weekly_order: int = 0) -> list[str]:
+    return ([f"{kind}_{j}" for j in range(1, order + 1) for kind in ("sin", "cos")]
+            + [f"week_{kind}_{j}" for j in range(1, weekly_order + 1) for kind in ("sin", "cos")])
 
 
-def fourier_features(dates: pd.DatetimeIndex, order: int) -> np.ndarray:
-    """Yearly Fourier terms of the absolute calendar day, shape (T, 2*order).
+def _pairs(days: np.ndarray, period: float, order: int) -> list[np.ndarray]:
+    cols = []
+    for j in range(1, order + 1):
+        angle = 2 * np.pi * j * days / period
+        cols += [np.sin(angle), np.cos(angle)]
+    return cols
+
+
+def fourier_features(dates: pd.DatetimeIndex, order: int, weekly_order: int = 0) -> np.ndarray:
+    """Yearly Fourier terms of the absolute calendar day, then day-of-week ones, shape (T, 2*(order+weekly)).
 
     Using the absolute day (not the row number) keeps the seasonal pattern aligned
     when data is added or a window is cut.
     """
     days = np.asarray((dates - EPOCH).days, dtype=float)
-    cols = []
-    for j in range(1, order + 1):
-        angle = 2 * np.pi * j * days / DAYS_PER_YEAR
-        cols += [np.sin(angle), np.cos(angle)]
+    cols = _pairs(days, DAYS_PER_YEAR, order) + _pairs(days, 7.0, weekly_order)
     return np.column_stack(cols) if cols else np.zeros((len(dates), 0))
+
+
+def weekly_order(options: DesignOptions, freq: str) -> int:
+    """Day-of-week Fourier pairs for data of frequency ``freq`` ("W" or "D")."""
+    if options.weekly_order == "auto":
+        return WEEKLY_ORDER_DAILY if freq == "D" else 0
+    if options.weekly_order and freq != "D":
+        raise ConfigError(f"model.seasonality.weekly is {options.weekly_order}, but the data are weekly: a "
+                         f"day-of-week pattern needs daily data. Remove the key or set it to auto or 0.")
+    return int(options.weekly_order)
+
+
+def weekly_pairs(names: list[str]) -> int:
+    """How many day-of-week Fourier pairs a design's ``fourier_names`` hold."""
+    return sum(name.startswith("week_sin_") for name in names)
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,7 @@ def build_design(data: MMMData, scaling: Scaling, options: DesignOptions | int) 
     if not isinstance(options, DesignOptions):
         options = DesignOptions(seasonality_order=int(options))
     seasonality_order = options.seasonality_order
+    weekly = weekly_order(options, data.freq)
     scaled = scale(data, scaling)
     return Design(
         dates=data.dates,
@@ -80,8 +103,8 @@ def build_design(data: MMMData, scaling: Scaling, options: DesignOptions | int) 
         control_values=np.asarray(scaled["controls"], dtype=float).reshape(data.n_periods, -1),
         # centred so intercept and trend are not correlated in the posterior (better mixing)
         time=np.asarray(scaled["time"], dtype=float) - np.mean(scaled["time"]),
-        fourier=fourier_features(data.dates, seasonality_order),
-        fourier_names=fourier_names(seasonality_order),
+        fourier=fourier_features(data.dates, seasonality_order, weekly),
+        fourier_names=fourier_names(seasonality_order, weekly),
         spend_to_kpi=np.array([scaling.spend[c] / scaling.kpi for c in data.channels]),
         kpi_scale=float(scaling.kpi),
         organic=scaled["organic"],

@@ -28,6 +28,8 @@ import yaml
 
 from mmm.atomic import write_text_atomically
 from mmm.data import synth_drivers
+from mmm.data.design import fourier_names
+from mmm.spec.sections import WEEKLY_ORDER_DAILY
 from mmm.data.synth_truth import adstock_weights, carryover, effect_multiplier, saturate, true_figures
 
 KPI_COLUMN = "revenue"
@@ -347,7 +349,9 @@ def _series(spec: SynthSpec, movement: np.ndarray | None = None) -> SynthResult:
     model_scale = float(kpi.mean())
     natural = {
         "intercept": spec.intercept * kpi_scale, "trend": spec.trend * kpi_scale,
-        "fourier": {k: v * kpi_scale for k, v in fourier.items()},
+        # daily data: the model's day-of-week terms (model.seasonality.weekly auto), whose truth here is none
+        "fourier": {k: v * kpi_scale for k, v in fourier.items()}
+        | ({name: 0.0 for name in fourier_names(0, WEEKLY_ORDER_DAILY)} if spec.freq == "D" else {}),
         "control_coef": {c: CONTROL_EFFECTS[c] * kpi_scale for c in raw_controls},
         "sigma": sigma, "nu": float(spec.nu) if spec.likelihood == "student_t" else None,
         "channels": {ch.name: {"spend_column": ch.spend_column, "adstock": ch.adstock,

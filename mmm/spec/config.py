@@ -24,6 +24,7 @@ from mmm.spec.events import EventSpec
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
 from mmm.spec.sections import (
+    DAILY_MAX_LAG,
     DEFAULT_MODEL_PRIORS,
     OPTIONAL_MODEL_PRIORS,
     ChannelSpec,
@@ -64,7 +65,8 @@ class Config:
     @property
     def design(self) -> DesignOptions:
         """What building the model's inputs needs from this config (:func:`mmm.data.design.build_design`)."""
-        return DesignOptions(seasonality_order=self.model.seasonality_order, events=self.events)
+        return DesignOptions(seasonality_order=self.model.seasonality_order, events=self.events,
+                             weekly_order=self.model.weekly_order)
 
     @property
     def model_controls(self) -> tuple[str, ...]:
@@ -98,6 +100,17 @@ class Config:
         if not given:
             return self
         return replace(self, fit=parse_fit({**fit_as_dict(self.fit), **given}, self.source))
+
+    def for_frequency(self, freq: str) -> Config:
+        """This config for data of frequency ``freq`` ("W" or "D"): channels and organic media whose max_lag no
+        config wrote get DAILY_MAX_LAG periods on daily data (a fitted config writes the lag it used)."""
+        if freq != "D":
+            return self
+
+        def resolved(spec):
+            return replace(spec, max_lag=DAILY_MAX_LAG, max_lag_auto=False) if spec.max_lag_auto else spec
+
+        return replace(self, channels=tuple(map(resolved, self.channels)), organic=tuple(map(resolved, self.organic)))
 
     def with_candidates(self, candidates: Any) -> Config:
         """A copy with ``model.candidates`` replaced (auto, none, or a list of variants), checked as in a file."""
@@ -148,7 +161,8 @@ class Config:
             "data": data,
             "channels": channels,
             "controls": list(self.controls),
-            "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order},
+            "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order,
+                                                           "weekly": self.model.weekly_order},
                       "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
                       **({"media_share": self.model.media_share} if self.model.media_roas_scale == "auto" else {}),
                       "media_roas_sigma": self.model.media_roas_sigma,

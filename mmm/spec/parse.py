@@ -15,6 +15,7 @@ from mmm.spec.sections import (
     DEFAULT_BASELINE_PRIORS,
     BaselineOptions,
     ADAPTATIONS,
+    DEFAULT_MAX_LAG,
     DEFAULT_MEDIA_ROAS_SCALE,
     DEFAULT_MEDIA_ROAS_SIGMA,
     DEFAULT_MEDIA_SHARE,
@@ -57,7 +58,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
                             "baseline", "candidates"),
                 source, "model")
     defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
-                "max_lag": model_raw.get("max_lag", 8)}
+                "max_lag": model_raw.get("max_lag")}  # None: not written, set by the data's frequency
     window = raw.get("window") or {}
     _no_unknown(window, ("start", "end"), source, "window")
     report = raw.get("report") or {}
@@ -166,10 +167,10 @@ def _channel_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Cha
         reach_and_frequency = _reach_and_frequency(entry, source, where)
         if reach_and_frequency:  # the frequency curve is a Hill curve unless the channel says otherwise
             entry = {"saturation": "hill", **entry}
-        adstock, saturation, max_lag = _transform_choice(entry, defaults, source, where)
+        adstock, saturation, max_lag, lag_auto = _transform_choice(entry, defaults, source, where)
         spec = ChannelSpec(name=str(name), spend=str(entry["spend"]),
                            exposure=entry.get("reach") if reach_and_frequency else entry.get("exposure"),
-                           adstock=adstock, saturation=saturation, max_lag=max_lag,
+                           adstock=adstock, saturation=saturation, max_lag=max_lag, max_lag_auto=lag_auto,
                            frequency=entry.get("frequency") if reach_and_frequency else None)
         priors = _priors(entry.get("priors") or {}, spec.param_names(), source, f"{where}.priors")
         roas = None
@@ -199,8 +200,10 @@ def _reach_and_frequency(entry: Mapping, source: str, where: str) -> bool:
     return True
 
 
-def _transform_choice(entry: Mapping, defaults: dict[str, Any], source: str, where: str) -> tuple[str, str, int]:
-    """(adstock, saturation, max_lag) of a channel or organic entry, each checked."""
+def _transform_choice(entry: Mapping, defaults: dict[str, Any], source: str, where: str
+                      ) -> tuple[str, str, int, bool]:
+    """(adstock, saturation, max_lag, max_lag_auto) of a channel or organic entry, each checked; max_lag_auto:
+    neither the entry nor model.max_lag wrote it (the data's frequency sets it, Config.for_frequency)."""
     adstock = entry.get("adstock", defaults["adstock"])
     saturation = entry.get("saturation", defaults["saturation"])
     if adstock not in ADSTOCKS:
@@ -209,9 +212,12 @@ def _transform_choice(entry: Mapping, defaults: dict[str, Any], source: str, whe
         raise ConfigError(
             f"{source}: {where}.saturation {saturation!r} is unknown; use one of {', '.join(SATURATIONS)}")
     max_lag = entry.get("max_lag", defaults["max_lag"])
+    if max_lag is None:
+        return adstock, saturation, DEFAULT_MAX_LAG, True
     if not _is_whole(max_lag) or not 1 <= max_lag <= 104:
+        where = where if "max_lag" in entry else "model"
         raise ConfigError(f"{source}: {where}.max_lag must be a whole number of periods in 1..104; got {max_lag!r}")
-    return adstock, saturation, int(max_lag)
+    return adstock, saturation, int(max_lag), False
 
 
 def _named_columns(raw: Any, section: str, keys: tuple[str, ...], maps: str, source: str):
@@ -237,9 +243,9 @@ def _organic_specs(raw: Any, defaults: dict[str, Any], source: str) -> tuple[Org
     for name, entry, where in _named_columns(raw, "organic", ("column", "adstock", "saturation", "max_lag", "priors"),
                                              "organic channel names to their exposure columns, e.g. "
                                              "{newsletter: newsletter_sends}", source):
-        adstock, saturation, max_lag = _transform_choice(entry, defaults, source, where)
+        adstock, saturation, max_lag, lag_auto = _transform_choice(entry, defaults, source, where)
         spec = OrganicSpec(name=str(name), column=str(entry["column"]), adstock=adstock, saturation=saturation,
-                           max_lag=max_lag)
+                           max_lag=max_lag, max_lag_auto=lag_auto)
         specs.append(replace(spec, priors=_priors(entry.get("priors") or {}, spec.param_names(), source,
                                                   f"{where}.priors")))
     return tuple(specs)
@@ -317,7 +323,7 @@ def _priors(raw: Any, allowed: tuple[str, ...], source: str, where: str) -> dict
 def _model_options(raw: Mapping, source: str) -> ModelOptions:
     seasonality = raw.get("seasonality", {"order": 2})
     if isinstance(seasonality, Mapping):
-        _no_unknown(seasonality, ("order",), source, "model.seasonality")
+        _no_unknown(seasonality, ("order", "weekly"), source, "model.seasonality")
     trend = raw.get("trend", True)
     if not isinstance(trend, bool):
         raise ConfigError(f"{source}: model.trend must be true or false (unquoted); got {trend!r}")
@@ -326,6 +332,12 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
         order = 0
     if not isinstance(order, int) or not 0 <= order <= 10:
         raise ConfigError(f"{source}: model.seasonality.order must be a whole number 0..10; got {order!r}")
+    weekly = seasonality.get("weekly", "auto") if isinstance(seasonality, Mapping) else "auto"
+    if weekly is False or weekly is None:
+        weekly = 0
+    if weekly != "auto" and (isinstance(weekly, bool) or not isinstance(weekly, int) or not 0 <= weekly <= 3):
+        raise ConfigError(f"{source}: model.seasonality.weekly is the day-of-week pattern of daily data: auto (on "
+                          f"for daily data, off for weekly) or a number of Fourier pairs 0..3; got {weekly!r}")
     likelihood = raw.get("likelihood", "normal")
     if likelihood not in LIKELIHOODS:
         raise ConfigError(f"{source}: model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {likelihood!r}")
@@ -353,7 +365,7 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
     if geo_adstock not in GEO_ADSTOCKS:
         raise ConfigError(f"{source}: model.geo.adstock must be one of {', '.join(GEO_ADSTOCKS)} (one adstock shared "
                           f"by all geos, or one per geo); got {geo_adstock!r}")
-    return ModelOptions(trend=trend, seasonality_order=order, likelihood=likelihood,
+    return ModelOptions(trend=trend, seasonality_order=order, weekly_order=weekly, likelihood=likelihood,
                         priors=priors, media_roas_scale=roas_scale if roas_scale == "auto" else float(roas_scale),
                         media_share=float(media_share), media_roas_sigma=float(roas_sigma), geo_adstock=geo_adstock)
 

@@ -42,6 +42,14 @@ TREATMENT_REFERENCES = ("min", "max", "mean")
 # log-scale sd 1.0 puts the 99th percentile ~10x the median (Meridian: 0.9), so a precise experiment or strong
 # data can win, while a channel the data cannot see stays near the median (1.2 let such channels drift to the
 # tail and failed the convergence gate on bench/truth_suite.py's S-curve case).
+# Carry-over lags when no config writes max_lag: 8 periods of weekly data; on daily data 8 days would cut a TV
+# carry-over with a week's half-life to half its effect (bench/truth_suite.py's daily world came out 20-35% low),
+# so four weeks of days (a half-life of a week keeps 94% of its effect)
+DEFAULT_MAX_LAG = 8
+DAILY_MAX_LAG = 28
+# Daily data: the KPI's day-of-week pattern, as Fourier pairs of period 7 days (3 pairs fit any weekly shape
+# of 7 days but one level); without them a weekday pattern is left in the noise
+WEEKLY_ORDER_DAILY = 3
 DEFAULT_MEDIA_ROAS_SCALE = "auto"
 DEFAULT_MEDIA_SHARE = 0.15
 DEFAULT_MEDIA_ROAS_SIGMA = 1.0
@@ -100,6 +108,8 @@ class ChannelSpec:
     adstock: str = "geometric"
     saturation: str = "logistic"
     max_lag: int = 8
+    # no config wrote max_lag: daily data get DAILY_MAX_LAG (Config.for_frequency)
+    max_lag_auto: bool = field(default=False, compare=False)
     priors: Mapping[str, Prior] = field(default_factory=dict)  # param name (or "coef") -> Prior
     roas_prior: Prior | None = None  # a prior on ROAS itself (mmm.model.roas_prior); replaces the coef prior
     # reach and frequency (Meridian's form): the effect is adstock(reach x saturation(frequency)), linear in
@@ -153,6 +163,8 @@ class OrganicSpec:
     adstock: str = "geometric"
     saturation: str = "logistic"
     max_lag: int = 8
+    # no config wrote max_lag: daily data get DAILY_MAX_LAG (Config.for_frequency)
+    max_lag_auto: bool = field(default=False, compare=False)
     priors: Mapping[str, Prior] = field(default_factory=dict)  # "coef" or a transform parameter -> Prior
 
     def prior(self, param: str) -> Prior:
@@ -196,6 +208,8 @@ class DesignOptions:
 
     seasonality_order: int = 2
     events: tuple = ()  # mmm.spec.events.EventSpec
+    # day-of-week Fourier pairs on daily data; "auto": WEEKLY_ORDER_DAILY on daily data, none on weekly
+    weekly_order: int | str = "auto"
 
 
 @dataclass(frozen=True)
@@ -246,6 +260,7 @@ class BaselineOptions:
 class ModelOptions:
     trend: bool = True
     seasonality_order: int = 2
+    weekly_order: int | str = "auto"  # day-of-week Fourier pairs (daily data): a number 0..3, or "auto"
     likelihood: str = "normal"
     priors: Mapping[str, Prior] = field(default_factory=dict)
     media_roas_scale: float | str = DEFAULT_MEDIA_ROAS_SCALE  # the default ROAS prior's median, or "auto"

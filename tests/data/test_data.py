@@ -500,3 +500,25 @@ def test_csv_text_markers_are_reported_not_read_as_missing(tmp_path):
     message = error_of(path, GEO_ROLES)
     assert "1 value(s) that are not numbers: 2021-02-01 (geo NA) ('n/a')" in message
     assert "These mark missing values" in message
+
+
+def test_daily_data_get_a_day_of_week_pattern_and_weekly_data_refuse_one():
+    from mmm.data.design import build_design
+    from mmm.spec.errors import ConfigError
+    from mmm.spec.sections import DesignOptions
+
+    daily = load_data(weekly_frame(n=200, freq="D"), ROLES)
+    design = build_design(daily, series_scaling(daily), DesignOptions(seasonality_order=2))
+    assert design.fourier_names[4:] == ["week_sin_1", "week_cos_1", "week_sin_2", "week_cos_2",
+                                        "week_sin_3", "week_cos_3"]
+    # three pairs span every 7-day pattern that sums to zero: any weekday profile is representable
+    weekday = design.fourier[:, 4:]
+    profile = np.array([0.05, -0.08, -0.05, 0.0, 0.03, 0.12, -0.07])[daily.dates.dayofweek]
+    coef, *_ = np.linalg.lstsq(weekday, profile, rcond=None)
+    np.testing.assert_allclose(weekday @ coef, profile, atol=1e-10)
+    assert build_design(daily, series_scaling(daily), DesignOptions(weekly_order=0)).fourier.shape[1] == 4
+
+    weekly = load_data(weekly_frame(), ROLES)
+    assert build_design(weekly, series_scaling(weekly), DesignOptions()).fourier.shape[1] == 4
+    with pytest.raises(ConfigError, match="needs daily data"):
+        build_design(weekly, series_scaling(weekly), DesignOptions(weekly_order=2))

@@ -179,7 +179,7 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["channels"]["search"]["exposure"] == "search_clicks"
     assert resolved["channels"]["search"]["max_lag"] == 8
     assert resolved["controls"] == ["price_index", "promo"]
-    assert resolved["model"] == {"trend": True, "seasonality": {"order": 2}, "likelihood": "normal",
+    assert resolved["model"] == {"trend": True, "seasonality": {"order": 2, "weekly": "auto"}, "likelihood": "normal",
                                  "media_roas_scale": DEFAULT_MEDIA_ROAS_SCALE, "media_share": DEFAULT_MEDIA_SHARE,
                                  "media_roas_sigma": DEFAULT_MEDIA_ROAS_SIGMA, "candidates": "auto",
                                  # event_coef only with events (OPTIONAL_MODEL_PRIORS)
@@ -516,6 +516,13 @@ def test_bad_model_options():
     assert "model.seasonality.order must be a whole number 0..10" in config_error(
         small(model={"seasonality": {"order": 11}}))
     assert Config.from_dict(small(model={"seasonality": False})).model.seasonality_order == 0
+    assert "model.seasonality.weekly is the day-of-week pattern of daily data" in config_error(
+        small(model={"seasonality": {"weekly": 7}}))
+    weekly = Config.from_dict(small(model={"seasonality": {"order": 1, "weekly": 2}}))
+    assert (weekly.model.weekly_order, weekly.design.weekly_order) == (2, 2)
+    assert Config.from_dict(weekly.to_dict()).model.weekly_order == 2
+    assert Config.from_dict(small(model={"seasonality": {"weekly": False}})).model.weekly_order == 0
+    assert Config.from_dict(small()).to_dict()["model"]["seasonality"] == {"order": 2, "weekly": "auto"}
     assert "unknown key `sigmma` in model.priors; did you mean `sigma`?" in config_error(
         small(model={"priors": {"sigmma": {"dist": "HalfNormal", "sigma": 1}}}))
 
@@ -720,3 +727,16 @@ def test_gross_margin_per_channel():
     assert "names channel(s) tvv" in config_error(raw)
     raw["finance"]["gross_margin"] = {"tv": 1.5}
     assert "gross_margin for tv is a share in (0, 1]" in config_error(raw)
+
+
+def test_the_carry_over_lag_no_config_wrote_follows_the_data_frequency():
+    """8 periods of weekly data, four weeks of days on daily data; a written lag is kept as written."""
+    plain = Config.from_dict(small(organic={"news": "sends"}))
+    assert [c.max_lag for c in plain.channels] == [8] and plain.for_frequency("W") is plain
+    daily = plain.for_frequency("D")
+    assert daily.channels[0].max_lag == daily.organic[0].max_lag == 28
+    assert Config.from_dict(daily.to_dict()).for_frequency("D").channels[0].max_lag == 28  # a fitted config keeps it
+    written = Config.from_dict(small(model={"max_lag": 6},
+                                     channels={"tv": "tv_spend", "search": {"spend": "s", "max_lag": 3}}))
+    assert [c.max_lag for c in written.for_frequency("D").channels] == [6, 3]
+    assert "model.max_lag must be a whole number of periods in 1..104" in config_error(small(model={"max_lag": 0}))
