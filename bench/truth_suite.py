@@ -8,8 +8,10 @@ every channel's ROAS against the truth, beside the prior-only figure on the same
 Per channel-case: truth, posterior mean and 90% interval, whether it covers, relative error of the mean,
 interval width over the truth, the prior-only mean, interval and error, and the share of weeks whose
 same-week media contribution share is off (mean absolute error of each week's channel share of the
-KPI). Per scenario and pooled: 90% coverage, median relative ROAS error (posterior and prior-only) and
-their ratio, width against the prior's width, and the fit's convergence gate.
+KPI), and the oracle's estimate (least squares told the true curves, bench/truth/oracle.py: what the data
+allow at best). Per scenario and pooled: 90% coverage, median relative ROAS error (posterior and prior-only)
+and their ratio, the same ratio over the channel-cases the data can see (oracle standard error under 30%
+of the truth), width against the prior's width, and the fit's convergence gate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.truth.oracle import oracle_roas  # noqa: E402
 from bench.truth.scenarios import SCENARIOS, make  # noqa: E402
 
 DAILY = {"daily"}
@@ -67,7 +70,15 @@ def score_case(case, fitted, prior, interval: float) -> pd.DataFrame:
             "gate_ok": bool(fitted.diagnostics.ok), "max_rhat": fitted.diagnostics.max_rhat,
             "divergences": fitted.diagnostics.divergences,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).merge(oracle_roas(case, interval), on="channel")
+
+
+SEEN_SE = 0.3  # oracle standard error, share of the truth, below which a channel-case counts as seen by the data
+
+
+def seen(table: pd.DataFrame) -> pd.Series:
+    """Channel-cases whose data pin the ROAS down when the true curve is known (bench/truth/oracle.py)."""
+    return table["oracle_rel_se"] < SEEN_SE
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +89,12 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
             "error_ratio": g["rel_error"].median() / g["prior_rel_error"].median(),
             "mean_error": g["rel_error"].mean(), "prior_mean_error": g["prior_rel_error"].mean(),
             "width_vs_prior": g["width_vs_prior"].median(), "share_error": g["share_error"].mean(),
-            "gate_ok": g.groupby("seed")["gate_ok"].first().mean()})
+            "gate_ok": g.groupby("seed")["gate_ok"].first().mean(),
+            "oracle_median_error": g["oracle_rel_error"].median(),
+            # the channel-cases the data can see: the oracle's standard error under SEEN_SE of the truth
+            "seen_cases": int(seen(g).sum()),
+            "seen_error_ratio": g.loc[seen(g), "rel_error"].median() / g.loc[seen(g), "prior_rel_error"].median(),
+        })
 
     per = pd.DataFrame({name: one(g) for name, g in table.groupby("scenario", sort=False)}).T
     per.loc["POOLED"] = one(table.assign(seed=table["scenario"] + table["seed"].astype(str)))

@@ -180,3 +180,30 @@ def test_the_package_accepts_the_config_and_data(name, tmp_path):
     assert len(panel.geos) == n_geo and len(panel.dates) == len(case.truth_contribution)
     assert panel.freq == ("D" if name == "daily" else "W")
     np.testing.assert_allclose(panel.spend.sum(axis=(0, 1)), case.frame[_spend_columns(case)].sum().to_numpy())
+
+
+# ---- the oracle: least squares told the true curves (bench/truth/oracle.py) ------------------------------
+
+
+def test_the_oracle_recovers_a_world_of_the_models_form_and_catches_a_misstated_truth():
+    from dataclasses import replace
+
+    from bench.truth.oracle import oracle_roas
+
+    case = CASES[("pymc_marketing_example", 0)]
+    table = oracle_roas(case).set_index("channel")
+    assert (table["oracle_rel_error"] < 0.05).all()
+    for channel, truth in case.truth_roas.items():
+        assert table.loc[channel, "oracle_lo"] <= truth <= table.loc[channel, "oracle_hi"]
+    # a truth twice too large: the oracle's coefficient on it halves, an error of 50%
+    doubled = replace(case, truth_contribution=case.truth_contribution.assign(x1=2 * case.truth_contribution["x1"]),
+                      truth_roas={**case.truth_roas, "x1": 2 * case.truth_roas["x1"]})
+    assert oracle_roas(doubled).set_index("channel").loc["x1", "oracle_rel_error"] == pytest.approx(0.5, abs=0.03)
+
+
+def test_the_oracle_says_which_channels_the_data_cannot_see():
+    """Flighted TV is pinned down by the data when its curve is known; a small bursty display channel is not."""
+    from bench.truth.oracle import oracle_roas
+
+    table = oracle_roas(make("hill_s_curve", 1)).set_index("channel")
+    assert table.loc["tv", "oracle_rel_se"] < 0.15 < 1.0 < table.loc["display", "oracle_rel_se"]
