@@ -23,6 +23,7 @@ from mmm.spec.candidates import as_written as candidates_as_written, parse_candi
 from mmm.spec.events import EventSpec
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
+from mmm.spec.transforms import DAILY_ADSTOCK_PRIORS
 from mmm.spec.sections import (
     DAILY_MAX_LAG,
     DEFAULT_MODEL_PRIORS,
@@ -102,13 +103,16 @@ class Config:
         return replace(self, fit=parse_fit({**fit_as_dict(self.fit), **given}, self.source))
 
     def for_frequency(self, freq: str) -> Config:
-        """This config for data of frequency ``freq`` ("W" or "D"): channels and organic media whose max_lag no
-        config wrote get DAILY_MAX_LAG periods on daily data (a fitted config writes the lag it used)."""
+        """This config for data of frequency ``freq`` ("W" or "D"). On daily data, channels and organic media
+        whose max_lag no config wrote get DAILY_MAX_LAG periods, and their adstock parameters without a written
+        prior get the default's weekly beliefs in days (DAILY_ADSTOCK_PRIORS). A fitted config writes both."""
         if freq != "D":
             return self
 
         def resolved(spec):
-            return replace(spec, max_lag=DAILY_MAX_LAG, max_lag_auto=False) if spec.max_lag_auto else spec
+            daily = {p: prior for p, prior in DAILY_ADSTOCK_PRIORS[spec.adstock].items() if p not in spec.priors}
+            return replace(spec, max_lag=DAILY_MAX_LAG if spec.max_lag_auto else spec.max_lag, max_lag_auto=False,
+                           priors={**spec.priors, **daily})
 
         return replace(self, channels=tuple(map(resolved, self.channels)), organic=tuple(map(resolved, self.organic)))
 

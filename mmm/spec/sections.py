@@ -42,11 +42,11 @@ TREATMENT_REFERENCES = ("min", "max", "mean")
 # log-scale sd 1.0 puts the 99th percentile ~10x the median (Meridian: 0.9), so a precise experiment or strong
 # data can win, while a channel the data cannot see stays near the median (1.2 let such channels drift to the
 # tail and failed the convergence gate on bench/truth_suite.py's S-curve case).
-# Carry-over lags when no config writes max_lag: 8 periods of weekly data; on daily data 8 days would cut a TV
-# carry-over with a week's half-life to half its effect (bench/truth_suite.py's daily world came out 20-35% low),
-# so four weeks of days (a half-life of a week keeps 94% of its effect)
+# Carry-over lags when no config writes max_lag: 8 periods of weekly data, and the same 8 weeks of daily data
+# (8 days cut a TV carry-over with a week's half-life to half its effect: bench/truth_suite.py's daily world
+# came out 20-35% low)
 DEFAULT_MAX_LAG = 8
-DAILY_MAX_LAG = 28
+DAILY_MAX_LAG = 56
 # Daily data: the KPI's day-of-week pattern, as Fourier pairs of period 7 days (3 pairs fit any weekly shape
 # of 7 days but one level); without them a weekday pattern is left in the noise
 WEEKLY_ORDER_DAILY = 3

@@ -38,6 +38,14 @@ ADSTOCK_SPECS: Mapping[str, TransformSpec] = MappingProxyType({s.name: s for s i
                                  "scale": Prior("LogNormal", mu=float(np.log(2)), sigma=0.5)},
           {"shape": "(0, ∞): <1 front-loaded, >1 delayed peak", "scale": "(0, ∞) periods"}),
 )})
+# The default adstock priors above read in weeks. On daily data the same beliefs in days (moment-matched: a
+# daily geometric retention d = r**(1/7), a delayed one r**(1/49), for the weekly r of the default Beta; delays
+# and Weibull scales x 7), so a channel's carry-over prior does not shrink sevenfold with the data's periods.
+DAILY_ADSTOCK_PRIORS: Mapping[str, Mapping[str, Prior]] = MappingProxyType({
+    "geometric": {"alpha": Prior("Beta", alpha=15.8, beta=1.93)},
+    "delayed": {"alpha": Prior("Beta", alpha=124.4, beta=2.77), "theta": Prior("HalfNormal", sigma=14)},
+    "weibull": {"scale": Prior("LogNormal", mu=float(np.log(14)), sigma=0.5)},
+})
 SATURATION_SPECS: Mapping[str, TransformSpec] = MappingProxyType({s.name: s for s in (
     _spec("hill", "saturation", {"half_saturation": Prior("LogNormal", mu=0, sigma=0.75),
                                  "slope": Prior("LogNormal", mu=0, sigma=0.3)},

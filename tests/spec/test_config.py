@@ -729,14 +729,24 @@ def test_gross_margin_per_channel():
     assert "gross_margin for tv is a share in (0, 1]" in config_error(raw)
 
 
-def test_the_carry_over_lag_no_config_wrote_follows_the_data_frequency():
-    """8 periods of weekly data, four weeks of days on daily data; a written lag is kept as written."""
+def test_carry_over_no_config_wrote_follows_the_data_frequency():
+    """8 periods of weekly data, 8 weeks of days on daily data, and the adstock priors' weekly beliefs in days;
+    what a config wrote is kept as written."""
     plain = Config.from_dict(small(organic={"news": "sends"}))
     assert [c.max_lag for c in plain.channels] == [8] and plain.for_frequency("W") is plain
     daily = plain.for_frequency("D")
-    assert daily.channels[0].max_lag == daily.organic[0].max_lag == 28
-    assert Config.from_dict(daily.to_dict()).for_frequency("D").channels[0].max_lag == 28  # a fitted config keeps it
+    assert daily.channels[0].max_lag == daily.organic[0].max_lag == 56
+    assert Config.from_dict(daily.to_dict()).for_frequency("D").channels[0].max_lag == 56  # a fitted config keeps it
     written = Config.from_dict(small(model={"max_lag": 6},
                                      channels={"tv": "tv_spend", "search": {"spend": "s", "max_lag": 3}}))
     assert [c.max_lag for c in written.for_frequency("D").channels] == [6, 3]
+    # the daily retention prior is the weekly one in days: its median to the 7th power is the weekly median 0.5
+    alpha = daily.channels[0].prior("alpha")
+    assert (alpha.dist, plain.channels[0].prior("alpha").params) == ("Beta", {"alpha": 2, "beta": 2})
+    draws = np.random.default_rng(0).beta(alpha.params["alpha"], alpha.params["beta"], 200_000) ** 7
+    np.testing.assert_allclose(np.quantile(draws, [0.05, 0.5, 0.95]), [0.135, 0.5, 0.865], atol=0.01)
+    own = Config.from_dict(small(channels={"tv": {"spend": "tv", "adstock": "delayed",
+                                                  "priors": {"theta": {"dist": "HalfNormal", "sigma": 3}}}}))
+    delayed = own.for_frequency("D").channels[0]
+    assert delayed.prior("theta").params == {"sigma": 3} and delayed.prior("alpha").params["alpha"] > 100
     assert "model.max_lag must be a whole number of periods in 1..104" in config_error(small(model={"max_lag": 0}))
