@@ -373,12 +373,8 @@ def fit_one(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | 
 
     t0 = time.perf_counter()
     panel = panel_of(config, data)
-    config = config.for_frequency(panel.freq)  # the carry-over lag no config wrote, in the data's periods
+    config, n_train = as_fitted(config, panel)
     national = panel.national()
-    n_train = training_periods(config, national)
-    if n_train < panel.n_periods and config.window[1] is None:
-        # the figures describe the fitted periods; the holdout only tests the fit
-        config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
     check_window(config, national, panel)
     scaling = scaling or PanelScaling.compute(panel.slice(panel.dates[n_train - 1]))
     if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
@@ -435,6 +431,18 @@ def with_roas_coefficients(result: FitResult, config: Config,
     groups = {"/" + g: result.idata[g].to_dataset() for g in result.idata.children}
     groups["/posterior"] = posterior
     return replace(result, idata=xr.DataTree.from_dict(groups))
+
+
+def as_fitted(config: Config, panel: Panel) -> tuple[Config, int]:
+    """``config`` as a fit of ``panel`` reads it, and the periods that enter the likelihood: the carry-over
+    no config wrote in the data's periods (:meth:`Config.for_frequency`), and with a holdout and no written
+    window end, a window that ends at the last fitted period (the figures describe the fitted periods; the
+    holdout only tests the fit). Prior checks use it too, so they show the priors a fit will use."""
+    config = config.for_frequency(panel.freq)
+    n_train = training_periods(config, panel.national())
+    if n_train < panel.n_periods and config.window[1] is None:
+        config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
+    return config, n_train
 
 
 def training_periods(config: Config, data: MMMData) -> int:

@@ -42,7 +42,7 @@ class PriorCheck:
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
     """Sample the priors only and summarize what they imply (no fitting: the model's forward sampler only)."""
-    from mmm.analysis.pipeline import panel_of
+    from mmm.analysis.pipeline import as_fitted, panel_of
     from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.analysis.lift_tests import incremental_draws
     from mmm.analysis.geo_effects import prior_effects
@@ -51,7 +51,7 @@ def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None
 
     seed = config.fit.seed if seed is None else seed
     panel = panel_of(config, data)
-    config = config.for_frequency(panel.freq)  # as a fit sets it
+    config, _ = as_fitted(config, panel)  # the priors a fit will use
     scaling = PanelScaling.compute(panel)
     config = resolve_media_scale(config, build_panel_design(panel, scaling, config.design))  # as a fit works it out
     geo_effects, prior = prior_effects(config, panel, scaling, n_draws=n_draws, seed=seed)

@@ -43,9 +43,11 @@ class ScaleCheck:
 
 def scale_check(config, panel) -> ScaleCheck:
     """The checks of the module docstring on ``panel`` with ``config``'s priors (resolved here)."""
+    from mmm.analysis.pipeline import as_fitted
     from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.model.roas_prior import resolve_media_scale, roas_prior, window_mask
 
+    config, _ = as_fitted(config, panel)  # the window and priors a fit will use
     national = panel.national()
     config = resolve_media_scale(config, build_panel_design(panel, PanelScaling.compute(panel), config.design))
     inside = window_mask(config, national.dates)[:national.n_periods]

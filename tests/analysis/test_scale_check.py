@@ -81,3 +81,22 @@ def test_validate_prints_the_warnings(synth, tmp_path, capsys):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({**synth.config, "model": {"media_roas_scale": 0.02}}))
     assert main(["validate", str(tmp_path / "config.yaml")]) == 0
     assert "warning: the media priors imply that paid media bring" in capsys.readouterr().out
+
+
+def test_with_a_holdout_the_check_uses_the_prior_the_fit_will_use(synth):
+    """The auto median is worked out over the fitted periods, as a fit works it out, not over the holdout."""
+    from mmm.analysis.pipeline import as_fitted
+    from mmm.data.panel_design import PanelScaling, build_panel_design
+    from mmm.model.roas_prior import resolve_media_scale
+
+    config = Config.from_dict({**synth.config, "holdout": {"periods": 52}})
+    panel = load(config, synth.data)
+    fitted, n_train = as_fitted(config, panel)
+    assert n_train == 104 and fitted.window[1] == str(panel.dates[103].date())
+
+    def median(c):
+        return resolve_media_scale(c, build_panel_design(panel, PanelScaling.compute(panel), c.design)).model.roas_median
+
+    p1 = scale_check(config, panel).prior_range["tv"][0]  # the LogNormal's 1% point: median x exp(-2.326 sigma)
+    assert p1 == pytest.approx(median(fitted) * np.exp(-2.3263 * fitted.model.media_roas_sigma), rel=1e-3)
+    assert abs(median(fitted) / median(config) - 1) > 0.01  # the whole file's median would differ
