@@ -311,8 +311,8 @@ def fit_candidates(config: Config, data: Panel | MMMData | pd.DataFrame | str | 
         if candidate not in seen:  # else a variant the config already is
             seen.append(candidate)
             variants.append(variant)
-    if scaling is None:  # the same constants for every candidate, from the fitted periods
-        scaling = PanelScaling.compute(panel.slice(panel.dates[training_periods(config, panel.national()) - 1]))
+    if scaling is None:  # the same constants for every candidate: fit_one's, from the fitted periods
+        scaling = fitted_scaling(panel, as_fitted(config, panel)[1])
 
     def one(candidate: Config) -> tuple[FittedModel, Any]:
         fitted = fit_one(candidate, panel, scaling=scaling, progress=progress, reference=False, pointwise=True)
@@ -376,7 +376,7 @@ def fit_one(config: Config, data: Panel | MMMData | pd.DataFrame | str | Path | 
     config, n_train = as_fitted(config, panel)
     national = panel.national()
     check_window(config, national, panel)
-    scaling = scaling or PanelScaling.compute(panel.slice(panel.dates[n_train - 1]))
+    scaling = scaling or fitted_scaling(panel, n_train)
     if list(scaling.geos) != list(panel.geos) or list(scaling.channels) != config.channel_names:
         raise ConfigError(f"{config.source}: the stored scaling covers geos {list(scaling.geos)} and channels "
                           f"{list(scaling.channels)}, not this data's; fit a new model")
@@ -443,6 +443,11 @@ def as_fitted(config: Config, panel: Panel) -> tuple[Config, int]:
     if n_train < panel.n_periods and config.window[1] is None:
         config = replace(config, window=(config.window[0], panel.dates[n_train - 1].date().isoformat()))
     return config, n_train
+
+
+def fitted_scaling(panel: Panel, n_train: int) -> PanelScaling:
+    """The scaling constants of a fit: from the periods that enter the likelihood (not the holdout)."""
+    return PanelScaling.compute(panel.slice(panel.dates[n_train - 1]))
 
 
 def training_periods(config: Config, data: MMMData) -> int:
