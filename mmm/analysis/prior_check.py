@@ -42,7 +42,8 @@ class PriorCheck:
 def prior_check(config: Config, data: MMMData | pd.DataFrame | str | Path | None = None, *,
                 n_draws: int = 2000, seed: int | None = None) -> PriorCheck:
     """Sample the priors only and summarize what they imply (no fitting: the model's forward sampler only)."""
-    from mmm.analysis.pipeline import as_fitted, panel_of
+    from mmm.analysis.fitted_periods import as_fitted
+    from mmm.analysis.pipeline import panel_of
     from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.analysis.lift_tests import incremental_draws
     from mmm.analysis.geo_effects import prior_effects

@@ -43,7 +43,7 @@ class ScaleCheck:
 
 def scale_check(config, panel) -> ScaleCheck:
     """The checks of the module docstring on ``panel`` with ``config``'s priors (resolved here)."""
-    from mmm.analysis.pipeline import as_fitted
+    from mmm.analysis.fitted_periods import as_fitted
     from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.model.roas_prior import resolve_media_scale, roas_prior, window_mask
 

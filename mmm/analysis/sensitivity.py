@@ -120,7 +120,7 @@ def power_scaling(config: Config, panel, scaling, posterior, effects: Effects) -
     sensitivity ≥ 0.05 with likelihood sensitivity ≥ 0.05 suggests prior–data conflict; prior ≥ 0.05
     with likelihood < 0.05 a strong prior and weak data; otherwise the data dominate.
     """
-    from mmm.analysis.pipeline import training_periods
+    from mmm.analysis.fitted_periods import training_periods
     from mmm.data.panel_design import build_panel_design
     from mmm.model.build import build_model
     from mmm.model.pointwise import log_prior_and_likelihood

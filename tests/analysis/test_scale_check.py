@@ -85,7 +85,7 @@ def test_validate_prints_the_warnings(synth, tmp_path, capsys):
 
 def test_with_a_holdout_the_check_uses_the_prior_the_fit_will_use(synth):
     """The auto median is worked out over the fitted periods, as a fit works it out, not over the holdout."""
-    from mmm.analysis.pipeline import as_fitted
+    from mmm.analysis.fitted_periods import as_fitted
     from mmm.data.panel_design import PanelScaling, build_panel_design
     from mmm.model.roas_prior import resolve_media_scale
 
