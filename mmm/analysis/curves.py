@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.model import media
+from mmm.model import media_effect
 from mmm.spec.config import Config
 from mmm.data.load import MMMData, Scaling
 from mmm.analysis.effects import in_config_order, posterior_draws, weights_by_channel
@@ -53,10 +54,12 @@ def response_gains(posterior: xr.Dataset, config: Config, data: MMMData, scaling
     spend_w = data.spend.loc[(data.dates >= start) & (data.dates <= end), config.channel_names].sum().to_numpy()
     value = scaling.kpi * config.finance.value_per_kpi
     frequency = np.vstack([design.frequency, np.ones((tail, len(channels)))])  # reach and frequency: held
+    strength = media_effect.multiplier_draws(params, design.time, tail)  # (D, T+tail), None when steady
+    weight = 1.0 if strength is None else strength[:, :, None]
 
     def total(multiplier: float) -> np.ndarray:  # (D, K): every channel scaled at once (channels are additive)
         scaled = spend_ext * np.where(in_w, multiplier, 1.0)[:, None]
-        return media.contributions(scaled, channels, params, frequency=frequency).sum(axis=1) * value
+        return (media.contributions(scaled, channels, params, frequency=frequency) * weight).sum(axis=1) * value
 
     base = total(0.0)
     return np.stack([total(float(m)) - base for m in multipliers]), spend_w

@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.model import media
+from mmm.model import media_effect
 from mmm.model import organic as organic_media
 from mmm.model import baseline as baseline_terms
 from mmm.model.baseline import design_basis, time_effect
@@ -275,6 +276,9 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     frequency = np.vstack([design.frequency, np.ones((tail, len(channels)))])
     adstocked, saturated = media.media_response(spend_ext, channels, params, frequency=frequency)
     coef = params[media.COEF][:, None, :]
+    strength = media_effect.multiplier_draws(draws, design.time, tail)  # (D, T+tail) or None: steady
+    if strength is not None:  # each period's effect at that period's strength (the tail: the last one's)
+        coef = coef * strength[:, :, None]
     actual = saturated * coef * scaling.kpi
     # W covering every period with spend (the default) leaves no media at all: one zero period
     # broadcasts to the same numbers without a second pass over (draws, periods, channels)
@@ -283,6 +287,8 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
                                                       params, frequency=frequency if some else frequency[:1])
     cf = saturated_cf * coef * scaling.kpi
     up = media.contributions(bumped, channels, params, frequency=frequency) * scaling.kpi
+    if strength is not None:
+        up = up * strength[:, :, None]
     # additive channels: channel k's column of `cf` is exactly "k zeroed in W, others as they were"
     incremental_t = actual - cf  # (D, T+tail, K)
     incremental_kpi = incremental_t.sum(axis=1)

@@ -5,7 +5,7 @@ Expected KPI of geo g, in that geo's model units (KPI / the geo's KPI scale)::
 
     mu_gt = intercept_g + trend_g * years_t + season_amp_g * (fourier_t @ season)
             + controls_gt @ control_coef
-            + sum_k channel_coef_gk * saturation_k(adstock_k(spend_gtk / spend_scale_gk))
+            + sum_k channel_coef_gk * saturation_k(adstock_k(spend_gtk / spend_scale_gk))   [x m_t: see below]
 
 Per-geo terms are non-centered around channel- or national-level means::
 
@@ -33,6 +33,9 @@ Every input is ``pm.Data`` (so the compiled log-density is cached on disk and re
 processes and refits), every coordinate is named, and nothing depends on the position of a
 channel in the user's file.
 
+With ``model.media_effect: time_varying`` the paid media sum is scaled by a smooth multiplier m_t shared
+by geos and channels (:mod:`mmm.model.media_effect`).
+
 ROAS priors set the pooled ``channel_coef`` from a sampled *national* ROAS
 (:mod:`mmm.model.roas_prior`); lift tests, per geo or national, add likelihood terms
 (:mod:`mmm.model.lift_tests`).
@@ -56,6 +59,7 @@ from mmm.model import baseline
 from mmm.model import collapsed
 from mmm.model import lift_tests
 from mmm.model import media
+from mmm.model import media_effect
 from mmm.model import organic as organic_media
 from mmm.model import roas_prior
 from mmm.model.distributions import prior_logp, stack_priors, to_pymc
@@ -183,6 +187,8 @@ def build_model(config: Config, design: PanelDesign, n_train: int | None = None,
         else:
             media_total = shared_adstock_contributions(spend_lags, config.channels, media_params, n_geos,
                                                        design.n_periods, frequency_lags).sum(axis=0)
+        if opts.media_effect == "time_varying":  # paid media's strength drifts (mmm.model.media_effect)
+            media_total = media_total * time_varying_multiplier(model, opts, design)[None, :]
         if organic_total is not None:  # media without spend: it moves the level like paid media does
             media_total = media_total + organic_total
         if centered:  # mu was built on the level; move it to the intercept, whose prior applies
@@ -219,6 +225,16 @@ class _Collapse:
     dims: tuple[tuple[str, ...], ...]
     noises: tuple[Any, ...]
     terms: Callable[[Any, Any], tuple[Any, tuple[Any, ...]]]  # (weighted residual, total weight) -> (gain, draws)
+
+
+def time_varying_multiplier(model: pm.Model, opts, design: PanelDesign) -> Any:
+    """(T,) m_t, the multiplier on paid media's effect in each period (:mod:`mmm.model.media_effect`)."""
+    values, omega = media_effect.basis(design.time)
+    model.add_coord(media_effect.BASIS_DIM, np.arange(values.shape[1]))
+    phi = pm.Data("media_effect_basis_values", values, dims=("date", media_effect.BASIS_DIM))
+    sampled = {name: to_pymc(opts.prior(name), name) for name in (media_effect.AMPLITUDE, media_effect.LENGTHSCALE)}
+    sampled[media_effect.COEFS] = pm.Normal(media_effect.COEFS, 0.0, 1.0, dims=media_effect.BASIS_DIM)
+    return pt.exp(media_effect.log_multiplier(sampled, phi, omega, xp=pt))
 
 
 def moving_baseline(model: pm.Model, options, design: PanelDesign, trend: bool, fitted: slice,

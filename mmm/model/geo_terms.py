@@ -16,6 +16,7 @@ import xarray as xr
 
 from mmm.model import baseline
 from mmm.model import media
+from mmm.model import media_effect
 from mmm.model import organic as organic_media
 from mmm.spec.config import Config
 
@@ -69,8 +70,8 @@ def geo_posterior(posterior: xr.Dataset, config: Config, g: int, n_geos: int,
         out["control_coef"] = (("chain", "draw", "control"), values["control_coef"])
     if "nu" in values:
         out["nu"] = (("chain", "draw"), values["nu"])
-    shared = [*baseline.VARIABLES, "event_coef", *organic_media.variable_names(config.organic)]
-    for name in shared:  # shared by every geo (mmm.model.baseline, events, mmm.model.organic)
+    shared = [*baseline.VARIABLES, *media_effect.VARIABLES, "event_coef", *organic_media.variable_names(config.organic)]
+    for name in shared:  # shared by every geo (mmm.model.baseline, media_effect, events, mmm.model.organic)
         if name in values:
             out[name] = (("chain", "draw", *(d for d in posterior[name].dims if d not in ("chain", "draw"))),
                          values[name])

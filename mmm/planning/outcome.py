@@ -4,7 +4,8 @@ into a :class:`PlanOutcome` (incremental KPI, value, profit and mROAS per draw a
 
     incremental KPI_k = Σ_t  μ_k(history + plan)_t − μ_k(history + nothing)_t
 
-summed over the plan periods and their carry-over tail. The media response is
+summed over the plan periods and their carry-over tail. A time-varying media effect
+(:mod:`mmm.model.media_effect`) is planned at its strength in the data's last period. The media response is
 :mod:`mmm.model.media`'s (the model's own adstock and saturation); channels are additive, so
 channel outcomes sum exactly to the plan's total. :mod:`mmm.planning.optimize` searches over these.
 :meth:`PlanModel.side_by_side` evaluates several such models as one (a geo plan's cells).
@@ -21,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from mmm.model import media
+from mmm.model import media_effect
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError, MMMData, Scaling
 from mmm.data.design import build_design
@@ -261,6 +263,9 @@ class PlanModel:
         design = build_design(data, scaling, config.design)
         draws = posterior_draws(posterior, config, design)
         params = {name: draws[name] for name, *_ in media.parameter_layout(config.channels)}
+        strength = media_effect.multiplier_draws(draws, design.time)  # a time-varying effect: plan at the latest
+        if strength is not None:
+            params[media.COEF] = params[media.COEF] * strength[:, -1:]
         self.params = _thin(params, max_draws)
         self.n_draws = int(self.params[media.COEF].shape[0])
         n_channels = len(self.channels)

@@ -53,6 +53,8 @@ MODEL_PRIOR_LABELS = {
     "sigma": "Noise SD (sigma)",
     "nu": "Student-t degrees of freedom (nu)",
     "event_coef": "Event effects (share of the KPI, per event period)",
+    "media_effect_amplitude": "Time-varying media effect: spread (log scale)",
+    "media_effect_lengthscale": "Time-varying media effect: length scale (years)",
 }
 
 
@@ -174,6 +176,7 @@ def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         "sigma": True,
         "nu": model.get("likelihood", "normal") == "student_t",
         "event_coef": bool(config.get("events")),
+        **dict.fromkeys(("media_effect_amplitude", "media_effect_lengthscale"), _time_varying_media(config)),
     }
     rows = []
     for name, default in DEFAULT_MODEL_PRIORS.items():
@@ -186,6 +189,19 @@ def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
                      "value": prior.to_dict(), "display": prior_text(prior),
                      "source": f"config ({key})" if status == SET else "package default", "status": status})
     return rows
+
+
+def _time_varying_media(config: Mapping) -> bool:
+    """Whether a written config, or a candidate fitted beside it, has a time-varying media effect
+    (:func:`mmm.spec.candidates.uses_time_varying_media` on the raw mapping)."""
+    model = config.get("model") or {}
+    listed = model.get("candidates", "auto")
+    if model.get("media_effect") == "time_varying":
+        return True
+    if listed in (None, "auto"):
+        return not config.get("experiments")
+    return isinstance(listed, list) and any(
+        isinstance(v, Mapping) and v.get("media_effect") == "time_varying" for v in listed)
 
 
 BASELINE_LABELS = {"amplitude": "moving baseline: size (share of the KPI)",

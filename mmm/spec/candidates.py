@@ -12,13 +12,16 @@ their figures::
         - {saturation: hill}
         - {adstock: delayed}
         - {baseline: smooth}
+        - {media_effect: time_varying}
         - {saturation: hill, adstock: delayed}
 
 A variant sets every media channel's saturation or adstock (reach-and-frequency channels keep their
 frequency curve), dropping priors written for parameters the new transform does not have; ``baseline:
 smooth`` adds the smooth moving component, ``baseline: still`` removes it (a panel's shocks stay as
-configured). ``auto`` flips each choice to its usual alternative: logistic ↔ Hill saturation,
-geometric ↔ delayed adstock, no smooth baseline ↔ smooth.
+configured); ``media_effect: time_varying`` scales every paid channel's effect by a smooth multiplier
+over time (:mod:`mmm.model.media_effect`), ``steady`` removes it. ``auto`` flips each choice to its usual alternative: logistic ↔ Hill saturation,
+geometric ↔ delayed adstock, no smooth baseline ↔ smooth, a steady media effect ↔ time-varying (not with lift
+tests, which it cannot combine with yet).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from dataclasses import replace
 from typing import Any
 
 from mmm.spec.errors import ConfigError
+from mmm.spec.sections import MEDIA_EFFECTS
 from mmm.spec.transforms import ADSTOCK_SPECS, SATURATION_SPECS
 
 BASELINE_VARIANTS = ("smooth", "still")
-VARIANT_KEYS = ("saturation", "adstock", "baseline")
+VARIANT_KEYS = ("saturation", "adstock", "baseline", "media_effect")
 
 
 def parse_candidates(raw: Any, source: str) -> str | tuple[Mapping[str, str], ...]:
@@ -53,7 +57,7 @@ def parse_candidates(raw: Any, source: str) -> str | tuple[Mapping[str, str], ..
             raise ConfigError(f"{where}[{i}]: unknown key(s) {', '.join(unknown)}; a variant sets "
                               f"{', '.join(VARIANT_KEYS)}")
         for key, choices in (("saturation", SATURATION_SPECS), ("adstock", ADSTOCK_SPECS),
-                             ("baseline", BASELINE_VARIANTS)):
+                             ("baseline", BASELINE_VARIANTS), ("media_effect", MEDIA_EFFECTS)):
             if key in variant and variant[key] not in choices:
                 raise ConfigError(f"{where}[{i}].{key} must be one of {', '.join(choices)}; got {variant[key]!r}")
         variants.append(dict(variant))
@@ -77,15 +81,29 @@ def variants_of(config) -> list[dict[str, str]]:
     media = [c for c in config.channels if not c.frequency] or list(config.channels)
     saturation = "logistic" if all(c.saturation == "hill" for c in media) else "hill"
     adstock = "geometric" if all(c.adstock == "delayed" for c in media) else "delayed"
-    return [{"saturation": saturation}, {"adstock": adstock},
-            {"baseline": "still" if config.model.baseline.smooth else "smooth"}]
+    variants = [{"saturation": saturation}, {"adstock": adstock},
+                {"baseline": "still" if config.model.baseline.smooth else "smooth"}]
+    if config.model.media_effect == "time_varying":
+        variants.append({"media_effect": "steady"})
+    elif not config.experiments:  # lift tests measure a steady effect at their dates (mmm.model.media_effect)
+        variants.append({"media_effect": "time_varying"})
+    return variants
+
+
+def uses_time_varying_media(model, has_experiments: bool) -> bool:
+    """Whether ``model`` (the model options), or a candidate fitted beside it, has a time-varying media effect."""
+    if model.media_effect == "time_varying":
+        return True
+    if model.candidates == "auto":
+        return not has_experiments  # as variants_of decides
+    return model.candidates != "none" and any(v.get("media_effect") == "time_varying" for v in model.candidates)
 
 
 def label(variant: Mapping[str, str]) -> str:
     """A candidate's name in tables: "as configured", or what the variant sets."""
     if not variant:
         return "as configured"
-    return ", ".join(f"{value} {key}" for key, value in variant.items())
+    return ", ".join(f"{value.replace('_', '-')} {key.replace('_', ' ')}" for key, value in variant.items())
 
 
 def apply_variant(config, variant: Mapping[str, str]):
@@ -94,6 +112,8 @@ def apply_variant(config, variant: Mapping[str, str]):
     model = config.model
     if "baseline" in variant:
         model = replace(model, baseline=replace(model.baseline, smooth=variant["baseline"] == "smooth"))
+    if "media_effect" in variant:
+        model = replace(model, media_effect=variant["media_effect"])
     return replace(config, channels=channels, model=model)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from mmm.spec.errors import ConfigError
-from mmm.spec.candidates import as_written as candidates_as_written, parse_candidates
+from mmm.spec.candidates import as_written as candidates_as_written, parse_candidates, uses_time_varying_media
 from mmm.spec.events import EventSpec
 from mmm.spec.parse import parse_config_fields, parse_fit
 from mmm.spec.roles import ChannelColumns, DataRoles
@@ -27,6 +27,7 @@ from mmm.spec.transforms import DAILY_ADSTOCK_PRIORS
 from mmm.spec.sections import (
     DAILY_MAX_LAG,
     DEFAULT_MODEL_PRIORS,
+    MEDIA_EFFECT_PRIORS,
     OPTIONAL_MODEL_PRIORS,
     ChannelSpec,
     DataSpec,
@@ -158,8 +159,10 @@ class Config:
             data["min_periods"] = self.data.min_periods
         if self.data.population:
             data["population"] = self.data.population
+        used = {"event_coef": bool(self.events),
+                **dict.fromkeys(MEDIA_EFFECT_PRIORS, uses_time_varying_media(self.model, bool(self.experiments)))}
         model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS
-                        if n not in OPTIONAL_MODEL_PRIORS or (n == "event_coef" and self.events)}
+                        if n not in OPTIONAL_MODEL_PRIORS or used[n]}
         return {
             "name": self.name,
             "data": data,
@@ -167,7 +170,8 @@ class Config:
             "controls": list(self.controls),
             "model": {"trend": self.model.trend, "seasonality": {"order": self.model.seasonality_order,
                                                            "weekly": self.model.weekly_order},
-                      "likelihood": self.model.likelihood, "media_roas_scale": self.model.media_roas_scale,
+                      "likelihood": self.model.likelihood, "media_effect": self.model.media_effect,
+                      "media_roas_scale": self.model.media_roas_scale,
                       **({"media_share": self.model.media_share} if self.model.media_roas_scale == "auto" else {}),
                       "media_roas_sigma": self.model.media_roas_sigma,
                       "candidates": candidates_as_written(self.model.candidates),

@@ -22,6 +22,8 @@ from mmm.spec.sections import (
     DEFAULT_MODEL_PRIORS,
     GEO_ADSTOCKS,
     LIKELIHOODS,
+    MEDIA_EFFECT_PRIORS,
+    MEDIA_EFFECTS,
     POSTERIOR_DTYPES,
     SAMPLERS,
     ChannelSpec,
@@ -55,7 +57,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
     model_raw = raw.get("model") or {}
     _no_unknown(model_raw, ("adstock", "saturation", "max_lag", "trend", "seasonality", "likelihood",
                             "media_roas_scale", "media_share", "media_roas_sigma", "priors", "roas_prior", "geo",
-                            "baseline", "candidates"),
+                            "baseline", "candidates", "media_effect"),
                 source, "model")
     defaults = {"adstock": model_raw.get("adstock", "geometric"), "saturation": model_raw.get("saturation", "logistic"),
                 "max_lag": model_raw.get("max_lag")}  # None: not written, set by the data's frequency
@@ -98,6 +100,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
         raise ConfigError(f"{source}: model.priors.event_coef is the prior of event effects, but the config has no "
                           "`events`; add events or remove the prior")
     experiments = parse_experiments(raw.get("experiments"), channel_names, base_dir, source, data.geo)
+    _time_varying_limits(model, experiments, source)
     on_rf = sorted({e.channel for e in experiments if any(c.name == e.channel and c.frequency for c in channels)})
     if on_rf:
         raise ConfigError(f"{source}: lift tests on reach-and-frequency channels ({', '.join(on_rf)}) are not "
@@ -121,6 +124,22 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
         source=source,
         experiments=experiments,
     )
+
+
+def _time_varying_limits(model: ModelOptions, experiments: tuple, source: str) -> None:
+    """A time-varying media effect, written or as a listed candidate, with what it cannot combine with yet."""
+    from mmm.spec.candidates import uses_time_varying_media
+
+    used = uses_time_varying_media(model, bool(experiments))
+    written = sorted(set(model.priors) & set(MEDIA_EFFECT_PRIORS))
+    if written and not used:
+        raise ConfigError(f"{source}: model.priors.{written[0]} is a prior of the time-varying media effect, but "
+                          "neither model.media_effect nor a listed candidate is time_varying; remove the prior or "
+                          "set model.media_effect: time_varying")
+    if used and experiments:
+        raise ConfigError(f"{source}: lift tests (`experiments`) with a time-varying media effect are not available "
+                          "yet: a test measures the effect at its own dates, which the multiplier moves; remove "
+                          "media_effect: time_varying (or that candidate), or the experiments")
 
 
 def _iso(value: Any, source: str) -> str | None:
@@ -341,6 +360,11 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
     likelihood = raw.get("likelihood", "normal")
     if likelihood not in LIKELIHOODS:
         raise ConfigError(f"{source}: model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {likelihood!r}")
+    media_effect = raw.get("media_effect", "steady")
+    if media_effect not in MEDIA_EFFECTS:
+        raise ConfigError(f"{source}: model.media_effect must be one of {', '.join(MEDIA_EFFECTS)} (every paid "
+                          f"channel's effect the same each period, or scaled by a smooth multiplier over time); "
+                          f"got {media_effect!r}")
     priors = _priors(raw.get("priors") or {}, tuple(DEFAULT_MODEL_PRIORS), source, "model.priors")
     roas_scale = raw.get("media_roas_scale", DEFAULT_MEDIA_ROAS_SCALE)
     if roas_scale != "auto" and (isinstance(roas_scale, bool) or not isinstance(roas_scale, (int, float))
@@ -366,7 +390,7 @@ def _model_options(raw: Mapping, source: str) -> ModelOptions:
         raise ConfigError(f"{source}: model.geo.adstock must be one of {', '.join(GEO_ADSTOCKS)} (one adstock shared "
                           f"by all geos, or one per geo); got {geo_adstock!r}")
     return ModelOptions(trend=trend, seasonality_order=order, weekly_order=weekly, likelihood=likelihood,
-                        priors=priors, media_roas_scale=roas_scale if roas_scale == "auto" else float(roas_scale),
+                        media_effect=media_effect, priors=priors, media_roas_scale=roas_scale if roas_scale == "auto" else float(roas_scale),
                         media_share=float(media_share), media_roas_sigma=float(roas_sigma), geo_adstock=geo_adstock)
 
 

@@ -18,6 +18,8 @@ POSTERIOR_DTYPES = ("float64", "float32")
 GEO_ADSTOCKS = ("shared", "geo")
 ADAPTATIONS = ("diag", "low_rank")
 LIKELIHOODS = ("normal", "student_t")
+# paid media's effect: the same every period, or scaled by a smooth multiplier over time (mmm.model.media_effect)
+MEDIA_EFFECTS = ("steady", "time_varying")
 
 # Baseline priors, on the KPI divided by its mean (so the scaled KPI averages 1).
 DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
@@ -30,9 +32,14 @@ DEFAULT_MODEL_PRIORS: dict[str, Prior] = {
     # an event's effect in its period (and each period of its window), share of the mean KPI: a holiday week
     # 30% above or below normal is typical, a doubling far out
     "event_coef": Prior("Normal", mu=0.0, sigma=0.3),
+    # model.media_effect: time_varying. The multiplier's log-scale spread: median ~0.2 (effects ~0.8-1.2x
+    # their average), 95% under ~0.6; its length scale in years (median half a year, 90% within 0.26-0.97)
+    "media_effect_amplitude": Prior("HalfNormal", sigma=0.3),
+    "media_effect_lengthscale": Prior("LogNormal", mu=float(np.log(0.5)), sigma=0.4),
 }
+MEDIA_EFFECT_PRIORS = ("media_effect_amplitude", "media_effect_lengthscale")
 # written into a resolved config only when the config uses them
-OPTIONAL_MODEL_PRIORS = ("event_coef",)
+OPTIONAL_MODEL_PRIORS = ("event_coef", *MEDIA_EFFECT_PRIORS)
 # most an organic channel adds per period, share of the mean KPI (at full saturation): median ~0.2
 DEFAULT_ORGANIC_COEF = Prior("HalfNormal", sigma=0.3)
 TREATMENT_REFERENCES = ("min", "max", "mean")
@@ -262,6 +269,7 @@ class ModelOptions:
     seasonality_order: int = 2
     weekly_order: int | str = "auto"  # day-of-week Fourier pairs (daily data): a number 0..3, or "auto"
     likelihood: str = "normal"
+    media_effect: str = "steady"  # or "time_varying": a smooth multiplier on every paid channel's effect
     priors: Mapping[str, Prior] = field(default_factory=dict)
     media_roas_scale: float | str = DEFAULT_MEDIA_ROAS_SCALE  # the default ROAS prior's median, or "auto"
     media_share: float = DEFAULT_MEDIA_SHARE  # "auto": the share of the KPI's value paid media brings at the median
