@@ -37,6 +37,7 @@ from mmm.analysis.effects import Effects, summarize
 from mmm.analysis.frequency import optimal_frequency
 from mmm.analysis.geo_effects import GeoEffects, compute_geo_effects, geo_response_curves
 from mmm.analysis.periods import aggregate_contributions
+from mmm.analysis.media_strength import media_strength
 from mmm.analysis.fitted_periods import as_fitted, fitted_scaling, training_periods
 from mmm.model.sample import FitResult
 from mmm.model.geo_terms import geo_posterior
@@ -163,6 +164,12 @@ class FittedModel(CalibrationViews):
             return None
         first = geo_posterior(self.posterior, self.config, 0, self.data.n_geos)
         return carryover_curves(first, self.config, self.data.geo(0), self.scaling.geo(0))
+
+    def media_strength(self) -> pd.DataFrame | None:
+        """Paid media's strength per period (the time-varying media effect's multiplier) with its interval;
+        None when the run's posterior has a steady media effect (:mod:`mmm.analysis.media_strength`)."""
+        first = geo_posterior(self.posterior, self.config, 0, self.data.n_geos)
+        return media_strength(first, self.config, self.data.geo(0), self.scaling.geo(0))
 
     def break_even_spend(self) -> dict[str, float | None]:
         margins = {c: self.config.finance.margin_for(c) for c in self.config.channel_names}

@@ -16,8 +16,9 @@ Its amplitude shrinks to 0 when the data show no drift.
 Figures follow from it: the periods where a channel's spend lands are weighted by the multiplier then
 (ROAS, contributions, mROAS); carry-over after the data keeps the last period's strength; a budget plan
 for the periods after the data plans at the last period's strength (:mod:`mmm.planning.outcome`). A ROAS
-prior (``roas_prior``) is a belief about the ROAS at the average strength, and lift tests are refused
-with it (a test measures the effect at its own dates; :mod:`mmm.spec.parse`).
+prior (``roas_prior``) is a belief about the ROAS at the average strength. Lift tests are refused with it
+(a test measures the effect at its own dates; :mod:`mmm.spec.parse`), and so is a refresh in update mode
+(the path belongs to the periods it was fitted on; :mod:`mmm.runs.refresh`).
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ from mmm.data.panel_design import PanelScaling, build_panel_design
 from mmm.data.panel import Panel
 from mmm.model import baseline
 from mmm.model import media
-from mmm.model import media_effect
 from mmm.model import organic as organic_media
 from mmm.model import roas_prior
 from mmm.model.build import GEO_PRIORS, build_model
@@ -321,9 +320,6 @@ def model_parameter_bounds(config: Config, model: pm.Model) -> dict[str, tuple[A
     bounds.update({name: prior_bounds(prior) for name, prior in GEO_PRIORS.items()})
     if baseline.SHOCK_SD in model.named_vars:
         bounds[baseline.SHOCK_SD] = prior_bounds(config.model.baseline.prior("shock_sd"))
-    for name in (media_effect.AMPLITUDE, media_effect.LENGTHSCALE):
-        if name in model.named_vars:
-            bounds[name] = prior_bounds(config.model.prior(name))
     for rv in model.free_RVs:
         if rv.name not in bounds and model.rvs_to_transforms.get(rv) is None:
             bounds[rv.name] = (-np.inf, np.inf)

@@ -1,4 +1,5 @@
-"""Contributions by calendar period (stacked bars) and the waterfall of the window's total."""
+"""Contributions by calendar period (stacked bars), the waterfall of the window's total, and paid media's
+strength over time (a time-varying media effect)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from mmm.report.plots import BASELINE_COLOR, MIN_FONT_PT, new_figure, require_columns, channel_colors, compact_number
+from mmm.report.plots import (BASELINE_COLOR, CHANNEL_PALETTE, MIN_FONT_PT, _date_axis, channel_colors, compact_number,
+                               interval_label, new_figure, require_columns)
 
 MAX_PERIOD_TICKS = 12  # period labels shown at most; the rest of the bars keep their place unlabelled
 
@@ -70,4 +72,23 @@ def plot_waterfall(totals: Mapping[str, Mapping[str, float]], *, kpi: str = "KPI
     # wrapped: one line of this title is wider than the figure, and constrained layout does not shrink titles
     ax.set_title(textwrap.fill(f"Where the window's {kpi} comes from (means; whiskers: interval of each part)",
                                width=60))
+    return fig
+
+
+def plot_media_strength(strength: pd.DataFrame, interval: float = 0.9) -> Figure:
+    """Paid media's strength per period (``media_strength.csv``: a time-varying media effect's multiplier),
+    with its interval band and the data's average strength (1) marked."""
+    require_columns(strength, ["date", "strength_mean", "strength_lo", "strength_hi"], "media_strength")
+    dates = pd.to_datetime(strength["date"]).to_numpy()
+    fig, ax = new_figure(8.0, 3.0)
+    ax.fill_between(dates, strength["strength_lo"].to_numpy(float), strength["strength_hi"].to_numpy(float),
+                    color=CHANNEL_PALETTE[0], alpha=0.25, linewidth=0, label=f"{interval_label(interval)} interval")
+    ax.plot(dates, strength["strength_mean"].to_numpy(float), color=CHANNEL_PALETTE[0], linewidth=1.5,
+            label="posterior mean")
+    ax.axhline(1.0, color=BASELINE_COLOR, linewidth=1, linestyle="--", label="average strength")
+    ax.set_ylabel("media effect x its average")
+    ax.set_title("Media strength over time")
+    _date_axis(ax)
+    ax.legend(loc="upper left", fontsize=MIN_FONT_PT, frameon=False)
+    ax.grid(alpha=0.3)
     return fig

@@ -190,7 +190,9 @@ def _context(
                             break_even={c: v.get("break_even_spend") for c, v in summary["channels"].items()},
                             by_period={p: _read_csv(run_dir, f"contributions_{p}.csv", ["period", "component", "mean"])
                                        for p in ("month", "quarter")},
-                            contribution_totals=summary.get("contribution_totals")),
+                            contribution_totals=summary.get("contribution_totals"),
+                            strength=_read_csv(run_dir, "media_strength.csv",
+                                               ["date", "strength_mean", "strength_lo", "strength_hi"])),
         "checks": _checks(diagnostics),
         "fit_quality": _fit_quality(summary.get("fit_quality") or {}, kpi, kpi_unit),
         "health": _health(summary.get("health")),
@@ -428,6 +430,7 @@ def _figures(
     break_even: Mapping[str, float | None] | None = None,
     by_period: Mapping[str, pd.DataFrame | None] | None = None,
     contribution_totals: Mapping[str, Any] | None = None,
+    strength: pd.DataFrame | None = None,
 ) -> list[dict[str, str | None]]:
     """Each figure as a base64 PNG, or None with the reason it is absent."""
     figures: list[dict[str, str | None]] = []
@@ -468,6 +471,10 @@ def _figures(
         f"From the baseline to the total expected {kpi} over the window, one step per channel",
         lambda: period_plots.plot_waterfall(contribution_totals, kpi=kpi, colors=colors),
         None if contribution_totals else "contribution_totals is not in summary.json of this run.")
+    if strength is not None:  # only a run with a time-varying media effect has it
+        add("Media strength over time",
+            "Paid media's effect in each period relative to its average (1), with its interval band",
+            lambda: period_plots.plot_media_strength(strength, interval), None)
     has_parts = {"roas_immediate_mean", "roas_lasting_mean"} <= set(roi.columns)
     add("Immediate vs lasting return",
         "Per channel, the ROAS that arrives in the same period and the part that arrives later",

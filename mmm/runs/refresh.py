@@ -144,6 +144,10 @@ def update(parent: Run, parent_data: Panel, config: Config, data: Panel, *,
         raise ConfigError(f"{config.source}: update mode cannot carry a smooth moving baseline (model.baseline) into "
                           "new periods: its path is tied to the periods it was fitted on. Refresh with "
                           "--mode refit, or drop model.baseline")
+    if "time_varying" in (config.model.media_effect, parent.config.model.media_effect):
+        raise ConfigError(f"{config.source}: update mode cannot carry a time-varying media effect "
+                          "(model.media_effect) into new periods: its path is tied to the periods it was fitted on. "
+                          "Refresh with --mode refit, or set model.media_effect: steady")
     t0 = time.perf_counter()
     scaling = parent.scaling
     fit_start, n_train = likelihood_periods(parent, parent_data, config, data)

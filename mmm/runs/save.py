@@ -46,6 +46,8 @@ def run_files(fitted: FittedModel, run_id: str, *, parent_run: str | None = None
         files["roi_by_geo.csv"] = fitted.roi_by_geo()
     if (carryover := fitted.carryover_curves()) is not None:
         files["carryover.csv"] = carryover
+    if (strength := fitted.media_strength()) is not None:
+        files["media_strength.csv"] = strength
     files["manifest.json"] = manifest(
         run_id=run_id, config_text=config_text, data=fitted.data.national(), seed=fitted.config.fit.seed,
         sampler=fitted.fit.sampler, timings={**fitted.fit.timings, **fitted.timings},

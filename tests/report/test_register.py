@@ -312,3 +312,22 @@ def test_the_assumption_register_lists_the_moving_baseline(tmp_path):
     assert "model.baseline.priors.shock_sd" not in rows  # shocks are off
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(_baseline_config(None).to_dict()))
     assert not [k for k in (r["key"] for r in assumptions_register(tmp_path)) if k.startswith("model.baseline")]
+
+
+@pytest.mark.parametrize(("model", "listed"), [
+    ({}, True),  # candidates auto: the time-varying candidate is fitted beside the config
+    ({"candidates": "none"}, False),
+    ({"candidates": "none", "media_effect": "time_varying"}, True),
+    ({"candidates": [{"saturation": "hill"}]}, False),
+    ({"candidates": [{"media_effect": "time_varying"}]}, True),
+])
+def test_the_media_effect_priors_are_listed_when_a_fitted_candidate_uses_them(model, listed):
+    from mmm.report.register import _model_prior_rows
+
+    config = {"data": {"path": "data.csv", "date": "week", "kpi": "sales"}, "channels": {"tv": "tv"}, "model": model}
+    keys = {row["key"] for row in _model_prior_rows(config)}
+    assert ({"model.priors.media_effect_amplitude", "model.priors.media_effect_lengthscale"} <= keys) == listed
+    assert not listed or not keys & {"model.priors.nu", "model.priors.event_coef"}
+    with_tests = {**config, "experiments": [{"channel": "tv"}]}
+    assert ("model.priors.media_effect_amplitude" in {r["key"] for r in _model_prior_rows(with_tests)}) == (
+        model.get("media_effect") == "time_varying" or isinstance(model.get("candidates"), list) and listed)

@@ -96,3 +96,15 @@ def test_update_mode_refuses_a_smooth_moving_baseline():
     for parent, config in ((SimpleNamespace(config=moving), still), (SimpleNamespace(config=still), moving)):
         with pytest.raises(ConfigError, match="update mode cannot carry a smooth moving baseline"):
             update(parent, None, config, None)
+
+
+def test_update_mode_refuses_a_time_varying_media_effect():
+    """Its multiplier's path, like a smooth baseline's, belongs to the periods it was fitted on."""
+    from mmm.runs.refresh import update
+
+    result = generate(SynthSpec(n_periods=30, n_channels=1))
+    drifting = Config.from_dict({**result.config, "model": {**result.config["model"], "media_effect": "time_varying"}})
+    steady = Config.from_dict(result.config)
+    for parent, config in ((SimpleNamespace(config=drifting), steady), (SimpleNamespace(config=steady), drifting)):
+        with pytest.raises(ConfigError, match="update mode cannot carry a time-varying media effect"):
+            update(parent, None, config, None)
