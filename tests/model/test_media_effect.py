@@ -46,18 +46,22 @@ def test_numpy_and_pytensor_give_the_same_multiplier():
         np.testing.assert_allclose(fn(*(draws[n][d] for n in symbols)), expected[d], rtol=1e-12)
 
 
-@pytest.fixture(scope="module")
-def drifting():
+def _drifting(n_geos: int):
     from mmm.analysis.pipeline import load
     from mmm.model.prior_sample import sample_prior
 
-    result = generate(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=4))
+    result = generate(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=4, n_geos=n_geos))
     config = Config.from_dict({**result.config, "model": {**result.config.get("model", {}),
                                                            "media_effect": "time_varying"}})
     panel = load(config, result.data)
     scaling = PanelScaling.compute(panel)
     prior = sample_prior(config, panel, scaling, n_draws=40, seed=2)
     return result, config, panel, scaling, prior
+
+
+@pytest.fixture(scope="module")
+def drifting():
+    return _drifting(1)
 
 
 def test_the_figures_weigh_each_period_by_its_strength(drifting):
@@ -94,19 +98,20 @@ def test_the_figures_weigh_each_period_by_its_strength(drifting):
     np.testing.assert_allclose(plan_moving._scale, plan_steady._scale * strength[:, -1:], rtol=1e-12)
 
 
-def test_the_model_likelihood_and_the_figures_see_the_same_expected_kpi(drifting):
-    """The stacking scores (NumPy, from the figures) and the PyMC model's own likelihood differ only by the
-    KPI's scale: the multiplier the model fits is the one the figures use."""
+@pytest.mark.parametrize("n_geos", [1, 3])
+def test_the_model_likelihood_and_the_figures_see_the_same_expected_kpi(n_geos):
+    """The stacking scores (NumPy, from the figures) and the PyMC model's own likelihood differ only by each
+    geo's KPI scale: the multiplier the model fits is the one the figures use, in every geo."""
     from mmm.analysis.geo_effects import compute_geo_effects
     from mmm.model.build import build_model
     from mmm.model.pointwise import log_prior_and_likelihood
 
-    _, config, panel, scaling, prior = drifting
+    _, config, panel, scaling, prior = _drifting(n_geos)
     design = build_panel_design(panel, scaling, config.design)
     model = build_model(config, design)
     assert {v.name for v in model.free_RVs} >= set(media_effect.VARIABLES)
     _, model_ll = log_prior_and_likelihood(model, prior)
     ours = compute_geo_effects(prior, config, panel, scaling, pointwise=True).log_lik  # (D, G, T)
     theirs = model_ll["kpi_obs"].transpose("chain", "draw", ...).values.reshape(ours.shape)
-    gap = ours - theirs
-    np.testing.assert_allclose(gap, -np.log(scaling.geo(0).kpi), atol=1e-6)
+    scales = np.array([scaling.geo(g).kpi for g in range(n_geos)])
+    np.testing.assert_allclose(ours - theirs, -np.log(scales)[None, :, None] + 0 * ours, atol=1e-6)
