@@ -195,11 +195,9 @@ def _time_varying_media(config: Mapping) -> bool:
     """Whether a written config, or a candidate fitted beside it, has a time-varying media effect
     (:func:`mmm.spec.candidates.uses_time_varying_media` on the raw mapping)."""
     model = config.get("model") or {}
-    listed = model.get("candidates", "auto")
+    listed = model.get("candidates")
     if model.get("media_effect") == "time_varying":
         return True
-    if listed in (None, "auto"):
-        return not config.get("experiments")
     return isinstance(listed, list) and any(
         isinstance(v, Mapping) and v.get("media_effect") == "time_varying" for v in listed)
 

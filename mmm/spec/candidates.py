@@ -20,8 +20,8 @@ frequency curve), dropping priors written for parameters the new transform does 
 smooth`` adds the smooth moving component, ``baseline: still`` removes it (a panel's shocks stay as
 configured); ``media_effect: time_varying`` scales every paid channel's effect by a smooth multiplier
 over time (:mod:`mmm.model.media_effect`), ``steady`` removes it. ``auto`` flips each choice to its usual alternative: logistic ↔ Hill saturation,
-geometric ↔ delayed adstock, no smooth baseline ↔ smooth, a steady media effect ↔ time-varying (not with lift
-tests, which it cannot combine with yet).
+geometric ↔ delayed adstock, no smooth baseline ↔ smooth, and a time-varying media effect → steady (the other
+way is opt-in: list ``{media_effect: time_varying}``).
 """
 
 from __future__ import annotations
@@ -83,20 +83,19 @@ def variants_of(config) -> list[dict[str, str]]:
     adstock = "geometric" if all(c.adstock == "delayed" for c in media) else "delayed"
     variants = [{"saturation": saturation}, {"adstock": adstock},
                 {"baseline": "still" if config.model.baseline.smooth else "smooth"}]
-    if config.model.media_effect == "time_varying":
+    if config.model.media_effect == "time_varying":  # the other way (a time-varying effect beside a steady
+        # one) is opt-in: as a default candidate it took the weight on panels and trend breaks with worse
+        # figures (docs/model-candidates.md)
         variants.append({"media_effect": "steady"})
-    elif not config.experiments:  # lift tests measure a steady effect at their dates (mmm.model.media_effect)
-        variants.append({"media_effect": "time_varying"})
     return variants
 
 
-def uses_time_varying_media(model, has_experiments: bool) -> bool:
-    """Whether ``model`` (the model options), or a candidate fitted beside it, has a time-varying media effect."""
+def uses_time_varying_media(model) -> bool:
+    """Whether ``model`` (the model options), or a candidate it lists, has a time-varying media effect."""
     if model.media_effect == "time_varying":
         return True
-    if model.candidates == "auto":
-        return not has_experiments  # as variants_of decides
-    return model.candidates != "none" and any(v.get("media_effect") == "time_varying" for v in model.candidates)
+    return not isinstance(model.candidates, str) and any(v.get("media_effect") == "time_varying"
+                                                         for v in model.candidates)
 
 
 def label(variant: Mapping[str, str]) -> str:

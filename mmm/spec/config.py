@@ -160,7 +160,7 @@ class Config:
         if self.data.population:
             data["population"] = self.data.population
         used = {"event_coef": bool(self.events),
-                **dict.fromkeys(MEDIA_EFFECT_PRIORS, uses_time_varying_media(self.model, bool(self.experiments)))}
+                **dict.fromkeys(MEDIA_EFFECT_PRIORS, uses_time_varying_media(self.model))}
         model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS
                         if n not in OPTIONAL_MODEL_PRIORS or used[n]}
         return {

@@ -130,7 +130,7 @@ def _time_varying_limits(model: ModelOptions, experiments: tuple, source: str) -
     """A time-varying media effect, written or as a listed candidate, with what it cannot combine with yet."""
     from mmm.spec.candidates import uses_time_varying_media
 
-    used = uses_time_varying_media(model, bool(experiments))
+    used = uses_time_varying_media(model)
     written = sorted(set(model.priors) & set(MEDIA_EFFECT_PRIORS))
     if written and not used:
         raise ConfigError(f"{source}: model.priors.{written[0]} is a prior of the time-varying media effect, but "

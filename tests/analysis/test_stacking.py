@@ -127,28 +127,28 @@ def test_auto_flips_each_choice_and_drops_priors_of_parameters_that_no_longer_ex
     config = Config.from_dict(small())
     assert config.model.candidates == "auto"
     variants = variants_of(config)
-    assert variants == [{"saturation": "hill"}, {"adstock": "delayed"}, {"baseline": "smooth"},
-                        {"media_effect": "time_varying"}]
-    assert apply_variant(config, variants[3]).model.media_effect == "time_varying"
+    assert variants == [{"saturation": "hill"}, {"adstock": "delayed"}, {"baseline": "smooth"}]
+    assert apply_variant(config, {"media_effect": "time_varying"}).model.media_effect == "time_varying"
     hill = apply_variant(config, variants[0])
     assert [c.saturation for c in hill.channels] == ["hill", "hill"]
     assert "lam" not in hill.channel("tv").priors  # logistic's parameter: not a Hill prior
     assert apply_variant(config, variants[2]).model.baseline.smooth
     assert label(variants[1]) == "delayed adstock" and label({}) == "as configured"
-    assert label(variants[3]) == "time-varying media effect"
+    assert label({"media_effect": "time_varying"}) == "time-varying media effect"
     all_hill = Config.from_dict({**small(saturation="hill"), "channels": {"tv": "tv", "search": "search"}})
     assert variants_of(all_hill)[0] == {"saturation": "logistic"}
+    # a time-varying media effect gets the steady one beside it; the other way round is opt-in
     drifting = Config.from_dict(small(media_effect="time_varying"))
     assert variants_of(drifting)[3] == {"media_effect": "steady"}
-    assert not apply_variant(drifting, variants_of(drifting)[3]).model.media_effect == "time_varying"
+    assert apply_variant(drifting, variants_of(drifting)[3]).model.media_effect == "steady"
+    assert "media_effect_amplitude" not in config.to_dict()["model"]["priors"]
+    assert "media_effect_amplitude" in drifting.to_dict()["model"]["priors"]
 
 
 @pytest.mark.candidates
-def test_time_varying_media_is_no_candidate_beside_lift_tests_and_is_refused_with_them():
+def test_a_time_varying_media_effect_is_refused_beside_lift_tests():
     test = {"channel": "tv", "start": "2023-03-06", "end": "2023-04-24", "incremental_kpi": 5e4, "se": 1e4}
-    calibrated = Config.from_dict({**small(), "experiments": [test]})
-    assert {"media_effect": "time_varying"} not in variants_of(calibrated)
-    assert "media_effect_amplitude" not in calibrated.to_dict()["model"]["priors"]
+    assert Config.from_dict({**small(), "experiments": [test]}).experiments
     for model in ({"media_effect": "time_varying"}, {"candidates": [{"media_effect": "time_varying"}]}):
         with pytest.raises(ConfigError, match="lift tests .* time-varying media effect are not available"):
             Config.from_dict({**small(**model), "experiments": [test]})
@@ -198,11 +198,11 @@ def stacked(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.candidates
-def test_a_default_fit_stacks_five_candidates_and_reports_the_mixture(stacked, tmp_path):
+def test_a_default_fit_stacks_four_candidates_and_reports_the_mixture(stacked, tmp_path):
     config, fitted = stacked
     structure = fitted.structure
     assert [c.label for c in structure.candidates] == [
-        "as configured", "hill saturation", "delayed adstock", "smooth baseline", "time-varying media effect"]
+        "as configured", "hill saturation", "delayed adstock", "smooth baseline"]
     assert structure.weights.sum() == pytest.approx(1.0)
     # the figures of record are the mixture: each candidate's ROAS draws in proportion to its weight
     for k, channel in enumerate(fitted.effects.channels):

@@ -315,7 +315,8 @@ def test_the_assumption_register_lists_the_moving_baseline(tmp_path):
 
 
 @pytest.mark.parametrize(("model", "listed"), [
-    ({}, True),  # candidates auto: the time-varying candidate is fitted beside the config
+    ({}, False),  # candidates auto: a steady config gets no time-varying candidate
+    ({"media_effect": "time_varying"}, True),
     ({"candidates": "none"}, False),
     ({"candidates": "none", "media_effect": "time_varying"}, True),
     ({"candidates": [{"saturation": "hill"}]}, False),
@@ -327,7 +328,4 @@ def test_the_media_effect_priors_are_listed_when_a_fitted_candidate_uses_them(mo
     config = {"data": {"path": "data.csv", "date": "week", "kpi": "sales"}, "channels": {"tv": "tv"}, "model": model}
     keys = {row["key"] for row in _model_prior_rows(config)}
     assert ({"model.priors.media_effect_amplitude", "model.priors.media_effect_lengthscale"} <= keys) == listed
-    assert not listed or not keys & {"model.priors.nu", "model.priors.event_coef"}
-    with_tests = {**config, "experiments": [{"channel": "tv"}]}
-    assert ("model.priors.media_effect_amplitude" in {r["key"] for r in _model_prior_rows(with_tests)}) == (
-        model.get("media_effect") == "time_varying" or isinstance(model.get("candidates"), list) and listed)
+    assert not keys & {"model.priors.nu", "model.priors.event_coef"}

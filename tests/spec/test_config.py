@@ -15,7 +15,6 @@ from mmm.spec.sections import (
     DEFAULT_MEDIA_ROAS_SIGMA,
     DEFAULT_MEDIA_SHARE,
     DEFAULT_MODEL_PRIORS,
-    MEDIA_EFFECT_PRIORS,
     OPTIONAL_MODEL_PRIORS,
     BaselineOptions,
     baseline_as_dict,
@@ -183,10 +182,10 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["model"] == {"trend": True, "seasonality": {"order": 2, "weekly": "auto"}, "likelihood": "normal",
                                  "media_effect": "steady", "media_roas_scale": DEFAULT_MEDIA_ROAS_SCALE, "media_share": DEFAULT_MEDIA_SHARE,
                                  "media_roas_sigma": DEFAULT_MEDIA_ROAS_SIGMA, "candidates": "auto",
-                                 # event_coef only with events (OPTIONAL_MODEL_PRIORS); the media effect's with
-                                 # a time-varying candidate (auto, without lift tests)
+                                 # event_coef only with events, the media effect's only when it varies
+                                 # (OPTIONAL_MODEL_PRIORS)
                                  "priors": {n: p.to_dict() for n, p in DEFAULT_MODEL_PRIORS.items()
-                                            if n not in OPTIONAL_MODEL_PRIORS or n in MEDIA_EFFECT_PRIORS},
+                                            if n not in OPTIONAL_MODEL_PRIORS},
                                  "geo": {"adstock": "shared"},  # the config has data.geo
                                  # a panel always writes its baseline: shared shocks by default
                                  "baseline": baseline_as_dict(BaselineOptions(shocks="auto"))}
