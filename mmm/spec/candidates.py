@@ -111,9 +111,15 @@ def apply_variant(config, variant: Mapping[str, str]):
     model = config.model
     if "baseline" in variant:
         model = replace(model, baseline=replace(model.baseline, smooth=variant["baseline"] == "smooth"))
+    steadied = variant.get("media_effect") == "steady" and model.media_effect == "time_varying"
     if "media_effect" in variant:
         model = replace(model, media_effect=variant["media_effect"])
-    return replace(config, channels=channels, model=model)
+    out = replace(config, channels=channels, model=model)
+    if steadied and model.candidates == "auto":
+        # auto does not flip a steady effect back to time-varying: list the set, so that this candidate's
+        # config (the run's, when it is the primary) refits the same candidates
+        out = replace(out, model=replace(model, candidates=(*variants_of(out), {"media_effect": "time_varying"})))
+    return out
 
 
 def _channel_variant(channel, variant: Mapping[str, str]):

@@ -143,6 +143,12 @@ def test_auto_flips_each_choice_and_drops_priors_of_parameters_that_no_longer_ex
     assert apply_variant(drifting, variants_of(drifting)[3]).model.media_effect == "steady"
     assert "media_effect_amplitude" not in config.to_dict()["model"]["priors"]
     assert "media_effect_amplitude" in drifting.to_dict()["model"]["priors"]
+    # whichever candidate becomes the run's config, a refit still weighs a steady against a drifting effect
+    for variant in [{}, *variants_of(drifting)]:
+        candidate = Config.from_dict(apply_variant(drifting, variant).to_dict())  # as a run's config.yaml
+        refit = [candidate, *(apply_variant(candidate, v) for v in variants_of(candidate))]
+        assert {c.model.media_effect for c in refit} == {"steady", "time_varying"}, variant
+    assert {c.model.media_effect for c in [config, *(apply_variant(config, v) for v in variants)]} == {"steady"}
 
 
 @pytest.mark.candidates
