@@ -217,3 +217,16 @@ def test_the_other_report_charts_are_legible():
     _assert_legible(_drawn(plots.plot_roi(roi_table(), "roas", currency="USD")))
     _assert_legible(_drawn(plots.plot_fit(fit_table(), kpi="revenue", unit="USD per week")))
     _assert_legible(_drawn(plots.plot_immediate_lasting(roi_table(), currency="USD")))
+
+
+def test_the_media_strength_chart_appears_only_with_its_table(tmp_path):
+    """A run with a time-varying media effect has media_strength.csv and the chart; any other run neither."""
+    run_dir = make_run(tmp_path)
+    assert "Media strength over time" not in render_report(run_dir)
+    dates = pd.date_range("2023-01-02", periods=12, freq="W-MON")
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "strength_mean": 1.0, "strength_lo": 0.8,
+                  "strength_hi": 1.2}).to_csv(run_dir / "media_strength.csv", index=False)
+    assert "Media strength over time" in render_report(run_dir)
+    pd.DataFrame({"date": dates, "strength": 1.0}).to_csv(run_dir / "media_strength.csv", index=False)
+    with pytest.raises(Exception, match="media_strength.csv lacks column"):
+        render_report(run_dir)
