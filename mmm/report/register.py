@@ -25,9 +25,10 @@ import pandas as pd
 import yaml
 
 from mmm.spec.sections import (DEFAULT_BASELINE_PRIORS, DEFAULT_MEDIA_ROAS_SCALE, DEFAULT_MEDIA_ROAS_SIGMA,
-                               DEFAULT_MEDIA_SHARE, DEFAULT_MODEL_PRIORS, DEFAULT_ORGANIC_COEF, REACH_FREQUENCY_PRIORS,
-                               FinanceSpec)
+                               DEFAULT_MEDIA_SHARE, DEFAULT_MODEL_PRIORS, DEFAULT_ORGANIC_COEF, MEDIA_EFFECT_PRIORS,
+                               REACH_FREQUENCY_PRIORS, FinanceSpec)
 from mmm.spec.priors import Prior, PriorError
+from mmm.spec.candidates import uses_time_varying_media
 from mmm.model.transforms import ADSTOCKS, SATURATIONS
 
 SET, DEFAULT = "set", "default"
@@ -176,7 +177,8 @@ def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         "sigma": True,
         "nu": model.get("likelihood", "normal") == "student_t",
         "event_coef": bool(config.get("events")),
-        **dict.fromkeys(("media_effect_amplitude", "media_effect_lengthscale"), _time_varying_media(config)),
+        **dict.fromkeys(MEDIA_EFFECT_PRIORS, uses_time_varying_media(model.get("media_effect", "steady"),
+                                                                     model.get("candidates") or "auto")),
     }
     rows = []
     for name, default in DEFAULT_MODEL_PRIORS.items():
@@ -189,17 +191,6 @@ def _model_prior_rows(config: Mapping[str, Any]) -> list[dict[str, Any]]:
                      "value": prior.to_dict(), "display": prior_text(prior),
                      "source": f"config ({key})" if status == SET else "package default", "status": status})
     return rows
-
-
-def _time_varying_media(config: Mapping) -> bool:
-    """Whether a written config, or a candidate fitted beside it, has a time-varying media effect
-    (:func:`mmm.spec.candidates.uses_time_varying_media` on the raw mapping)."""
-    model = config.get("model") or {}
-    listed = model.get("candidates")
-    if model.get("media_effect") == "time_varying":
-        return True
-    return isinstance(listed, list) and any(
-        isinstance(v, Mapping) and v.get("media_effect") == "time_varying" for v in listed)
 
 
 BASELINE_LABELS = {"amplitude": "moving baseline: size (share of the KPI)",

@@ -31,7 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from mmm.spec.errors import ConfigError
-from mmm.spec.sections import MEDIA_EFFECTS
+from mmm.spec.sections import MEDIA_EFFECT_PRIORS, MEDIA_EFFECTS
 from mmm.spec.transforms import ADSTOCK_SPECS, SATURATION_SPECS
 
 BASELINE_VARIANTS = ("smooth", "still")
@@ -90,12 +90,26 @@ def variants_of(config) -> list[dict[str, str]]:
     return variants
 
 
-def uses_time_varying_media(model) -> bool:
-    """Whether ``model`` (the model options), or a candidate it lists, has a time-varying media effect."""
-    if model.media_effect == "time_varying":
+def uses_time_varying_media(media_effect: str, candidates) -> bool:
+    """Whether a spec with ``model.media_effect`` and ``model.candidates`` (parsed, or as a resolved
+    config.yaml writes them), or a candidate it lists, has a time-varying media effect."""
+    if media_effect == "time_varying":
         return True
-    return not isinstance(model.candidates, str) and any(v.get("media_effect") == "time_varying"
-                                                         for v in model.candidates)
+    return not isinstance(candidates, str) and any(v.get("media_effect") == "time_varying" for v in candidates)
+
+
+def check_time_varying_media(model, experiments: tuple, source: str) -> None:
+    """A time-varying media effect, written or as a listed candidate, with what it cannot combine with yet."""
+    used = uses_time_varying_media(model.media_effect, model.candidates)
+    written = sorted(set(model.priors) & set(MEDIA_EFFECT_PRIORS))
+    if written and not used:
+        raise ConfigError(f"{source}: model.priors.{written[0]} is a prior of the time-varying media effect, but "
+                          "neither model.media_effect nor a listed candidate is time_varying; remove the prior or "
+                          "set model.media_effect: time_varying")
+    if used and experiments:
+        raise ConfigError(f"{source}: lift tests (`experiments`) with a time-varying media effect are not available "
+                          "yet: a test measures the effect at its own dates, which the multiplier moves; remove "
+                          "media_effect: time_varying (or that candidate), or the experiments")
 
 
 def label(variant: Mapping[str, str]) -> str:

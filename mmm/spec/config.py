@@ -160,7 +160,8 @@ class Config:
         if self.data.population:
             data["population"] = self.data.population
         used = {"event_coef": bool(self.events),
-                **dict.fromkeys(MEDIA_EFFECT_PRIORS, uses_time_varying_media(self.model))}
+                **dict.fromkeys(MEDIA_EFFECT_PRIORS, uses_time_varying_media(self.model.media_effect,
+                                                                          self.model.candidates))}
         model_priors = {n: self.model.prior(n).to_dict() for n in DEFAULT_MODEL_PRIORS
                         if n not in OPTIONAL_MODEL_PRIORS or used[n]}
         return {

@@ -22,7 +22,6 @@ from mmm.spec.sections import (
     DEFAULT_MODEL_PRIORS,
     GEO_ADSTOCKS,
     LIKELIHOODS,
-    MEDIA_EFFECT_PRIORS,
     MEDIA_EFFECTS,
     POSTERIOR_DTYPES,
     SAMPLERS,
@@ -82,7 +81,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
     from mmm.spec.roas_prior import parse_roas_prior
 
     from mmm.spec import sections
-    from mmm.spec.candidates import parse_candidates
+    from mmm.spec.candidates import check_time_varying_media, parse_candidates
 
     model = replace(_model_options(model_raw, source),
                     baseline=_baseline_options(model_raw.get("baseline"), bool(data.geo), source),
@@ -100,7 +99,7 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
         raise ConfigError(f"{source}: model.priors.event_coef is the prior of event effects, but the config has no "
                           "`events`; add events or remove the prior")
     experiments = parse_experiments(raw.get("experiments"), channel_names, base_dir, source, data.geo)
-    _time_varying_limits(model, experiments, source)
+    check_time_varying_media(model, experiments, source)
     on_rf = sorted({e.channel for e in experiments if any(c.name == e.channel and c.frequency for c in channels)})
     if on_rf:
         raise ConfigError(f"{source}: lift tests on reach-and-frequency channels ({', '.join(on_rf)}) are not "
@@ -124,22 +123,6 @@ def parse_config_fields(raw: Any, base_dir: Path, source: str) -> dict[str, Any]
         source=source,
         experiments=experiments,
     )
-
-
-def _time_varying_limits(model: ModelOptions, experiments: tuple, source: str) -> None:
-    """A time-varying media effect, written or as a listed candidate, with what it cannot combine with yet."""
-    from mmm.spec.candidates import uses_time_varying_media
-
-    used = uses_time_varying_media(model)
-    written = sorted(set(model.priors) & set(MEDIA_EFFECT_PRIORS))
-    if written and not used:
-        raise ConfigError(f"{source}: model.priors.{written[0]} is a prior of the time-varying media effect, but "
-                          "neither model.media_effect nor a listed candidate is time_varying; remove the prior or "
-                          "set model.media_effect: time_varying")
-    if used and experiments:
-        raise ConfigError(f"{source}: lift tests (`experiments`) with a time-varying media effect are not available "
-                          "yet: a test measures the effect at its own dates, which the multiplier moves; remove "
-                          "media_effect: time_varying (or that candidate), or the experiments")
 
 
 def _iso(value: Any, source: str) -> str | None:
