@@ -19,9 +19,9 @@ A variant sets every media channel's saturation or adstock (reach-and-frequency 
 frequency curve), dropping priors written for parameters the new transform does not have; ``baseline:
 smooth`` adds the smooth moving component, ``baseline: still`` removes it (a panel's shocks stay as
 configured); ``media_effect: time_varying`` scales every paid channel's effect by a smooth multiplier
-over time (:mod:`mmm.model.media_effect`), ``steady`` removes it. ``auto`` flips each choice to its usual alternative: logistic ↔ Hill saturation,
-geometric ↔ delayed adstock, no smooth baseline ↔ smooth, and a time-varying media effect → steady (the other
-way is opt-in: list ``{media_effect: time_varying}``).
+over time (:mod:`mmm.model.media_effect`), ``steady`` removes it. ``auto`` flips each choice to its usual
+alternative: logistic ↔ Hill saturation, geometric ↔ delayed adstock, no smooth baseline ↔ smooth, and a
+time-varying media effect → steady (the other way is opt-in: list ``{media_effect: time_varying}``).
 """
 
 from __future__ import annotations
