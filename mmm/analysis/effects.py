@@ -23,6 +23,7 @@ from mmm.spec.config import Config, analysis_window
 from mmm.data.load import MMMData, Scaling
 from mmm.data.design import Design, build_design, fourier_features, weekly_pairs
 from mmm.model.transforms import payback_periods
+from mmm.analysis import present_value
 
 MROAS_STEP = 0.01  # h in docs/figures.md's marginal ROAS
 
@@ -57,6 +58,11 @@ class Effects:
     # baseline's total, reported on its own); their kinds: name -> "event" | "organic" | "treatment"
     components: dict[str, np.ndarray] = field(default_factory=dict)
     component_kinds: dict[str, str] = field(default_factory=dict)
+    # present value (finance.discount_rate given): each return discounted to the period of its spend
+    discount_rate: float | None = None  # annual
+    incremental_value_npv: np.ndarray | None = None  # (D, K) currency
+    payback_50_npv: np.ndarray | None = None  # (D, K) periods until half of the present value has arrived
+    payback_90_npv: np.ndarray | None = None
 
     # ---- derived per-draw figures --------------------------------------------------
     @property
@@ -66,6 +72,23 @@ class Effects:
     @property
     def roas_lasting(self) -> np.ndarray:
         return self.roas * (1.0 - self.immediate_share)
+
+    @property
+    def roas_npv(self) -> np.ndarray:
+        return self.incremental_value_npv / self.spend
+
+    @property
+    def profit_roi_npv(self) -> np.ndarray:
+        return self.roas_npv * self.channel_margins - 1.0
+
+    @property
+    def roas_lasting_npv(self) -> np.ndarray:
+        """The lasting part at present value (the immediate part is not discounted)."""
+        return self.roas_npv - self.roas_immediate
+
+    @property
+    def has_present_value(self) -> bool:
+        return self.incremental_value_npv is not None
 
     @property
     def channel_margins(self) -> np.ndarray:
@@ -136,11 +159,17 @@ class Effects:
                    "immediate_share",
                    "roas_immediate", "roas_lasting", "in_window_share", "payback_50", "payback_90",
                    "contribution_share")
+    PRESENT_VALUE = ("roas_npv", "profit_roi_npv", "roas_lasting_npv", "payback_50_npv", "payback_90_npv")
+
+    def channel_metrics(self) -> tuple[str, ...]:
+        """The per-channel figures of this run: :attr:`PER_CHANNEL`, and the present-value ones when a discount
+        rate was given."""
+        return self.PER_CHANNEL + (self.PRESENT_VALUE if self.has_present_value else ())
 
     def summary_frame(self) -> pd.DataFrame:
         """Tidy: one row per (channel, metric) with mean, median, lo, hi."""
         rows = []
-        for metric in self.PER_CHANNEL:
+        for metric in self.channel_metrics():
             values = self.metric(metric)
             for k, channel in enumerate(self.channels):
                 rows.append({"channel": channel, "metric": metric, **summarize(values[:, k], self.interval)})
@@ -150,13 +179,16 @@ class Effects:
         """One row per channel: spend, each headline figure's mean, median and interval, P(profitable) and
         the break-even mROAS, (1 + hurdle) / margin."""
         table = pd.DataFrame({"channel": self.channels, "spend": self.spend})
+        present_value = ("roas_npv", "profit_roi_npv", "roas_lasting_npv") if self.has_present_value else ()
         for metric in ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
-                       "immediate_share", "roas_immediate", "roas_lasting"):
+                       "immediate_share", "roas_immediate", "roas_lasting", *present_value):
             values = self.metric(metric)
             for stat in ("mean", "median", "lo", "hi"):
                 table[f"{metric}_{stat}"] = [summarize(values[:, k], self.interval)[stat]
                                              for k in range(len(self.channels))]
         table["p_profitable"] = self.p_profitable
+        if self.has_present_value:
+            table["p_profitable_npv"] = (self.profit_roi_npv > self.hurdle_rate).mean(axis=0)
         table["mroas_break_even"] = self.mroas_break_even  # the next unit pays when mROAS is above this
         return table
 
@@ -206,7 +238,9 @@ class Effects:
         value = self.incremental_value.sum(axis=1)
         return {"spend": spend, "incremental_kpi": summarize(inc, self.interval),
                 "incremental_value": summarize(value, self.interval),
-                "roas": summarize(value / spend, self.interval)}
+                "roas": summarize(value / spend, self.interval),
+                **({"roas_npv": summarize(self.incremental_value_npv.sum(axis=1) / spend, self.interval)}
+                   if self.has_present_value else {})}
 
 
 def _accuracy(actual: np.ndarray, fitted: np.ndarray) -> dict[str, float]:
@@ -310,6 +344,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     immediate = (incremental_t * share).sum(axis=1)
     immediate_share = np.divide(immediate, incremental_kpi, out=np.ones_like(immediate),
                                 where=incremental_kpi != 0)
+    npv_fields = _present_value(config, data.freq, incremental_t * value, window_input, weights)
 
     margins = np.array([config.finance.margin_for(c) for c in config.channel_names])
     # the dates the shocks were fitted on (dims fit_date; runs written before that have them on every date)
@@ -332,8 +367,22 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
         contributions=contributions, mu=baseline * scaling.kpi + contributions.sum(axis=-1),
         actual=data.kpi.to_numpy(dtype=float), gross_margin=config.finance.margin,
         hurdle_rate=config.finance.hurdle_rate, chains=int(posterior.sizes.get("chain", 1)), margins=margins,
-        components=components, component_kinds=kinds,
+        components=components, component_kinds=kinds, **npv_fields,
     )
+
+
+def _present_value(config: Config, freq: str, incremental_value_t: np.ndarray, window_input: np.ndarray,
+                   weights: np.ndarray) -> dict[str, Any]:
+    """The present-value fields of :class:`Effects` (none without ``finance.discount_rate``): each period's return
+    discounted to the periods of the spend behind it (:mod:`mmm.analysis.present_value`)."""
+    rate = config.finance.discount_rate
+    if rate is None:
+        return {}
+    discount = present_value.period_discount(rate, freq)
+    factor = present_value.present_value_factor(window_input, weights, discount)
+    return {"discount_rate": rate, "incremental_value_npv": (incremental_value_t * factor).sum(axis=1),
+            "payback_50_npv": present_value.discounted_payback(weights, discount, 0.5).astype(float),
+            "payback_90_npv": present_value.discounted_payback(weights, discount, 0.9).astype(float)}
 
 
 def in_config_order(data: MMMData, config: Config) -> MMMData:

@@ -90,6 +90,7 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
     sums: dict[str, Any] = {}
     spends, quality = [], {}
     immediate = in_window = extra_value = payback50 = payback90 = None
+    npv: dict[str, np.ndarray] = {}  # present value: the national value and value-weighted paybacks
     terms = draw_terms(posterior, n_geos)
     components: dict[str, np.ndarray] = {}
     log_lik = []
@@ -121,6 +122,10 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
         extra_value = ext if g == 0 else extra_value + ext
         payback50 = p50 if g == 0 else payback50 + p50
         payback90 = p90 if g == 0 else payback90 + p90
+        if eff.has_present_value:
+            for name, part in (("value", eff.incremental_value_npv), ("p50", eff.payback_50_npv * np.abs(value_g)),
+                               ("p90", eff.payback_90_npv * np.abs(value_g))):
+                npv[name] = part if g == 0 else npv[name] + part
         quality[panel.geos[g]] = {k: v for k, v in eff.fit_quality().items() if k in ("r2", "mape")}
         window, chains = eff.window, eff.chains
     spend = np.stack(spends)  # (G, K)
@@ -142,7 +147,11 @@ def compute_geo_effects(posterior: xr.Dataset, config: Config, panel: Panel, sca
         payback_90=parts_payback(payback90, weight, eff.payback_90, shared_adstock),
         contributions=sums["contributions"], mu=sums["mu"], actual=sums["actual"],
         gross_margin=config.finance.margin, hurdle_rate=config.finance.hurdle_rate, chains=chains, n_train=n_train,
-        margins=margins, components=components, component_kinds=dict(eff.component_kinds))
+        margins=margins, components=components, component_kinds=dict(eff.component_kinds),
+        **({} if not npv else {
+            "discount_rate": eff.discount_rate, "incremental_value_npv": npv["value"],
+            "payback_50_npv": parts_payback(npv["p50"], weight, eff.payback_50_npv, shared_adstock),
+            "payback_90_npv": parts_payback(npv["p90"], weight, eff.payback_90_npv, shared_adstock)}))
     return GeoEffects(geos=list(panel.geos), channels=config.channel_names, interval=config.interval, spend=spend,
                       by_geo=by_geo, national=national, hurdle_rate=config.finance.hurdle_rate, fit_quality=quality,
                       log_lik=np.stack(log_lik, axis=1) if pointwise else None)

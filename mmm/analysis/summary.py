@@ -20,9 +20,11 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
     p_profitable = effects.p_profitable
     for k, name in enumerate(effects.channels):
         entry: dict[str, Any] = {"spend": float(effects.spend[k])}
-        for metric in Effects.PER_CHANNEL:
+        for metric in effects.channel_metrics():
             entry[metric] = summarize(effects.metric(metric)[:, k], effects.interval)
         entry["p_profitable"] = float(p_profitable[k])
+        if effects.has_present_value:
+            entry["p_profitable_npv"] = float((effects.profit_roi_npv[:, k] > effects.hurdle_rate).mean())
         entry["gross_margin"] = finance.margin_for(name)
         entry["mroas_break_even"] = float(effects.mroas_break_even[k])  # (1 + hurdle) / margin
         if name in (cost_per_unit or {}):  # the effect follows exposure; ROAS stays on spend
@@ -59,6 +61,8 @@ def build_summary(config: Config, data: MMMData, fit: FitResult, effects: Effect
             "hurdle_rate": finance.hurdle_rate,
             "clv": finance.clv,
             "clv_source": finance.clv_source,
+            "discount_rate": finance.discount_rate,
+            "discount_rate_source": finance.discount_rate_source,
         },
         "totals": effects.totals(),
         "contribution_totals": effects.contribution_totals(),

@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="smallest budget whose optimized plan returns expected incremental value >= V")
     plan_flags(p)
     p.add_argument("--objective", default="mean",
-                   help="mean (expected incremental value), profit (expected profit) or cvar:ALPHA "
+                   help="mean (expected incremental value), profit (expected profit), npv (expected profit "
+                        "with lasting returns at present value; needs finance.discount_rate) or cvar:ALPHA "
                         "(mean profit of the worst ALPHA of draws), default mean")
     p.add_argument("--out", type=Path, help="plan folder to write (default: RUN_DIR-plan-<timestamp> beside the run)")
     p.add_argument("--force", action="store_true", help="replace an existing plan folder")

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("plans", type=Path)
     plan_flags(p)
     p.add_argument("--budget", type=float, help="budget of the optimized plan (default: the first plan's spend)")
-    p.add_argument("--objective", default="mean", help="objective of the optimized plan (mean, profit, cvar:ALPHA)")
+    p.add_argument("--objective", default="mean", help="objective of the optimized plan (mean, profit, npv, cvar:ALPHA)")
     p.add_argument("--no-optimized", action="store_true", help="compare the given plans only")
     p.add_argument("--out", type=Path, help="folder to write (default: RUN_DIR-scenarios-<timestamp>)")
     p.add_argument("--force", action="store_true", help="replace an existing folder")

@@ -98,7 +98,8 @@ def effect_multiplier(ch: dict[str, Any], horizon: int) -> np.ndarray:
 
 
 def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any, Any] | None = None,
-                 gross_margin: float | None = None, value_per_kpi: float = 1.0) -> dict[str, dict[str, float]]:
+                 gross_margin: float | None = None, value_per_kpi: float = 1.0,
+                 discount: float | None = None) -> dict[str, dict[str, float]]:
     """docs/figures.md's figures per channel, from the true parameters in ``truth``.
 
     Parameters
@@ -114,6 +115,10 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
         Share of value kept as profit; default ``truth["spec"]["gross_margin"]``.
     value_per_kpi : float
         Currency per KPI unit (1 for revenue).
+    discount : float, optional
+        The factor on a return one period later (``(1 + annual rate)^(-1 / periods per year)``): adds
+        ``roas_npv``, ``profit_roi_npv``, ``payback_50_npv`` and ``payback_90_npv``, each return discounted
+        to the period of the spend behind it.
 
     Returns
     -------
@@ -148,13 +153,17 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
         incremental = float(sum(actual[t] - without[t] for t in span))
         inside = float(sum(actual[t] - without[t] for t in range(start, end)))  # booked inside W
         extra = float(sum(bumped[t] - actual[t] for t in span))
-        immediate = 0.0
+        immediate = present = 0.0
         for t in span:
             # of the adstocked input that W's spend puts into period t, the part spent in t itself
             same_period = weights[0] * driver[t] / scale if start <= t < end else 0.0
             from_window = adstocked[t] - adstocked_without[t]
             if from_window > 0:
                 immediate += float((actual[t] - without[t]) * same_period / from_window)
+                if discount is not None:  # each spend period's part, discounted by its lag
+                    parts = sum(weights[lag] * driver[t - lag] / scale * discount ** lag
+                                for lag in range(len(weights)) if start <= t - lag < end)
+                    present += float((actual[t] - without[t]) * parts / from_window)
         spend_w = float(spend[start:end].sum())
         roas = incremental * value_per_kpi / spend_w if spend_w > 0 else math.nan
         share = immediate / incremental if incremental != 0 else math.nan
@@ -167,6 +176,13 @@ def true_figures(data: pd.DataFrame, truth: dict[str, Any], *, window: tuple[Any
             "in_window_share": inside / incremental if incremental != 0 else math.nan,
             "payback_50": int(np.argmax(cumulative >= 0.5)), "payback_90": int(np.argmax(cumulative >= 0.9)),
         }
+        if discount is not None:
+            roas_npv = present * value_per_kpi / spend_w if spend_w > 0 else math.nan
+            discounted = [w * discount ** lag for lag, w in enumerate(weights)]
+            arrived = np.cumsum(discounted) / sum(discounted)
+            figures[name].update(roas_npv=roas_npv, profit_roi_npv=roas_npv * margin - 1.0,
+                                 payback_50_npv=int(np.argmax(arrived >= 0.5)),
+                                 payback_90_npv=int(np.argmax(arrived >= 0.9)))
         if "reach_column" in ch:
             figures[name]["optimal_frequency"] = optimal_frequency(ch)
     return figures

@@ -158,11 +158,11 @@ class GeoPlanModel(PlanModel):
         with np.errstate(invalid="ignore"):  # 0 share x no limit (inf)
             return np.where(self.split > 0, self.split * np.asarray(limits, dtype=float), 0.0).ravel()
 
-    def channel_values(self, spend: np.ndarray) -> np.ndarray:
-        return self.per_geo(self.cells.channel_values(self.cell_spend(spend))).sum(axis=1)
+    def channel_values(self, spend: np.ndarray, basis: str = "face") -> np.ndarray:
+        return self.per_geo(self.cells.channel_values(self.cell_spend(spend), basis)).sum(axis=1)
 
-    def channel_values_and_slopes(self, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        values, slopes = self.cells.channel_values_and_slopes(self.cell_spend(spend))
+    def channel_values_and_slopes(self, spend: np.ndarray, basis: str = "face") -> tuple[np.ndarray, np.ndarray]:
+        values, slopes = self.cells.channel_values_and_slopes(self.cell_spend(spend), basis)
         return self.per_geo(values).sum(axis=1), (self.per_geo(slopes) * self.split).sum(axis=1)
 
     def evaluate(self, plan: Mapping[Any, float] | np.ndarray, name: str = "plan") -> PlanOutcome:
@@ -198,7 +198,8 @@ class GeoPlanModel(PlanModel):
         return PlanOutcome(name=cells.name, channels=list(self.channels), spend=total,
                            value=self.per_geo(cells.value).sum(axis=1), margins=self.margins,
                            value_per_kpi=self.value_per_kpi, interval=self.interval,
-                           mroas=(self.per_geo(cells.mroas) * weight).sum(axis=1), cells=cells)
+                           mroas=(self.per_geo(cells.mroas) * weight).sum(axis=1), cells=cells,
+                           value_npv=None if cells.value_npv is None else self.per_geo(cells.value_npv).sum(axis=1))
 
     def by_geo(self, cells: PlanOutcome) -> list[PlanOutcome]:
         """One outcome per geo over the national channels (a slice of the cells), for per-geo totals."""
@@ -206,7 +207,9 @@ class GeoPlanModel(PlanModel):
         return [PlanOutcome(name=geo, channels=list(self.channels), spend=cells.spend[g * k:(g + 1) * k],
                             value=cells.value[:, g * k:(g + 1) * k], margins=cells.margins[g * k:(g + 1) * k],
                             value_per_kpi=cells.value_per_kpi, interval=cells.interval,
-                            mroas=cells.mroas[:, g * k:(g + 1) * k]) for g, geo in enumerate(self.geos)]
+                            mroas=cells.mroas[:, g * k:(g + 1) * k],
+                            value_npv=None if cells.value_npv is None else cells.value_npv[:, g * k:(g + 1) * k])
+                for g, geo in enumerate(self.geos)]
 
     def views(self, result: OptimizedPlan) -> tuple[OptimizedPlan, OptimizedPlan]:
         """(national, per cell) views of a plan optimized over the national channels or over the cells."""

@@ -19,7 +19,9 @@ The optimizer maximizes, over posterior draws (never the posterior mean's parame
 - ``profit``: expected profit (margin-aware);
 - ``cvar:a``: the conditional value at risk of profit at level ``a`` — the mean
   profit of the worst ``a`` share of draws (Rockafellar–Uryasev, softplus-smoothed
-  so gradients exist; the reported CVaR is the exact empirical one).
+  so gradients exist; the reported CVaR is the exact empirical one);
+- ``npv``: expected profit at present value — each lasting return discounted to the
+  plan period of the spend behind it at ``finance.discount_rate`` (docs/figures.md).
 
 Variables are budget shares (spend / budget) and the objective is divided by the
 budget, so gradients are marginal returns of order one whatever the currency:
@@ -51,19 +53,20 @@ KKT_TOL = 1e-4  # value per unit of budget: moving budget between channels gains
 
 @dataclass(frozen=True)
 class Objective:
-    """What the optimizer maximizes over posterior draws: ``mean``, ``profit`` or ``cvar`` (at ``alpha``)."""
+    """What the optimizer maximizes over posterior draws: ``mean``, ``profit``, ``cvar`` (at ``alpha``) or ``npv``
+    (profit with lasting returns at present value)."""
 
     kind: str = "mean"
     alpha: float = 0.1
 
     @classmethod
     def parse(cls, text: str | Objective) -> Objective:
-        """``"mean"``, ``"profit"``, ``"cvar"`` or ``"cvar:0.1"``."""
+        """``"mean"``, ``"profit"``, ``"npv"``, ``"cvar"`` or ``"cvar:0.1"``."""
         if isinstance(text, Objective):
             return text
         name, _, level = str(text).strip().lower().partition(":")
-        if name not in ("mean", "profit", "cvar") or (level and name != "cvar"):
-            raise ConfigError(f"objective {text!r} is not one of mean, profit, cvar:ALPHA (e.g. cvar:0.1)")
+        if name not in ("mean", "profit", "npv", "cvar") or (level and name != "cvar"):
+            raise ConfigError(f"objective {text!r} is not one of mean, profit, npv, cvar:ALPHA (e.g. cvar:0.1)")
         if name != "cvar":
             return cls(name)
         try:
@@ -77,7 +80,13 @@ class Objective:
     @property
     def label(self) -> str:
         return {"mean": "expected incremental value", "profit": "expected profit",
+                "npv": "expected profit at present value (lasting returns discounted at finance.discount_rate)",
                 "cvar": f"CVaR {self.alpha:.0%} of profit (mean of the worst {self.alpha:.0%} of draws)"}[self.kind]
+
+    @property
+    def basis(self) -> str:
+        """The value basis the objective reads (:meth:`mmm.planning.outcome.PlanModel.channel_values`)."""
+        return "present_value" if self.kind == "npv" else "face"
 
     def __str__(self) -> str:
         return f"cvar:{self.alpha:g}" if self.kind == "cvar" else self.kind
@@ -198,7 +207,7 @@ class OptimizedPlan:
 
 
 def objective_value(outcome_values: np.ndarray, spend: np.ndarray, margins: np.ndarray, objective: Objective) -> float:
-    """The objective (currency) of a plan from its per-draw channel values (D, K)."""
+    """The objective (currency) of a plan from its per-draw channel values (D, K), on the objective's basis."""
     if objective.kind == "mean":
         return float(outcome_values.sum(axis=1).mean())
     profit = (outcome_values * margins).sum(axis=1) - spend.sum()
@@ -243,7 +252,7 @@ def optimize(model: PlanModel, budget: float, *, bounds: Mapping[str, ChannelBou
             spend = lo.copy()
             spend[free] = shares * free_budget
             info["allocation"] = dict(zip([c for c, f in zip(model.channels, free) if f], map(float, spend[free])))
-            score = objective_value(model.channel_values(spend), spend, model.margins, objective)
+            score = objective_value(model.channel_values(spend, objective.basis), spend, model.margins, objective)
             starts.append({"start": label, "objective": score, **info})
             if best is None or score > best[0]:
                 best = (score, spend)
@@ -272,7 +281,7 @@ def _solve(model: PlanModel, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, fre
 
     def draws(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-draw objective quantity / budget and its gradient in x (D,) and (D, Kfree)."""
-        values, slopes = model.channel_values_and_slopes(spend_of(x))
+        values, slopes = model.channel_values_and_slopes(spend_of(x), objective.basis)
         if objective.kind == "mean":
             return values.sum(axis=1) / free_budget, slopes[:, free]
         profit = (values * margins).sum(axis=1) - budget
@@ -280,7 +289,7 @@ def _solve(model: PlanModel, x0: np.ndarray, lb: np.ndarray, ub: np.ndarray, fre
 
     n = int(free.sum())
     options = {"maxiter": 300, "ftol": 1e-12}
-    if objective.kind in ("mean", "profit"):
+    if objective.kind in ("mean", "profit", "npv"):
         def fun(x):
             q, g = draws(x)
             return -q.mean(), -g.mean(axis=0)

@@ -26,7 +26,8 @@ from mmm.model import media_effect
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError, MMMData, Scaling
 from mmm.data.design import build_design
-from mmm.analysis.effects import in_config_order, posterior_draws, summarize
+from mmm.analysis import present_value
+from mmm.analysis.effects import in_config_order, posterior_draws, summarize, weights_by_channel
 from mmm.model.transforms import SATURATIONS
 
 DEFAULT_PERIODS = {"W": 13, "D": 91}  # one quarter
@@ -135,6 +136,7 @@ class PlanOutcome:
     interval: float
     mroas: np.ndarray  # (D, K) marginal value per extra unit of spend at this plan
     cells: PlanOutcome | None = None  # a geo plan's same outcome per (geo, channel) cell; channels sum them per draw
+    value_npv: np.ndarray | None = None  # (D, K) incremental value at present value (finance.discount_rate given)
 
     @property
     def budget(self) -> float:
@@ -150,12 +152,23 @@ class PlanOutcome:
         return self.value * self.margins - self.spend
 
     @property
+    def profit_npv(self) -> np.ndarray:
+        """(D, K) value at present value × margin − spend."""
+        return self.value_npv * self.margins - self.spend
+
+    @property
     def total_value(self) -> np.ndarray:
         return self.value.sum(axis=1)
 
     @property
     def total_profit(self) -> np.ndarray:
         return self.profit.sum(axis=1)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The per-channel figures of :meth:`channel_table` (present value ones when a discount rate was given)."""
+        face = ("incremental_kpi", "incremental_value", "profit", "roas", "profit_roi", "mroas")
+        return face + (("incremental_value_npv", "profit_npv", "roas_npv") if self.value_npv is not None else ())
 
     def channel_table(self) -> pd.DataFrame:
         """One row per channel: spend, share, incremental KPI / value / profit, ROAS, profit ROI, mROAS."""
@@ -169,7 +182,12 @@ class PlanOutcome:
             if spend > 0:
                 figures["roas"] = self.value[:, k] / spend
                 figures["profit_roi"] = self.profit[:, k] / spend
-            for metric in ("incremental_kpi", "incremental_value", "profit", "roas", "profit_roi", "mroas"):
+            if self.value_npv is not None:
+                figures["incremental_value_npv"] = self.value_npv[:, k]
+                figures["profit_npv"] = self.profit_npv[:, k]
+                if spend > 0:
+                    figures["roas_npv"] = self.value_npv[:, k] / spend
+            for metric in self.metrics:
                 stats = summarize(figures[metric], self.interval) if metric in figures else dict.fromkeys(
                     ("mean", "median", "lo", "hi"), float("nan"))
                 for stat, number in stats.items():
@@ -193,6 +211,12 @@ class PlanOutcome:
         if budget > 0:
             out["roas"] = summarize(self.total_value / budget, self.interval)
             out["profit_roi"] = summarize(total_profit / budget, self.interval)
+        if self.value_npv is not None:
+            out["incremental_value_npv"] = summarize(self.value_npv.sum(axis=1), self.interval)
+            out["profit_npv"] = summarize(self.profit_npv.sum(axis=1), self.interval)
+            out["p_profitable_npv"] = float((self.profit_npv.sum(axis=1) > 0).mean())
+            if budget > 0:
+                out["roas_npv"] = summarize(self.value_npv.sum(axis=1) / budget, self.interval)
         return out
 
     def to_dict(self, cvar_alpha: float = 0.1) -> dict[str, Any]:
@@ -201,7 +225,7 @@ class PlanOutcome:
         for row in table.to_dict("records"):
             name = row.pop("channel")
             entry: dict[str, Any] = {"spend": row["spend"], "share": row["share"], "p_profitable": row["p_profitable"]}
-            for metric in ("incremental_kpi", "incremental_value", "profit", "roas", "profit_roi", "mroas"):
+            for metric in self.metrics:
                 entry[metric] = {stat: row[f"{metric}_{stat}"] for stat in ("mean", "median", "lo", "hi")}
             channels[name] = entry
         return {"name": self.name, "channels": channels, "totals": self.totals(cvar_alpha)}
@@ -288,8 +312,18 @@ class PlanModel:
         # adstock is linear: the plan's adstocked input is carry_in + spend_k × unit_gain
         self._carry = np.ascontiguousarray(carry_in[:, n_hist:, :])
         self._unit = np.ascontiguousarray(unit_gain[:, n_hist:, :])
-        self._base = saturate(self._carry, self.specs, self.params).sum(axis=1)  # (D, K)
+        self._carry_saturated = saturate(self._carry, self.specs, self.params)  # (D, P + tail, K)
+        self._base = self._carry_saturated.sum(axis=1)  # (D, K)
         self._scale = self.params[media.COEF] * scaling.kpi * self.value_per_kpi  # (D, K) currency per saturation
+        # present value (finance.discount_rate): the share of each period's plan return kept when each return is
+        # discounted to the plan period of the spend behind it; a channel's plan spend has one shape over the
+        # periods (its flighting), so the share does not depend on the amount
+        self.discount_rate = config.finance.discount_rate
+        self._present_value = None
+        if self.discount_rate is not None:
+            discount = present_value.period_discount(self.discount_rate, data.freq)
+            self._present_value = np.ascontiguousarray(present_value.present_value_factor(
+                unit_plan, weights_by_channel(config.channels, self.params), discount)[:, n_hist:, :])
         self.history_periods = n_hist
         self.tail_periods = tail
 
@@ -320,8 +354,10 @@ class PlanModel:
             setattr(out, name, np.concatenate([getattr(m, name) for m in models]))
         out.flighting = np.concatenate([m.flighting for m in models], axis=1)
         out.flighting_notes = [note for m in models for note in m.flighting_notes]
-        for name in ("_carry", "_unit", "_base", "_scale"):
+        for name in ("_carry", "_unit", "_base", "_scale", "_carry_saturated"):
             setattr(out, name, np.ascontiguousarray(np.concatenate([getattr(m, name) for m in models], axis=-1)))
+        if first._present_value is not None:
+            out._present_value = np.ascontiguousarray(np.concatenate([m._present_value for m in models], axis=-1))
         return out
 
     @property
@@ -340,17 +376,36 @@ class PlanModel:
         return dict(bounds or {})
 
     # ---- per-draw values -------------------------------------------------------------------
-    def channel_values(self, spend: np.ndarray) -> np.ndarray:
-        """(D, K) incremental value (currency) of spending ``spend`` (K,) over the plan periods."""
-        x = self._carry + np.asarray(spend, dtype=float) * self._unit
-        return (saturate(x, self.specs, self.params).sum(axis=1) - self._base) * self._scale
+    def _weights(self, basis: str) -> np.ndarray | None:
+        """Per (draw, period, channel) weight of each period's return: None at face value."""
+        if basis == "face":
+            return None
+        if basis != "present_value":
+            raise ValueError(f"basis is face or present_value; got {basis!r}")
+        if self._present_value is None:
+            raise ConfigError("a present-value plan needs finance.discount_rate in the run's config (an annual "
+                              "rate, e.g. 0.08); set it and refit, or plan at face value")
+        return self._present_value
 
-    def channel_values_and_slopes(self, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def channel_values(self, spend: np.ndarray, basis: str = "face") -> np.ndarray:
+        """(D, K) incremental value (currency) of spending ``spend`` (K,) over the plan periods; ``basis``
+        ``present_value`` discounts each return to the period of its spend."""
+        x = self._carry + np.asarray(spend, dtype=float) * self._unit
+        weights = self._weights(basis)
+        if weights is None:
+            return (saturate(x, self.specs, self.params).sum(axis=1) - self._base) * self._scale
+        return ((saturate(x, self.specs, self.params) - self._carry_saturated) * weights).sum(axis=1) * self._scale
+
+    def channel_values_and_slopes(self, spend: np.ndarray, basis: str = "face") -> tuple[np.ndarray, np.ndarray]:
         """(D, K) values and their derivatives in each channel's own spend (value per currency unit)."""
         x = self._carry + np.asarray(spend, dtype=float) * self._unit
         sat, slope = saturate(x, self.specs, self.params, slope=True)
-        values = (sat.sum(axis=1) - self._base) * self._scale
-        return values, (slope * self._unit).sum(axis=1) * self._scale
+        weights = self._weights(basis)
+        if weights is None:
+            values = (sat.sum(axis=1) - self._base) * self._scale
+            return values, (slope * self._unit).sum(axis=1) * self._scale
+        values = ((sat - self._carry_saturated) * weights).sum(axis=1) * self._scale
+        return values, (slope * self._unit * weights).sum(axis=1) * self._scale
 
     def vector(self, plan: Mapping[str, float] | Sequence[float] | np.ndarray, where: str = "plan") -> np.ndarray:
         """Spend per channel, in this model's channel order, from a mapping matched by *name*."""
@@ -383,7 +438,8 @@ class PlanModel:
         mroas = np.where(step > 0, (bumped - values) / np.where(step > 0, step, 1.0), slopes)
         return PlanOutcome(name=name, channels=list(self.channels), spend=spend, value=values,
                            margins=self.margins, value_per_kpi=self.value_per_kpi, interval=self.interval,
-                           mroas=mroas)
+                           mroas=mroas, value_npv=None if self._present_value is None
+                           else self.channel_values(spend, "present_value"))
 
     def current_mix(self, budget: float | None = None) -> np.ndarray:
         """The recent run-rate's mix over the horizon, scaled to ``budget`` (default: the run-rate itself)."""

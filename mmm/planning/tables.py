@@ -40,7 +40,8 @@ def with_total(table: pd.DataFrame, outcome: PlanOutcome, **columns: Any) -> pd.
     totals = outcome.totals(CVAR_ALPHA)
     total: dict[str, Any] = {"channel": "total", "spend": totals["spend"], "share": 1.0,
                              "p_profitable": totals["p_profitable"], **columns}
-    for metric in ("incremental_kpi", "incremental_value", "profit", "roas", "profit_roi"):
+    for metric in ("incremental_kpi", "incremental_value", "profit", "roas", "profit_roi", "incremental_value_npv",
+                   "profit_npv", "roas_npv"):
         for stat, value in totals.get(metric, {}).items():
             total[f"{metric}_{stat}"] = value
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

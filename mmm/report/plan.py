@@ -119,7 +119,8 @@ def _plan_row(name: str, plan: Mapping[str, Any]) -> dict[str, str]:
     return {"name": name, "spend": format_amount(t["spend"]), "value": format_with_interval(t["incremental_value"], format_amount),
             "profit": format_with_interval(t["profit"], format_amount), "roi": format_with_interval(t.get("profit_roi"), format_ratio),
             "p_profitable": format_share(t["p_profitable"]), "cvar": format_amount(t[cvar_key]) if cvar_key else "n/a",
-            "cvar_label": f"{cvar_key.split('_')[1]}%" if cvar_key else ""}
+            "cvar_label": f"{cvar_key.split('_')[1]}%" if cvar_key else "",
+            "profit_npv": format_with_interval(t["profit_npv"], format_amount) if "profit_npv" in t else None}
 
 
 def _channel_row(channel: str, f: Mapping[str, Any]) -> dict[str, str]:

@@ -43,6 +43,7 @@ FINANCE_INPUTS: dict[str, tuple[str, Any]] = {
     "value_per_kpi": ("Value per KPI unit", FinanceSpec.value_per_kpi),
     "clv": ("Customer lifetime value (CLV)", FinanceSpec.clv),
     "hurdle_rate": ("Hurdle rate", FinanceSpec.hurdle_rate),
+    "discount_rate": ("Discount rate (annual)", FinanceSpec.discount_rate),
     "currency": ("Currency", FinanceSpec.currency),
 }
 DEFAULT_SOURCES = ("default", "kpi is revenue")  # sources that say the package filled the value in
@@ -360,7 +361,7 @@ def _finance_text(key: str, value: Any) -> str:
         return "not given"
     if key == "currency":
         return str(value)
-    if key in ("gross_margin", "hurdle_rate") and isinstance(value, (int, float)):
+    if key in ("gross_margin", "hurdle_rate", "discount_rate") and isinstance(value, (int, float)):
         return f"{float(value):.1%}"
     if isinstance(value, (int, float)):
         return f"{float(value):,.6g}"

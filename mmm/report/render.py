@@ -174,6 +174,7 @@ def _context(
         "finance": _finance(finance, currency, kpi),
         "break_even": _break_even_text(summary["channels"], finance),
         "carryover_rows": _carryover_rows(summary["channels"]),
+        "present_value_rows": _present_value_rows(summary["channels"]),
         "component_rows": _component_rows(summary.get("components") or {}),
         "frequency_rows": [{"channel": name, "mean": f"{float(c['frequency']['mean_frequency']):.2f}",
                             "optimal": format_with_interval(c["frequency"].get("optimal_frequency"),
@@ -339,9 +340,26 @@ def _carryover_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
     return rows
 
 
+def _present_value_rows(channels: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Face value beside present value (runs with finance.discount_rate): ROAS, profit ROI and payback."""
+    return [{
+        "channel": name,
+        "roas": format_with_interval(figures.get("roas"), format_ratio),
+        "roas_npv": format_with_interval(figures.get("roas_npv"), format_ratio),
+        "profit_roi": format_with_interval(figures.get("profit_roi"), format_ratio),
+        "profit_roi_npv": format_with_interval(figures.get("profit_roi_npv"), format_ratio),
+        "p_profitable_npv": format_share(figures.get("p_profitable_npv")),
+        "payback_50_npv": format_with_interval(figures.get("payback_50_npv"), _periods),
+        "payback_90_npv": format_with_interval(figures.get("payback_90_npv"), _periods),
+    } for name, figures in channels.items() if "roas_npv" in figures]
+
+
 def _finance(finance: Mapping[str, Any], currency: str, kpi: str) -> dict[str, Any]:
     source = str(finance.get("gross_margin_source", "not recorded"))
+    rate = finance.get("discount_rate")
     return {
+        "discount_rate": None if not _is_number(rate) else f"{float(rate):.2%} a year",
+        "discount_rate_source": str(finance.get("discount_rate_source") or "not recorded"),
         "gross_margin": format_share(finance.get("gross_margin")),
         "gross_margin_source": source,
         "margin_is_default": source.strip().lower().startswith("default"),

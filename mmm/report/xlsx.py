@@ -129,7 +129,7 @@ def _warning(summary: Mapping[str, Any]) -> str | None:
 # ---------------------------------------------------------------- ROI
 
 
-def _roi_columns(units: _Units, clv: bool) -> list[tuple[str, str, str]]:
+def _roi_columns(units: _Units, clv: bool, npv: bool = False) -> list[tuple[str, str, str]]:
     """(metric, label, unit-and-format key) in column order."""
     c = units.currency
     cols = [
@@ -148,6 +148,10 @@ def _roi_columns(units: _Units, clv: bool) -> list[tuple[str, str, str]]:
         cols.append(("roas_clv", "ROAS, CLV basis", f"{c} per {c}", RATIO))
         cols.append(("marginal_profit_roi_clv", "Marginal profit ROI, CLV basis",
                      f"{c} profit per extra {c} spent", RATIO))
+    if npv:
+        cols += [("roas_npv", "ROAS, present value", f"{c} per {c}, lasting part discounted", RATIO),
+                 ("profit_roi_npv", "Profit ROI, present value", f"{c} profit per {c} spent, discounted", RATIO),
+                 ("roas_lasting_npv", "ROAS lasting, present value", f"{c} per {c}", RATIO)]
     return cols
 
 
@@ -164,6 +168,9 @@ def roi_rows(effects: Effects, summary: Mapping[str, Any]) -> list[dict[str, Any
     per_draw = {m: np.asarray(effects.metric(m), dtype=float) for m in
                 ("incremental_kpi", "incremental_value", "roas", "profit_roi", "mroas", "marginal_profit_roi",
                  "immediate_share", "roas_immediate", "roas_lasting")}
+    if effects.has_present_value:
+        per_draw.update({m: np.asarray(effects.metric(m), dtype=float)
+                         for m in ("roas_npv", "profit_roi_npv", "roas_lasting_npv")})
     margins = np.asarray(effects.channel_margins, dtype=float)
     if clv_value is not None:
         per_draw["roas_clv"] = per_draw["incremental_kpi"] * clv_value / spend
@@ -197,6 +204,10 @@ def roi_rows(effects: Effects, summary: Mapping[str, Any]) -> list[dict[str, Any
         "roas_immediate": (per_draw["roas_immediate"] * spend).sum(axis=1) / total_spend,
         "roas_lasting": (per_draw["roas_lasting"] * spend).sum(axis=1) / total_spend,
     }
+    if effects.has_present_value:
+        for metric in ("roas_npv", "roas_lasting_npv"):
+            totals[metric] = (per_draw[metric] * spend).sum(axis=1) / total_spend
+        totals["profit_roi_npv"] = ((per_draw["profit_roi_npv"] + 1.0) * spend).sum(axis=1) / total_spend - 1.0
     if clv_value is not None:
         totals["roas_clv"] = inc_kpi * clv_value / total_spend
         totals["marginal_profit_roi_clv"] = ((per_draw["marginal_profit_roi_clv"] + 1.0) * spend).sum(axis=1) \
@@ -239,7 +250,7 @@ def _roi_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, Any], unit
                warning: str | None) -> None:
     rows = roi_rows(effects, summary)
     clv = "roas_clv" in rows[0]
-    columns = _roi_columns(units, clv)
+    columns = _roi_columns(units, clv, npv=effects.has_present_value)
     hurdle = effects.hurdle_rate
     headers: list[tuple[str, str]] = [("Channel", "@"), (f"Spend ({units.currency})", AMOUNT)]
     for _metric, label, unit, fmt in columns:
@@ -275,6 +286,10 @@ def _roi_sheet(ws: Worksheet, effects: Effects, summary: Mapping[str, Any], unit
     if clv:
         notes.append("ROAS, CLV basis: incremental customers × customer lifetime value ÷ spend (see Assumptions); "
                      "marginal profit ROI, CLV basis: the same for the next unit, against the same hurdle.")
+    if effects.has_present_value:
+        notes.append(f"Present value: each lasting return is discounted to the period of the spend behind it at "
+                     f"{effects.discount_rate:.2%} a year (finance.discount_rate, see Assumptions); the immediate "
+                     "part is not discounted. Profit ROI, present value = ROAS, present value × gross margin − 1.")
     if warning:
         notes.insert(0, warning)
     _notes(ws, notes, start=HEADER_ROW + len(rows) + 2, warn_first=warning is not None)
@@ -311,6 +326,7 @@ _FINANCE_LABELS = {
     "value_per_kpi": ("Value per KPI unit ({c} per {kpi})", "#,##0.00##"),
     "hurdle_rate": ("Hurdle rate (profit ROI a channel must beat)", SHARE),
     "clv": ("Customer lifetime value ({c} per customer)", "#,##0.00"),
+    "discount_rate": ("Discount rate (annual; lasting returns at present value)", "0.00%"),
 }
 
 

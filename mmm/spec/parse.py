@@ -464,13 +464,17 @@ def _margins_by_channel(raw: Mapping, channels: tuple[str, ...], source: str
 
 
 def _finance_spec(raw: Mapping, kpi_type: str, source: str, channels: tuple[str, ...] = ()) -> FinanceSpec:
-    keyed = ("gross_margin", "value_per_kpi", "clv")
+    keyed = ("gross_margin", "value_per_kpi", "clv", "discount_rate")
     _no_unknown(raw, ("currency", "hurdle_rate", "owner", "gross_margin_by_channel", "gross_margin_by_channel_source",
                       *keyed, *(f"{k}_source" for k in keyed)), source, "finance")
     raw, channel_margins, channel_sources = _margins_by_channel(raw, channels, source)
     margin, margin_source = _finance_value(raw, "gross_margin", source)
     value, value_source = _finance_value(raw, "value_per_kpi", source)
     clv, clv_source = _finance_value(raw, "clv", source)
+    discount_rate, discount_source = _finance_value(raw, "discount_rate", source)
+    if discount_rate is not None and not 0 <= discount_rate < 1:
+        raise ConfigError(f"{source}: finance.discount_rate is an annual rate as a decimal share in [0, 1), e.g. "
+                          f"0.08 for 8% a year; got {discount_rate!r}")
     if margin is not None and not 0 < margin <= 1:
         raise ConfigError(f"{source}: finance.gross_margin is a share in (0, 1], e.g. 0.6; got {margin!r}")
     if kpi_type == "revenue" and value not in (None, 1.0):
@@ -500,6 +504,8 @@ def _finance_spec(raw: Mapping, kpi_type: str, source: str, channels: tuple[str,
                             "a decimal share, e.g. 0.08 for 8%"),
         clv=clv,
         clv_source=clv_source,
+        discount_rate=discount_rate,
+        discount_rate_source=discount_source,
     )
 
 

@@ -311,6 +311,9 @@ class FinanceSpec:
     hurdle_rate: float = 0.0
     clv: float | None = None
     clv_source: str | None = None
+    # annual rate lasting returns are discounted at, to the period of their spend; None: face value only
+    discount_rate: float | None = None
+    discount_rate_source: str | None = None
 
     @property
     def margin(self) -> float:

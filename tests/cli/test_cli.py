@@ -68,7 +68,11 @@ def test_validate_names_what_the_config_adds_beside_paid_media(tmp_path, capsys)
 @pytest.mark.slow
 def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
     run = tmp_path / "run"
-    code = main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), "--seed", "1", *SMALL_FIT])
+    raw = yaml.safe_load((synth_dir / "config.yaml").read_text())
+    raw.setdefault("finance", {})["discount_rate"] = {"value": 0.08, "source": "FY26 WACC", "owner": "Treasury"}
+    config = synth_dir / "config_discounted.yaml"  # beside the data: its path is relative
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    code = main(["fit", str(config), "--out", str(run), "--seed", "1", *SMALL_FIT])
     assert code in (0, 1)  # 1 = diagnostics failed on purpose-small draws; the run is still written
     for name in (*RUN_FILES, "contributions.csv", "fit.csv", "data.csv", "roi.xlsx"):
         assert (run / name).is_file(), name
@@ -90,6 +94,18 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
             assert roi.loc[name, f"marginal_profit_roi_{stat}"] == pytest.approx(figures["marginal_profit_roi"][stat])
         assert figures["mroas_break_even"] == pytest.approx((1 + summary["finance"]["hurdle_rate"]) / margin)
     assert "Marginal profit ROI" in (run / "report.html").read_text()
+    # present value beside face value: in summary.json, roi.csv, roi.xlsx and the report
+    assert summary["finance"]["discount_rate"] == 0.08
+    assert summary["finance"]["discount_rate_source"] == "FY26 WACC, Treasury"
+    for name, figures in summary["channels"].items():
+        assert figures["roas_npv"]["mean"] < figures["roas"]["mean"]
+        assert figures["roas_npv"]["mean"] >= figures["roas_immediate"]["mean"]
+        assert figures["profit_roi_npv"]["mean"] == pytest.approx(figures["roas_npv"]["mean"] * margin - 1)
+        assert roi.loc[name, "roas_npv_mean"] == pytest.approx(figures["roas_npv"]["mean"])
+        assert {"payback_50_npv", "payback_90_npv", "roas_lasting_npv", "p_profitable_npv"} <= set(figures)
+    assert summary["totals"]["roas_npv"]["mean"] < summary["totals"]["roas"]["mean"]
+    report_text = (run / "report.html").read_text()
+    assert "Face value and present value" in report_text and "8.00% a year (source:" in report_text
     assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(summary["diagnostics"])
     health = summary["health"]
     assert health["overall"] in ("PASS", "REVIEW", "FAIL")
@@ -114,6 +130,8 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
 
     workbook = openpyxl.load_workbook(run / "roi.xlsx", read_only=True)
     assert "ROI" in workbook.sheetnames
+    headers = [c.value for c in next(workbook["ROI"].iter_rows(min_row=2, max_row=2))]
+    assert any(str(h).startswith("ROAS, present value") for h in headers), headers
     roi = pd.read_csv(run / "roi.csv")
     assert list(roi["channel"]) == ["tv", "search", "social"]
     assert roi.loc[0, "roas_mean"] == pytest.approx(summary["channels"]["tv"]["roas"]["mean"])
@@ -124,7 +142,7 @@ def test_fit_writes_the_run_folder_contract(synth_dir, tmp_path, capsys):
     assert "tv" in html and "http://" not in html and "https://" not in html
 
     # the run refuses to be overwritten without --force
-    assert main(["fit", str(synth_dir / "config.yaml"), "--out", str(run), *SMALL_FIT]) == 2
+    assert main(["fit", str(config), "--out", str(run), *SMALL_FIT]) == 2
     # and its report can be re-rendered from the folder alone
     assert main(["report", str(run)]) == 0
     html = (run / "report.html").read_text()

@@ -262,3 +262,30 @@ def test_write_is_atomic_and_replaces(tmp_path, revenue_run, monkeypatch):
         write_roi_xlsx(target, effects, summary, manifest)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["roi.xlsx"]
+
+
+def test_present_value_columns_equal_summary_and_their_total_is_spend_weighted(tmp_path):
+    result = generate(SynthSpec(seed=2))
+    raw = json.loads(json.dumps(result.config))
+    raw["finance"]["discount_rate"] = {"value": 0.2, "source": "treasury"}
+    config = Config.from_dict(raw)
+    data = load_data(result.data, config.roles())
+    scaling = series_scaling(data)
+    effects = compute_effects(truth_posterior(result.truth, config, data, n_draws=3), config, data, scaling)
+    sampler = {"sampler": "nutpie", "chains": 1, "draws": 3, "tune": 0, "seed": 7}
+    fit = FitResult(idata=xr.DataTree.from_dict({"posterior": truth_posterior(result.truth, config, data)}),
+                    diagnostics=Diagnostics(max_rhat=1.0, min_ess_bulk=400.0, divergences=0,
+                                            thresholds=DiagnosticThresholds(), chains=1, problems=[]),
+                    sampler=sampler, timings={})
+    summary = json.loads(json.dumps(build_summary(config, data, fit, effects, wall_s=1.0)))
+    manifest = json.loads(json.dumps(build_manifest(
+        run_id="run-npv", config_text="name: test\n", data=data, seed=7, sampler=sampler, timings={},
+        diagnostics_ok=True, scaling=scaling), default=str))
+    wb = openpyxl.load_workbook(write_roi_xlsx(tmp_path / "roi.xlsx", effects, summary, manifest))
+    headers, rows = _table(wb["ROI"])
+    mean = _column(headers, "ROAS, present value", "mean")
+    for row in rows[:-1]:
+        assert row[mean] == pytest.approx(summary["channels"][row["Channel"]]["roas_npv"]["mean"], rel=1e-9)
+        assert row[mean] < row[_column(headers, "ROAS", "mean")]
+    assert rows[-1][mean] == pytest.approx(summary["totals"]["roas_npv"]["mean"], rel=1e-9)
+    assert any(v == "treasury" for v in wb["Assumptions"].iter_cols(min_col=3, max_col=3, values_only=True).__next__())

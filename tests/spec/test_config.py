@@ -192,6 +192,7 @@ def test_to_dict_fills_every_default(tmp_path):
     assert resolved["finance"] == {"currency": "USD", "gross_margin": 0.6, "gross_margin_source": "config",
                                    "value_per_kpi": 1.0, "value_per_kpi_source": "KPI is revenue",
                                    "hurdle_rate": 0.0, "clv": None, "clv_source": None,
+                                   "discount_rate": None, "discount_rate_source": None,
                                    "gross_margin_by_channel": {}, "gross_margin_by_channel_source": {}}
     assert resolved["fit"] == {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1, "sampler": "nutpie",
                                "target_accept": 0.9, "adaptation": "diag", "thin": 1,
