@@ -121,3 +121,30 @@ def test_period_discount_compounds_to_the_annual_rate():
     assert period_discount(0.1, "W") ** 52.1775 == pytest.approx(1 / 1.1, rel=1e-12)
     assert period_discount(0.1, "D") ** 365.25 == pytest.approx(1 / 1.1, rel=1e-12)
     assert period_discount(0.0, "W") == 1.0
+
+
+def test_a_panels_national_present_value_is_the_sum_of_its_geos():
+    from mmm.analysis.geo_effects import compute_geo_effects
+    from mmm.data.panel import load_panel
+    from mmm.data.panel_design import PanelScaling
+    from mmm.model.geo_terms import draw_terms, geo_posterior
+    from mmm.model.truth import truth_geo_posterior
+
+    result = generate(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=5, n_geos=3))
+    for rate in (0.0, 0.4):
+        raw = dict(result.config)
+        raw["finance"] = {**(raw.get("finance") or {}), "discount_rate": rate}
+        config = Config.from_dict(raw)
+        panel = load_panel(result.data, config.roles())
+        scaling = PanelScaling.compute(panel)
+        posterior = truth_geo_posterior(result.truth, config, panel, n_draws=2)
+        national = compute_geo_effects(posterior, config, panel, scaling).national
+        terms = draw_terms(posterior, panel.n_geos)
+        per_geo = [compute_effects(geo_posterior(posterior, config, g, panel.n_geos, terms), config, panel.geo(g),
+                                   scaling.geo(g)) for g in range(panel.n_geos)]
+        np.testing.assert_allclose(national.incremental_value_npv,
+                                   sum(e.incremental_value_npv for e in per_geo), rtol=1e-12)
+        if rate == 0.0:
+            np.testing.assert_allclose(national.roas_npv, national.roas, rtol=1e-9)
+        else:
+            assert (national.roas_npv < national.roas).all()

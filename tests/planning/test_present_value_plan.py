@@ -121,3 +121,27 @@ def test_cli_optimize_npv_writes_present_value_figures_and_refuses_a_run_without
                  "--out", str(tmp_path / "refused")]) == 2
     assert "finance.discount_rate" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
+
+
+def test_a_geo_plan_sums_its_cells_at_present_value():
+    from mmm.data.panel import load_panel
+    from mmm.data.panel_design import PanelScaling
+    from mmm.model.truth import truth_geo_posterior
+    from mmm.planning.geo_plan import GeoPlanModel
+
+    result = generate(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=3, n_geos=3))
+    for rate in (0.0, 0.5):
+        raw = dict(result.config)
+        raw["finance"] = {**(raw.get("finance") or {}), "discount_rate": rate}
+        config = Config.from_dict(raw)
+        panel = load_panel(result.data, config.roles())
+        model = GeoPlanModel(truth_geo_posterior(result.truth, config, panel), config, panel,
+                             PanelScaling.compute(panel))
+        outcome = model.evaluate(model.current_mix())
+        np.testing.assert_allclose(outcome.value_npv, model.per_geo(outcome.cells.value_npv).sum(axis=1), rtol=1e-12)
+        if rate == 0.0:
+            np.testing.assert_allclose(outcome.value_npv, outcome.value, rtol=1e-9)
+        else:
+            assert (outcome.value_npv < outcome.value).all()
+            plan = optimize(model, float(model.run_rate.sum()), objective="npv")
+            assert plan.plan.value_npv is not None
