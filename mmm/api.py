@@ -65,12 +65,28 @@ class RefreshedMMM(Refreshed):
     """A refresh (:class:`mmm.runs.refresh.Refreshed`) that can write itself as a run folder."""
 
     fitted: FittedMMM
+    data: Any = None  # the new data as given (a path or a DataFrame): the parent's backtest reads it
 
-    def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True) -> Path:
+    def save(self, run_dir: str | Path | None = None, *, force: bool = False, report: bool = True,
+             backtest: bool = True) -> Path:
         """Write the run folder with ``parent_run`` and the ``refresh`` record in its manifest; by default
-        ``<name>-<timestamp>`` beside the parent run, so ``mmm history`` lists both."""
-        return self.fitted.save(run_dir if run_dir is not None else self.default_run_dir(), force=force,
-                                report=report, parent_run=self.parent.path.name,
+        ``<name>-<timestamp>`` beside the parent run, so ``mmm history`` lists both.
+
+        With ``backtest`` (and new periods), first the parent's forecast of them is scored and written beside
+        the run as ``<run>-backtest`` (:mod:`mmm.runs.backtest`), so the run's report shows it."""
+        from mmm.runs.folder import RunExistsError
+
+        run_dir = Path(run_dir) if run_dir is not None else self.default_run_dir()
+        if run_dir.exists() and not force:
+            raise RunExistsError(f"{run_dir} already exists; choose another folder, or pass force=True to replace it")
+        if backtest and self.record.get("new_periods") and self.data is not None:
+            from mmm.report.backtest import write_backtest
+            from mmm.runs.backtest import backtest as score_forecast, default_dir
+
+            result = score_forecast(self.parent, self.data, new_run=self.fitted)
+            result.run = run_dir.name
+            write_backtest(default_dir(run_dir), result, force=force)
+        return self.fitted.save(run_dir, force=force, report=report, parent_run=self.parent.path.name,
                                 manifest_extra={"refresh": self.record})
 
 
@@ -84,7 +100,7 @@ def refresh(previous: str | Path | Run, data: str | Path | pd.DataFrame, *, mode
             config: Config | str | Path | None = None, progress: bool = False, **fit_overrides: Any) -> RefreshedMMM:
     """Refit or update the run ``previous`` on ``data`` (:func:`mmm.runs.refresh.refresh`)."""
     done = refresh_run(previous, data, mode=mode, config=config, progress=progress, **fit_overrides)
-    return RefreshedMMM(fitted=FittedMMM.of(done.fitted), parent=done.parent, record=done.record)
+    return RefreshedMMM(fitted=FittedMMM.of(done.fitted), parent=done.parent, record=done.record, data=data)
 
 
 def write_plan(out_dir: str | Path, model: PlanModel, result: Any, *, force: bool = False) -> Path:

@@ -287,10 +287,19 @@ def posterior_draws(posterior: xr.Dataset, config: Config, design: Design) -> di
     return draws
 
 
-def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling) -> Effects:
-    """All per-draw figures of ``config``'s window (default: the whole data range)."""
+def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scaling: Scaling, *,
+                    fitted_periods: int | None = None) -> Effects:
+    """All per-draw figures of ``config``'s window (default: the whole data range).
+
+    ``fitted_periods``: ``data`` runs past the periods the posterior was fitted on (a forecast of later
+    periods, :mod:`mmm.analysis.forecast`): the first ``fitted_periods`` rows are the fit's design. Time keeps
+    the fit's centre, and a moving baseline and a time-varying media effect hold their last fitted value after
+    it (what a plan assumes too).
+    """
     data = in_config_order(data, config)
     design = build_design(data, scaling, config.design)
+    if fitted_periods is not None:
+        design = replace(design, time=design.time - design.time[:fitted_periods].mean())
     draws = posterior_draws(posterior, config, design)
     channels = config.channels
     if not next(iter(draws.values())).shape[0]:
@@ -310,7 +319,9 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     frequency = np.vstack([design.frequency, np.ones((tail, len(channels)))])
     adstocked, saturated = media.media_response(spend_ext, channels, params, frequency=frequency)
     coef = params[media.COEF][:, None, :]
-    strength = media_effect.multiplier_draws(draws, design.time, tail)  # (D, T+tail) or None: steady
+    n_fit = design.n_periods if fitted_periods is None else fitted_periods
+    # (D, T+tail) or None: steady
+    strength = media_effect.multiplier_draws(draws, design.time[:n_fit], tail + design.n_periods - n_fit)
     if strength is not None:  # each period's effect at that period's strength (the tail: the last one's)
         coef = coef * strength[:, :, None]
     actual = saturated * coef * scaling.kpi
@@ -353,7 +364,7 @@ def compute_effects(posterior: xr.Dataset, config: Config, data: MMMData, scalin
     components, kinds = _components(draws, config, data, scaling, design)  # model units
     # events and organic media are terms of the baseline; a treatment already is, as a control
     extra = sum((v for name, v in components.items() if kinds[name] != "treatment"), np.zeros(design.n_periods))
-    baseline = _baseline(draws, config, design, shock_dates) + extra
+    baseline = _baseline(draws, config, design, shock_dates, n_fit) + extra
     n_periods = data.n_periods
     contributions = actual[:, :n_periods, :]
     components = {name: values * scaling.kpi for name, values in components.items()}
@@ -438,7 +449,7 @@ def _components(draws: dict[str, np.ndarray], config: Config, data: MMMData, sca
 
 
 def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
-              shock_dates: pd.DatetimeIndex | None = None) -> np.ndarray:
+              shock_dates: pd.DatetimeIndex | None = None, fitted_periods: int | None = None) -> np.ndarray:
     """(D, T) intercept + trend + seasonality + controls and a moving baseline, model units (events and organic
     media are added from :func:`_components`). Per-period shocks belong to the dates they were fitted on (``shock_dates``): a period the fit did
     not see has no shock (its expected value)."""
@@ -451,12 +462,14 @@ def _baseline(draws: dict[str, np.ndarray], config: Config, design: Design,
         base = base + draws["control_coef"] @ design.control_values.T
     moving = config.model.baseline
     if moving.on:  # the same in the factual and every counterfactual: it enters the baseline only
-        phi, omega = (design_basis(design.time, design.fourier, moving.n_basis, config.model.trend, moving.kernel)
-                      if moving.smooth else (None, None))
+        n_fit = design.n_periods if fitted_periods is None else fitted_periods
+        phi, omega = (design_basis(design.time[:n_fit], design.fourier[:n_fit], moving.n_basis, config.model.trend,
+                                   moving.kernel) if moving.smooth else (None, None))
         smooth = time_effect({k: v for k, v in draws.items() if k != baseline_terms.SHOCKS}, phi, omega,
                              kernel=moving.kernel)
-        if smooth is not None:
-            base = base + smooth
+        if smooth is not None:  # after the fitted periods: its last fitted value
+            base = base + np.concatenate([smooth, np.repeat(smooth[:, -1:], design.n_periods - n_fit, axis=1)],
+                                         axis=1)
         if baseline_terms.SHOCKS in draws:  # absent: shocks "auto" on one geo
             # projected off the fitted dates' intercept, trend and season, as in the model (any affine time will
             # do: the projection only depends on the span of [1, t])

@@ -51,6 +51,18 @@ def run(args) -> int:
     if "likelihood" in record:
         lk = record["likelihood"]
         print(f"likelihood: {lk['periods']} periods {lk['start']} .. {lk['end']} (earlier periods: carry-in only)")
+    from mmm.runs.backtest import default_dir
+
+    backtest = default_dir(run_dir) / "backtest.json"
+    if backtest.is_file():
+        import json
+
+        b = json.loads(backtest.read_text())
+        print(f"backtest: {args.previous.name} predicted the {b['periods']} new period(s) with "
+              f"{b['coverage']:.0%} inside its {b['interval']:.0%} interval; total bias {b['bias_share']['mean']:+.1%} "
+              f"({b['bias_share']['lo']:+.1%} to {b['bias_share']['hi']:+.1%}) -> {backtest.parent / 'backtest.html'}")
+        if b.get("flag"):
+            print(f"FLAG: {b['flag']}")
     for warning in (record.get("warning"), record.get("update_prior", {}).get("warning")):
         if warning:
             print(f"warning: {warning}", file=sys.stderr)

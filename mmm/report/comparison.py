@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mmm.report import plots
-from mmm.report.render import TEMPLATE_DIR
+from mmm.report.backtest import section_for_run
+from mmm.report.formatting import TEMPLATE_DIR
 from mmm.runs.compare import CHANGE_PROBABILITY, METRICS, STEP_LABELS, STEPS, compare
 from mmm.runs.folder import write_run
 from mmm.runs.revisions import revision_columns
@@ -31,14 +32,23 @@ def write_comparison(run_a: str | Path, run_b: str | Path, out: str | Path | Non
     """Write ``comparison.json`` and ``comparison.html`` into ``out`` (atomically, as a run folder is)."""
     out = Path(out) if out is not None else default_out(run_a, run_b)
     result = compare(run_a, run_b, change_probability=change_probability)
-    html = render_comparison(result)
+    backtest = section_for_run(run_b, str(_manifest(run_b).get("run_id", Path(run_b).name)),
+                               str(_manifest(run_a).get("run_id", Path(run_a).name)))
+    html = render_comparison(result, backtest)
     revisions = pd.DataFrame(result["data_revisions"], columns=revision_columns(result["geo"] is not None))
     return write_run(out, files={"comparison.json": result, "comparison.html": html, "data_revisions.csv": revisions},
                      force=force)
 
 
-def render_comparison(result: dict[str, Any]) -> str:
-    """The comparison as one self-contained HTML page, in the main report's style."""
+def _manifest(run_dir: str | Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((Path(run_dir) / "manifest.json").read_text())
+
+
+def render_comparison(result: dict[str, Any], backtest: dict[str, Any] | None = None) -> str:
+    """The comparison as one self-contained HTML page, in the main report's style; ``backtest``: run B's
+    backtest section when B was predicted by A (:func:`mmm.report.backtest.section_for_run`)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
@@ -50,7 +60,7 @@ def render_comparison(result: dict[str, Any]) -> str:
         r=result, rows=rows, geo_rows=geo_rows, steps=STEPS, step_labels=STEP_LABELS,
         interval=plots.interval_label(result["interval"]), figure=_roas_figure(result),
         revisions=result["data_revisions"], changes=result["config_changes"],
-        fmt=_number)
+        fmt=_number, backtest=backtest)
 
 
 def _row(entry: dict[str, Any], **labels: str) -> dict[str, Any]:

@@ -9,17 +9,13 @@ lives in ``templates/report.html``.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mmm.report import curve_plots
 
@@ -32,9 +28,11 @@ from mmm.atomic import write_text_atomically
 from mmm.spec.config import Config, ConfigError, ignored_config_notes
 from mmm.report.register import ReconciliationError, assumptions_register, reconcile
 from mmm.report.summary_text import executive_summary
+from mmm.report.backtest import section_for_run
+from mmm.report.formatting import (format_amount, format_ratio, format_share,  # noqa: F401 (re-exported)
+                                   format_with_interval, png_data, template_environment)
 
 REPORT_NAME = "report.html"
-TEMPLATE_DIR = Path(__file__).parent / "templates"
 REQUIRED_SUMMARY_KEYS = ("interval", "window", "kpi", "channels", "diagnostics", "fit")
 FREQ_WORDS = {"D": "day", "W": "week", "M": "month", "MS": "month", "ME": "month", "Q": "quarter"}
 
@@ -175,6 +173,8 @@ def _context(
         "break_even": _break_even_text(summary["channels"], finance),
         "carryover_rows": _carryover_rows(summary["channels"]),
         "present_value_rows": _present_value_rows(summary["channels"]),
+        "backtest": section_for_run(run_dir, str(manifest.get("run_id", run_dir.name)),
+                                    manifest.get("parent_run")) if manifest.get("parent_run") else None,
         "component_rows": _component_rows(summary.get("components") or {}),
         "frequency_rows": [{"channel": name, "mean": f"{float(c['frequency']['mean_frequency']):.2f}",
                             "optimal": format_with_interval(c["frequency"].get("optimal_frequency"),
@@ -501,29 +501,7 @@ def _figures(
     return figures
 
 
-def png_data(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    # no Software/date metadata: the same run folder renders to the same bytes
-    fig.savefig(buffer, format="png", dpi=plots.DPI, metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 # ---------------------------------------------------------------- number formats
-
-
-def format_amount(value: Any) -> str:
-    """Money or KPI amounts: thousands separators, decimals only for small amounts."""
-    if not _is_number(value):
-        return MISSING
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-
-
-def format_ratio(value: Any) -> str:
-    return f"{value:,.2f}" if _is_number(value) else MISSING
-
-
-def format_share(value: Any, digits: int = 0) -> str:
-    return f"{value * 100:.{digits}f}%" if _is_number(value) else MISSING
 
 
 def _rhat(value: Any) -> str:
@@ -536,23 +514,3 @@ def _count(value: Any) -> str:
 
 def _periods(value: Any) -> str:
     return f"{value:,.1f}" if _is_number(value) else MISSING
-
-
-def format_with_interval(stats: Any, fmt) -> str:
-    """``{"mean": 2.3, "lo": 1.8, "hi": 2.9}`` -> ``"2.30 (1.80 to 2.90)"``."""
-    if not isinstance(stats, Mapping):
-        return MISSING
-    point = fmt(stats.get("mean"))
-    if _is_number(stats.get("lo")) and _is_number(stats.get("hi")):
-        return f"{point} ({fmt(stats['lo'])} to {fmt(stats['hi'])})"
-    return point
-
-
-def template_environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,  # a wiring error fails loudly, not as a blank cell
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )

@@ -145,3 +145,23 @@ def test_find_chromium_looks_on_path(tmp_path, monkeypatch):
     assert find_chromium() == str(fake)
     fake.unlink()
     assert find_chromium() is None
+
+
+@needs_chromium
+def test_backtest_page_renders_offline_and_prints(tmp_path):
+    """The backtest page (mmm backtest): no console errors, nothing fetched from outside, a real PDF."""
+    from test_backtest import parent_and_data  # every tests/ folder is on sys.path (conftest.py)
+
+    from mmm.report.backtest import write_backtest
+    from mmm.runs.backtest import backtest
+
+    run, data, _ = parent_and_data(tmp_path, seed=1)
+    page = write_backtest(tmp_path / "bt", backtest(run, data)) / "backtest.html"
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    proc = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri())
+    assert proc.returncode == 0 and "Forecast against actuals" in proc.stdout
+    assert _page_errors(proc.stderr) == []
+    pdf = tmp_path / "backtest.pdf"
+    _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.resolve().as_uri())
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000

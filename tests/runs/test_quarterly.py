@@ -208,3 +208,33 @@ def test_history_lists_the_quarters_and_survives_catalog_and_folder_removal(quar
     assert (runs / "catalog.sqlite").is_file()  # rebuilt from the folders
     shutil.rmtree(runs / "s2")
     assert set(history(runs)["run_id"]) == {"q1", "q2", "q2-update", "s1"}
+
+
+def test_each_refresh_backtests_its_parent_and_flags_the_changed_quarter(quarters):
+    """refresh writes <run>-backtest beside the run: the parent's forecast of the new weeks. s2's weeks have tv's
+    effect x4, which s1 could not know: the bias interval excludes zero. q2's weeks are the same world."""
+    runs = quarters["runs"]
+    steady, changed = (json.loads((runs / f"{r}-backtest" / "backtest.json").read_text()) for r in ("q2", "s2"))
+    print(f"\nq1 -> q2: coverage {steady['coverage']:.2f}, bias {steady['bias_share']}"
+          f"\ns1 -> s2: coverage {changed['coverage']:.2f}, bias {changed['bias_share']}")
+    assert (steady["parent_run"], steady["run"], steady["periods"]) == ("q1", "q2", N_ALL - N_OLD)
+    assert steady["flag"] is None and steady["total_inside_interval"]
+    assert steady["coverage"] >= 0.7
+    assert changed["bias"]["hi"] < 0 and "predicted less than happened" in changed["flag"]
+    assert (runs / "q2-update-backtest" / "backtest.json").is_file()  # the CLI's refresh too
+    from mmm.report.render import render_report
+
+    assert "Track record: did the previous run predict" in render_report(runs / "q2")
+    assert "Track record" not in render_report(runs / "q1")  # no parent, no backtest
+
+
+def test_compare_and_history_show_the_track_record(quarters, tmp_path, capsys):
+    runs = quarters["runs"]
+    out = write_comparison(runs / "s1", runs / "s2", tmp_path / "cmp")
+    html = (out / "comparison.html").read_text()
+    assert "Did run A predict run B" in html and "predicted less than happened" in html
+    assert main(["history", str(runs), "--track-record-csv", str(tmp_path / "record.csv")]) == 0
+    assert "track record" in capsys.readouterr().out
+    record = pd.read_csv(tmp_path / "record.csv")
+    assert set(zip(record["parent_run"], record["run"])) == {("q1", "q2"), ("q1", "q2-update"), ("s1", "s2")}
+    assert dict(zip(record["run"], record["flagged"]))["s2"]
