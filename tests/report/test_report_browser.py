@@ -165,3 +165,23 @@ def test_backtest_page_renders_offline_and_prints(tmp_path):
     pdf = tmp_path / "backtest.pdf"
     _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.resolve().as_uri())
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+
+
+@needs_chromium
+def test_design_test_page_renders_offline_and_prints(tmp_path):
+    """The design-test page (mmm design-test): no console errors, nothing fetched from outside, a real PDF."""
+    from test_experiment_design import truth_run  # every tests/ folder is on sys.path (conftest.py)
+
+    from mmm.report.experiment_design import write_design
+    from mmm.runs.experiment_choice import design_tests
+
+    page = write_design(tmp_path / "design", design_tests(truth_run(tmp_path / "run"), weeks=[4, 8],
+                                                          simulations=100)) / "design_test.html"
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    proc = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri())
+    assert proc.returncode == 0 and "Recommendation" in proc.stdout
+    assert _page_errors(proc.stderr) == []
+    pdf = tmp_path / "design.pdf"
+    _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.resolve().as_uri())
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
