@@ -18,12 +18,13 @@ from mmm.analysis.experiment_design import Candidate, preposterior
 from mmm.cli.main import main
 from mmm.data.load import load_data
 from mmm.data.panel_design import series_scaling
-from mmm.data.synth import ChannelTruth, SynthSpec, generate
+from mmm.data.synth import SynthSpec, generate
 from mmm.model import media
 from mmm.model.truth import truth_posterior
 from mmm.runs.experiment_choice import design_tests
 from mmm.spec.config import Config, ConfigError
 from synthetic_runs import write_synthetic_run  # tests/ folders are on sys.path (conftest.py)
+from test_planning import CHANNELS  # tv, search, display, radio: tv spends ~6x display
 
 Z90 = stats.norm.ppf(0.95)
 
@@ -58,12 +59,6 @@ def test_value_of_information_lies_between_nothing_and_perfect_information():
     assert useless < middling < sharp
 
 
-CHANNELS = [ChannelTruth("tv", level=50_000, target_roas=1.2, pattern="flighted"),
-            ChannelTruth("search", level=30_000, target_roas=3.5),
-            ChannelTruth("display", level=8_000, target_roas=2.0),
-            ChannelTruth("radio", level=15_000, target_roas=0.9)]
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     return truth_run(tmp_path_factory.mktemp("run") / "truth-run")
@@ -74,11 +69,16 @@ def truth_run(folder):
     result = generate(SynthSpec(seed=11, channels=CHANNELS, n_periods=120))
     config = Config.from_dict(result.config)
     data = load_data(result.data, config.roles())
-    posterior = truth_posterior(result.truth, config, data, n_draws=600)
-    rng = np.random.default_rng(0)
-    for name, *_ in media.parameter_layout(config.channels):
-        posterior[name] = posterior[name] * np.exp(rng.normal(0.0, 0.25, posterior[name].shape))
+    posterior = spread(truth_posterior(result.truth, config, data, n_draws=600), config, 0.25)
     return write_synthetic_run(folder, result, posterior, series_scaling(data))
+
+
+def spread(posterior, config, sd: float, seed: int = 0):
+    """``posterior`` with independent lognormal noise of ``sd`` on every media parameter, draw by draw."""
+    rng = np.random.default_rng(seed)
+    for name, *_ in media.parameter_layout(config.channels):
+        posterior[name] = posterior[name] * np.exp(rng.normal(0.0, sd, posterior[name].shape))
+    return posterior
 
 
 def test_a_longer_test_narrows_more_and_a_bigger_channel_has_more_power(run_dir):
@@ -134,10 +134,7 @@ def test_a_panel_gets_geo_splits_whose_lifts_add_up_to_the_national_test(tmp_pat
     result = generate(SynthSpec(n_periods=80, n_channels=2, controls=False, seed=3, n_geos=3))
     config = Config.from_dict(result.config)
     panel = load_panel(result.data, config.roles())
-    posterior = truth_geo_posterior(result.truth, config, panel, n_draws=300)
-    rng = np.random.default_rng(1)
-    for name, *_ in media.parameter_layout(config.channels):
-        posterior[name] = posterior[name] * np.exp(rng.normal(0.0, 0.2, posterior[name].shape))
+    posterior = spread(truth_geo_posterior(result.truth, config, panel, n_draws=300), config, 0.2, seed=1)
     run = write_synthetic_run(tmp_path / "panel-run", result, posterior, PanelScaling.compute(panel))
     table = design_tests(run, weeks=[6], simulations=100).table
     for channel in config.channel_names:

@@ -156,15 +156,20 @@ def test_backtest_page_renders_offline_and_prints(tmp_path):
     from mmm.runs.backtest import backtest
 
     run, data, _ = parent_and_data(tmp_path, seed=1)
-    page = write_backtest(tmp_path / "bt", backtest(run, data)) / "backtest.html"
+    _offline_page_prints(write_backtest(tmp_path / "bt", backtest(run, data)) / "backtest.html",
+                         "Forecast against actuals", tmp_path)
+
+
+def _offline_page_prints(page: Path, marker: str, tmp_path: Path) -> None:
+    """``page`` fetches nothing, renders ``marker`` without console errors and prints to a real PDF."""
     text = page.read_text()
     assert "http://" not in text and "https://" not in text and "<script" not in text
     proc = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri())
-    assert proc.returncode == 0 and "Forecast against actuals" in proc.stdout
+    assert proc.returncode == 0 and marker in proc.stdout
     assert _page_errors(proc.stderr) == []
-    pdf = tmp_path / "backtest.pdf"
+    pdf = tmp_path / f"{page.stem}.pdf"
     _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.resolve().as_uri())
-    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
 
 
 @needs_chromium
@@ -175,13 +180,38 @@ def test_design_test_page_renders_offline_and_prints(tmp_path):
     from mmm.report.experiment_design import write_design
     from mmm.runs.experiment_choice import design_tests
 
-    page = write_design(tmp_path / "design", design_tests(truth_run(tmp_path / "run"), weeks=[4, 8],
-                                                          simulations=100)) / "design_test.html"
-    text = page.read_text()
-    assert "http://" not in text and "https://" not in text and "<script" not in text
-    proc = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri())
-    assert proc.returncode == 0 and "Recommendation" in proc.stdout
+    design = design_tests(truth_run(tmp_path / "run"), weeks=[4, 8], simulations=100)
+    _offline_page_prints(write_design(tmp_path / "design", design) / "design_test.html", "Recommendation", tmp_path)
+
+
+@needs_chromium
+def test_report_with_present_value_and_a_track_record_renders(tmp_path):
+    """A refreshed run's report: the face/present value table and the backtest of its parent render in Chromium."""
+    import json
+    from dataclasses import replace
+
+    from test_backtest import parent_and_data
+
+    from mmm.report.backtest import write_backtest
+    from mmm.runs.backtest import backtest, default_dir
+
+    run_dir = make_run(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["finance"] |= {"discount_rate": 0.08, "discount_rate_source": "FY26 WACC"}
+    for figures in summary["channels"].values():
+        figures |= {k: figures[face] for k, face in (("roas_npv", "roas"), ("profit_roi_npv", "profit_roi"),
+                                                      ("payback_50_npv", "payback_50"),
+                                                      ("payback_90_npv", "payback_90"))} | {"p_profitable_npv": 0.5}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    parent, data, _ = parent_and_data(tmp_path / "parent", seed=1)
+    result = replace(backtest(parent, data), run=run_dir.name)
+    write_backtest(default_dir(run_dir), result)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps(manifest | {"parent_run": result.parent}))
+    write_report(run_dir)
+    proc = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom",
+                     (run_dir / "report.html").resolve().as_uri())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Face value and present value" in proc.stdout and "Track record" in proc.stdout
+    assert "8.00% a year" in proc.stdout
     assert _page_errors(proc.stderr) == []
-    pdf = tmp_path / "design.pdf"
-    _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.resolve().as_uri())
-    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000

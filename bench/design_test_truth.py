@@ -1,0 +1,117 @@
+"""``mmm design-test`` against the truth: does the test it ranks first teach more than the one it ranks last,
+and is its expected interval after the test the one a refit with the result gives?
+
+Per seed: synthetic data (104 weeks, 3 channels; the truth from the generator's own loops), a fit, the ranked
+national candidate tests (2 and 8 periods), then for the first- and last-ranked test: its result simulated
+from the *true* lift plus readout noise (the test's own standard error), and a refit with that result as an
+``experiments:`` entry. Printed per seed: each test's channel, the channel's ROAS error before and after the
+refit (and the reduction) -- of the posterior mean, and the posterior's expected error E|ROAS - truth| -- the expected 90% ROAS width after the test against the refit's width. Acceptance
+(issue 17): the first-ranked test reduces its channel's error more than the last-ranked on at least 4 of 5
+seeds, and its expected width is within 25% of the refit's.
+
+    python bench/design_test_truth.py [--seeds 0 1 2 3 4] [--out bench/results/NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mmm.api import fit
+from mmm.data.synth import SynthSpec, generate
+from mmm.data.synth_truth import true_figures
+from mmm.runs.experiment_choice import design_tests
+from mmm.spec.config import Config
+
+FIT = {"draws": 1000, "tune": 1000, "chains": 2, "seed": 1}
+WEEKS = [2, 8]
+
+
+def one_seed(seed: int, folder: Path) -> dict:
+    result = generate(SynthSpec(seed=seed, n_periods=104, n_channels=3))
+    data = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%d"))
+    data.to_csv(folder / "data.csv", index=False)
+    raw = {**result.config, "data": {**result.config["data"], "path": "data.csv"}, "fit": FIT,
+           "model": {**(result.config.get("model") or {}), "candidates": "none"}}
+    fitted = fit(Config.from_dict(raw, base_dir=folder))
+    run = fitted.save(folder / "run", report=False)
+    ranked = design_tests(run, weeks=WEEKS, seed=seed).table
+    truth = result.truth["figures"]
+    rng = np.random.default_rng(1000 + seed)
+    out = {"seed": seed, "gate": bool(fitted.fit.diagnostics.ok), "tests": []}
+    for position in (0, len(ranked) - 1):
+        row = ranked.iloc[position]
+        channel = row["channel"]
+        true_lift = true_figures(result.data, result.truth, window=(row["start"], row["end"]))[channel]["incremental_kpi"]
+        observed = float(true_lift + row["se"] * rng.standard_normal())
+        experiment = {"channel": channel, "start": row["start"], "end": row["end"], "incremental_kpi": observed,
+                      "se": float(row["se"]), "name": "simulated"}
+        refit = fit(Config.from_dict({**raw, "experiments": [experiment]}, base_dir=folder))
+        k = fitted.effects.channels.index(channel)
+        before, after = fitted.effects.roas[:, k], refit.effects.roas[:, k]
+        lo, hi = np.quantile(after, [0.05, 0.95])
+        true_roas = truth[channel]["roas"]
+        error_before = abs(before.mean() - true_roas) / true_roas  # the point figure's error
+        error_after = abs(after.mean() - true_roas) / true_roas
+        expected_before = np.abs(before - true_roas).mean() / true_roas  # the posterior's: E|ROAS - truth|
+        expected_after = np.abs(after - true_roas).mean() / true_roas
+        out["tests"].append({
+            "rank": int(row["rank"]), "channel": channel, "weeks": int(row["weeks"]), "se": float(row["se"]),
+            "true_roas": truth[channel]["roas"], "true_lift": true_lift, "observed": observed,
+            "error_before": error_before, "error_after": error_after, "reduction": error_before - error_after,
+            "expected_error_before": expected_before, "expected_error_after": expected_after,
+            "expected_reduction": expected_before - expected_after,
+            "expected_width_after": float(row["width_after"]), "width_now": float(row["width_now"]),
+            "refit_width": float(hi - lo), "refit_gate": bool(refit.fit.diagnostics.ok)})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--out", type=Path, help="write OUT.json (raw figures) and OUT.log (this output)")
+    args = parser.parse_args(argv)
+    lines, seeds = [], []
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    t0 = time.perf_counter()
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = one_seed(seed, Path(tmp))
+        seeds.append(r)
+        first, last = r["tests"]
+        say(f"seed {seed} (gate {'ok' if r['gate'] else 'FAIL'}):")
+        for t in (first, last):
+            say(f"  rank {t['rank']}: {t['channel']} {t['weeks']} periods, se {t['se']:,.0f}: ROAS error of the mean "
+                f"{t['error_before']:.1%} -> {t['error_after']:.1%} (reduction {t['reduction']:+.1%}), expected "
+                f"error E|ROAS - truth| {t['expected_error_before']:.1%} -> {t['expected_error_after']:.1%} "
+                f"(reduction {t['expected_reduction']:+.1%}); 90% width "
+                f"{t['width_now']:.2f} -> expected {t['expected_width_after']:.2f}, refit {t['refit_width']:.2f} "
+                f"(ratio {t['expected_width_after'] / t['refit_width']:.2f}; refit gate "
+                f"{'ok' if t['refit_gate'] else 'FAIL'})")
+    wins = sum(r["tests"][0]["reduction"] > r["tests"][1]["reduction"] for r in seeds)
+    expected_wins = sum(r["tests"][0]["expected_reduction"] > r["tests"][1]["expected_reduction"] for r in seeds)
+    ratios = [r["tests"][0]["expected_width_after"] / r["tests"][0]["refit_width"] for r in seeds]
+    say(f"first-ranked reduces its channel's ROAS error more than last-ranked: {wins} of {len(seeds)} seeds on "
+        f"the posterior mean's error, {expected_wins} of {len(seeds)} on the posterior's expected error")
+    say(f"first-ranked expected width / refit width: {', '.join(f'{x:.2f}' for x in ratios)} "
+        f"(within 25%: {sum(abs(x - 1) <= 0.25 for x in ratios)} of {len(ratios)})")
+    say(f"wall time {time.perf_counter() - t0:.0f} s")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".json").write_text(json.dumps(seeds, indent=1))
+        args.out.with_suffix(".log").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
