@@ -171,3 +171,17 @@ def test_history_lists_the_geo_runs(quarters):
     assert table["mode"].to_dict() == {"g1": "fit", "g2": "refit", "g2-update": "update", "g3-update": "update"}
     assert table["n_geos"].to_dict() == dict.fromkeys(("g1", "g2", "g2-update", "g3-update"), N_GEOS)
     assert table["parent_run"].fillna("").to_dict() == {"g1": "", "g2": "g1", "g2-update": "g1", "g3-update": "g1"}
+
+
+def test_a_panels_backtest_sums_its_geos_and_flags_the_shifted_quarter(quarters):
+    """Every refresh backtests its parent, a panel too: the national forecast is the sum over geos, draw by draw.
+    g3's new weeks have tv's effect changed in every geo, which g1 could not know."""
+    runs = quarters["runs"]
+    steady, shifted = (_read(runs / f"{r}-backtest", "backtest.json") for r in ("g2", "g3-update"))
+    print(f"\ng1 -> g2: coverage {steady['coverage']:.2f}, bias {steady['bias_share']}"
+          f"\ng1 -> g3-update: coverage {shifted['coverage']:.2f}, bias {shifted['bias_share']}")
+    assert steady["geos"] == shifted["geos"] and len(steady["geos"]) == N_GEOS
+    assert steady["flag"] is None and shifted["flag"] is not None
+    periods = pd.read_csv(runs / "g2-backtest" / "backtest_periods.csv")
+    national = quarters["steady"].data.groupby("date")["revenue"].sum().iloc[N_OLD:].to_numpy()
+    assert periods["actual"].to_numpy() == pytest.approx(national, rel=1e-9)
