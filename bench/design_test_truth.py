@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from mmm.analysis.experiment_design import Candidate, lift_draws
 from mmm.api import fit
 from mmm.data.synth import SynthSpec, generate
 from mmm.data.synth_truth import true_figures
@@ -54,6 +56,11 @@ def one_seed(seed: int, folder: Path) -> dict:
                       "se": float(row["se"]), "name": "simulated"}
         refit = fit(Config.from_dict({**raw, "experiments": [experiment]}, base_dir=folder))
         k = fitted.effects.channels.index(channel)
+        # the same update on the run's draws, for this result: what the analysis predicts the refit gives
+        test = Candidate(channel, int(row["weeks"]), None if pd.isna(row["geo"]) else row["geo"])
+        lift = lift_draws(fitted.fit.idata["posterior"].to_dataset(), fitted.config, fitted.data, fitted.scaling,
+                          [test])[:, 0]
+        predicted = conditional_width(lift, fitted.effects.roas[:, k], observed, float(row["se"]))
         before, after = fitted.effects.roas[:, k], refit.effects.roas[:, k]
         lo, hi = np.quantile(after, [0.05, 0.95])
         true_roas = truth[channel]["roas"]
@@ -68,8 +75,18 @@ def one_seed(seed: int, folder: Path) -> dict:
             "expected_error_before": expected_before, "expected_error_after": expected_after,
             "expected_reduction": expected_before - expected_after,
             "expected_width_after": float(row["width_after"]), "width_now": float(row["width_now"]),
+            "predicted_width_for_result": predicted,
             "refit_width": float(hi - lo), "refit_gate": bool(refit.fit.diagnostics.ok)})
     return out
+
+
+def conditional_width(lift: np.ndarray, roas: np.ndarray, observed: float, se: float) -> float:
+    """The 90% width of ``roas`` after a test read ``observed``: the draws weighted by Normal(observed | lift, se)."""
+    log_w = -0.5 * ((observed - lift) / se) ** 2
+    w = np.exp(log_w - log_w.max())
+    order = np.argsort(roas)
+    cumulative = np.cumsum(w[order]) / w.sum()
+    return float(roas[order][np.searchsorted(cumulative, 0.95)] - roas[order][np.searchsorted(cumulative, 0.05)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{t['error_before']:.1%} -> {t['error_after']:.1%} (reduction {t['reduction']:+.1%}), expected "
                 f"error E|ROAS - truth| {t['expected_error_before']:.1%} -> {t['expected_error_after']:.1%} "
                 f"(reduction {t['expected_reduction']:+.1%}); 90% width "
-                f"{t['width_now']:.2f} -> expected {t['expected_width_after']:.2f}, refit {t['refit_width']:.2f} "
-                f"(ratio {t['expected_width_after'] / t['refit_width']:.2f}; refit gate "
+                f"{t['width_now']:.2f} -> expected {t['expected_width_after']:.2f}, for this result "
+                f"{t['predicted_width_for_result']:.2f}, refit {t['refit_width']:.2f} (ratios "
+                f"{t['expected_width_after'] / t['refit_width']:.2f}, "
+                f"{t['predicted_width_for_result'] / t['refit_width']:.2f}; refit gate "
                 f"{'ok' if t['refit_gate'] else 'FAIL'})")
     wins = sum(r["tests"][0]["reduction"] > r["tests"][1]["reduction"] for r in seeds)
     expected_wins = sum(r["tests"][0]["expected_reduction"] > r["tests"][1]["expected_reduction"] for r in seeds)
@@ -105,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         f"the posterior mean's error, {expected_wins} of {len(seeds)} on the posterior's expected error")
     say(f"first-ranked expected width / refit width: {', '.join(f'{x:.2f}' for x in ratios)} "
         f"(within 25%: {sum(abs(x - 1) <= 0.25 for x in ratios)} of {len(ratios)})")
+    conditional = [t["predicted_width_for_result"] / t["refit_width"] for r in seeds for t in r["tests"]]
+    say(f"every test's width predicted for its result / refit width: {', '.join(f'{x:.2f}' for x in conditional)} "
+        f"(within 25%: {sum(abs(x - 1) <= 0.25 for x in conditional)} of {len(conditional)})")
     say(f"wall time {time.perf_counter() - t0:.0f} s")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
