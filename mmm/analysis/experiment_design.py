@@ -17,7 +17,8 @@ Normal(result | lift_d, se) on the posterior draws: Bayes' rule on the draws), a
 leaves: the channel's ROAS interval, its width, and which budget split is best. Averaged over simulations:
 the expected ROAS interval after the test, the chance the test detects an effect (|result| > 1.96 se), and
 the expected value of the information for the plan (EVSI: the expected profit of choosing the split after
-the test minus choosing it now, over splits that move budget into or out of the channel).
+the test minus choosing it now, over splits that move budget into or out of the channel), and the expected
+error of the ROAS point figure (the posterior mean) against the simulated truth, before and after.
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ class Outlook:
     width_after: float
     evsi: float  # currency
     ess_median: float
+    # the ROAS point figure's (posterior mean's) error against the simulated truth, as a share of it: before the
+    # test and expected after it
+    error_now: float = float("nan")
+    error_after: float = float("nan")
 
     @property
     def width_reduction(self) -> float:
@@ -168,6 +173,10 @@ def preposterior(lift: np.ndarray, roas: np.ndarray, se: float, utilities: np.nd
     lo = roas[order][np.clip((cumulative < q[0]).sum(axis=1), 0, n - 1)]
     hi = roas[order][np.clip((cumulative < q[1]).sum(axis=1), 0, n - 1)]
     now_lo, now_hi = np.quantile(roas, q)
+    true_roas = roas[truth]
+    scale = np.where(np.abs(true_roas) > 0, np.abs(true_roas), 1.0)
+    error_now = float(np.mean(np.abs(roas.mean() - true_roas) / scale))
+    error_after = float(np.mean(np.abs(weights @ roas - true_roas) / scale))
     evsi = 0.0
     if utilities is not None:
         expected_now = utilities.mean(axis=0).max()
@@ -176,7 +185,7 @@ def preposterior(lift: np.ndarray, roas: np.ndarray, se: float, utilities: np.nd
                    power=float(np.mean(np.abs(results) > DETECT_Z * se)),
                    roas_now=summarize(roas, interval), roas_after={"lo": float(lo.mean()), "hi": float(hi.mean())},
                    width_now=float(now_hi - now_lo), width_after=float((hi - lo).mean()), evsi=max(evsi, 0.0),
-                   ess_median=float(np.median(ess)))
+                   ess_median=float(np.median(ess)), error_now=error_now, error_after=error_after)
 
 
 def split_utilities(plan_model: Any, channel: str) -> tuple[np.ndarray, list[str]]:

@@ -24,9 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "is noisier)")
     p.add_argument("--simulations", type=int, default=400, help="simulated results per test (default 400)")
     p.add_argument("--max-draws", type=int, default=1000, help="posterior draws used (default 1000)")
-    p.add_argument("--rank-by", choices=("width", "value"), default="width",
-                   help="width: expected narrowing of the channel's profit ROI interval (default); value: value of "
-                        "the information for the plan less the test's cost")
+    p.add_argument("--rank-by", choices=("width", "error", "value"), default="width",
+                   help="width: expected narrowing of the channel's profit ROI interval (default); error: expected "
+                        "cut in the ROAS point figure's error; value: value of the information for the plan less "
+                        "the test's cost")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="folder to write (default: RUN-design-test beside the run)")
     p.add_argument("--force", action="store_true", help="replace an existing folder")

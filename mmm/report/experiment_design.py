@@ -40,6 +40,7 @@ def render_design(summary: Mapping[str, Any]) -> str:
     return template_environment().get_template("design_test.html").render(
         run=summary["run"], interval=interval_label(summary["interval"]), currency=currency, rows=rows,
         best=rows[0] if rows else None, inputs=inputs, notes=summary.get("notes") or [],
-        ranked_by=("the expected narrowing of the channel's ROAS (and so profit ROI) interval"
-                   if inputs["rank_by"] == "width" else
-                   "the expected value of the information for the plan, less what the test costs"))
+        ranked_by={"width": "the expected narrowing of the channel's ROAS (and so profit ROI) interval",
+                   "error": "the expected cut in the error of the channel's ROAS figure",
+                   "value": "the expected value of the information for the plan, less what the test costs"}
+        [inputs["rank_by"]])

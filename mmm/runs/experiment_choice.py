@@ -24,7 +24,7 @@ from mmm.runs.folder import Run, load_run
 from mmm.spec.candidates import uses_time_varying_media
 from mmm.spec.config import ConfigError
 
-RANKINGS = ("width", "value")
+RANKINGS = ("width", "error", "value")
 
 
 @dataclass
@@ -47,8 +47,9 @@ def design_tests(source: str | Path | Run, *, channels: list[str] | None = None,
                  geos: list[str] | None = None, noise_factor: float = 1.0, simulations: int = 400,
                  max_draws: int = 1000, rank_by: str = "width", seed: int = 0) -> DesignResult:
     """Every candidate test of the run ``source`` and its expected outcome, ranked by ``rank_by``: ``width``
-    (the largest expected narrowing of the channel's ROAS interval, which is its profit ROI's, first) or
-    ``value`` (the expected value of the information for the plan, less what the test costs)."""
+    (the largest expected narrowing of the channel's ROAS interval, which is its profit ROI's, first),
+    ``error`` (the largest expected cut in the ROAS point figure's error) or ``value`` (the expected value of
+    the information for the plan, less what the test costs)."""
     from mmm.analysis.pipeline import load
 
     if rank_by not in RANKINGS:
@@ -103,11 +104,13 @@ def design_tests(source: str | Path | Run, *, channels: list[str] | None = None,
             "width_now": outlook.width_now, "width_after": outlook.width_after,
             "width_reduction": outlook.width_reduction,
             "profit_roi_width_now": outlook.width_now * margin, "profit_roi_width_after": outlook.width_after * margin,
+            "error_now": outlook.error_now, "error_after": outlook.error_after,
+            "error_reduction": outlook.error_now - outlook.error_after,
             "evsi": outlook.evsi, "test_cost": cost, "net_value": outlook.evsi - cost,
             "effective_draws": outlook.ess_median,
         })
     table = pd.DataFrame(rows)
-    key = "width_reduction" if rank_by == "width" else "net_value"
+    key = {"width": "width_reduction", "error": "error_reduction", "value": "net_value"}[rank_by]
     table = table.sort_values([key, "evsi"], ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     notes = [f"left out: {c.label} (no spend in its periods to switch off)" for c in idle]

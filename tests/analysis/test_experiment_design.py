@@ -45,6 +45,17 @@ def test_the_update_is_bayes_rule_on_a_normal_normal_case(se):
     assert out.power == pytest.approx(power, abs=0.03)  # 3 binomial standard errors at 2000 simulations
 
 
+def test_the_point_figures_expected_error_follows_the_normal_normal_posterior():
+    """beta ~ N(10, 1), ROAS = 0.8 beta: the posterior mean misses the truth by |N(0, sd)|, sd = 1 before and
+    1 / sqrt(1 + 1.5^2 / se^2) after, i.e. by sd sqrt(2 / pi) on average; as a share of a ROAS near 8."""
+    rng = np.random.default_rng(4)
+    beta = rng.normal(10.0, 1.0, 5_000)
+    out = preposterior(1.5 * beta, 0.8 * beta, 1.0, None, 0.9, simulations=2_000, seed=5)
+    mean_abs = np.sqrt(2 / np.pi)
+    assert out.error_now == pytest.approx(0.8 * mean_abs / 8.0, rel=0.08)
+    assert out.error_after == pytest.approx(0.8 * mean_abs / np.sqrt(1 + 1.5 ** 2) / 8.0, rel=0.08)
+
+
 def test_value_of_information_lies_between_nothing_and_perfect_information():
     """Two plans: spend (profit = beta) or not (0). Perfect information is worth E[max(beta, 0)] - max(E beta, 0)."""
     rng = np.random.default_rng(2)
