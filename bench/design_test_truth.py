@@ -33,6 +33,7 @@ from mmm.spec.config import Config
 
 FIT = {"draws": 1000, "tune": 1000, "chains": 2, "seed": 1}
 WEEKS = [2, 8]
+READOUTS = 2000
 
 
 def one_seed(seed: int, folder: Path) -> dict:
@@ -62,6 +63,11 @@ def one_seed(seed: int, folder: Path) -> dict:
                           [test])[:, 0]
         predicted = conditional_width(lift, fitted.effects.roas[:, k], observed, float(row["se"]))
         before, after = fitted.effects.roas[:, k], refit.effects.roas[:, k]
+        predicted_mean = float(weighted(lift, before, np.array([observed]), float(row["se"]))[0])
+        # many readouts of the same test (the update on the draws stands in for a refit of each): how often, and by
+        # how much, the point figure's error falls
+        readouts = true_lift + float(row["se"]) * rng.standard_normal(READOUTS)
+        point_errors = np.abs(weighted(lift, before, readouts, float(row["se"])) - truth[channel]["roas"])
         lo, hi = np.quantile(after, [0.05, 0.95])
         true_roas = truth[channel]["roas"]
         error_before = abs(before.mean() - true_roas) / true_roas  # the point figure's error
@@ -75,9 +81,19 @@ def one_seed(seed: int, folder: Path) -> dict:
             "expected_error_before": expected_before, "expected_error_after": expected_after,
             "expected_reduction": expected_before - expected_after,
             "expected_width_after": float(row["width_after"]), "width_now": float(row["width_now"]),
-            "predicted_width_for_result": predicted,
+            "predicted_width_for_result": predicted, "predicted_mean_for_result": predicted_mean,
+            "refit_mean": float(after.mean()), "expected_rank_error_reduction": float(row["error_reduction"]),
+            "readout_reductions": ((abs(before.mean() - truth[channel]["roas"]) - point_errors)
+                                   / truth[channel]["roas"]).tolist(),
             "refit_width": float(hi - lo), "refit_gate": bool(refit.fit.diagnostics.ok)})
     return out
+
+
+def weighted(lift: np.ndarray, roas: np.ndarray, readouts: np.ndarray, se: float) -> np.ndarray:
+    """(R,) the posterior mean of ``roas`` after each readout: the draws weighted by Normal(readout | lift, se)."""
+    log_w = -0.5 * ((readouts[:, None] - lift[None, :]) / se) ** 2
+    w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+    return (w @ roas) / w.sum(axis=1)
 
 
 def conditional_width(lift: np.ndarray, roas: np.ndarray, observed: float, se: float) -> float:
@@ -106,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             r = one_seed(seed, Path(tmp))
         seeds.append(r)
         first, last = r["tests"]
-        say(f"seed {seed} (gate {'ok' if r['gate'] else 'FAIL'}):")
+        a, b = np.array(first["readout_reductions"]), np.array(last["readout_reductions"])
+        r["p_first_beats_last"] = float((a[:, None] > b[None, :]).mean())
+        say(f"seed {seed} (gate {'ok' if r['gate'] else 'FAIL'}): over {READOUTS} readouts of each test, the "
+            f"first-ranked cuts the point error by {a.mean():+.1%} on average, the last-ranked by {b.mean():+.1%}; "
+            f"P(first cuts more) {r['p_first_beats_last']:.2f}")
         for t in (first, last):
             say(f"  rank {t['rank']}: {t['channel']} {t['weeks']} periods, se {t['se']:,.0f}: ROAS error of the mean "
                 f"{t['error_before']:.1%} -> {t['error_after']:.1%} (reduction {t['reduction']:+.1%}), expected "
@@ -116,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{t['predicted_width_for_result']:.2f}, refit {t['refit_width']:.2f} (ratios "
                 f"{t['expected_width_after'] / t['refit_width']:.2f}, "
                 f"{t['predicted_width_for_result'] / t['refit_width']:.2f}; refit gate "
-                f"{'ok' if t['refit_gate'] else 'FAIL'})")
+                f"{'ok' if t['refit_gate'] else 'FAIL'}); mean for this result {t['predicted_mean_for_result']:.2f}, "
+                f"refit {t['refit_mean']:.2f}; the ranking's expected point-error cut "
+                f"{t['expected_rank_error_reduction']:+.1%}")
     wins = sum(r["tests"][0]["reduction"] > r["tests"][1]["reduction"] for r in seeds)
     expected_wins = sum(r["tests"][0]["expected_reduction"] > r["tests"][1]["expected_reduction"] for r in seeds)
     ratios = [r["tests"][0]["expected_width_after"] / r["tests"][0]["refit_width"] for r in seeds]
@@ -124,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         f"the posterior mean's error, {expected_wins} of {len(seeds)} on the posterior's expected error")
     say(f"first-ranked expected width / refit width: {', '.join(f'{x:.2f}' for x in ratios)} "
         f"(within 25%: {sum(abs(x - 1) <= 0.25 for x in ratios)} of {len(ratios)})")
+    chances = [r["p_first_beats_last"] for r in seeds]
+    say(f"P(first-ranked cuts the point error more than last-ranked), per seed: "
+        f"{', '.join(f'{x:.2f}' for x in chances)}; expected number of seeds of {len(seeds)} where it does: "
+        f"{sum(chances):.1f}")
     conditional = [t["predicted_width_for_result"] / t["refit_width"] for r in seeds for t in r["tests"]]
     say(f"every test's width predicted for its result / refit width: {', '.join(f'{x:.2f}' for x in conditional)} "
         f"(within 25%: {sum(abs(x - 1) <= 0.25 for x in conditional)} of {len(conditional)})")
