@@ -8,8 +8,8 @@ refit with the test's result agree on what was measured. Its readout has standar
 
     se = noise_factor x sqrt(periods read x Σ_treated σ_g²) x sqrt(1 + treated / controls)
 
-(σ_g the posterior mean noise sd of geo g in KPI units; the readout covers the test and its carry-over tail;
-the last factor only for a geo split).
+(σ_g the noise sd of geo g in KPI units, root mean square over the posterior draws; the readout covers the
+test and its carry-over tail; the last factor only for a geo split).
 
 Pre-posterior simulation, for each candidate: draw a "true" state from the posterior, simulate the test's
 result (its true lift plus readout noise), update the posterior by that result (importance weights
@@ -111,7 +111,7 @@ def recent_spend(panel: Panel, test: Candidate, weeks: int | None = None) -> flo
 
 def readout_se(candidate: Candidate, config: Config, panel: Panel, noise_sd: np.ndarray,
                noise_factor: float) -> float:
-    """The test's standard error (KPI units); ``noise_sd`` (G,): each geo's posterior mean noise sd."""
+    """The test's standard error (KPI units); ``noise_sd`` (G,): each geo's noise sd (root mean square over draws)."""
     periods = candidate.weeks + tail_length(config)
     if candidate.geo is None:
         variance = periods * float((noise_sd ** 2).sum())

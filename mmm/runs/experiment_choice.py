@@ -68,12 +68,13 @@ def design_tests(source: str | Path | Run, *, channels: list[str] | None = None,
         else stacked[:2]
     sizes = [p.sizes["chain"] * p.sizes["draw"] for _, p in parts]
     picks = mixture_picks(np.asarray(weights), sizes, min(max_draws, sizes[0]))
-    lifts, roas, utilities = [], [], {c: [] for c in {t.channel for t in tests}}
+    lifts, roas, variances, utilities = [], [], [], {c: [] for c in {t.channel for t in tests}}
     labels: dict[str, list[str]] = {}
     for (cfg, posterior), pick in zip(parts, picks, strict=True):
         if not len(pick):
             continue
         thinned = _draws(posterior, pick)
+        variances.append(_noise_variance(thinned, scaling, panel))
         lifts.append(design.lift_draws(thinned, cfg, panel, scaling, tests))
         with np.errstate(divide="ignore", invalid="ignore"):
             roas.append(compute_geo_effects(thinned, cfg, panel, scaling).national.roas)
@@ -83,7 +84,7 @@ def design_tests(source: str | Path | Run, *, channels: list[str] | None = None,
             utilities[channel].append(values)
     lift, roas_draws = np.concatenate(lifts), np.concatenate(roas)
     utility = {c: np.concatenate(v) for c, v in utilities.items()}
-    noise_sd = _noise_sd(parts[0][1], scaling, panel)
+    noise_sd = np.sqrt(np.concatenate(variances).mean(axis=0))  # (G,) over the mixture's draws
     finance = config.finance
     rows = []
     for i, test in enumerate(tests):
@@ -136,11 +137,11 @@ def _draws(posterior: xr.Dataset, pick: np.ndarray) -> xr.Dataset:
     return flat.expand_dims(chain=[0]).assign_coords(draw=np.arange(len(pick))).transpose("chain", "draw", ...)
 
 
-def _noise_sd(posterior: xr.Dataset, scaling, panel) -> np.ndarray:
-    """(G,) each geo's posterior mean noise sd, KPI units."""
-    sigma = posterior["sigma"]
-    mean = sigma.mean(("chain", "draw")).values.reshape(-1)
-    if mean.size == 1 and panel.n_geos > 1:
-        mean = np.repeat(mean, panel.n_geos)
-    return mean * np.array([scaling.geo(g).kpi for g in range(panel.n_geos)])
+def _noise_variance(posterior: xr.Dataset, scaling, panel) -> np.ndarray:
+    """(D, G) each draw's noise variance per geo, KPI units squared."""
+    sigma = np.asarray(posterior["sigma"].transpose("chain", "draw", ...).values, dtype=float)
+    sigma = sigma.reshape(sigma.shape[0] * sigma.shape[1], -1)
+    if sigma.shape[1] == 1 and panel.n_geos > 1:
+        sigma = np.repeat(sigma, panel.n_geos, axis=1)
+    return (sigma * np.array([scaling.geo(g).kpi for g in range(panel.n_geos)])) ** 2
 

@@ -175,3 +175,13 @@ def test_a_channel_without_spend_in_the_test_periods_is_left_out_and_said_so(run
     assert any("display, 2 periods" in n for n in result.notes)
     with pytest.raises(ConfigError, match="no candidate test"):
         design_tests(quiet, weeks=[2], channels=["display"])
+
+
+def test_a_stacked_run_designs_on_the_mixture_of_its_candidates(tmp_path):
+    """Half the draws carry 3x the noise: the tests' readouts are noisier on average, so they narrow less."""
+    from test_backtest import stacked
+
+    plain = design_tests(truth_run(tmp_path / "plain"), weeks=[8], channels=["tv"], simulations=200).table
+    mixed = design_tests(stacked(truth_run(tmp_path / "mixed")), weeks=[8], channels=["tv"], simulations=200).table
+    assert mixed.loc[0, "se"] == pytest.approx(plain.loc[0, "se"] * np.sqrt((1 + 9) / 2), rel=1e-6)  # rms noise
+    assert mixed.loc[0, "width_reduction"] < plain.loc[0, "width_reduction"]

@@ -182,3 +182,32 @@ def test_the_fitted_periods_keep_their_figures_when_later_periods_are_appended()
     np.testing.assert_allclose(extended.contributions[:, :HISTORY], fitted.contributions, rtol=1e-9)
     # after the fitted periods the moving baseline holds its last value: the change is media and season only
     assert np.isfinite(extended.mu[:, HISTORY:]).all()
+
+
+def stacked(run: Path, factor: float = 3.0) -> Path:
+    """``run`` as a stacked run of two candidates with equal weights: its own posterior, and one whose noise sd
+    is ``factor`` times larger (summary.json's ``structure``, as a fit with candidates writes it)."""
+    import xarray as xr
+
+    from synthetic_runs import reseal
+
+    tree = xr.open_datatree(run / "posterior.nc", engine="h5netcdf").load()
+    posterior = tree["posterior"].to_dataset()
+    xr.DataTree.from_dict({"posterior": posterior.assign(sigma=posterior["sigma"] * factor)}).to_netcdf(
+        run / "posterior-1.nc", engine="h5netcdf")
+    summary = json.loads((run / "summary.json").read_text())
+    summary["structure"] = {"method": "stacking", "primary": "as configured", "candidates": [
+        {"label": "as configured", "weight": 0.5, "posterior": "posterior.nc", "config": "config.yaml"},
+        {"label": "noisy", "weight": 0.5, "posterior": "posterior-1.nc", "config": "config.yaml"}]}
+    (run / "summary.json").write_text(json.dumps(summary))
+    return reseal(run)
+
+
+def test_a_stacked_parent_forecasts_with_the_mixture_of_its_candidates(tmp_path):
+    run, data, _ = parent_and_data(tmp_path, seed=5)
+    alone = backtest(run, data, seed=2)
+    mixed = backtest(stacked(run), data, seed=2)
+    assert any("stacked run" in note for note in mixed.notes)
+    spread_alone, spread_mixed = (np.std(b.forecast.national_predictive, axis=0).mean() for b in (alone, mixed))
+    assert spread_mixed > 1.5 * spread_alone  # half the draws carry 3x the noise
+    assert mixed.forecast.predictive.shape == alone.forecast.predictive.shape
