@@ -145,6 +145,9 @@ class Outlook:
     # test and expected after it
     error_now: float = float("nan")
     error_after: float = float("nan")
+    # the plan chosen now (the best of the compared splits): the interval width of its profit, now and expected after
+    plan_profit_width_now: float = float("nan")
+    plan_profit_width_after: float = float("nan")
 
     @property
     def width_reduction(self) -> float:
@@ -168,24 +171,33 @@ def preposterior(lift: np.ndarray, roas: np.ndarray, se: float, utilities: np.nd
     weights /= weights.sum(axis=1, keepdims=True)  # (S, D)
     ess = 1.0 / (weights ** 2).sum(axis=1)
     q = ((1 - interval) / 2, (1 + interval) / 2)
-    order = np.argsort(roas)
-    cumulative = np.cumsum(weights[:, order], axis=1)  # weighted quantiles of ROAS, per simulation
-    lo = roas[order][np.clip((cumulative < q[0]).sum(axis=1), 0, n - 1)]
-    hi = roas[order][np.clip((cumulative < q[1]).sum(axis=1), 0, n - 1)]
+    lo, hi = _weighted_interval(weights, roas, q)
     now_lo, now_hi = np.quantile(roas, q)
     true_roas = roas[truth]
     scale = np.where(np.abs(true_roas) > 0, np.abs(true_roas), 1.0)
     error_now = float(np.mean(np.abs(roas.mean() - true_roas) / scale))
     error_after = float(np.mean(np.abs(weights @ roas - true_roas) / scale))
-    evsi = 0.0
+    evsi, plan_width = 0.0, (float("nan"), float("nan"))
     if utilities is not None:
         expected_now = utilities.mean(axis=0).max()
         evsi = float((weights @ utilities).max(axis=1).mean() - expected_now)
+        profit = utilities[:, int(np.argmax(utilities.mean(axis=0)))]  # the plan chosen now: its profit per draw
+        plan_lo, plan_hi = _weighted_interval(weights, profit, q)
+        plan_width = (float(np.diff(np.quantile(profit, q))[0]), float((plan_hi - plan_lo).mean()))
     return Outlook(lift=summarize(lift, interval), se=float(se),
                    power=float(np.mean(np.abs(results) > DETECT_Z * se)),
                    roas_now=summarize(roas, interval), roas_after={"lo": float(lo.mean()), "hi": float(hi.mean())},
                    width_now=float(now_hi - now_lo), width_after=float((hi - lo).mean()), evsi=max(evsi, 0.0),
-                   ess_median=float(np.median(ess)), error_now=error_now, error_after=error_after)
+                   ess_median=float(np.median(ess)), error_now=error_now, error_after=error_after,
+                   plan_profit_width_now=plan_width[0], plan_profit_width_after=plan_width[1])
+
+
+def _weighted_interval(weights: np.ndarray, values: np.ndarray, q: tuple[float, float]) -> tuple[np.ndarray, ...]:
+    """(S,) lower and upper quantiles ``q`` of ``values`` (D,) under each row of ``weights`` (S, D)."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[:, order], axis=1)
+    last = len(values) - 1
+    return tuple(values[order][np.clip((cumulative < level).sum(axis=1), 0, last)] for level in q)
 
 
 def split_utilities(plan_model: Any, channel: str) -> tuple[np.ndarray, list[str]]:

@@ -34,6 +34,7 @@ def render_design(summary: Mapping[str, Any]) -> str:
         "roas_now": f"{format_ratio(c['roas_now_lo'])} to {format_ratio(c['roas_now_hi'])}",
         "roas_after": f"{format_ratio(c['roas_after_lo'])} to {format_ratio(c['roas_after_hi'])}",
         "narrowing": format_share(c["width_reduction"]), "evsi": format_amount(c["evsi"]),
+        "plan_width": f"{format_amount(c['plan_profit_width_now'])} to {format_amount(c['plan_profit_width_after'])}",
         "cost": format_amount(c["test_cost"]), "thin": c["effective_draws"] < 30,
     } for c in summary["candidates"]]
     inputs = summary["inputs"]

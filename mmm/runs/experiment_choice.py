@@ -107,6 +107,8 @@ def design_tests(source: str | Path | Run, *, channels: list[str] | None = None,
             "profit_roi_width_now": outlook.width_now * margin, "profit_roi_width_after": outlook.width_after * margin,
             "error_now": outlook.error_now, "error_after": outlook.error_after,
             "error_reduction": outlook.error_now - outlook.error_after,
+            "plan_profit_width_now": outlook.plan_profit_width_now,
+            "plan_profit_width_after": outlook.plan_profit_width_after,
             "evsi": outlook.evsi, "test_cost": cost, "net_value": outlook.evsi - cost,
             "effective_draws": outlook.ess_median,
         })

@@ -185,3 +185,14 @@ def test_a_stacked_run_designs_on_the_mixture_of_its_candidates(tmp_path):
     mixed = design_tests(stacked(truth_run(tmp_path / "mixed")), weeks=[8], channels=["tv"], simulations=200).table
     assert mixed.loc[0, "se"] == pytest.approx(plain.loc[0, "se"] * np.sqrt((1 + 9) / 2), rel=1e-6)  # rms noise
     assert mixed.loc[0, "width_reduction"] < plain.loc[0, "width_reduction"]
+
+
+def test_the_plans_profit_interval_narrows_with_a_sharp_test_and_not_with_a_useless_one():
+    rng = np.random.default_rng(6)
+    beta = rng.normal(1.0, 1.0, 4_000)
+    utilities = np.column_stack([np.zeros_like(beta), 1000.0 * beta])  # the plan chosen now: spend (E beta > 0)
+    sharp = preposterior(beta, beta, 0.1, utilities, 0.9, simulations=400, seed=7)
+    useless = preposterior(beta, beta, 1e4, utilities, 0.9, simulations=400, seed=7)
+    assert sharp.plan_profit_width_now == pytest.approx(1000 * 2 * Z90, rel=0.05)
+    assert sharp.plan_profit_width_after < 0.15 * sharp.plan_profit_width_now  # sd 0.1 / sqrt(1.01) left
+    assert useless.plan_profit_width_after == pytest.approx(useless.plan_profit_width_now, rel=0.02)
