@@ -53,11 +53,11 @@ class Candidate:
 
     @property
     def design(self) -> str:
-        return "national spend off" if self.geo is None else f"geo split: off in {self.geo}"
+        return "national" if self.geo is None else f"geo split: {self.geo}"
 
     @property
     def label(self) -> str:
-        return f"{self.channel}, {self.weeks} periods, {self.design}"
+        return f"{self.channel} off, {self.weeks} periods, {self.design}"
 
     def experiment(self, dates: pd.DatetimeIndex, result: float = 0.0, se: float = 1.0) -> Experiment:
         """The ``experiments:`` entry that measures this test's lift (its periods: the data's last ``weeks``)."""

@@ -50,7 +50,7 @@ def run(args) -> int:
                           rank_by=args.rank_by, seed=args.seed)
     write_design(out, result, force=args.force)
     for row in result.table.head(5).to_dict("records"):
-        print(f"{row['rank']:>2}. {row['channel']}, {row['weeks']} periods, {row['design']}: power {row['power']:.0%}, "
+        print(f"{row['rank']:>2}. {row['channel']} off, {row['weeks']} periods, {row['design']}: power {row['power']:.0%}, "
               f"ROAS interval {row['roas_now_lo']:.2f}-{row['roas_now_hi']:.2f} -> {row['roas_after_lo']:.2f}-"
               f"{row['roas_after_hi']:.2f} ({row['width_reduction']:.0%} narrower), value of information "
               f"{row['evsi']:,.0f} {result.currency}")
