@@ -11,7 +11,8 @@ EXIT_OK, EXIT_DIAGNOSTICS = 0, 1
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "optimize", help="split a budget over the next periods to maximize expected value, profit, profit at present value or CVaR",
+        "optimize", help="split a budget over the next periods to maximize expected value, profit, profit at "
+                         "present value or CVaR",
         description="Plan the next periods' spend from a run folder: carry-in from recent spend, per-channel bounds, "
                     "objectives over posterior draws. Writes plan.csv, plan_periods.csv, plan.json, plan.html.")
     p.add_argument("run_dir", type=Path)
