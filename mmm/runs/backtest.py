@@ -81,12 +81,15 @@ def backtest(parent: str | Path | Run, data: str | Path | pd.DataFrame, *, new_r
     interval = parent.config.interval
     parent_id = str(parent.manifest.get("run_id", parent.path.name))
     plan = _plan_check(parent, parent_id, extended, new_run, interval)
-    run_id = None if new_run is None else str(getattr(new_run, "run_id", None) or _run_name(new_run))
-    return Backtest(parent=parent_id, run=run_id, forecast=fc, score=forecasting.score(fc, interval),
+    return Backtest(parent=parent_id, run=_run_name(new_run), forecast=fc, score=forecasting.score(fc, interval),
                     interval=interval, plan=plan, notes=notes)
 
 
 def _run_name(new_run: Any) -> str | None:
+    """The id of the run fitted on the new data: a run folder's; None for a fitted model not yet written (its
+    caller names it, as ``RefreshedMMM.save`` does) or for no run."""
+    if isinstance(new_run, (str, Path)):
+        return Path(new_run).name
     if isinstance(new_run, Run):
         return str(new_run.manifest.get("run_id", new_run.path.name))
     return None
