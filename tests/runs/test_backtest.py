@@ -211,3 +211,15 @@ def test_a_stacked_parent_forecasts_with_the_mixture_of_its_candidates(tmp_path)
     spread_alone, spread_mixed = (np.std(b.forecast.national_predictive, axis=0).mean() for b in (alone, mixed))
     assert spread_mixed > 1.5 * spread_alone  # half the draws carry 3x the noise
     assert mixed.forecast.predictive.shape == alone.forecast.predictive.shape
+
+
+def test_cli_with_the_refreshed_run_names_it_and_writes_beside_it(tmp_path, capsys):
+    run, data, result = parent_and_data(tmp_path, seed=7)
+    config = Config.from_dict(result.config)
+    full = load_data(result.data, config.roles())
+    refreshed = write_synthetic_run(tmp_path / "q2", result, truth_posterior(result.truth, config, full),
+                                    series_scaling(full))
+    assert main(["backtest", str(run), "--data", str(data), "--run", str(refreshed)]) == 0
+    summary = json.loads((default_dir(refreshed) / "backtest.json").read_text())
+    assert (summary["parent_run"], summary["run"]) == ("q1", "q2")
+    assert "backtest: " in capsys.readouterr().out
