@@ -83,8 +83,8 @@ def one_seed(seed: int, folder: Path) -> dict:
             "expected_width_after": float(row["width_after"]), "width_now": float(row["width_now"]),
             "predicted_width_for_result": predicted, "predicted_mean_for_result": predicted_mean,
             "refit_mean": float(after.mean()), "expected_rank_error_reduction": float(row["error_reduction"]),
-            "readout_reductions": ((abs(before.mean() - truth[channel]["roas"]) - point_errors)
-                                   / truth[channel]["roas"]).tolist(),
+            "readout_reductions": np.round((abs(before.mean() - truth[channel]["roas"]) - point_errors)
+                                           / truth[channel]["roas"], 4).tolist(),
             "refit_width": float(hi - lo), "refit_gate": bool(refit.fit.diagnostics.ok)})
     return out
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"wall time {time.perf_counter() - t0:.0f} s")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".json").write_text(json.dumps(seeds, indent=1))
+        args.out.with_suffix(".json").write_text(json.dumps(seeds, separators=(",", ":")) + "\n")
         args.out.with_suffix(".log").write_text("\n".join(lines) + "\n")
     return 0
 
