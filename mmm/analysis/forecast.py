@@ -134,6 +134,18 @@ def score(fc: Forecast, interval: float = 0.9) -> dict[str, Any]:
     }
 
 
+def geo_scores(fc: Forecast, interval: float = 0.9) -> dict[str, dict[str, Any]]:
+    """A panel's forecast scored per geo (the same figures as :func:`score`, on each geo's own KPI)."""
+    out = {}
+    for g, geo in enumerate(fc.geos):
+        one = Forecast(dates=fc.dates, geos=[geo], actual=fc.actual[g:g + 1], expected=fc.expected[:, g:g + 1],
+                       predictive=fc.predictive[:, g:g + 1])
+        s = score(one, interval)
+        out[geo] = {k: s[k] for k in ("coverage", "coverage_50", "crps_relative", "actual_total", "predicted_total",
+                                      "bias_share", "flag")}
+    return out
+
+
 def period_table(fc: Forecast, interval: float = 0.9) -> pd.DataFrame:
     """One row per new period: actual national KPI, predictive mean, 50% and ``interval`` bands, CRPS."""
     actual = fc.national_actual

@@ -82,6 +82,10 @@ def section(summary: Mapping[str, Any], periods: pd.DataFrame) -> dict[str, Any]
         "bias": format_with_interval(summary.get("bias"), format_amount),
         "bias_share": format_with_interval(summary.get("bias_share"), lambda v: format_share(v, 1)),
         "flag": summary.get("flag"), "notes": summary.get("notes") or [],
+        "geos": [{"geo": geo, "coverage": format_share(g.get("coverage")),
+                  "bias_share": format_with_interval(g.get("bias_share"), lambda v: format_share(v, 1)),
+                  "crps_relative": format_share(g.get("crps_relative"), 1), "flagged": bool(g.get("flag"))}
+                 for geo, g in (summary.get("by_geo") or {}).items()],
         "figure": png_data(plot_backtest(periods, interval)),
         "plan": None if not plan else {**plan, "rows": [
             {"channel": r["channel"], "planned_spend": format_amount(r["planned_spend"]),

@@ -44,8 +44,9 @@ class Backtest:
 
     def summary(self) -> dict[str, Any]:
         """backtest.json (docs/file-schemas.md)."""
+        by_geo = forecasting.geo_scores(self.forecast, self.interval) if len(self.forecast.geos) > 1 else None
         return {"parent_run": self.parent, "run": self.run, "geos": self.forecast.geos, **self.score,
-                "plan": self.plan, "notes": self.notes}
+                "by_geo": by_geo, "plan": self.plan, "notes": self.notes}
 
 
 def default_dir(run_dir: str | Path) -> Path:

@@ -185,3 +185,8 @@ def test_a_panels_backtest_sums_its_geos_and_flags_the_shifted_quarter(quarters)
     periods = pd.read_csv(runs / "g2-backtest" / "backtest_periods.csv")
     national = quarters["steady"].data.groupby("date")["revenue"].sum().iloc[N_OLD:].to_numpy()
     assert periods["actual"].to_numpy() == pytest.approx(national, rel=1e-9)
+    # per geo: tv changed in every geo of g3's quarter, in none of g2's
+    assert set(steady["by_geo"]) == set(steady["geos"])
+    assert not any(g["flag"] for g in steady["by_geo"].values())
+    assert sum(bool(g["flag"]) for g in shifted["by_geo"].values()) >= N_GEOS - 1
+    assert "Bias as a share of the geo's actual total" in (runs / "g3-update-backtest" / "backtest.html").read_text()
