@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mmm.analysis.forecast import crps as sample_crps  # E|X - y| - E|X - X'| / 2 from sorted samples
 from mmm.analysis.pipeline import fit
 from mmm.data.synth import SynthSpec, generate
 from mmm.spec.config import Config
@@ -134,16 +135,6 @@ DATASETS = {"robyn": robyn, "pymc": pymc, "synth": synth, "synth-panel": synth_p
 
 # ---- scores --------------------------------------------------------------------------------------------
 
-def crps_samples(samples: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """(S, T) predictive samples, (T,) actuals -> (T,) CRPS = E|X - y| - E|X - X'| / 2 (the sample's own
-    distribution; E|X - X'| from the order statistics, O(S log S))."""
-    s = np.sort(samples, axis=0)
-    n = s.shape[0]
-    weights = (2.0 * np.arange(1, n + 1) - n - 1.0) / n ** 2
-    half_spread = weights @ s  # = E|X - X'| / 2
-    return np.abs(samples - actual[None, :]).mean(axis=0) - half_spread
-
-
 def predictive(result, rng: np.random.Generator, reps: int) -> np.ndarray:
     """(draws x reps, T) posterior predictive of the national KPI: mu + each geo's noise in KPI units."""
     mu = result.effects.mu  # (D, T), chain-major draws, summed over geos
@@ -190,7 +181,7 @@ def scores(result, rng: np.random.Generator, reps: int) -> dict:
     actual = effects.actual
     held, pred = actual[n_train:], samples[:, n_train:]
     mean_kpi = float(held.mean())
-    crps = float(crps_samples(pred, held).mean())
+    crps = float(sample_crps(pred, held).mean())
     q = np.quantile(pred, [0.05, 0.25, 0.75, 0.95], axis=0)
     q_in = np.quantile(samples[:, :n_train], [0.05, 0.95], axis=0)
     pred_sum = float(effects.mu[:, n_train:].sum(axis=1).mean())

@@ -108,20 +108,18 @@ def crps(samples: np.ndarray, actual: np.ndarray) -> np.ndarray:
 def score(fc: Forecast, interval: float = 0.9) -> dict[str, Any]:
     """How the forecast did on the national KPI: each period's 50% and ``interval`` coverage, CRPS, and the
     total over the new periods (predicted, with its interval, against actual: the bias)."""
+    periods = period_table(fc, interval)
     actual = fc.national_actual
-    draws = fc.national_predictive
-    lo50, hi50, lo, hi = np.quantile(draws, [0.25, 0.75, (1 - interval) / 2, (1 + interval) / 2], axis=0)
-    per_period = crps(draws, actual)
     total_actual = float(actual.sum())
-    predicted_total = draws.sum(axis=1)
+    predicted_total = fc.national_predictive.sum(axis=1)
     bias = summarize(predicted_total - total_actual, interval)
     flagged = bias["lo"] > 0 or bias["hi"] < 0
     return {
         "periods": int(len(actual)), "start": fc.dates[0].date().isoformat(), "end": fc.dates[-1].date().isoformat(),
         "interval": interval,
-        "coverage_50": float(np.mean((actual >= lo50) & (actual <= hi50))),
-        "coverage": float(np.mean((actual >= lo) & (actual <= hi))),
-        "crps": float(per_period.mean()), "crps_relative": float(per_period.mean() / np.mean(np.abs(actual))),
+        "coverage_50": float(periods["inside_50"].mean()), "coverage": float(periods["inside"].mean()),
+        "crps": float(periods["crps"].mean()),
+        "crps_relative": float(periods["crps"].mean() / np.mean(np.abs(actual))),
         "actual_total": total_actual,
         "predicted_total": summarize(predicted_total, interval),
         "total_inside_interval": not flagged,

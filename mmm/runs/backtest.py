@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 
 from mmm.analysis import forecast as forecasting
 from mmm.analysis.effects import summarize
@@ -71,17 +72,17 @@ def backtest(parent: str | Path | Run, data: str | Path | pd.DataFrame, *, new_r
     extended, notes = _extended(parent, history, new, data)
     n_fitted = history.n_periods
     stacked = parent.stacked()
+    parts, weights, primary = (([(parent.config, parent.posterior()["posterior"].to_dataset())], [1.0], 0)
+                               if stacked is None else stacked)
     if stacked is None:
-        posterior = parent.posterior()["posterior"].to_dataset()
-        fc = forecasting.forecast(posterior, parent.config, extended, parent.scaling, n_fitted, seed)
+        fc = forecasting.forecast(parts[0][1], parent.config, extended, parent.scaling, n_fitted, seed)
     else:
-        parts, weights, _ = stacked
         fc = forecasting.mixed_forecast(parts, weights, extended, parent.scaling, n_fitted, seed)
         notes.append(f"the parent is a stacked run: its {len(parts)} candidates' forecasts are mixed by their "
                      "stacking weights")
     interval = parent.config.interval
     parent_id = str(parent.manifest.get("run_id", parent.path.name))
-    plan = _plan_check(parent, parent_id, extended, new_run, interval)
+    plan = _plan_check(parent, parent_id, extended, new_run, interval, parts[primary][1])
     return Backtest(parent=parent_id, run=_run_name(new_run), forecast=fc, score=forecasting.score(fc, interval),
                     interval=interval, plan=plan, notes=notes)
 
@@ -123,9 +124,11 @@ def _extended(parent: Run, history: Panel, new: Panel, data: str | Path | pd.Dat
     return extended.select_geos(history.geos), notes
 
 
-def _plan_check(parent: Run, parent_id: str, extended: Panel, new_run: Any, interval: float) -> dict[str, Any] | None:
+def _plan_check(parent: Run, parent_id: str, extended: Panel, new_run: Any, interval: float,
+                posterior: xr.Dataset) -> dict[str, Any] | None:
     """The parent's latest plan (a plan folder beside it made from it): its spend and expected value per
-    channel against the actual spend in its periods and what the model credits that spend with."""
+    channel against the actual spend in its periods and what the model credits that spend with
+    (``posterior``: the parent's own, the view used without ``new_run``)."""
     plan_file = _latest_plan(parent.path.parent, parent_id)
     if plan_file is None:
         return None
@@ -139,7 +142,7 @@ def _plan_check(parent: Run, parent_id: str, extended: Panel, new_run: Any, inte
         out["reason"] = (f"the new data end {extended.dates[-1].date()}, before the plan's last period {end.date()}; "
                          "it is scored once its periods are in the data")
         return out
-    config, posterior, panel, scaling, view = _viewer(parent, extended, new_run)
+    config, posterior, panel, scaling, view = _viewer(parent, posterior, extended, new_run)
     config = replace(config, window=(start.date().isoformat(), end.date().isoformat()))
     effects = compute_geo_effects(posterior, config, panel, scaling).national
     planned = plan["plans"]["optimized"]["channels"]
@@ -157,11 +160,10 @@ def _plan_check(parent: Run, parent_id: str, extended: Panel, new_run: Any, inte
     return out
 
 
-def _viewer(parent: Run, extended: Panel, new_run: Any):
+def _viewer(parent: Run, posterior: xr.Dataset, extended: Panel, new_run: Any):
     """(config, posterior, panel, scaling, label) of the model whose view of the plan periods is reported."""
     if new_run is None:
-        return (parent.config, parent.posterior()["posterior"].to_dataset(), extended, parent.scaling,
-                "the parent run (no refreshed run given)")
+        return parent.config, posterior, extended, parent.scaling, "the parent run (no refreshed run given)"
     if isinstance(new_run, (str, Path)):
         new_run = load_run(new_run)
     if isinstance(new_run, Run):

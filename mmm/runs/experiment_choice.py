@@ -126,7 +126,7 @@ def design_tests(source: str | Path | Run, *, channels: list[str] | None = None,
               "geos": geos, "noise_factor": noise_factor,
               "noise_sd": dict(zip(panel.geos, map(float, noise_sd))), "simulations": simulations,
               "draws": int(len(lift)), "rank_by": rank_by, "seed": seed,
-              "plans_compared": {c: v for c, v in labels.items()}, "plan_periods": int(plans.periods),
+              "plans_compared": labels, "plan_periods": int(plans.periods),
               "value_per_kpi": finance.value_per_kpi}
     return DesignResult(run=str(run.manifest.get("run_id", run.path.name)), interval=config.interval,
                         currency=finance.currency, inputs=inputs, table=table, notes=notes)
