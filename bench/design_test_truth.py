@@ -9,7 +9,17 @@ refit (and the reduction) -- of the posterior mean, and the posterior's expected
 (issue 17): the first-ranked test reduces its channel's error more than the last-ranked on at least 4 of 5
 seeds, and its expected width is within 25% of the refit's.
 
-    python bench/design_test_truth.py [--seeds 0 1 2 3 4] [--out bench/results/NAME]
+Two kinds of world (``--worlds``):
+
+- ``drawn`` (default): each seed draws its own truth, fixed before any run was made: per channel (tv, search,
+  social, with their built-in spend patterns) a true ROAS log-uniform on [0.5, 6], geometric carry-over with
+  alpha uniform on [0.1, 0.7], and a *Hill* curve (half-saturation log-uniform on [0.5, 2] times the mean
+  spend, slope uniform on [0.8, 2.5]) while the model fits its logistic curve: five worlds, misspecified on
+  purpose.
+- ``builtin``: the generator's built-in channels, the same truth on every seed (search's ROAS 4.0 on a
+  logistic curve the model shares), only the noise and spend paths differ: one world, five noise draws.
+
+    python bench/design_test_truth.py [--seeds 0 1 2 3 4] [--worlds drawn|builtin] [--out bench/results/NAME]
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import pandas as pd
 
 from mmm.analysis.experiment_design import Candidate, lift_draws
 from mmm.api import fit
-from mmm.data.synth import SynthSpec, generate
+from mmm.data.synth import BUILTIN_CHANNELS, ChannelTruth, SynthSpec, generate
 from mmm.data.synth_truth import true_figures
 from mmm.runs.experiment_choice import design_tests
 from mmm.spec.config import Config
@@ -36,18 +46,35 @@ WEEKS = [2, 8]
 READOUTS = 2000
 
 
-def one_seed(seed: int, folder: Path) -> dict:
-    result = generate(SynthSpec(seed=seed, n_periods=104, n_channels=3))
+def drawn_world(seed: int) -> SynthSpec:
+    """A truth of this seed's own (see the module's docstring); the model is told logistic curves."""
+    rng = np.random.default_rng(10_000 + seed)
+    channels = []
+    for name in ("tv", "search", "social"):
+        pattern, level = BUILTIN_CHANNELS[name][:2]
+        channels.append(ChannelTruth(
+            name, pattern=pattern, level=level, target_roas=float(np.exp(rng.uniform(np.log(0.5), np.log(6.0)))),
+            adstock="geometric", adstock_params={"alpha": float(rng.uniform(0.1, 0.7))}, saturation="hill",
+            saturation_params={"half_saturation": float(np.exp(rng.uniform(np.log(0.5), np.log(2.0)))),
+                               "slope": float(rng.uniform(0.8, 2.5))}))
+    return SynthSpec(seed=seed, n_periods=104, channels=channels)
+
+
+def one_seed(seed: int, folder: Path, worlds: str = "drawn") -> dict:
+    spec = drawn_world(seed) if worlds == "drawn" else SynthSpec(seed=seed, n_periods=104, n_channels=3)
+    result = generate(spec)
     data = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%d"))
     data.to_csv(folder / "data.csv", index=False)
-    raw = {**result.config, "data": {**result.config["data"], "path": "data.csv"}, "fit": FIT,
+    channels = {name: {**ch, "saturation": "logistic"} for name, ch in result.config["channels"].items()}
+    raw = {**result.config, "data": {**result.config["data"], "path": "data.csv"}, "fit": FIT, "channels": channels,
            "model": {**(result.config.get("model") or {}), "candidates": "none"}}
     fitted = fit(Config.from_dict(raw, base_dir=folder))
     run = fitted.save(folder / "run", report=False)
     ranked = design_tests(run, weeks=WEEKS, seed=seed).table
     truth = result.truth["figures"]
     rng = np.random.default_rng(1000 + seed)
-    out = {"seed": seed, "gate": bool(fitted.fit.diagnostics.ok), "tests": []}
+    out = {"seed": seed, "worlds": worlds, "gate": bool(fitted.fit.diagnostics.ok), "tests": [],
+           "true_roas": {c: truth[c]["roas"] for c in fitted.effects.channels}}
     for position in (0, len(ranked) - 1):
         row = ranked.iloc[position]
         channel = row["channel"]
@@ -108,6 +135,7 @@ def conditional_width(lift: np.ndarray, roas: np.ndarray, observed: float, se: f
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--worlds", choices=("drawn", "builtin"), default="drawn")
     parser.add_argument("--out", type=Path, help="write OUT.json (raw figures) and OUT.log (this output)")
     args = parser.parse_args(argv)
     lines, seeds = [], []
@@ -119,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as tmp:
-            r = one_seed(seed, Path(tmp))
+            r = one_seed(seed, Path(tmp), args.worlds)
         seeds.append(r)
         first, last = r["tests"]
         a, b = np.array(first["readout_reductions"]), np.array(last["readout_reductions"])
         r["p_first_beats_last"] = float((a[:, None] > b[None, :]).mean())
-        say(f"seed {seed} (gate {'ok' if r['gate'] else 'FAIL'}): over {READOUTS} readouts of each test, the "
+        truths = ", ".join(f"{c} {v:.2f}" for c, v in r["true_roas"].items())
+        say(f"seed {seed} ({args.worlds} world: true ROAS {truths}; gate {'ok' if r['gate'] else 'FAIL'}): over {READOUTS} readouts of each test, the "
             f"first-ranked cuts the point error by {a.mean():+.1%} on average, the last-ranked by {b.mean():+.1%}; "
             f"P(first cuts more) {r['p_first_beats_last']:.2f}")
         for t in (first, last):
