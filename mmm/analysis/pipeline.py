@@ -17,7 +17,6 @@ per-geo outputs (``roi_by_geo.csv``, ``summary.json["geo"]``) appear when there 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mmm.cores import available_cores
 from mmm.spec.config import Config, ConfigError
 from mmm.data.load import DataError, MMMData
 from mmm.data.panel import Panel, as_panel, load_panel
@@ -328,7 +328,7 @@ def fit_candidates(config: Config, data: Panel | MMMData | pd.DataFrame | str | 
         fitted.geo_effects.log_lik = None  # (draws x observations): not kept once scored
         return fitted, score
 
-    workers = min(config.fit.workers(os.cpu_count()), len(seen))
+    workers = min(config.fit.workers(available_cores()), len(seen))
     if workers > 1:  # nutpie samples without the GIL: threads share the compiled-model caches
         from concurrent.futures import ThreadPoolExecutor
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-WORKFLOWS = ("backtest", "compare", "design_test", "history", "optimize", "prior_check", "refresh", "scenario", "sensitivity")
+WORKFLOWS = ("backtest", "batch", "compare", "design_test", "history", "optimize", "prior_check", "refresh", "scenario", "sensitivity")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:

@@ -21,7 +21,6 @@ must give the same figures whether or not anything was cached (docs/figures.md).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -35,6 +34,7 @@ import pytensor.tensor as pt
 import xarray as xr
 from pytensor.graph import clone_replace, rewrite_graph
 
+from mmm.cores import available_cores
 from mmm.model.callback import data_table
 from mmm.spec.config import Config
 from mmm.spec.sections import DiagnosticThresholds
@@ -108,7 +108,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
         # adstock matmul) would oversubscribe the cores and make the draws depend on thread timing
         with threadpool_limits(limits=1, user_api="blas"):
             idata = nutpie.sample(compiled.compiled if callback else compiled, draws=fit.draws, tune=fit.tune,
-                                  chains=fit.chains, cores=min(fit.chains, os.cpu_count() or 1), seed=fit.seed,
+                                  chains=fit.chains, cores=min(fit.chains, available_cores()), seed=fit.seed,
                                   progress_bar=progress, save_warmup=False, target_accept=fit.target_accept,
                                   adaptation=fit.adaptation)
     else:
@@ -117,7 +117,7 @@ def sample(model: pm.Model, config: Config, *, progress: bool = False,
         with model:
             idata = pm.sample(draws=fit.draws, tune=fit.tune, chains=fit.chains, random_seed=fit.seed,
                               target_accept=fit.target_accept, progressbar=progress,
-                              cores=min(fit.chains, os.cpu_count() or 1), compute_convergence_checks=False,
+                              cores=min(fit.chains, available_cores()), compute_convergence_checks=False,
                               **extra)
     t2 = time.perf_counter()
     idata = _keep_groups(idata, drop=reported)
