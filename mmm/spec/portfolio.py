@@ -3,7 +3,7 @@
 ```yaml
 name: brands                 # default: the file's stem
 label: 2026-q4               # names this batch's folders in each model's runs folder (default: name)
-out: batch                   # the batch's own folder: status, logs, the portfolio page (default: <name>-batch)
+out: batch-2026-q4           # the batch's own folder: status, logs, the portfolio page (default: <name>-<label>)
 fit: {draws: 500, tune: 500, chains: 2}     # for every fit and refresh (each model may override)
 optimize: {target_roi: 1.0}  # for every optimize step (each model may override)
 steps: [fit]                 # for models that name none
@@ -12,12 +12,12 @@ models:
     steps: [fit, optimize]
   - id: brand_b
     steps: [refresh, backtest, compare, optimize]
-    data: brand_b/2026q4.csv               # the new quarter
-    runs: brand_b/runs                     # its runs folder; parent: the newest run in it
+    data: brand_b/2026q4.csv               # the new quarter; parent: the newest run in the runs folder
   - configs: more_brands/                  # every *.yaml in the folder, one model each
 ```
 
-Paths are relative to the portfolio file. Every key changes what the batch does or is refused, naming the
+Paths are relative to the portfolio file. Each model's runs folder (``runs:``, default ``<name>-runs/<id>``) is
+the same every quarter, so this quarter's refresh finds last quarter's run there and ``mmm history`` lists both. Every key changes what the batch does or is refused, naming the
 file, the model and the fix. Parents of refreshes are resolved when the batch starts
 (:func:`mmm.runs.folder` knows run folders; this module only reads the file).
 """
@@ -100,7 +100,7 @@ def load_portfolio(path: str | Path, out: str | Path | None = None) -> Portfolio
     base = path.parent
     name = _name(raw.get("name", path.stem), source, "name")
     label = _name(raw.get("label", name), source, "label")
-    out_dir = Path(out).absolute() if out is not None else base / raw.get("out", f"{name}-batch")
+    out_dir = Path(out).absolute() if out is not None else base / raw.get("out", f"{name}-{label}")
     fit_default = _fit(raw.get("fit", {}), source, "fit")
     optimize_default = _optimize(raw.get("optimize", {}), source, "optimize")
     steps_default = raw.get("steps", ["fit"])
@@ -113,8 +113,8 @@ def load_portfolio(path: str | Path, out: str | Path | None = None) -> Portfolio
         where = f"models[{i}]"
         refuse_unknown_keys(entry, MODEL_KEYS, source, where)
         for config, default_id in _configs(entry, base, source, where):
-            models.append(_job(entry, config, default_id, base, out_dir, source, where, steps_default,
-                               fit_default, optimize_default))
+            models.append(_job(entry, config, default_id, base, base / f"{name}-runs", source, where,
+                               steps_default, fit_default, optimize_default))
     ids, runs = set(), {}
     for job in models:
         if job.id in ids:
@@ -169,7 +169,8 @@ def _config_name(config: Path, source: str, where: str) -> str:
     return str(name) if name else config.stem
 
 
-def _job(entry: dict, config: Path | None, default_id: str | None, base: Path, out: Path, source: str, where: str,
+def _job(entry: dict, config: Path | None, default_id: str | None, base: Path, runs_root: Path, source: str,
+         where: str,
          steps_default: Any, fit_default: dict, optimize_default: dict) -> ModelJob:
     steps = _steps(entry.get("steps", steps_default), source, where)
     model_id = entry.get("id", default_id)
@@ -194,10 +195,7 @@ def _job(entry: dict, config: Path | None, default_id: str | None, base: Path, o
     parent = base / str(entry["parent"]) if "parent" in entry else None
     if parent is not None and not (parent / "manifest.json").is_file():
         raise ConfigError(f"{source}: {where}: parent {parent} is not a run folder (no manifest.json)")
-    runs = base / str(entry["runs"]) if "runs" in entry else out / "runs" / model_id
-    if parent is None and "refresh" in steps and "runs" not in entry:
-        raise ConfigError(f"{source}: {where}: the refresh step needs `parent` (the run to refresh) or `runs` "
-                          f"(its runs folder; the newest run in it is the parent)")
+    runs = base / str(entry["runs"]) if "runs" in entry else runs_root / model_id
     fit = {**fit_default, **_fit(entry.get("fit", {}), source, f"{where}.fit")}
     optimize = {**optimize_default, **_optimize(entry.get("optimize", {}), source, f"{where}.optimize")}
     if "optimize" in steps:

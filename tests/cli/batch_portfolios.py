@@ -11,12 +11,17 @@ import yaml
 from mmm.data.synth import SynthSpec, generate, write
 
 FIT = {"draws": 800, "tune": 800, "chains": 2, "seed": 1}
+PERIODS, NEW_PERIODS = 104, 13
 
 
 def write_model(folder: Path, seed: int, name: str) -> Path:
-    """A generated dataset and its config (one specification: workers do not see the tests' conftest)."""
-    result = generate(SynthSpec(seed=seed, n_periods=104, n_channels=2, controls=False))
+    """A generated dataset and its config (one specification: workers do not see the tests' conftest).
+    ``data.csv`` holds the first 104 weeks, ``next.csv`` those and the next quarter's 13."""
+    result = generate(SynthSpec(seed=seed, n_periods=PERIODS + NEW_PERIODS, n_channels=2, controls=False))
     write(result, folder)
+    data = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%d"))
+    data.to_csv(folder / "next.csv", index=False)
+    data.iloc[:PERIODS].to_csv(folder / "data.csv", index=False)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     config["name"] = name
     config["model"] = {**config.get("model", {}), "candidates": "none"}

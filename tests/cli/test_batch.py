@@ -27,9 +27,9 @@ from mmm.spec.config import ConfigError
 from mmm.spec.portfolio import load_portfolio
 
 
-def _runs(out: Path, model: str) -> list[str]:
+def _runs(root: Path, model: str) -> list[str]:
     """Every entry in a model's runs folder, hidden ones (temporary folders) included."""
-    return sorted(p.name for p in (out / "runs" / model).iterdir())
+    return sorted(p.name for p in (root / "brands-runs" / model).iterdir())
 
 
 # --- the portfolio file: every key is checked, each refusal names the model and the fix (no fits) ---
@@ -50,7 +50,7 @@ def test_portfolio_defaults_and_paths(tmp_path):
                                      fit={"draws": 300}))
     (job,) = book.models
     assert (book.name, book.label, job.id, job.steps) == ("portfolio", "2026-q4", "alpha", ("fit",))
-    assert book.out == tmp_path / "portfolio-batch" and job.runs == book.out / "runs" / "alpha"
+    assert book.out == tmp_path / "portfolio-2026-q4" and job.runs == tmp_path / "portfolio-runs" / "alpha"
     assert book.run_dir(job) == job.runs / "2026-q4" and job.fit == {"draws": 300}
     assert job.config.is_absolute() and book.source.is_absolute()
 
@@ -66,7 +66,8 @@ def test_portfolio_defaults_and_paths(tmp_path):
     ({"models": [{"config": "a/config.yaml", "steps": ["fit", "plan"]}]}, "unknown step 'plan'"),
     ({"models": [{"config": "a/config.yaml", "steps": ["fit", "optimize"]}]}, "exactly one goal"),
     ({"models": [{"config": "a/config.yaml", "steps": ["refresh"]}]}, "needs `data`"),
-    ({"models": [{"config": "a/config.yaml", "steps": ["refresh"], "data": "a/new.csv"}]}, "needs `parent`"),
+    ({"models": [{"config": "a/config.yaml", "steps": ["refresh"], "data": "a/new.csv", "parent": "a"}]},
+     "not a run folder"),
     ({"models": [{"config": "a/config.yaml", "data": "a/new.csv"}]}, "are the refresh step's"),
     ({"models": [{"config": "a/config.yaml", "optimize": {"budget": 1}}]}, "the steps have no optimize"),
     ({"fit": {"draws": 0}}, "fit.draws must be a whole number >= 1"),
@@ -111,15 +112,15 @@ def test_broken_model_is_reported_and_the_others_finish(batch):
     for model in ("brand0", "brand1", "brand2"):
         s = statuses[model]
         assert (s["rc"], s["status"]) == (0, "ok"), s
-        manifest = verify_run(outcome.out / "runs" / model / "q1")  # whole: every file matches its checksum
+        manifest = verify_run(path.parent / "brands-runs" / model / "q1")  # whole: every file matches its checksum
         assert manifest["diagnostics_ok"] is True
-        assert _runs(outcome.out, model) == ["q1"]
+        assert _runs(path.parent, model) == ["q1"]
         # each worker ran with its share of the machine's cores
         assert s["cores"] == max(1, available_cores() // 2)
     broken = statuses["broken"]
     assert (broken["rc"], broken["status"]) == (2, "bad input")
     assert "tv_spend_typo" in broken["message"], broken["message"]
-    assert not (outcome.out / "runs" / "broken" / "q1").exists()
+    assert not (path.parent / "brands-runs" / "broken" / "q1").exists()
     assert outcome.rc == 2
     assert any(line.startswith("broken: exit 2 (bad input)") for line in lines)
     assert len({s["pid"] for m, s in statuses.items() if m != "broken"}) == 2  # both workers took models
@@ -131,11 +132,11 @@ def test_broken_model_is_reported_and_the_others_finish(batch):
 
 @pytest.mark.slow
 def test_portfolio_table_page_and_xlsx_list_every_model(batch):
-    _, outcome, _ = batch
+    path, outcome, _ = batch
     tidy = pd.read_csv(outcome.out / "portfolio.csv")
     assert sorted(tidy["model"].unique()) == ["brand0", "brand1", "brand2", "broken"]
     good = tidy[tidy["model"] == "brand1"].set_index("channel")
-    summary = json.loads((outcome.out / "runs" / "brand1" / "q1" / "summary.json").read_text())
+    summary = json.loads((path.parent / "brands-runs" / "brand1" / "q1" / "summary.json").read_text())
     for channel in ("tv", "search"):  # the table's figures are the run's own
         assert good.loc[channel, "roas_mean"] == pytest.approx(summary["channels"][channel]["roas"]["mean"])
         assert good.loc[channel, "roas_lo"] < good.loc[channel, "roas_mean"] < good.loc[channel, "roas_hi"]
@@ -155,14 +156,15 @@ def test_portfolio_table_page_and_xlsx_list_every_model(batch):
 @pytest.mark.slow
 def test_resume_of_a_finished_batch_redoes_nothing(batch, tmp_path, capsys):
     path, outcome, _ = batch
-    before = {m: (outcome.out / "runs" / m / "q1" / "manifest.json").read_text() for m in ("brand0", "brand1")}
+    runs = path.parent / "brands-runs"
+    before = {m: (runs / m / "q1" / "manifest.json").read_text() for m in ("brand0", "brand1")}
     assert main(["batch", str(path)]) == 2  # a batch is there: refused without --resume
     assert "--resume" in capsys.readouterr().err
     assert main(["batch", str(path), "--resume"]) == 2  # the broken model runs again, fails again
     out = capsys.readouterr().out
     assert "brand0: done before (exit 0, ok); skipped" in out and "broken: exit 2" in out
     for m, text in before.items():
-        assert (outcome.out / "runs" / m / "q1" / "manifest.json").read_text() == text
+        assert (runs / m / "q1" / "manifest.json").read_text() == text
 
 
 @pytest.mark.slow
@@ -171,7 +173,7 @@ def test_a_changed_run_folder_is_never_trusted_or_overwritten(batch, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(path.parent, copy)
     out = copy / outcome.out.relative_to(path.parent)
-    summary = out / "runs" / "brand2" / "q1" / "summary.json"
+    summary = copy / "brands-runs" / "brand2" / "q1" / "summary.json"
     summary.write_text(summary.read_text().replace('"roas"', '"roas" ', 1))  # edited after it was written
     edited = summary.read_text()
     again = run_batch(copy / "portfolio.yaml", workers=1, resume=True, out=out, say=lambda line: None)
@@ -186,13 +188,13 @@ def test_a_worker_killed_mid_task_is_retried_without_duplicates(tmp_path):
     """Kill -9 the worker process while it writes a run folder (its temporary folder names its pid): Dask
     reruns the task on the restarted worker, the half-written folder is cleared and each model ends whole."""
     path = write_portfolio(tmp_path, 2)
-    out = tmp_path / "brands-batch"
+    out = tmp_path / "brands-q1"
     killed: list[int] = []
 
     def kill_first_writer():
         deadline = time.time() + 300
         while time.time() < deadline and not killed:
-            for tmp in out.glob("runs/*/.q1.tmp-*"):
+            for tmp in tmp_path.glob("brands-runs/*/.q1.tmp-*"):
                 pid = int(tmp.name.rsplit("-", 1)[1])
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -207,8 +209,8 @@ def test_a_worker_killed_mid_task_is_retried_without_duplicates(tmp_path):
     for model in ("brand0", "brand1"):
         s = outcome.statuses[model]
         assert s["rc"] == 0 and s["pid"] != killed[0], s
-        verify_run(out / "runs" / model / "q1")
-        assert _runs(out, model) == ["q1"]  # no duplicate, no half-written temporary folder left
+        verify_run(tmp_path / "brands-runs" / model / "q1")
+        assert _runs(tmp_path, model) == ["q1"]  # no duplicate, no half-written temporary folder left
     logs = "".join((out / "logs" / f"{m}.log").read_text() for m in ("brand0", "brand1"))
     assert f".q1.tmp-{killed[0]}" in logs  # the retry said what it cleared
 
@@ -216,9 +218,9 @@ def test_a_worker_killed_mid_task_is_retried_without_duplicates(tmp_path):
 @pytest.mark.slow
 def test_killed_client_then_resume_finishes_only_the_missing_models(tmp_path):
     """``mmm batch`` in its own process, one worker: kill -9 the client once the first model is done (its
-    LocalCluster's processes go with it); ``--resume`` keeps that model and runs the rest."""
-    path = write_portfolio(tmp_path, 3)
-    out = tmp_path / "brands-batch"
+    LocalCluster's processes go with it); ``--resume`` keeps that model and runs the other."""
+    path = write_portfolio(tmp_path, 2)
+    out, runs = tmp_path / "brands-q1", tmp_path / "brands-runs"
     env = {**os.environ, "MPLBACKEND": "Agg"}
     client = subprocess.Popen([sys.executable, "-m", "mmm.cli.main", "batch", str(path), "--workers", "1"],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -230,16 +232,46 @@ def test_killed_client_then_resume_finishes_only_the_missing_models(tmp_path):
     client.wait()
     assert first.exists(), client.stdout.read().decode()
     done_before = json.loads(first.read_text())
-    manifest = (out / "runs" / "brand0" / "q1" / "manifest.json").read_text()
-    assert not (out / "status" / "brand2.json").exists()  # killed before the last model finished
+    manifest = (runs / "brand0" / "q1" / "manifest.json").read_text()
+    assert not (out / "status" / "brand1.json").exists()  # killed before the last model finished
     lines: list[str] = []
     outcome = run_batch(path, workers=2, resume=True, say=lines.append)
-    assert outcome.skipped[0] == "brand0" and "brand2" not in outcome.skipped
+    assert outcome.skipped == ["brand0"]
     assert "brand0: done before (exit 0, ok); skipped" in lines
-    assert (out / "runs" / "brand0" / "q1" / "manifest.json").read_text() == manifest
+    assert (runs / "brand0" / "q1" / "manifest.json").read_text() == manifest
     assert json.loads(first.read_text()) == done_before
-    for model in ("brand0", "brand1", "brand2"):
+    for model in ("brand0", "brand1"):
         assert outcome.statuses[model]["rc"] == 0
-        verify_run(out / "runs" / model / "q1")
-        assert _runs(out, model) == ["q1"]
+        verify_run(runs / model / "q1")
+        assert _runs(tmp_path, model) == ["q1"]
     assert outcome.rc == 0
+
+
+@pytest.mark.slow
+def test_next_quarter_refreshes_backtests_compares_and_plans_each_model(batch, tmp_path):
+    """Q1 fitted (the module's batch, copied); Q2, the same portfolio with a new label and steps, refreshes each
+    model on its new quarter from the newest run in its runs folder, and the portfolio page shows the backtest
+    and the change since Q1."""
+    shutil.copytree(batch[0].parent, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "portfolio.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["fit"] = {**raw["fit"], "seed": 2}  # seed 1 leaves one divergent transition in brand1's refit
+    raw.update(label="q2", steps=["refresh", "backtest", "compare", "optimize"], optimize={"budget": 1_000_000},
+               models=[{"id": f"brand{i}", "data": f"brand{i}/next.csv"} for i in range(2)])
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    outcome = run_batch(path, workers=2, say=lambda line: None)
+    assert outcome.out == tmp_path / "brands-q2" and outcome.rc == 0, outcome.statuses
+    runs = tmp_path / "brands-runs"
+    for model in ("brand0", "brand1"):
+        status = outcome.statuses[model]
+        assert status["parent"] == str(runs / model / "q1")
+        assert [s["step"] for s in status["steps"]] == ["refresh", "backtest", "compare", "optimize"]
+        assert status["steps"][1]["kept"]  # mmm refresh wrote the backtest already: kept, not redone
+        assert _runs(tmp_path, model) == ["q1", "q2", "q2-backtest", "q2-compare", "q2-plan"]
+        assert json.loads((runs / model / "q2" / "manifest.json").read_text())["parent_run"] == "q1"
+    tidy = pd.read_csv(outcome.out / "portfolio.csv")
+    assert tidy["backtest_coverage"].between(0, 1).all() and (tidy["backtest_periods"] == 13).all()
+    comparison = json.loads((runs / "brand0" / "q2-compare" / "comparison.json").read_text())
+    row = tidy[(tidy["model"] == "brand0") & (tidy["channel"] == "tv")].iloc[0]
+    assert row["roas_change_mean"] == pytest.approx(comparison["channels"]["tv"]["roas"]["difference"]["mean"])
+    assert "q2-plan" in json.loads((outcome.out / "status" / "brand0.json").read_text())["outputs"]["optimize"]
