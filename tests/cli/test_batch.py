@@ -154,6 +154,15 @@ def test_portfolio_table_page_and_xlsx_list_every_model(batch):
 
 
 @pytest.mark.slow
+def test_portfolio_page_renders_offline_and_prints(batch, tmp_path):
+    from test_report_browser import CHROMIUM, _offline_page_prints  # every tests/ folder is on sys.path
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    _offline_page_prints(batch[1].out / "portfolio.html", "ROAS per channel", tmp_path)
+
+
+@pytest.mark.slow
 def test_resume_of_a_finished_batch_redoes_nothing(batch, tmp_path, capsys):
     path, outcome, _ = batch
     runs = path.parent / "brands-runs"
