@@ -94,6 +94,28 @@ def test_cli_refuses_a_bad_portfolio_with_exit_2(tmp_path, capsys):
 # --- real batches on a LocalCluster of 2 worker processes ---
 
 
+def _worker_settings() -> dict:
+    import numpy  # noqa: F401  (loads the BLAS library threadpoolctl reports on)
+    import pytensor
+    import threadpoolctl
+
+    return {"compiledir": str(pytensor.config.compiledir),
+            "blas_threads": max([i["num_threads"] for i in threadpoolctl.threadpool_info()] or [1]),
+            "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+
+
+@pytest.mark.slow
+def test_workers_share_one_compile_cache_and_run_blas_on_one_thread():
+    from mmm.cli.batch import _client
+
+    with _client(None, 2) as client:
+        settings = list(client.run(_worker_settings).values())
+    assert len(settings) == 2
+    assert len({s["compiledir"] for s in settings}) == 1  # a graph one worker compiled, the other loads
+    for s in settings:
+        assert s["blas_threads"] == 1 and set(s["env"].values()) == {"1"}, s
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """4 models, one broken, on LocalCluster(2 workers)."""
