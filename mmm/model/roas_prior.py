@@ -72,7 +72,6 @@ from mmm.model.transforms import lag_stack
 from mmm.spec.priors import Prior
 
 ROAS_VAR = "channel_roas"
-ROAS_MU_DATA = "roas_prior_mu"  # the default ROAS prior's log-median, an input of the compiled model
 ROAS_DIM = "roas_channel"  # channels with a ROAS prior, when not all have one
 FREE_VAR, FREE_DIM = "channel_coef_free", "coef_channel"  # coefficients of the other channels, in a mixed config
 
@@ -113,11 +112,6 @@ def resolve_media_scale(config, design: PanelDesign):
                          f"window (spend {spend:g}, value {value:g}); set model.media_roas_scale to a number")
     median = float(f"{opts.media_share * value / spend:.4g}")  # 4 significant digits: readable in the report
     return replace(config, model=replace(opts, resolved_roas_scale=median))
-
-
-def _default_prior(config, channel: str) -> bool:
-    """Whether ``channel``'s ROAS prior is the default one (no prior of its own or from ``model.roas_prior``)."""
-    return config.channel(channel).roas_prior is None and config.model.roas_prior is None
 
 
 def roas_channels(config) -> list[int]:
@@ -236,16 +230,9 @@ def coef_from_sampled_roas(config, unit_roas: Any, coef_prior) -> Any:
     roas_dim = "channel" if not free_idx else ROAS_DIM
     if roas_dim != "channel":
         model.add_coord(roas_dim, [names[i] for i in roi_idx])
-    prior = stack_priors([roas_prior(config, names[i]) for i in roi_idx], [names[i] for i in roi_idx],
-                         "ROAS priors", "write them all as {median, p90} or {mean, sd} (LogNormal), or one `dist`")
-    if all(_default_prior(config, names[i]) for i in roi_idx):
-        # the default prior's median is scaled to the data: an input (not a constant compiled into the graph), so
-        # every dataset of the same shape shares one compiled model (mmm.model.sample's structure key)
-        mu = np.broadcast_to(prior.float_params()["mu"], (len(roi_idx),)).copy()
-        params = {**prior.float_params(), "mu": pm.Data(ROAS_MU_DATA, mu)}
-        roas = getattr(pm, prior.dist)(ROAS_VAR, **params, dims=roas_dim)
-    else:
-        roas = to_pymc(prior, ROAS_VAR, dims=roas_dim)
+    roas = to_pymc(stack_priors([roas_prior(config, names[i]) for i in roi_idx], [names[i] for i in roi_idx],
+                                "ROAS priors", "write them all as {median, p90} or {mean, sd} (LogNormal), or one "
+                                "`dist`"), ROAS_VAR, dims=roas_dim)
     from_roas = roas / unit_roas[roi_idx]
     if not free_idx:
         return pm.Deterministic(media.COEF, from_roas, dims="channel")
@@ -300,7 +287,6 @@ def channel_coef(config, design: PanelDesign, params: dict[str, Any], values: di
     ``params``: the media parameters (adstock per geo or shared); ``values``: the per-geo term
     variables :func:`mmm.model.geo_terms.geo_terms` reads. Call inside the model.
     """
-    import pymc as pm
     import pytensor.tensor as pt
 
     from mmm.model.geo_terms import geo_terms
@@ -308,11 +294,8 @@ def channel_coef(config, design: PanelDesign, params: dict[str, Any], values: di
     n_channels = len(config.channel_names)
     multipliers = geo_terms({**values, media.COEF: pt.ones(n_channels)}, len(design.geos), xp=pt)[media.COEF]
     unit = unit_incremental_graph(config, design.dates, design.spend, params, design.frequency)  # (G, K)
-    # the data's scale and window spend enter as inputs, as the data do: one compiled model per shape
-    kpi_scale = pm.Data("roi_kpi_scale", design.kpi_scale)
-    spend = pm.Data("roi_window_spend", window_spend(config, design))
-    unit_value = (multipliers * unit * kpi_scale[:, None]).sum(axis=0) * float(config.finance.value_per_kpi)
-    return coef_from_sampled_roas(config, unit_value / spend, coef_prior)
+    unit_value = (multipliers * unit * design.kpi_scale[:, None]).sum(axis=0) * float(config.finance.value_per_kpi)
+    return coef_from_sampled_roas(config, unit_value / window_spend(config, design), coef_prior)
 
 
 def window_spend(config, design: PanelDesign) -> np.ndarray:
