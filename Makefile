@@ -54,6 +54,10 @@ example: install
 	   $$tmp/run/manifest.json $$tmp/run/config.yaml reports/example/ && rm -rf $$tmp && \
 	echo "wrote reports/example/ ($$(du -sh reports/example | cut -f1))"
 
+# two pytest processes, each test file in one of them (its fixtures built once): a fit's compile is
+# single-threaded, so one process leaves a core idle much of the time
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
