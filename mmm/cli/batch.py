@@ -25,6 +25,7 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -107,7 +108,8 @@ def run_batch(portfolio: str | Path, *, scheduler: str | None = None, workers: i
     for job in jobs:
         done = completed(book, job)
         if done is not None:
-            statuses[job.id], _ = done, skipped.append(job.id)
+            statuses[job.id] = done
+            skipped.append(job.id)
             say(f"{job.id}: done before (exit {done['rc']}, {done['status']}); skipped")
         else:
             todo.append(job)
@@ -226,8 +228,6 @@ def run_model(book, job, cores: int | None) -> dict[str, Any]:
             os.environ[CORES_VARIABLE] = str(cores)
         t0, log, steps, outputs, rc, message, crashed = time.perf_counter(), io.StringIO(), [], {}, EXIT_OK, "", False
         for folder in _stale_temporaries(book.outputs(job).values()):
-            import shutil
-
             shutil.rmtree(folder, ignore_errors=True)
             log.write(f"removed {folder}: a folder a killed try left half-written\n")
         for step, folder in book.outputs(job).items():

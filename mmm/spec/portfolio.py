@@ -245,7 +245,7 @@ def _fit(raw: Any, source: str, where: str) -> dict[str, Any]:
 def _optimize(raw: Any, source: str, where: str) -> dict[str, Any]:
     refuse_unknown_keys(raw, OPTIMIZE_KEYS, source, where)
     for key, value in raw.items():
-        if key in (*GOALS,) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if key in GOALS and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ConfigError(f"{source}: {where}.{key} must be a number; got {value!r}")
         if key in ("periods", "lookback", "max_draws") and (isinstance(value, bool) or not isinstance(value, int)
                                                              or value < 1):
